@@ -1,0 +1,59 @@
+"""voxref: one robust speaker embedding from a few messy reference recordings.
+
+``import voxref`` is cheap: torch, SpeechBrain and pyannote load only when a model is first used.
+
+Examples
+--------
+>>> import voxref
+>>> e = voxref.embed(["a.wav", "b.wav"])  # doctest: +SKIP
+>>> e.shape  # doctest: +SKIP
+(256,)
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+# public name -> module that defines it (imported on first attribute access)
+_LAZY = {
+    "embed": "voxref.api",
+    "embed_many": "voxref.api",
+    "similarity": "voxref.api",
+    "Embedder": "voxref.embedder.embedder",
+    "EmbeddingResult": "voxref.embedder.embedder",
+    "Audio": "voxref.audio.signal",
+    "load_audio": "voxref.audio.load",
+    "clean": "voxref.clean.pipeline",
+    "CleanResult": "voxref.clean.pipeline",
+    "QualityReport": "voxref.clean.quality",
+    "diarize": "voxref.separation.diarization",
+    "extract_target": "voxref.separation.target",
+    "TargetResult": "voxref.separation.target",
+    "inspect": "voxref.inspect.report",
+}
+
+__all__ = ["__version__", "errors", *_LAZY]
+
+from . import errors  # noqa: E402  (light: no third-party imports)
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .api import embed, embed_many, similarity
+    from .audio.load import load_audio
+    from .audio.signal import Audio
+    from .embedder.embedder import Embedder, EmbeddingResult
+
+
+def __getattr__(name: str) -> Any:
+    mod = _LAZY.get(name)
+    if mod is None:
+        raise AttributeError(f"module 'voxref' has no attribute {name!r}")
+    value = getattr(importlib.import_module(mod), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))

@@ -1,0 +1,267 @@
+"""Turn whatever the user has (paths, arrays, tensors, ``(array, sr)`` pairs) into :class:`Audio`."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Any, Union
+
+import numpy as np
+
+from ..errors import (
+    AudioFileNotFoundError,
+    AudioShapeError,
+    EmptyAudioError,
+    NonFiniteAudioError,
+    SampleRateError,
+    SilentAudioError,
+    TooShortAudioError,
+    UnreadableAudioError,
+)
+from .resample import downmix, resample
+from .signal import Audio
+
+__all__ = ["AudioInput", "load_audio", "read_file", "to_mono_float", "MIN_SAMPLE_RATE", "MAX_SAMPLE_RATE"]
+
+log = logging.getLogger(__name__)
+
+#: Anything :func:`load_audio` accepts.
+AudioInput = Union[str, os.PathLike, np.ndarray, "torch.Tensor", tuple, Audio]  # noqa: F821
+
+MIN_SAMPLE_RATE = 4_000
+MAX_SAMPLE_RATE = 384_000
+MAX_CHANNELS = 32
+#: Peak below which audio counts as digital silence (~ -120 dBFS).
+SILENCE_PEAK = 1e-6
+
+
+def _describe(x: Any, index: int | None) -> str:
+    if isinstance(x, (str, os.PathLike)):
+        return str(x)
+    return f"<array {index}>" if index is not None else "<array>"
+
+
+def read_file(path: str | os.PathLike) -> tuple[np.ndarray, int]:
+    """Read an audio file with soundfile (wav, flac, ogg/vorbis/opus, mp3, aiff...).
+
+    Returns
+    -------
+    samples, sample_rate
+        ``float32`` array of shape ``(num_samples, channels)`` and the file's rate.
+
+    Raises
+    ------
+    AudioFileNotFoundError, UnreadableAudioError
+    """
+    import soundfile as sf
+
+    p = Path(path)
+    name = str(path)
+    if not p.exists():
+        if p.is_symlink():
+            raise AudioFileNotFoundError("is a broken symbolic link; point it at an existing audio file.", name)
+        raise AudioFileNotFoundError("no such file; check the path.", name)
+    if p.is_dir():
+        raise UnreadableAudioError(
+            "is a directory, not an audio file; pass the files inside it (or use `voxref embed-dir`).", name
+        )
+    if not os.access(p, os.R_OK):
+        raise UnreadableAudioError("permission denied; make the file readable (chmod +r).", name)
+    if p.stat().st_size == 0:
+        raise EmptyAudioError("file is 0 bytes; it holds no audio.", name)
+    try:
+        data, sr = sf.read(name, dtype="float32", always_2d=True)
+    except Exception as exc:  # soundfile raises LibsndfileError / RuntimeError / TypeError
+        raise UnreadableAudioError(
+            f"cannot be decoded as audio ({type(exc).__name__}: {exc}). Convert it to WAV or FLAC "
+            "(e.g. `ffmpeg -i in.xxx -ar 16000 out.wav`) or check that it is not truncated.",
+            name,
+        ) from exc
+    return data, int(sr)
+
+
+def _array_from(x: Any, source: str) -> np.ndarray:
+    """Numpy array (any dtype) from numpy / torch / lists."""
+    if type(x).__module__.startswith("torch"):
+        x = x.detach().cpu()
+        if x.dtype.is_floating_point:
+            x = x.float()  # float16/bfloat16/float64 -> float32 (numpy has no bfloat16)
+        return x.numpy()
+    if isinstance(x, np.ndarray):
+        return x
+    if isinstance(x, (list, tuple)):
+        try:
+            return np.asarray(x, dtype=np.float32)
+        except Exception as exc:
+            raise AudioShapeError(f"cannot interpret a {type(x).__name__} as samples ({exc}).", source) from exc
+    raise AudioShapeError(
+        f"unsupported input type {type(x).__name__}; pass a path, a numpy array, a torch tensor, "
+        "or an (array, sample_rate) pair.",
+        source,
+    )
+
+
+def to_mono_float(x: np.ndarray, source: str = "<array>") -> tuple[np.ndarray, int]:
+    """Scale integer PCM to float32 in [-1, 1] and return ``(samples (T, C), channels)``.
+
+    Accepts shapes ``(T,)``, ``(C, T)`` and ``(T, C)`` (the smaller axis is taken as channels),
+    and leading singleton axes such as ``(1, 1, T)``.
+    """
+    x = np.asarray(x)
+    if x.dtype == np.bool_ or not (np.issubdtype(x.dtype, np.number)) or np.iscomplexobj(x):
+        raise AudioShapeError(f"samples have dtype {x.dtype}; expected float or integer PCM.", source)
+    if np.issubdtype(x.dtype, np.integer):
+        info = np.iinfo(x.dtype)
+        if info.min == 0:  # unsigned, e.g. 8-bit wav
+            mid = (int(info.max) + 1) / 2.0
+            x = (x.astype(np.float64) - mid) / mid
+        else:
+            x = x.astype(np.float64) / float(-int(info.min))
+    x = x.astype(np.float32, copy=False)
+    while x.ndim > 2 and x.shape[0] == 1:
+        x = x[0]
+    if x.ndim == 0:
+        raise AudioShapeError("got a scalar; expected a 1-D array of samples.", source)
+    if x.ndim > 2:
+        raise AudioShapeError(
+            f"array of shape {x.shape} has more than 2 dimensions; pass one recording at a time "
+            "as (samples,) or (channels, samples).",
+            source,
+        )
+    if x.ndim == 1:
+        return x[:, None], 1
+    # 2-D: the smaller axis is channels
+    if x.shape[0] <= x.shape[1]:
+        x = x.T
+    channels = x.shape[1]
+    if channels > MAX_CHANNELS:
+        raise AudioShapeError(
+            f"array of shape {x.shape} would have {channels} channels; pass one recording at a "
+            "time, shaped (samples,) or (channels, samples).",
+            source,
+        )
+    return np.ascontiguousarray(x), channels
+
+
+def validate(samples: np.ndarray, sample_rate: int, source: str, min_duration: float = 0.0) -> None:
+    """Raise the matching typed error when mono ``samples`` cannot be used."""
+    if samples.size == 0:
+        raise EmptyAudioError("has no samples; give a recording with speech in it.", source)
+    if not np.all(np.isfinite(samples)):
+        bad = int(np.size(samples) - np.count_nonzero(np.isfinite(samples)))
+        raise NonFiniteAudioError(
+            f"{bad} samples are NaN or infinite; fix the upstream processing (or np.nan_to_num it).",
+            source,
+        )
+    if float(np.max(np.abs(samples))) < SILENCE_PEAK:
+        raise SilentAudioError("is digital silence (all samples ~0); check the recording or the gain.", source)
+    dur = len(samples) / float(sample_rate)
+    if dur < min_duration:
+        raise TooShortAudioError(
+            f"is {dur:.2f} s long; at least {min_duration:.2f} s is needed. Give a longer clip.", source
+        )
+
+
+def _check_rate(sr: Any, source: str) -> int:
+    if sr is None:
+        raise SampleRateError(
+            "an array needs its sample rate: pass (array, sample_rate) or sample_rate=...", source
+        )
+    try:
+        sr_int = int(sr)
+    except (TypeError, ValueError) as exc:
+        raise SampleRateError(f"sample rate {sr!r} is not a number.", source) from exc
+    if sr_int != sr or not (MIN_SAMPLE_RATE <= sr_int <= MAX_SAMPLE_RATE):
+        raise SampleRateError(
+            f"sample rate {sr!r} Hz is outside [{MIN_SAMPLE_RATE}, {MAX_SAMPLE_RATE}] Hz or not an "
+            "integer; pass the true rate of the recording.",
+            source,
+        )
+    return sr_int
+
+
+def load_audio(
+    x: AudioInput,
+    target_sample_rate: int = 16_000,
+    *,
+    sample_rate: int | None = None,
+    min_duration: float = 0.0,
+    index: int | None = None,
+    source: str | None = None,
+) -> Audio:
+    """Load, validate, downmix and resample one input to mono float32 at ``target_sample_rate``.
+
+    Parameters
+    ----------
+    x
+        A path (wav/flac/ogg/mp3...), a numpy array or torch tensor (give ``sample_rate``), an
+        ``(array, sample_rate)`` pair, or an :class:`Audio`.
+    target_sample_rate
+        Rate of the returned audio. Resampling (polyphase) is recorded in ``Audio.history``.
+    sample_rate
+        Rate of an array/tensor input.
+    min_duration
+        Raise :class:`~voxref.errors.TooShortAudioError` below this many seconds.
+    index
+        Position in a batch, used to name array inputs (``"<array 3>"``).
+    source
+        Name to use for the input in messages (default: the path, or ``"<array i>"``).
+
+    Returns
+    -------
+    Audio
+
+    Raises
+    ------
+    voxref.errors.AudioError
+        One of its subclasses, naming the input and what to do.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> a = load_audio((0.1 * rng.standard_normal((2, 48000)), 48000))
+    >>> a.sample_rate, a.num_samples, a.original_channels
+    (16000, 16000, 2)
+    >>> a.history
+    ('downmix 2->1 channels (mean)', 'resample 48000->16000 Hz (polyphase)')
+    """
+    if isinstance(x, Audio):
+        name = source or x.source
+        samples, sr = x.samples, x.sample_rate
+        orig_sr, channels, hist = x.original_sample_rate or sr, x.original_channels, list(x.history)
+        samples, _ = to_mono_float(samples, name)
+        samples = samples[:, 0]
+    else:
+        name = source or _describe(x, index)
+        if isinstance(x, (str, os.PathLike)):
+            raw, sr = read_file(x)
+        else:
+            if isinstance(x, tuple) and len(x) == 2 and np.isscalar(x[1]):
+                x, sr = x
+            else:
+                sr = sample_rate
+            raw = _array_from(x, name)
+        sr = _check_rate(sr, name)
+        raw, channels = to_mono_float(raw, name)
+        orig_sr, hist = sr, []
+        if channels > 1:
+            if channels > 2:
+                log.warning("%s: %d channels; averaging them into mono", name, channels)
+            hist.append(f"downmix {channels}->1 channels (mean)")
+        samples = downmix(raw)
+    validate(samples, sr, name)
+    if sr != target_sample_rate:
+        samples = resample(samples, sr, target_sample_rate)
+        hist.append(f"resample {sr}->{target_sample_rate} Hz (polyphase)")
+        # resampling can create tiny non-finite values only from non-finite input, checked above
+    validate(samples, target_sample_rate, name, min_duration=min_duration)
+    return Audio(
+        samples=np.ascontiguousarray(samples, dtype=np.float32),
+        sample_rate=int(target_sample_rate),
+        source=name,
+        original_sample_rate=int(orig_sr),
+        original_channels=int(channels),
+        history=tuple(hist),
+    )
