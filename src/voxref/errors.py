@@ -157,7 +157,12 @@ class InputFate:
     error: str | None = None
 
     def to_dict(self) -> dict:
-        return {"source": self.source, "status": self.status, "reason": self.reason, "error": self.error}
+        return {
+            "source": self.source,
+            "status": self.status,
+            "reason": self.reason,
+            "error": self.error,
+        }
 
 
 @dataclass
@@ -194,7 +199,9 @@ class NoUsableReferenceError(VoxrefError):
     The message names each file and why it was rejected; ``report`` holds the details.
     """
 
-    def __init__(self, report: BatchReport | Sequence[InputFate], speaker: str | None = None) -> None:
+    def __init__(
+        self, report: BatchReport | Sequence[InputFate], speaker: str | None = None
+    ) -> None:
         if not isinstance(report, BatchReport):
             report = BatchReport(list(report))
         self.report = report

@@ -22,7 +22,14 @@ from ..errors import (
 from .resample import downmix, resample
 from .signal import Audio
 
-__all__ = ["AudioInput", "load_audio", "read_file", "to_mono_float", "MIN_SAMPLE_RATE", "MAX_SAMPLE_RATE"]
+__all__ = [
+    "AudioInput",
+    "load_audio",
+    "read_file",
+    "to_mono_float",
+    "MIN_SAMPLE_RATE",
+    "MAX_SAMPLE_RATE",
+]
 
 log = logging.getLogger(__name__)
 
@@ -60,11 +67,14 @@ def read_file(path: str | os.PathLike) -> tuple[np.ndarray, int]:
     name = str(path)
     if not p.exists():
         if p.is_symlink():
-            raise AudioFileNotFoundError("is a broken symbolic link; point it at an existing audio file.", name)
+            raise AudioFileNotFoundError(
+                "is a broken symbolic link; point it at an existing audio file.", name
+            )
         raise AudioFileNotFoundError("no such file; check the path.", name)
     if p.is_dir():
         raise UnreadableAudioError(
-            "is a directory, not an audio file; pass the files inside it (or use `voxref embed-dir`).", name
+            "is a directory, not an audio file; pass the files inside it (or use `voxref embed-dir`).",
+            name,
         )
     if not os.access(p, os.R_OK):
         raise UnreadableAudioError("permission denied; make the file readable (chmod +r).", name)
@@ -94,7 +104,9 @@ def _array_from(x: Any, source: str) -> np.ndarray:
         try:
             return np.asarray(x, dtype=np.float32)
         except Exception as exc:
-            raise AudioShapeError(f"cannot interpret a {type(x).__name__} as samples ({exc}).", source) from exc
+            raise AudioShapeError(
+                f"cannot interpret a {type(x).__name__} as samples ({exc}).", source
+            ) from exc
     raise AudioShapeError(
         f"unsupported input type {type(x).__name__}; pass a path, a numpy array, a torch tensor, "
         "or an (array, sample_rate) pair.",
@@ -110,7 +122,9 @@ def to_mono_float(x: np.ndarray, source: str = "<array>") -> tuple[np.ndarray, i
     """
     x = np.asarray(x)
     if x.dtype == np.bool_ or not (np.issubdtype(x.dtype, np.number)) or np.iscomplexobj(x):
-        raise AudioShapeError(f"samples have dtype {x.dtype}; expected float or integer PCM.", source)
+        raise AudioShapeError(
+            f"samples have dtype {x.dtype}; expected float or integer PCM.", source
+        )
     if np.issubdtype(x.dtype, np.integer):
         info = np.iinfo(x.dtype)
         if info.min == 0:  # unsigned, e.g. 8-bit wav
@@ -155,11 +169,14 @@ def validate(samples: np.ndarray, sample_rate: int, source: str, min_duration: f
             source,
         )
     if float(np.max(np.abs(samples))) < SILENCE_PEAK:
-        raise SilentAudioError("is digital silence (all samples ~0); check the recording or the gain.", source)
+        raise SilentAudioError(
+            "is digital silence (all samples ~0); check the recording or the gain.", source
+        )
     dur = len(samples) / float(sample_rate)
     if dur < min_duration:
         raise TooShortAudioError(
-            f"is {dur:.2f} s long; at least {min_duration:.2f} s is needed. Give a longer clip.", source
+            f"is {dur:.2f} s long; at least {min_duration:.2f} s is needed. Give a longer clip.",
+            source,
         )
 
 

@@ -53,7 +53,9 @@ class Audio:
     def num_samples(self) -> int:
         return int(len(self.samples))
 
-    def replace(self, samples: np.ndarray, step: str | None = None, sample_rate: int | None = None) -> Audio:
+    def replace(
+        self, samples: np.ndarray, step: str | None = None, sample_rate: int | None = None
+    ) -> Audio:
         """A copy with new samples (and optionally rate), appending ``step`` to the history."""
         hist = self.history + ((step,) if step else ())
         return Audio(

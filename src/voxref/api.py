@@ -1,0 +1,109 @@
+"""One-call functions: :func:`embed`, :func:`embed_many`, :func:`similarity`.
+
+They share one lazily built :class:`~voxref.embedder.embedder.Embedder` per set of options, so
+models load once per process.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from .audio.load import AudioInput
+from .embedder.embedder import Embedder, EmbeddingResult
+
+__all__ = ["embed", "embed_many", "similarity", "get_embedder"]
+
+_CACHE: dict[tuple, Embedder] = {}
+_CACHE_LOCK = threading.Lock()
+
+
+def get_embedder(**options: Any) -> Embedder:
+    """The shared :class:`Embedder` for these options (built once per process)."""
+    key = tuple(sorted((k, repr(v)) for k, v in options.items()))
+    with _CACHE_LOCK:
+        emb = _CACHE.get(key)
+        if emb is None:
+            emb = _CACHE[key] = Embedder(**options)
+    return emb
+
+
+def embed(
+    inputs: AudioInput | Sequence[AudioInput],
+    *,
+    sample_rate: int | None = None,
+    return_details: bool = False,
+    **options: Any,
+) -> np.ndarray | EmbeddingResult:
+    """One robust speaker embedding from one speaker's reference recordings.
+
+    Parameters
+    ----------
+    inputs
+        One or several references of the same voice: paths (wav/flac/ogg/mp3), numpy arrays or
+        torch tensors (give ``sample_rate``), or ``(array, sample_rate)`` pairs.
+    sample_rate
+        Sample rate of array/tensor inputs.
+    return_details
+        Return an :class:`~voxref.embedder.embedder.EmbeddingResult` (weights, per-reference
+        embeddings, what happened to each input) instead of the bare vector.
+    **options
+        Passed to :class:`~voxref.embedder.embedder.Embedder` (``encoder``, ``pooling``, ...).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``float32`` vector of shape ``(dimension,)`` with unit L2 norm.
+
+    Examples
+    --------
+    >>> import numpy as np, voxref
+    >>> rng = np.random.default_rng(0)
+    >>> refs = [(0.1 * rng.standard_normal(24000), 16000), (0.1 * rng.standard_normal(20000), 16000)]
+    >>> e = voxref.embed(refs)
+    >>> e.shape, bool(abs(np.linalg.norm(e) - 1) < 1e-5)
+    ((256,), True)
+    """
+    return get_embedder(**options).embed(
+        inputs, sample_rate=sample_rate, return_details=return_details
+    )
+
+
+def embed_many(
+    speakers: Mapping[str, AudioInput | Sequence[AudioInput]],
+    *,
+    sample_rate: int | None = None,
+    skip_failed: bool = False,
+    return_details: bool = False,
+    progress: bool = False,
+    **options: Any,
+) -> dict[str, Any]:
+    """Embed many speakers at once: ``{speaker: references} -> {speaker: embedding}``.
+
+    See :meth:`voxref.Embedder.embed_many` for how failures are reported.
+    """
+    return get_embedder(**options).embed_many(
+        speakers,
+        sample_rate=sample_rate,
+        skip_failed=skip_failed,
+        return_details=return_details,
+        progress=progress,
+    )
+
+
+def similarity(embeddings: Sequence[np.ndarray] | np.ndarray) -> np.ndarray:
+    """Cosine similarity matrix of unit-norm embeddings, shape ``(n, n)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> similarity(np.eye(2, dtype=np.float32)).tolist()
+    [[1.0, 0.0], [0.0, 1.0]]
+    """
+    from .embedder.base import l2_normalize
+
+    e = l2_normalize(np.asarray(embeddings, dtype=np.float32))
+    return (e @ e.T).astype(np.float32)

@@ -1,0 +1,1 @@
+"""The ``voxref`` command line (``voxref --help``, or ``python -m voxref``)."""

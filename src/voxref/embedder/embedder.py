@@ -1,0 +1,331 @@
+"""The :class:`Embedder`: composes load -> clean -> guide -> encode -> pool, holding the models."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..audio.load import AudioInput, load_audio
+from ..audio.signal import Audio
+from ..errors import (
+    BatchReport,
+    ConfigError,
+    InputFate,
+    NoUsableReferenceError,
+    VoxrefError,
+)
+from .base import Encoder, WindowEmbeddings, l2_normalize
+from .registry import get_encoder
+
+__all__ = ["Embedder", "EmbeddingResult", "ReferenceResult", "PartialBatchError"]
+
+log = logging.getLogger(__name__)
+
+POOLING_NAMES = ("mean",)
+
+
+@dataclass
+class ReferenceResult:
+    """What voxref made of one reference.
+
+    Attributes
+    ----------
+    source
+        Input name (path or ``"<array i>"``).
+    embedding
+        Unit-norm embedding of this reference, or ``None`` when it was rejected.
+    weight
+        Its weight in the pooled speaker embedding (weights of used references sum to 1).
+    fate
+        Status and reason (used / down-weighted / rejected / failed).
+    windows
+        The window embeddings it was pooled from.
+    window_weights
+        Per-window pooling weights (sum to 1).
+    speech_seconds
+        Seconds of audio the embedding was computed from.
+    """
+
+    source: str
+    embedding: np.ndarray | None
+    weight: float
+    fate: InputFate
+    windows: WindowEmbeddings | None = None
+    window_weights: np.ndarray | None = None
+    speech_seconds: float = 0.0
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class EmbeddingResult:
+    """A pooled speaker embedding and the per-reference details that explain it."""
+
+    embedding: np.ndarray
+    references: list[ReferenceResult]
+    report: BatchReport
+    encoder: dict
+    pooling: str
+
+    @property
+    def weights(self) -> np.ndarray:
+        """Pooling weight of each reference, in input order (0 for rejected ones)."""
+        return np.array([r.weight for r in self.references], dtype=np.float32)
+
+    def to_dict(self) -> dict:
+        """JSON-friendly summary (no arrays but the embedding)."""
+        return {
+            "embedding": self.embedding.tolist(),
+            "encoder": self.encoder,
+            "pooling": self.pooling,
+            "references": [
+                {
+                    "source": r.source,
+                    "weight": float(r.weight),
+                    "status": r.fate.status,
+                    "reason": r.fate.reason,
+                    "speech_seconds": round(float(r.speech_seconds), 3),
+                }
+                for r in self.references
+            ],
+        }
+
+
+class PartialBatchError(VoxrefError):
+    """Some speakers of :meth:`Embedder.embed_many` had no usable reference.
+
+    ``results`` holds the speakers that did succeed; ``failures`` maps each failed speaker to its
+    :class:`~voxref.errors.NoUsableReferenceError`.
+    """
+
+    def __init__(self, results: dict[str, np.ndarray], failures: dict[str, VoxrefError]) -> None:
+        self.results = results
+        self.failures = failures
+        lines = [f"{len(failures)} speaker(s) failed, {len(results)} succeeded:"]
+        lines += [f"  - {spk}: {str(err).splitlines()[0]}" for spk, err in failures.items()]
+        lines.append("Pass skip_failed=True to get the successful ones back with a report instead.")
+        super().__init__("\n".join(lines))
+
+
+class Embedder:
+    """Turns one speaker's reference recordings into one L2-normalised embedding.
+
+    Models load once, lazily, on first use; one ``Embedder`` can be shared between threads.
+
+    Parameters
+    ----------
+    encoder
+        ``"ge2e"`` (bundled GE2E d-vector, 256-d, offline) or an :class:`Encoder`.
+    pooling
+        How reference embeddings are pooled: ``"mean"``.
+    window, hop
+        Window length / step in seconds for window embeddings (default: the encoder's).
+    min_seconds
+        References with less usable audio than this are rejected.
+    device
+        Torch device for the encoder.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> emb = Embedder()
+    >>> clip = (0.1 * rng.standard_normal(32000).astype("float32"), 16000)
+    >>> v = emb.embed([clip])
+    >>> v.shape, v.dtype
+    ((256,), dtype('float32'))
+    """
+
+    def __init__(
+        self,
+        encoder: str | Encoder = "ge2e",
+        *,
+        pooling: str = "mean",
+        window: float | None = None,
+        hop: float | None = None,
+        min_seconds: float = 0.5,
+        device: str = "cpu",
+    ) -> None:
+        if pooling not in POOLING_NAMES:
+            raise ConfigError(f"unknown pooling {pooling!r}; use one of {POOLING_NAMES}.")
+        self._encoder_spec = encoder
+        self._encoder: Encoder | None = encoder if isinstance(encoder, Encoder) else None
+        self.pooling = pooling
+        self.window = window
+        self.hop = hop
+        self.min_seconds = float(min_seconds)
+        self.device = device
+        self._lock = threading.Lock()
+
+    # ----------------------------------------------------------------- models
+    @property
+    def encoder(self) -> Encoder:
+        """The encoder backend (built on first use)."""
+        if self._encoder is None:
+            with self._lock:
+                if self._encoder is None:
+                    self._encoder = get_encoder(self._encoder_spec, device=self.device)
+        return self._encoder
+
+    @property
+    def sample_rate(self) -> int:
+        return self.encoder.sample_rate
+
+    @property
+    def dimension(self) -> int:
+        return self.encoder.dimension
+
+    # ----------------------------------------------------------------- stages
+    def load(
+        self, x: AudioInput, index: int | None = None, sample_rate: int | None = None
+    ) -> Audio:
+        """Stage 1: load + validate + downmix + resample to the encoder's rate."""
+        return load_audio(x, self.sample_rate, sample_rate=sample_rate, index=index)
+
+    def reference(
+        self, x: AudioInput, index: int | None = None, sample_rate: int | None = None
+    ) -> ReferenceResult:
+        """Process one reference through every stage up to its own embedding.
+
+        Raises a :class:`~voxref.errors.VoxrefError` when the reference is unusable.
+        """
+        audio = self.load(x, index=index, sample_rate=sample_rate)
+        samples = audio.samples
+        if audio.duration < self.min_seconds:
+            from ..errors import TooShortAudioError
+
+            raise TooShortAudioError(
+                f"{audio.duration:.2f} s of audio; at least {self.min_seconds:.2f} s is needed.",
+                audio.source,
+            )
+        windows = self.encoder.embed_windows(samples, self.window, self.hop, source=audio.source)
+        w = np.full(len(windows), 1.0 / len(windows), dtype=np.float32)
+        emb = windows.mean(w)
+        fate = InputFate(audio.source, "used")
+        return ReferenceResult(
+            source=audio.source,
+            embedding=emb,
+            weight=0.0,
+            fate=fate,
+            windows=windows,
+            window_weights=w,
+            speech_seconds=audio.duration,
+        )
+
+    def _pool(self, refs: list[ReferenceResult]) -> np.ndarray:
+        used = [r for r in refs if r.embedding is not None]
+        weights = np.full(len(used), 1.0 / len(used), dtype=np.float32)
+        for r, w in zip(used, weights):
+            r.weight = float(w)
+        return l2_normalize((weights[:, None] * np.stack([r.embedding for r in used])).sum(axis=0))
+
+    # ----------------------------------------------------------------- public
+    def embed_details(
+        self,
+        inputs: AudioInput | Sequence[AudioInput],
+        *,
+        sample_rate: int | None = None,
+        speaker: str | None = None,
+    ) -> EmbeddingResult:
+        """Like :meth:`embed` with ``return_details=True``."""
+        items = _as_list(inputs)
+        if not items:
+            raise ConfigError("no reference given; pass at least one file, array or tensor.")
+        refs: list[ReferenceResult] = []
+        report = BatchReport()
+        for i, x in enumerate(items):
+            try:
+                ref = self.reference(x, index=i, sample_rate=sample_rate)
+            except VoxrefError as exc:
+                name = getattr(exc, "source", None) or _name_of(x, i)
+                reason = getattr(exc, "reason", str(exc))
+                fate = InputFate(name, "rejected", reason, type(exc).__name__)
+                log.warning("reference %s rejected: %s", name, reason)
+                ref = ReferenceResult(name, None, 0.0, fate)
+            refs.append(ref)
+            report.add(ref.fate)
+        if not report.used:
+            raise NoUsableReferenceError(report, speaker)
+        emb = self._pool(refs)
+        return EmbeddingResult(
+            embedding=emb,
+            references=refs,
+            report=report,
+            encoder=self.encoder.describe(),
+            pooling=self.pooling,
+        )
+
+    def embed(
+        self,
+        inputs: AudioInput | Sequence[AudioInput],
+        *,
+        sample_rate: int | None = None,
+        return_details: bool = False,
+    ) -> np.ndarray | EmbeddingResult:
+        """One unit-norm float32 embedding ``(dimension,)`` from one speaker's references.
+
+        Bad references are skipped and reported (see ``return_details``); when every reference is
+        unusable a :class:`~voxref.errors.NoUsableReferenceError` names each one and why.
+        """
+        res = self.embed_details(inputs, sample_rate=sample_rate)
+        return res if return_details else res.embedding
+
+    def embed_many(
+        self,
+        speakers: Mapping[str, AudioInput | Sequence[AudioInput]],
+        *,
+        sample_rate: int | None = None,
+        skip_failed: bool = False,
+        return_details: bool = False,
+        progress: bool = False,
+    ) -> dict[str, Any]:
+        """Embed several speakers: ``{speaker: references} -> {speaker: embedding}``.
+
+        Every speaker is attempted. If some have no usable reference, a :class:`PartialBatchError`
+        carrying the successful results is raised after all are done — or, with ``skip_failed``,
+        they are logged and left out of the returned dict (their errors stay available with
+        ``return_details=True``, which maps each speaker to its :class:`EmbeddingResult` or error).
+        """
+        from tqdm.auto import tqdm
+
+        results: dict[str, Any] = {}
+        failures: dict[str, VoxrefError] = {}
+        for spk, refs in tqdm(speakers.items(), desc="speakers", disable=not progress, unit="spk"):
+            try:
+                res = self.embed_details(refs, sample_rate=sample_rate, speaker=str(spk))
+                results[spk] = res if return_details else res.embedding
+            except VoxrefError as exc:
+                failures[spk] = exc
+                log.warning("speaker %s failed: %s", spk, str(exc).splitlines()[0])
+        if failures and not skip_failed:
+            raise PartialBatchError(results, failures)
+        if return_details:
+            results.update(failures)
+        return results
+
+
+def _as_list(inputs: Any) -> list:
+    if isinstance(inputs, (list, tuple)) and not (
+        len(inputs) == 2
+        and isinstance(inputs, tuple)
+        and np.isscalar(inputs[1])
+        and not isinstance(inputs[1], str)
+    ):
+        return list(inputs)
+    if (
+        isinstance(inputs, Iterable)
+        and not isinstance(inputs, (str, bytes, np.ndarray, tuple))
+        and not hasattr(inputs, "shape")
+    ):
+        return list(inputs)
+    return [inputs]
+
+
+def _name_of(x: Any, i: int) -> str:
+    import os
+
+    return str(x) if isinstance(x, (str, os.PathLike)) else f"<array {i}>"

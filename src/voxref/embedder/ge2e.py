@@ -1,0 +1,241 @@
+"""GE2E speaker encoder (the d-vector space of SV2TTS / Real-Time-Voice-Cloning).
+
+The network is Resemblyzer's (3-layer LSTM 256 + linear 256 + ReLU, 40 mel bands, 16 kHz,
+1.6 s partials) and so are the trained weights: ``resemblyzer/pretrained.pt`` from the
+``resemblyzer`` wheel (Apache-2.0, by Corentin Jemine / Resemble AI), loaded here with
+``torch.load(weights_only=True)``. voxref re-implements the forward pass and the mel front end in
+torch so it can batch windows, run without Resemblyzer's prints and global state, and stay
+deterministic. Outputs match ``resemblyzer.VoiceEncoder`` to float precision (see the tests).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import os
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import MissingCheckpointError, MissingDependencyError
+from .base import Encoder, WindowEmbeddings, l2_normalize, window_starts
+
+__all__ = ["GE2EEncoder", "bundled_weights_path", "mel_filterbank"]
+
+log = logging.getLogger(__name__)
+
+SAMPLE_RATE = 16_000
+N_FFT = 400  # 25 ms
+HOP = 160  # 10 ms
+N_MELS = 40
+PARTIAL_FRAMES = 160  # 1.6 s
+
+
+def bundled_weights_path() -> Path:
+    """Path of the GE2E weights shipped inside the ``resemblyzer`` wheel (without importing it)."""
+    spec = importlib.util.find_spec("resemblyzer")
+    if spec is None or not spec.submodule_search_locations:
+        raise MissingDependencyError(
+            "resemblyzer", "resemblyzer==0.1.4", "The default GE2E encoder's weights"
+        )
+    path = Path(next(iter(spec.submodule_search_locations))) / "pretrained.pt"
+    if not path.exists():
+        raise MissingCheckpointError(
+            f"resemblyzer is installed but {path} is missing; reinstall resemblyzer."
+        )
+    return path
+
+
+def _hz_to_mel(f: np.ndarray) -> np.ndarray:
+    """Slaney mel scale (linear below 1 kHz, logarithmic above), as librosa's default."""
+    f = np.asarray(f, dtype=np.float64)
+    mel = f / (200.0 / 3)
+    log_region = f >= 1000.0
+    logstep = np.log(6.4) / 27.0
+    mel = np.where(log_region, 15.0 + np.log(np.maximum(f, 1e-10) / 1000.0) / logstep, mel)
+    return mel
+
+
+def _mel_to_hz(m: np.ndarray) -> np.ndarray:
+    m = np.asarray(m, dtype=np.float64)
+    f = m * (200.0 / 3)
+    logstep = np.log(6.4) / 27.0
+    return np.where(m >= 15.0, 1000.0 * np.exp(logstep * (m - 15.0)), f)
+
+
+@lru_cache(maxsize=8)
+def mel_filterbank(
+    sample_rate: int = SAMPLE_RATE, n_fft: int = N_FFT, n_mels: int = N_MELS
+) -> np.ndarray:
+    """Slaney-normalised triangular mel filters, shape ``(n_mels, n_fft // 2 + 1)``.
+
+    Same construction as ``librosa.filters.mel(sr, n_fft, n_mels)`` (htk=False, norm="slaney").
+
+    Examples
+    --------
+    >>> mel_filterbank().shape
+    (40, 201)
+    """
+    fft_freqs = np.linspace(0, sample_rate / 2, 1 + n_fft // 2)
+    mel_pts = _mel_to_hz(np.linspace(_hz_to_mel(0.0), _hz_to_mel(sample_rate / 2), n_mels + 2))
+    fdiff = np.diff(mel_pts)
+    ramps = mel_pts[:, None] - fft_freqs[None, :]
+    lower = -ramps[:-2] / fdiff[:-1, None]
+    upper = ramps[2:] / fdiff[1:, None]
+    weights = np.maximum(0.0, np.minimum(lower, upper))
+    weights *= (2.0 / (mel_pts[2 : n_mels + 2] - mel_pts[:n_mels]))[:, None]
+    return weights.astype(np.float32)
+
+
+class GE2EEncoder(Encoder):
+    """The bundled GE2E d-vector encoder (256-d, 16 kHz): voxref's offline default.
+
+    Parameters
+    ----------
+    weights
+        A Resemblyzer-format checkpoint (``{"model_state": state_dict}``); default: the weights
+        inside the ``resemblyzer`` wheel.
+    device
+        Torch device (``"cpu"`` default).
+    num_threads
+        If given, ``torch.set_num_threads`` is *not* touched globally; inference runs under
+        this many intra-op threads only inside calls.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> enc = GE2EEncoder()
+    >>> rng = np.random.default_rng(0)
+    >>> e = enc.embed_utterance(0.1 * rng.standard_normal(32000).astype("float32"))
+    >>> e.shape, round(float(np.linalg.norm(e)), 5)
+    ((256,), 1.0)
+    """
+
+    name = "ge2e-resemblyzer"
+    sample_rate = SAMPLE_RATE
+    dimension = 256
+    window_seconds = PARTIAL_FRAMES * HOP / SAMPLE_RATE  # 1.6 s: the network was trained on it
+    hop_seconds = 0.4
+    batch_size = 128
+
+    def __init__(self, weights: str | os.PathLike | None = None, device: str = "cpu") -> None:
+        super().__init__()
+        self.weights_path = Path(weights) if weights is not None else bundled_weights_path()
+        self.device = device
+        self._model = None
+        self._window = None
+        self._fbank = None
+
+    # ----------------------------------------------------------------- model
+    def _build(self):
+        import torch
+        from torch import nn
+
+        if not self.weights_path.exists():
+            raise MissingCheckpointError(f"GE2E weights not found at {self.weights_path}.")
+        state = torch.load(self.weights_path, map_location="cpu", weights_only=True)
+        state = state.get("model_state", state)
+
+        class _Net(nn.Module):
+            def __init__(self) -> None:
+                super().__init__()
+                self.lstm = nn.LSTM(N_MELS, 256, 3, batch_first=True)
+                self.linear = nn.Linear(256, 256)
+
+            def forward(self, mels):  # (B, frames, 40) -> (B, 256), unit norm
+                _, (hidden, _) = self.lstm(mels)
+                e = torch.relu(self.linear(hidden[-1]))
+                return e / torch.linalg.vector_norm(e, dim=1, keepdim=True).clamp_min(1e-12)
+
+        net = _Net()
+        # the checkpoint also holds GE2E's similarity scale/bias; they are not part of inference
+        missing, _unexpected = net.load_state_dict(
+            {k: v for k, v in state.items() if not k.startswith("similarity")}, strict=False
+        )
+        if missing:
+            raise MissingCheckpointError(
+                f"{self.weights_path} is not a GE2E checkpoint (missing {missing})."
+            )
+        net.eval().to(self.device)
+        self._window = torch.hann_window(N_FFT, periodic=True, device=self.device)
+        self._fbank = torch.from_numpy(mel_filterbank()).to(self.device)
+        return net
+
+    @property
+    def model(self):
+        """The torch module (loaded on first use)."""
+        if self._model is None:
+            with self._lock:
+                if self._model is None:
+                    self._model = self._build()
+        return self._model
+
+    # ----------------------------------------------------------------- features
+    def mel(self, samples: np.ndarray):
+        """Mel power spectrogram ``(frames, 40)`` (torch), frames every 10 ms (centered STFT)."""
+        import torch
+
+        self.model  # noqa: B018  (ensures window/fbank exist)
+        x = torch.from_numpy(np.ascontiguousarray(samples, dtype=np.float32)).to(self.device)
+        spec = torch.stft(
+            x,
+            N_FFT,
+            HOP,
+            N_FFT,
+            window=self._window,
+            center=True,
+            pad_mode="constant",
+            return_complex=True,
+        )
+        power = spec.real**2 + spec.imag**2  # (freq, frames)
+        return (self._fbank @ power).T.contiguous()
+
+    def _forward_mels(self, mels):
+        import torch
+
+        with torch.inference_mode():
+            return self.model(mels).cpu().numpy().astype(np.float32)
+
+    def embed_batch(self, windows: np.ndarray) -> np.ndarray:
+        import torch
+
+        mels = torch.stack([self.mel(w)[:PARTIAL_FRAMES] for w in windows])
+        return self._forward_mels(mels)
+
+    def embed_windows(
+        self,
+        samples: np.ndarray,
+        window: float | None = None,
+        hop: float | None = None,
+        *,
+        min_coverage: float = 0.75,
+        source: str | None = None,
+    ) -> WindowEmbeddings:
+        """Sliding-window d-vectors; the mel spectrogram is computed once for the whole signal."""
+        import torch
+
+        x = self._check(samples, source)
+        win_f = int(round((window or self.window_seconds) * self.sample_rate / HOP))
+        hop_f = max(1, int(round((hop or self.hop_seconds) * self.sample_rate / HOP)))
+        n_frames = len(x) // HOP + 1
+        starts = window_starts(n_frames, win_f, hop_f, min_coverage)
+        need_frames = int(starts[-1]) + win_f
+        if need_frames > n_frames:  # zero-pad the waveform so the last window is complete
+            x = np.pad(x, (0, (need_frames - n_frames) * HOP + HOP))
+        with self._lock:
+            mel = self.mel(x)
+            idx = torch.as_tensor(starts)[:, None] + torch.arange(win_f)[None, :]
+            out = [
+                self._forward_mels(mel[idx[i : i + self.batch_size]])
+                for i in range(0, len(starts), self.batch_size)
+            ]
+        emb = l2_normalize(np.concatenate(out, axis=0))
+        st = starts.astype(np.float64) * HOP / self.sample_rate
+        en = np.minimum(st + win_f * HOP / self.sample_rate, len(samples) / self.sample_rate)
+        return WindowEmbeddings(emb, st, en)
+
+    def embed_utterance(self, samples: np.ndarray, *, source: str | None = None) -> np.ndarray:
+        """Resemblyzer-compatible utterance d-vector: mean of 1.6 s partials at 1.3 per second."""
+        hop = round(self.sample_rate / 1.3 / HOP) * HOP / self.sample_rate
+        return self.embed_windows(samples, hop=hop, source=source).mean()
