@@ -17,16 +17,49 @@ from ..errors import (
     ConfigError,
     InputFate,
     NoUsableReferenceError,
+    TooShortAudioError,
     VoxrefError,
 )
 from .base import Encoder, WindowEmbeddings, l2_normalize
 from .registry import get_encoder
 
-__all__ = ["Embedder", "EmbeddingResult", "ReferenceResult", "PartialBatchError"]
+__all__ = [
+    "Embedder",
+    "EmbeddingResult",
+    "PreparedReference",
+    "ReferenceResult",
+    "PartialBatchError",
+]
 
 log = logging.getLogger(__name__)
 
 POOLING_NAMES = ("mean",)
+
+
+@dataclass
+class PreparedReference:
+    """One reference after the stages that do not depend on the other references.
+
+    Attributes
+    ----------
+    source
+        Input name.
+    audio
+        The loaded audio (mono, encoder rate).
+    speech
+        The audio the encoder saw (after cleaning).
+    windows
+        Window embeddings of ``speech``.
+    speech_seconds
+        Duration of ``speech``.
+    """
+
+    source: str
+    audio: Audio
+    speech: Audio
+    windows: WindowEmbeddings
+    speech_seconds: float
+    extras: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -58,7 +91,7 @@ class ReferenceResult:
     windows: WindowEmbeddings | None = None
     window_weights: np.ndarray | None = None
     speech_seconds: float = 0.0
-    extras: dict[str, Any] = field(default_factory=dict)
+    prepared: PreparedReference | None = None
 
 
 @dataclass
@@ -186,34 +219,65 @@ class Embedder:
         """Stage 1: load + validate + downmix + resample to the encoder's rate."""
         return load_audio(x, self.sample_rate, sample_rate=sample_rate, index=index)
 
-    def reference(
+    def prepare(
         self, x: AudioInput, index: int | None = None, sample_rate: int | None = None
-    ) -> ReferenceResult:
-        """Process one reference through every stage up to its own embedding.
+    ) -> PreparedReference:
+        """Everything about one reference that does not depend on the others: load, clean, encode.
 
+        The result can be cached and combined into many reference sets with :meth:`combine`.
         Raises a :class:`~voxref.errors.VoxrefError` when the reference is unusable.
         """
         audio = self.load(x, index=index, sample_rate=sample_rate)
-        samples = audio.samples
-        if audio.duration < self.min_seconds:
-            from ..errors import TooShortAudioError
-
+        speech = audio
+        if speech.duration < self.min_seconds:
             raise TooShortAudioError(
-                f"{audio.duration:.2f} s of audio; at least {self.min_seconds:.2f} s is needed.",
+                f"{speech.duration:.2f} s of usable audio; at least {self.min_seconds:.2f} s is needed.",
                 audio.source,
             )
-        windows = self.encoder.embed_windows(samples, self.window, self.hop, source=audio.source)
-        w = np.full(len(windows), 1.0 / len(windows), dtype=np.float32)
-        emb = windows.mean(w)
-        fate = InputFate(audio.source, "used")
-        return ReferenceResult(
+        windows = self.encoder.embed_windows(
+            speech.samples, self.window, self.hop, source=audio.source
+        )
+        return PreparedReference(
             source=audio.source,
-            embedding=emb,
-            weight=0.0,
-            fate=fate,
+            audio=audio,
+            speech=speech,
             windows=windows,
-            window_weights=w,
-            speech_seconds=audio.duration,
+            speech_seconds=speech.duration,
+        )
+
+    def combine(
+        self,
+        prepared: Sequence[PreparedReference | InputFate],
+        *,
+        speaker: str | None = None,
+    ) -> EmbeddingResult:
+        """Pool prepared references (and the fates of failed ones) into one speaker embedding."""
+        refs: list[ReferenceResult] = []
+        report = BatchReport()
+        usable = [p for p in prepared if isinstance(p, PreparedReference)]
+        for p in prepared:
+            if isinstance(p, InputFate):
+                refs.append(ReferenceResult(p.source, None, 0.0, p))
+                report.add(p)
+                continue
+            window_w = np.full(len(p.windows), 1.0 / len(p.windows), dtype=np.float32)
+            emb = p.windows.mean(window_w)
+            fate = InputFate(p.source, "used")
+            refs.append(
+                ReferenceResult(
+                    p.source, emb, 0.0, fate, p.windows, window_w, p.speech_seconds, prepared=p
+                )
+            )
+            report.add(fate)
+        if not usable:
+            raise NoUsableReferenceError(report, speaker)
+        embedding = self._pool(refs)
+        return EmbeddingResult(
+            embedding=embedding,
+            references=refs,
+            report=report,
+            encoder=self.encoder.describe(),
+            pooling=self.pooling,
         )
 
     def _pool(self, refs: list[ReferenceResult]) -> np.ndarray:
@@ -222,6 +286,24 @@ class Embedder:
         for r, w in zip(used, weights):
             r.weight = float(w)
         return l2_normalize((weights[:, None] * np.stack([r.embedding for r in used])).sum(axis=0))
+
+    def prepare_all(
+        self, inputs: AudioInput | Sequence[AudioInput], *, sample_rate: int | None = None
+    ) -> list[PreparedReference | InputFate]:
+        """:meth:`prepare` each input; a failed one becomes an :class:`InputFate` saying why."""
+        items = _as_list(inputs)
+        if not items:
+            raise ConfigError("no reference given; pass at least one file, array or tensor.")
+        out: list[PreparedReference | InputFate] = []
+        for i, x in enumerate(items):
+            try:
+                out.append(self.prepare(x, index=i, sample_rate=sample_rate))
+            except VoxrefError as exc:
+                name = getattr(exc, "source", None) or _name_of(x, i)
+                reason = getattr(exc, "reason", str(exc))
+                log.warning("reference %s rejected: %s", name, reason)
+                out.append(InputFate(name, "rejected", reason, type(exc).__name__))
+        return out
 
     # ----------------------------------------------------------------- public
     def embed_details(
@@ -232,32 +314,7 @@ class Embedder:
         speaker: str | None = None,
     ) -> EmbeddingResult:
         """Like :meth:`embed` with ``return_details=True``."""
-        items = _as_list(inputs)
-        if not items:
-            raise ConfigError("no reference given; pass at least one file, array or tensor.")
-        refs: list[ReferenceResult] = []
-        report = BatchReport()
-        for i, x in enumerate(items):
-            try:
-                ref = self.reference(x, index=i, sample_rate=sample_rate)
-            except VoxrefError as exc:
-                name = getattr(exc, "source", None) or _name_of(x, i)
-                reason = getattr(exc, "reason", str(exc))
-                fate = InputFate(name, "rejected", reason, type(exc).__name__)
-                log.warning("reference %s rejected: %s", name, reason)
-                ref = ReferenceResult(name, None, 0.0, fate)
-            refs.append(ref)
-            report.add(ref.fate)
-        if not report.used:
-            raise NoUsableReferenceError(report, speaker)
-        emb = self._pool(refs)
-        return EmbeddingResult(
-            embedding=emb,
-            references=refs,
-            report=report,
-            encoder=self.encoder.describe(),
-            pooling=self.pooling,
-        )
+        return self.combine(self.prepare_all(inputs, sample_rate=sample_rate), speaker=speaker)
 
     def embed(
         self,
