@@ -1,0 +1,1 @@
+"""voxref benchmarks (not part of the installed package)."""

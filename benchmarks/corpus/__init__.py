@@ -1,0 +1,1 @@
+"""Synthetic and real speech corpora for voxref benchmarks and tests."""

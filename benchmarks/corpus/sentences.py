@@ -1,0 +1,131 @@
+"""English sentences for synthetic speech: short enough for 2–6 s utterances at normal rate.
+
+``SHORT_SENTENCES`` have 7–12 words (~2–4 s), ``LONG_SENTENCES`` 14–18 words (~4–6 s). They
+were written for this project (no external corpus), vary in phonetic content (plosives, fricatives, nasals, long vowels, questions, numbers spelled out) and
+share no sentence twice, so a speaker's utterances can all use different texts.
+
+Examples
+--------
+>>> from benchmarks.corpus.sentences import SENTENCES, SHORT_SENTENCES
+>>> len(SHORT_SENTENCES) >= 60, len(SENTENCES) >= 100
+(True, True)
+>>> len(set(SENTENCES)) == len(SENTENCES)
+True
+"""
+
+from __future__ import annotations
+
+SHORT_SENTENCES: tuple[str, ...] = (
+    "The old lighthouse keeper climbed the stairs before dawn.",
+    "Please bring three apples and a loaf of bread.",
+    "Rain drummed softly on the tin roof all night.",
+    "Could you tell me where the nearest station is?",
+    "She painted the fence a bright shade of yellow.",
+    "A cold wind swept across the empty harbour.",
+    "The children laughed as the puppy chased its tail.",
+    "Our train leaves at half past seven tomorrow morning.",
+    "He forgot his umbrella on the crowded bus again.",
+    "Fresh coffee always smells better than it tastes.",
+    "The museum opens its new gallery next Thursday.",
+    "Bright stars filled the sky above the quiet valley.",
+    "My grandmother kept every letter she ever received.",
+    "The committee voted to postpone the final decision.",
+    "Thick fog rolled in from the sea by noon.",
+    "Why did the baker close his shop so early?",
+    "A small boat drifted slowly toward the rocky shore.",
+    "The violinist tuned her instrument with great care.",
+    "We planted tomatoes, beans and peppers in spring.",
+    "The engine coughed twice and then finally started.",
+    "Nobody noticed the cat sleeping on the piano.",
+    "The river froze solid during the longest winter.",
+    "Turn left at the bakery and walk two blocks.",
+    "His voice echoed through the vast stone cathedral.",
+    "The recipe calls for butter, sugar and six eggs.",
+    "Every evening the fishermen mended their heavy nets.",
+    "The library was silent except for turning pages.",
+    "She measured the room twice before buying the carpet.",
+    "A flock of geese flew south over the village.",
+    "The detective studied the muddy footprints closely.",
+    "Will the meeting start on time this afternoon?",
+    "The garden gate creaked loudly in the breeze.",
+    "He whistled a cheerful tune while washing dishes.",
+    "The mountain path grew steeper with every step.",
+    "Our neighbours built a treehouse for their twins.",
+    "The pilot announced a short delay before takeoff.",
+    "Warm bread and soup make a perfect supper.",
+    "The clock in the hallway stopped at midnight.",
+    "Students gathered outside to watch the solar eclipse.",
+    "The jazz band played until the sun came up.",
+    "Please remember to switch off the lights when you leave.",
+    "The farmer sold peaches from a wooden cart.",
+    "A sudden thunderstorm ruined the village picnic.",
+    "The scientist recorded each measurement in a notebook.",
+    "Have you ever visited the islands in summer?",
+    "The market was crowded with tourists and traders.",
+    "He carefully folded the map and put it away.",
+    "The orchestra rehearsed the symphony for weeks.",
+    "Snow covered the rooftops like a thick blanket.",
+    "The shopkeeper counted the coins in the drawer.",
+    "Her bicycle had a basket full of wild flowers.",
+    "The bridge was closed for repairs until Friday.",
+    "We watched the waves crash against the pier.",
+    "The teacher explained the puzzle with a simple drawing.",
+    "A gentle knock at the door woke the household.",
+    "The soup needs a pinch more salt and pepper.",
+    "Which road leads to the castle on the hill?",
+    "The actors bowed as the curtain slowly fell.",
+    "Heavy traffic made us late for the wedding.",
+    "The kettle whistled just as the phone rang.",
+    "Autumn leaves crunched beneath our boots in the park.",
+    "The sailor told stories of distant frozen seas.",
+    "Fifteen runners crossed the finish line together.",
+    "The photographer waited hours for the perfect light.",
+    "Lemons grow well in warm and sunny climates.",
+    "The carpenter sanded the table until it gleamed.",
+    "Our flight was cancelled because of the storm.",
+    "The owl hooted twice from the dark forest.",
+    "She answered every question with patient kindness.",
+    "The parade marched slowly down the main avenue.",
+    "Quiet voices drifted from the room next door.",
+    "The puppy buried its bone beneath the roses.",
+    "A thin layer of dust covered the old books.",
+    "The chef sharpened his knives before the dinner rush.",
+    "Do you remember the name of that little hotel?",
+    "The wind turbines turned steadily on the distant ridge.",
+)
+
+LONG_SENTENCES: tuple[str, ...] = (
+    "After the storm had passed, the whole family walked down to the beach to look for shells.",
+    "The professor paused for a moment, adjusted his glasses, and then continued with the lecture.",
+    "If the weather stays this dry for another week, the farmers will lose most of their harvest.",
+    "Nobody expected the small bookshop on the corner to become the most popular place in town.",
+    "She spent the entire weekend repairing the old radio that her grandfather had left her.",
+    "The journey across the desert took four days, and the travellers ran short of water twice.",
+    "When the lights went out, everyone in the theatre held their breath and waited in silence.",
+    "The city council has promised to build a new playground next to the community centre.",
+    "He practised the difficult passage on the piano until his fingers ached and the sun went down.",
+    "Our guide explained that the ancient walls were built without any mortar at all.",
+    "The ferry to the island runs every two hours, except on public holidays and Sundays.",
+    "Before you start cooking, make sure all the vegetables are washed, peeled and chopped.",
+    "The hikers reached the summit just in time to see the clouds break above the valley.",
+    "My brother insists that the best pizza in the world is sold from a tiny van downtown.",
+    "The engineers tested the new bridge by driving twenty heavy trucks across it at once.",
+    "Although the house was old and draughty, it was full of warmth, music and laughter.",
+    "The orchestra will perform a programme of Mozart and Brahms in the cathedral tonight.",
+    "It took the volunteers three long weeks to clean up the river after the flood.",
+    "The young reporter asked the mayor a question that nobody else had dared to ask.",
+    "Every spring the swallows return to nest under the eaves of the old stone barn.",
+    "The museum guard claimed that the painting had been stolen while he was on his break.",
+    "You can reach the lake by following the narrow footpath that winds through the pine forest.",
+    "The baker rises at four every morning to prepare the bread, rolls and sweet pastries.",
+    "Despite the heavy rain, thousands of people lined the streets to watch the marathon.",
+    "The ship's captain ordered the crew to lower the sails and prepare for the coming storm.",
+    "Grandfather always said that a good story is worth more than a pocket full of gold.",
+    "The new software update fixes several bugs and makes the application start much faster.",
+    "At the end of the concert, the audience rose to their feet and applauded for ten minutes.",
+    "The gardener explained that roses need plenty of sunlight, water and a little patience.",
+    "They decided to postpone the trip until the roads were cleared of snow and ice.",
+)
+
+SENTENCES: tuple[str, ...] = SHORT_SENTENCES + LONG_SENTENCES
+"""All sentences: short ones (~2–4 s) first, then long ones (~4–6 s)."""
