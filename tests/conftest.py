@@ -6,7 +6,6 @@ Only locations and tiny parsers live here (no pyannote / torch imports: they cos
 from __future__ import annotations
 
 import csv
-import importlib.util
 import os
 from pathlib import Path
 
@@ -17,17 +16,6 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 FIXTURE_DIR = Path(__file__).resolve().parent / "fixtures"
 SPEECH_DIR = FIXTURE_DIR / "speech"
-
-
-def read_rttm_turns(path: str | Path) -> list[tuple[float, float, str]]:
-    """Parse an RTTM file into ``[(start, end, speaker)]`` (seconds), sorted by start."""
-    turns = []
-    for line in Path(path).read_text().splitlines():
-        fields = line.split()
-        if len(fields) >= 8 and fields[0] == "SPEAKER":
-            start = float(fields[3])
-            turns.append((start, round(start + float(fields[4]), 6), fields[7]))
-    return sorted(turns)
 
 
 @pytest.fixture(scope="session")
@@ -58,17 +46,14 @@ def speech_by_speaker(speech_manifest: list[dict[str, str]]) -> dict[str, list[P
 @pytest.fixture(scope="session")
 def pyannote_sample() -> tuple[Path, Path]:
     """``(sample.wav, sample.rttm)`` shipped in the pyannote.audio wheel (30 s, 2 speakers)."""
-    spec = importlib.util.find_spec("pyannote.audio")  # locates without importing pyannote.audio
-    for root in (spec.submodule_search_locations or []) if spec else []:
-        wav, rttm = Path(root, "sample", "sample.wav"), Path(root, "sample", "sample.rttm")
-        if wav.is_file() and rttm.is_file():
-            return wav, rttm
-    pytest.fail(
-        "pyannote.audio's sample/sample.wav + sample.rttm not found: install pyannote.audio"
-    )
+    from voxref.sample_data import pyannote_sample as locate  # no pyannote.audio import
+
+    return locate()
 
 
 @pytest.fixture(scope="session")
 def pyannote_turns(pyannote_sample: tuple[Path, Path]) -> list[tuple[float, float, str]]:
     """Reference turns ``[(start, end, speaker)]`` of the pyannote sample."""
-    return read_rttm_turns(pyannote_sample[1])
+    from voxref.sample_data import read_rttm
+
+    return [(t.start, t.end, t.speaker) for t in read_rttm(pyannote_sample[1])]

@@ -1,0 +1,52 @@
+"""The ``voxref`` command line: embed, similarity, demo, error exit codes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+
+from voxref.cli.main import main
+
+
+def test_embed_writes_npy_and_json(tmp_path, speech_by_speaker, capsys):
+    paths = [str(p) for p in next(iter(speech_by_speaker.values()))[:2]]
+    assert main(["embed", *paths, "-o", str(tmp_path / "spk.npy")]) == 0
+    v = np.load(tmp_path / "spk.npy")
+    assert v.shape == (256,) and abs(np.linalg.norm(v) - 1) < 1e-5
+    assert main(["embed", *paths, "-o", str(tmp_path / "spk.json")]) == 0
+    d = json.loads((tmp_path / "spk.json").read_text())
+    np.testing.assert_allclose(d["embedding"], v, atol=1e-6)
+    assert [r["source"] for r in d["references"]] == paths
+
+
+def test_embed_error_exit_code_and_message(tmp_path, capsys):
+    assert main(["embed", str(tmp_path / "missing.wav"), "-o", str(tmp_path / "x.npy")]) == 1
+    err = capsys.readouterr().err
+    assert "missing.wav" in err and "no such file" in err
+    assert not (tmp_path / "x.npy").exists()
+
+
+def test_similarity_matrix(speech_by_speaker, capsys):
+    spk = list(speech_by_speaker)
+    files = [
+        str(speech_by_speaker[spk[0]][0]),
+        str(speech_by_speaker[spk[0]][1]),
+        str(speech_by_speaker[spk[1]][0]),
+    ]
+    assert main(["similarity", "--json", *files]) == 0
+    m = np.array(json.loads(capsys.readouterr().out)["similarity"])
+    assert m.shape == (3, 3) and np.allclose(np.diag(m), 1, atol=1e-3)
+    assert m[0, 1] > m[0, 2]
+
+
+def test_python_dash_m_and_demo():
+    out = subprocess.run(
+        [sys.executable, "-m", "voxref", "demo"], capture_output=True, text=True, timeout=300
+    )
+    assert out.returncode == 0, out.stderr
+    line = [ln for ln in out.stdout.splitlines() if ln.startswith("same speaker")][0]
+    same, diff = float(line.split()[2]), float(line.split()[5])
+    assert same > diff

@@ -1,0 +1,86 @@
+"""The GE2E encoder reproduces Resemblyzer's (same weights) and behaves as a speaker encoder."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from voxref.embedder.base import window_starts
+from voxref.embedder.ge2e import GE2EEncoder, mel_filterbank
+from voxref.errors import AudioShapeError, TooShortAudioError
+
+
+@pytest.fixture(scope="module")
+def encoder():
+    return GE2EEncoder()
+
+
+@pytest.fixture(scope="module")
+def sample(pyannote_sample):
+    wav, _ = pyannote_sample
+    x, sr = sf.read(wav, dtype="float32")
+    assert sr == 16000
+    return x
+
+
+def test_matches_resemblyzer_exactly(encoder, sample):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from resemblyzer import VoiceEncoder
+        from resemblyzer.audio import wav_to_mel_spectrogram
+    ve = VoiceEncoder("cpu", verbose=False)
+    np.testing.assert_allclose(
+        encoder.mel(sample[:48000]).numpy(),
+        wav_to_mel_spectrogram(sample[:48000]),
+        rtol=1e-4,
+        atol=1e-6,
+    )
+    for n in (16000, 27000, len(sample)):
+        ours, theirs = encoder.embed_utterance(sample[:n]), ve.embed_utterance(sample[:n])
+        assert float(ours @ theirs) > 0.99999
+
+
+def test_mel_filterbank_matches_librosa():
+    import librosa
+
+    np.testing.assert_allclose(
+        mel_filterbank(), librosa.filters.mel(sr=16000, n_fft=400, n_mels=40), atol=1e-6
+    )
+
+
+def test_windows_are_unit_norm_deterministic_and_timed(encoder, sample):
+    a = encoder.embed_windows(sample[: 16000 * 10])
+    b = GE2EEncoder().embed_windows(sample[: 16000 * 10])
+    assert np.array_equal(a.embeddings, b.embeddings)
+    np.testing.assert_allclose(np.linalg.norm(a.embeddings, axis=1), 1.0, atol=1e-5)
+    assert a.embeddings.shape[1] == 256 and a.embeddings.dtype == np.float32
+    np.testing.assert_allclose(np.diff(a.starts), 0.4, atol=1e-9)
+    np.testing.assert_allclose((a.ends - a.starts)[:-1], 1.6, atol=1e-9)
+    # the last window is zero-padded past the end; its span is clipped to the signal
+    assert 0.75 * 1.6 - 1e-9 <= a.ends[-1] - a.starts[-1] <= 1.6 and abs(a.ends[-1] - 10.0) < 1e-9
+
+
+def test_batch_path_equals_window_path(encoder, sample):
+    w = encoder.embed_windows(sample[:40000], hop=0.8)
+    starts = (w.starts * 16000).astype(int)
+    batch = np.stack([sample[s : s + 25600] for s in starts])
+    direct = encoder.embed_batch(batch)
+    direct /= np.linalg.norm(direct, axis=1, keepdims=True)
+    # the STFT of an isolated window differs from the sliced full-signal STFT only at its edges
+    assert np.min(np.sum(direct * w.embeddings, axis=1)) > 0.99
+
+
+def test_rejects_bad_shapes_and_too_short(encoder):
+    with pytest.raises(AudioShapeError):
+        encoder.embed_windows(np.zeros((2, 16000), np.float32))
+    with pytest.raises(TooShortAudioError):
+        encoder.embed_windows(np.ones(1000, np.float32))
+
+
+def test_window_starts_cover_the_signal():
+    assert window_starts(100, 200, 50).tolist() == [0]
+    s = window_starts(1000, 200, 100, min_coverage=0.75)
+    assert s[0] == 0 and s[-1] + 200 >= 1000 - 0.25 * 200
