@@ -15,13 +15,15 @@ Examples
 
 from __future__ import annotations
 
-import importlib.util
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from voxref.sample_data import pyannote_sample
+from voxref.sample_data import read_rttm as _read_rttm
 
 Turn = tuple[float, float, str]
 """(start seconds, end seconds, speaker label)."""
@@ -31,44 +33,13 @@ SPEAKER_GENDER = {"speaker90": "f", "speaker91": "f"}
 
 
 def locate_sample() -> tuple[Path, Path]:
-    """Return ``(sample.wav, sample.rttm)`` inside the installed pyannote.audio package.
-
-    Raises
-    ------
-    FileNotFoundError
-        If pyannote.audio is not installed or its sample files are missing.
-    """
-    spec = importlib.util.find_spec("pyannote.audio")
-    if spec is None or not spec.submodule_search_locations:
-        raise FileNotFoundError("pyannote.audio is not installed: `pip install pyannote.audio`")
-    for root in spec.submodule_search_locations:
-        wav, rttm = Path(root, "sample", "sample.wav"), Path(root, "sample", "sample.rttm")
-        if wav.is_file() and rttm.is_file():
-            return wav, rttm
-    raise FileNotFoundError(
-        "pyannote.audio is installed but has no sample/sample.wav + sample.rttm"
-    )
+    """Return ``(sample.wav, sample.rttm)`` inside the installed pyannote.audio package."""
+    return pyannote_sample()
 
 
 def read_rttm(path: str | Path) -> list[Turn]:
-    """Parse an RTTM file into ``[(start, end, speaker)]`` sorted by start.
-
-    Examples
-    --------
-    >>> import tempfile, os
-    >>> with tempfile.NamedTemporaryFile("w", suffix=".rttm", delete=False) as fh:
-    ...     _ = fh.write("SPEAKER f 1 1.5 0.5 <NA> <NA> bob <NA> <NA>\\n")
-    >>> read_rttm(fh.name)
-    [(1.5, 2.0, 'bob')]
-    >>> os.unlink(fh.name)
-    """
-    turns = []
-    for line in Path(path).read_text().splitlines():
-        fields = line.split()
-        if len(fields) >= 8 and fields[0] == "SPEAKER":
-            start, dur = float(fields[3]), float(fields[4])
-            turns.append((start, round(start + dur, 6), fields[7]))
-    return sorted(turns)
+    """Parse an RTTM file into ``[(start, end, speaker)]`` sorted by start (see voxref.sample_data)."""
+    return [(t.start, round(t.end, 6), t.speaker) for t in _read_rttm(path)]
 
 
 def read_stm(path: str | Path) -> list[tuple[float, float, str]]:
