@@ -8,7 +8,6 @@ import soundfile as sf
 import torch
 
 from voxref.augment import AddNoise, add_noise, colored_noise
-from voxref.augment.levels import active_power
 from voxref.errors import AudioShapeError, ConfigError, SilentAudioError
 
 SR = 16000
@@ -120,4 +119,3 @@ def test_bad_inputs():
         add_noise(np.zeros((2, 1600), np.float32), SR, 10.0, seed=0)
     with pytest.raises(ConfigError):
         AddNoise(10.0)(np.ones(10, np.float32), SR, seed=1, rng=np.random.default_rng(1))
-    assert active_power(np.ones(4), SR) == 1.0

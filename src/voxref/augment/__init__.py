@@ -30,7 +30,7 @@ Examples
 >>> chain = A.Compose([(A.Reverb((0.3, 0.9)), 0.5), A.AddNoise((5.0, 20.0), ["white", "pink"])])
 >>> y, log = chain.augment(x, 16000, seed=7)
 >>> y.dtype, y.shape, A.nuisance_vector(log).shape
-(dtype('float32'), (16000,), (20,))
+(dtype('float32'), (16000,), (18,))
 """
 
 from .babble import AddBabble, add_babble, make_babble

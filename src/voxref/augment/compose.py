@@ -246,8 +246,6 @@ NUISANCE_FIELDS = (
     "overlap_fraction",
     "clip_ratio",
     "gain",
-    "speed",
-    "pitch",
 )
 
 _SNR_CAP = (-10.0, 40.0)
@@ -276,7 +274,11 @@ def nuisance_vector(log: AugmentLog | Sequence[AppliedTransform | dict[str, Any]
     * ``overlap`` (0/1), ``sir``: lowest SIR clipped to [-10, 40] dB, / 40 (none: 1.0),
       ``overlap_fraction``: largest covered fraction;
     * ``clip_ratio``: achieved clipping ratio / 0.1, clipped to 1;
-    * ``gain``: total gain dB / 20; ``speed``: factor - 1; ``pitch``: semitones / 12.
+    * ``gain``: total gain dB / 20.
+
+    Speed perturbation and pitch shift are left out on purpose: they change the voice itself
+    (Kaldi-style recipes label speed-perturbed audio as *new speakers*), so an MI penalty must
+    not make the embedding blind to them.
 
     Examples
     --------
@@ -320,10 +322,6 @@ def nuisance_vector(log: AugmentLog | Sequence[AppliedTransform | dict[str, Any]
             v["clip_ratio"] = max(v["clip_ratio"], min(1.0, float(p["clip_ratio"]) / 0.1))
         elif e.name == "gain":
             v["gain"] += float(p["gain_db"]) / 20.0
-        elif e.name == "speed":
-            v["speed"] += float(p["speed"]) - 1.0
-        elif e.name == "pitch":
-            v["pitch"] += float(p["semitones"]) / 12.0
     if not snrs:
         v["noise_none"] = 1.0
     v["snr"] = _scaled(min(snrs) if snrs else math.nan, _SNR_CAP)
@@ -339,7 +337,7 @@ def nuisance_matrix(logs: Sequence[AugmentLog]) -> np.ndarray:
     Examples
     --------
     >>> nuisance_matrix([AugmentLog(), AugmentLog()]).shape
-    (2, 20)
+    (2, 18)
     """
     if not logs:
         return np.zeros((0, len(NUISANCE_FIELDS)), dtype=np.float32)
