@@ -92,3 +92,12 @@ def test_frame_mask_majority_rule():
     m[150:700] = True
     fm = frame_mask(m, 1000, 0.1)
     assert fm.tolist() == [False, True, True, True, True, True, True, False, False, False]
+
+
+def test_short_region_is_not_cut_from_a_pause(speech):
+    """An interferer that is mostly silence still yields a sounding overlap (the cut is redone)."""
+    mostly_silent = np.zeros(10 * SR, np.float32)
+    mostly_silent[4 * SR : 6 * SR] = np.sin(np.arange(2 * SR) / 5)
+    for seed in range(10):
+        r = add_overlap(speech, SR, mostly_silent, 5.0, 0.1, seed=seed)
+        assert r.active_mask.any()

@@ -1,7 +1,7 @@
 """Overlapped speech: add an interfering talker over a contiguous part of the target.
 
 A region of ``round(fraction * T)`` samples is placed at a uniformly drawn start; the
-interferer (cut at a random offset, or looped) fills that region and is scaled so that
+interferer (cut around a random active sample of it, or looped) fills that region and is scaled so that
 ``10 log10(active_power(target) / active_power(placed interferer)) == sir_db``, each on its own
 active frames (:mod:`voxref.augment.levels`): the SIR is the level ratio of the two talkers while
 they talk, independent of how much of the target is covered.
@@ -42,7 +42,7 @@ from .base import (
     make_rng,
 )
 from .levels import DEFAULT_THRESHOLD_DB, active_sample_mask, gain_for_snr
-from .sources import SourceBank, SourceLike, fit_length
+from .sources import SourceBank, SourceLike, fit_length_active
 
 __all__ = ["OverlapResult", "overlap_region", "add_overlap", "frame_mask", "region_mask", "Overlap"]
 
@@ -156,7 +156,7 @@ def _overlap(
     region = region_mask(t, start, end)
     placed = np.zeros(t)
     if end > start:
-        placed[start:end] = fit_length(interferer, end - start, rng)
+        placed[start:end] = fit_length_active(interferer, end - start, sample_rate, rng)
         placed *= gain_for_snr(
             target, placed, sample_rate, sir_db, threshold_db=threshold_db, source=source
         )

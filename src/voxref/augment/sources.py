@@ -26,7 +26,14 @@ import numpy as np
 
 from ..errors import AudioFileNotFoundError, ConfigError, EmptyAudioError
 
-__all__ = ["AUDIO_EXTENSIONS", "SourceLike", "SourceBank", "fit_length", "list_audio_files"]
+__all__ = [
+    "AUDIO_EXTENSIONS",
+    "SourceLike",
+    "SourceBank",
+    "fit_length",
+    "fit_length_active",
+    "list_audio_files",
+]
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +80,35 @@ def fit_length(source: np.ndarray, num_samples: int, rng: np.random.Generator) -
     start = int(rng.integers(0, x.size))
     reps = -(-(num_samples + start) // x.size)
     return np.tile(x, reps)[start : start + num_samples].copy()
+
+
+def fit_length_active(
+    source: np.ndarray, num_samples: int, sample_rate: int, rng: np.random.Generator
+) -> np.ndarray:
+    """Like :func:`fit_length`, but a crop always contains an active sample of ``source``.
+
+    A sample is drawn uniformly among the source's active samples
+    (:func:`~voxref.augment.levels.active_sample_mask`) and the crop is placed at a random
+    position around it, so a short cut never lands entirely in a pause.
+
+    Examples
+    --------
+    >>> x = np.zeros(1000, dtype=np.float32)
+    >>> x[900:920] = 1.0
+    >>> all(fit_length_active(x, 50, 1000, np.random.default_rng(s)).any() for s in range(20))
+    True
+    """
+    from .levels import active_sample_mask
+
+    x = np.asarray(source).reshape(-1)
+    if x.size <= num_samples:
+        return fit_length(x, num_samples, rng)
+    active = np.flatnonzero(active_sample_mask(x, sample_rate))
+    if active.size == 0:
+        return fit_length(x, num_samples, rng)
+    c = int(active[int(rng.integers(active.size))])
+    start = min(max(0, c - int(rng.integers(0, num_samples))), x.size - num_samples)
+    return x[start : start + num_samples].copy()
 
 
 class SourceBank:
