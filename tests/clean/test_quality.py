@@ -1,0 +1,173 @@
+"""Quality reports on real speech made worse in known ways."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import soundfile as sf
+from clean_signals import SR, add_noise, white_noise
+from scipy.signal import butter, sosfiltfilt
+
+from voxref.audio import resample
+from voxref.clean import check, format_reports
+from voxref.clean.quality import (
+    WEAK_BANDWIDTH_HZ,
+    WEAK_CLIPPING_RATIO,
+    QualityReport,
+    clipping_ratio,
+    estimate_bandwidth,
+)
+
+
+@pytest.fixture(scope="module")
+def speech(speech_with_pauses) -> np.ndarray:
+    x = speech_with_pauses.samples
+    return (0.5 * x / np.abs(x).max()).astype(np.float32)
+
+
+def test_clean_speech_is_ok(speech):
+    r = check((speech, SR))
+    assert r.verdict == "ok", r.reasons
+    assert r.clipping_ratio < 0.001
+    assert r.bandwidth_hz > 7000
+    assert r.snr_db > 40
+    assert r.level_dbfs == pytest.approx(
+        10 * np.log10(np.mean(speech[np.abs(speech) > 0] ** 2)), abs=3
+    )
+    assert 0.9 < r.weight_hint <= 1.0
+
+
+def test_clipping_is_detected(speech):
+    driven = 6 * speech
+    truth = float(np.mean(np.abs(driven) >= 1.0))
+    clipped = np.clip(driven, -1.0, 1.0)
+    assert clipping_ratio(clipped) == pytest.approx(truth, rel=0.15)
+    r = check((clipped, SR))
+    assert r.clipping_ratio > WEAK_CLIPPING_RATIO
+    assert r.verdict in ("weak", "reject") and any("clipped" in why for why in r.reasons)
+    # scaled down after clipping: still flat tops
+    assert clipping_ratio(0.3 * clipped) == pytest.approx(clipping_ratio(clipped))
+
+
+def test_clipping_is_measured_at_the_file_rate(speech, tmp_path):
+    """A clipped 44.1 kHz file: resampling to 16 kHz would hide the flat tops; the report does not."""
+    x44 = np.clip(6 * resample(speech, SR, 44100), -1.0, 1.0)
+    truth = float(np.mean(np.abs(x44) >= 1.0))
+    path = tmp_path / "clipped44k.wav"
+    sf.write(path, x44, 44100, subtype="FLOAT")
+    r = check(path)
+    assert r.original_sample_rate == 44100
+    assert r.clipping_ratio == pytest.approx(truth, rel=0.15)
+    assert any("clipped" in why for why in r.reasons)
+
+
+def test_silence_only_file_is_rejected(tmp_path):
+    path = tmp_path / "silence.wav"
+    sf.write(path, np.zeros(3 * SR, np.float32), SR)
+    r = check(path)
+    assert r.verdict == "reject"
+    assert r.reasons == ["digital silence (all samples ~0)"]
+    assert r.duration_s == pytest.approx(3.0)
+    assert r.weight_hint == 0.0
+
+
+def test_near_silence_and_noise_only_files_are_rejected(tmp_path):
+    for name, level in (("hiss", 1e-4), ("noise", 0.1)):
+        path = tmp_path / f"{name}.wav"
+        sf.write(path, (level * white_noise(3 * SR, seed=1)).astype(np.float32), SR)
+        r = check(path)
+        assert r.verdict == "reject" and r.reasons == ["no speech detected"], (name, r.reasons)
+        assert r.speech_s == 0.0
+
+
+def test_telephone_band_gets_a_low_bandwidth(speech):
+    sos = butter(8, [300, 3400], btype="bandpass", fs=SR, output="sos")
+    phone = sosfiltfilt(sos, speech).astype(np.float32)
+    r = check((phone, SR))
+    assert 3000 < r.bandwidth_hz < 4200
+    assert any("narrowband" in why for why in r.reasons) and r.verdict == "weak"
+    assert estimate_bandwidth(speech, SR) > 7000
+
+
+def test_8_khz_recording_is_flagged(speech):
+    r = check((resample(speech, SR, 8000), 8000))
+    assert r.original_sample_rate == 8000 and r.sample_rate == SR
+    assert r.bandwidth_hz < WEAK_BANDWIDTH_HZ + 500
+    assert any("8000 Hz" in why for why in r.reasons)
+
+
+def test_short_speech_is_weak_then_rejected(utterances):
+    u = utterances[sorted(utterances)[0]][0]
+    pad = np.zeros(SR // 2, np.float32)
+    weak = check((np.concatenate([pad, u[: int(1.8 * SR)], pad]), SR))
+    assert weak.verdict == "weak" and any("short" in why for why in weak.reasons)
+    tiny = check((np.concatenate([pad, u[: int(0.3 * SR)], pad]), SR))
+    assert tiny.verdict == "reject"
+    assert tiny.speech_s < 0.5 or tiny.reasons == ["no speech detected"]
+
+
+def test_noise_lowers_verdict_and_weight(speech_with_pauses):
+    x = speech_with_pauses
+    reports = {
+        snr: check(
+            (add_noise(x.samples, x.mask, white_noise(len(x.samples), seed=snr + 20), snr), SR)
+        )
+        for snr in (-10, 5, 20)
+    }
+    assert reports[20].verdict == "ok"
+    assert reports[5].verdict == "weak" and any("noisy" in why for why in reports[5].reasons)
+    assert reports[-10].verdict == "reject"
+    assert reports[20].weight_hint > reports[5].weight_hint > reports[-10].weight_hint == 0.0
+
+
+def test_overlap_ratio_is_set_later():
+    r = QualityReport("a.wav", 10.0, 9.0, snr_db=30.0, bandwidth_hz=8000.0).judge()
+    assert r.overlap_ratio is None and r.verdict == "ok"
+    w = r.weight_hint
+    assert r.set_overlap_ratio(0.2).verdict == "weak" and r.weight_hint == pytest.approx(0.8 * w)
+    assert r.set_overlap_ratio(0.7).verdict == "reject" and r.weight_hint == 0.0
+
+
+def test_report_serialises_and_formats(speech):
+    reports = [
+        check((speech, SR), source="good.wav"),
+        QualityReport.rejected("bad.wav", "cannot be decoded"),
+    ]
+    d = json.loads(json.dumps([r.to_dict() for r in reports]))
+    assert d[0]["verdict"] == "ok" and d[0]["overlap_ratio"] is None and d[1]["snr_db"] is None
+    assert set(d[0]) >= {
+        "source",
+        "duration_s",
+        "speech_s",
+        "snr_db",
+        "clipping_ratio",
+        "level_dbfs",
+        "sample_rate",
+        "original_sample_rate",
+        "bandwidth_hz",
+        "overlap_ratio",
+        "dnsmos",
+        "verdict",
+        "reasons",
+        "weight_hint",
+    }
+    table = format_reports(reports)
+    assert "good.wav" in table and "bad.wav" in table and "cannot be decoded" in table
+    assert len(table.splitlines()) == 4  # header, 2 rows, 1 reason
+
+
+@pytest.mark.slow
+def test_dnsmos_is_opt_in_and_sees_the_noise(speech_with_pauses):
+    pytest.importorskip("speechmos")
+    x = speech_with_pauses
+    assert check((x.samples, SR)).dnsmos is None
+    clean_scores = check((x.samples, SR), report_dnsmos=True).dnsmos
+    noisy = check(
+        (add_noise(x.samples, x.mask, white_noise(len(x.samples), seed=4), 0.0), SR),
+        report_dnsmos=True,
+    )
+    assert set(clean_scores) == {"ovrl_mos", "sig_mos", "bak_mos", "p808_mos"}
+    assert noisy.dnsmos["bak_mos"] < clean_scores["bak_mos"] - 1.0
+    assert noisy.dnsmos["ovrl_mos"] < clean_scores["ovrl_mos"]
