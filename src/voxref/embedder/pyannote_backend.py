@@ -1,0 +1,252 @@
+"""pyannote.audio embedding models (WeSpeaker ResNet34 256-d, x-vector SincNet 512-d) as encoders.
+
+Loading is safe by construction. pyannote.audio 4.0.7's ``Model.from_pretrained`` unpickles the
+checkpoint with ``weights_only=False`` (twice: ``pl_load`` and ``load_from_checkpoint``) and imports
+whatever module the checkpoint names, so voxref does not call it. Instead
+:func:`load_pyannote_model`
+
+1. reads the file's bytes once;
+2. unpickles them with ``torch.load(weights_only=True)``, allowing only pyannote's
+   ``Specifications`` / ``Problem`` / ``Resolution`` and the Lightning callback classes old
+   checkpoints reference (:func:`pyannote_safe_globals`) — anything else raises
+   :class:`~voxref.errors.UnsafeCheckpointError` and nothing runs;
+3. checks the architecture is a ``pyannote.audio.models.*`` subclass of pyannote's ``Model``;
+4. builds it with Lightning's ``load_from_checkpoint(..., weights_only=True)`` on those same bytes
+   (same allow-list), which is what ``from_pretrained`` does minus the unsafe parts and minus
+   pyannote's telemetry.
+
+A pyannote checkpoint is a Lightning checkpoint: ``state_dict``, ``pytorch-lightning_version``,
+``hyper_parameters`` and, from ``Model.on_save_checkpoint``, ``"pyannote.audio": {"versions",
+"architecture": {"module", "class"}, "specifications"}`` (hub models keep it in
+``pytorch_model.bin``).
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import os
+import re
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import CheckpointError, MissingDependencyError, UnsafeCheckpointError
+from .base import l2_normalize
+from .checkpoint import ModuleEncoder, hub_file, read_checkpoint_bytes, safe_torch_load
+
+__all__ = ["PyannoteEncoder", "load_pyannote_model", "pyannote_safe_globals"]
+
+log = logging.getLogger(__name__)
+
+MODEL_FILE = "pytorch_model.bin"  # pyannote's AssetFileName.Model
+
+
+def _import_pyannote():
+    """``pyannote.audio.core.model.Model`` (imported lazily: ~6 s)."""
+    try:
+        with warnings.catch_warnings():
+            # we always pass waveforms in memory, so a broken torchcodec does not matter
+            warnings.filterwarnings("ignore", message=r"(?s).*torchcodec", category=UserWarning)
+            from pyannote.audio.core.model import Model
+    except ImportError as exc:
+        raise MissingDependencyError(
+            "pyannote.audio", "pyannote.audio>=4,<5", "The pyannote encoder backend"
+        ) from exc
+    return Model
+
+
+def pyannote_safe_globals() -> list:
+    """Classes a pyannote checkpoint may reference under ``weights_only=True``.
+
+    pyannote's task specification (plain dataclass + enums), and for checkpoints trained with
+    older Lightning (``pyannote/embedding``) the callback classes stored as dictionary keys, under
+    both their ``lightning`` and legacy ``pytorch_lightning`` names. Their constructors only
+    store arguments.
+    """
+    _import_pyannote()
+    from pyannote.audio.core.task import Problem, Resolution, Specifications
+
+    out: list[Any] = [Specifications, Problem, Resolution]
+    try:
+        from lightning.fabric.utilities.data import AttributeDict
+        from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
+    except ImportError:  # pragma: no cover - lightning is a pyannote dependency
+        return out
+    out += [EarlyStopping, ModelCheckpoint, AttributeDict]
+    out += [
+        (EarlyStopping, "pytorch_lightning.callbacks.early_stopping.EarlyStopping"),
+        (ModelCheckpoint, "pytorch_lightning.callbacks.model_checkpoint.ModelCheckpoint"),
+        (AttributeDict, "pytorch_lightning.utilities.parsing.AttributeDict"),
+    ]
+    return out
+
+
+def load_pyannote_model(
+    source: str | os.PathLike | bytes, *, strict: bool = True, name: str | None = None
+):
+    """A pyannote ``Model`` from a checkpoint file, a directory or bytes, loaded safely.
+
+    See the module docstring for what is checked.
+
+    Raises
+    ------
+    UnsafeCheckpointError
+        The pickle references anything beyond tensors, containers and the allow-list, or the
+        checkpoint names an architecture outside ``pyannote.audio.models``.
+    CheckpointError
+        Not a pyannote (Lightning) checkpoint, or weights that do not fit.
+    """
+    import torch
+
+    Model = _import_pyannote()
+    if isinstance(source, (bytes, bytearray)):
+        data, label = bytes(source), name or "<pyannote checkpoint>"
+    else:
+        p = Path(source)
+        if p.is_dir():
+            p = p / MODEL_FILE
+        data, label = read_checkpoint_bytes(p), name or str(p)
+    allow = pyannote_safe_globals()
+    ckpt = safe_torch_load(data, safe_globals=allow, name=label)
+    meta = ckpt.get("pyannote.audio") if isinstance(ckpt, dict) else None
+    if not isinstance(meta, dict) or "state_dict" not in ckpt:
+        raise CheckpointError(
+            f"{label} is not a pyannote.audio checkpoint (no 'pyannote.audio'/'state_dict' keys)."
+        )
+    if "pytorch-lightning_version" not in ckpt:
+        raise CheckpointError(
+            f"{label} lacks 'pytorch-lightning_version': pyannote 4 loads Lightning-style "
+            "checkpoints (state_dict, pytorch-lightning_version, hyper_parameters, and "
+            "model.on_save_checkpoint(ckpt) before torch.save)."
+        )
+    arch = meta.get("architecture") or {}
+    module, cls_name = str(arch.get("module", "")), str(arch.get("class", ""))
+    if not module.startswith("pyannote.audio.models.") or not re.fullmatch(r"\w+", cls_name):
+        raise UnsafeCheckpointError(
+            f"{label} names architecture {module}.{cls_name}; voxref only builds classes from "
+            "pyannote.audio.models, so it was not imported."
+        )
+    import importlib
+
+    try:
+        klass = getattr(importlib.import_module(module), cls_name)
+    except (ImportError, AttributeError) as exc:
+        raise CheckpointError(
+            f"{label} needs {module}.{cls_name}, which this pyannote.audio lacks ({exc}); "
+            f"it was saved with pyannote.audio {meta.get('versions', {}).get('pyannote.audio')}."
+        ) from None
+    if not (isinstance(klass, type) and issubclass(klass, Model)):
+        raise UnsafeCheckpointError(f"{label}: {module}.{cls_name} is not a pyannote Model.")
+    saved = str(meta.get("versions", {}).get("pyannote.audio", "?"))
+    log.debug("pyannote checkpoint %s: %s.%s saved with %s", label, module, cls_name, saved)
+
+    def build(strict_: bool):
+        with torch.serialization.safe_globals(allow), warnings.catch_warnings():
+            warnings.filterwarnings("ignore", category=UserWarning, module=r"lightning\..*")
+            return klass.load_from_checkpoint(
+                io.BytesIO(data), map_location="cpu", strict=strict_, weights_only=True
+            )
+
+    try:
+        model = build(strict)
+    except RuntimeError as exc:
+        if "loss_func" in str(exc) and strict:  # task-dependent loss saved with the weights
+            model = build(False)
+        else:
+            raise CheckpointError(
+                f"{label}: weights do not fit {cls_name}: {str(exc).splitlines()[0]}"
+            ) from None
+    return model.eval()
+
+
+class PyannoteEncoder(ModuleEncoder):
+    """A pyannote.audio embedding ``Model`` as a voxref encoder.
+
+    :meth:`embed_batch` calls the model directly on ``(B, 1, T)`` windows;
+    :meth:`embed_utterance` runs ``pyannote.audio.Inference(model, window="whole")`` on the
+    in-memory waveform, exactly as pyannote documents for one embedding per file.
+
+    Examples
+    --------
+    >>> enc = PyannoteEncoder.from_hub("pyannote/wespeaker-voxceleb-resnet34-LM")  # doctest: +SKIP
+    >>> enc.dimension  # doctest: +SKIP
+    256
+    """
+
+    def __init__(self, model: Any, *, name: str, source: str, device: str = "cpu") -> None:
+        model = model.eval().to(device)
+        self.model = model
+        self._inference = None
+
+        def forward(wavs):
+            return model(wavs[:, None, :])
+
+        super().__init__(
+            forward,
+            name=name,
+            sample_rate=int(model.hparams.get("sample_rate", 16000)),
+            dimension=int(model.dimension),
+            device=device,
+            info={"backend": "pyannote", "architecture": type(model).__name__, "source": source},
+        )
+
+    @classmethod
+    def from_checkpoint(
+        cls, path: str | os.PathLike, *, device: str = "cpu", name: str | None = None
+    ) -> PyannoteEncoder:
+        """Load a local pyannote checkpoint file (or a directory with ``pytorch_model.bin``)."""
+        p = Path(path)
+        model = load_pyannote_model(p)
+        stem = p.parent.name if p.name == MODEL_FILE else p.stem
+        label = name or f"pyannote:{p.name if p.is_dir() else stem}"
+        return cls(model, name=label, source=str(p), device=device)
+
+    @classmethod
+    def from_hub(
+        cls,
+        repo_id: str,
+        *,
+        revision: str | None = None,
+        cache_dir: str | os.PathLike | None = None,
+        token: str | bool | None = None,
+        local_files_only: bool = False,
+        device: str = "cpu",
+    ) -> PyannoteEncoder:
+        """Load ``pytorch_model.bin`` of a hub model (cache first; downloads only when allowed)."""
+        file = hub_file(
+            repo_id,
+            MODEL_FILE,
+            revision=revision,
+            cache_dir=cache_dir,
+            token=token,
+            local_files_only=local_files_only,
+        )
+        model = load_pyannote_model(file, name=f"{repo_id}/{MODEL_FILE}")
+        return cls(model, name=f"pyannote:{repo_id}", source=repo_id, device=device)
+
+    def embed_utterance(self, samples: np.ndarray, *, source: str | None = None) -> np.ndarray:
+        """Unit-norm embedding of the whole signal with ``Inference(model, window="whole")``."""
+        import torch
+
+        x = self._check(samples, source)
+        if len(x) > self.max_utterance_seconds * self.sample_rate:
+            return self.embed_windows(x, source=source).mean()
+        with self._lock:
+            if self._inference is None:
+                with warnings.catch_warnings():
+                    warnings.filterwarnings("ignore", message=r"(?s).*torchcodec")
+                    from pyannote.audio import Inference
+
+                self._inference = Inference(
+                    self.model, window="whole", device=torch.device(self.device)
+                )
+            out = self._inference(
+                {
+                    "waveform": torch.from_numpy(np.ascontiguousarray(x))[None],
+                    "sample_rate": self.sample_rate,
+                }
+            )
+        return l2_normalize(np.asarray(out, dtype=np.float32).reshape(-1))

@@ -1,0 +1,438 @@
+"""SpeechBrain speaker encoders (ECAPA-TDNN 192-d, x-vector 512-d) behind voxref's ``Encoder``.
+
+Loads a SpeechBrain ``EncoderClassifier`` model directory, laid out as on the hub
+(``speechbrain/spkrec-ecapa-voxceleb``, ``speechbrain/spkrec-xvect-voxceleb``):
+``hyperparams.yaml`` + ``embedding_model.ckpt`` (+ ``mean_var_norm_emb.ckpt``,
+``classifier.ckpt``, ``label_encoder.txt``).
+
+Safety
+------
+SpeechBrain's ``hyperparams.yaml`` is *executable*: HyperPyYAML's ``!new:``, ``!name:``,
+``!apply:`` tags construct or call any importable Python object, and ``!include:`` /
+``!applyref:`` / ``!!python/...`` tags are worse. voxref therefore
+
+* loads only a directory the caller explicitly passed (or a hub id explicitly asked for), never
+  one it discovered by itself;
+* parses the YAML *without constructing anything* (``yaml.compose``) and refuses it
+  (:class:`~voxref.errors.UnsafeCheckpointError`) unless every tag is plain data, a HyperPyYAML
+  reference (``!ref``, ``!copy``, ``!tuple``) or a ``!new:``/``!name:``/``!apply:`` of a target in
+  :data:`DEFAULT_ALLOWED_YAML_TARGETS` (SpeechBrain's feature, model, normalisation and encoder
+  modules, ``torch.nn``) — extend it with ``allow_yaml_targets`` only for YAML you have read;
+* loads every weight file with ``torch.load(weights_only=True)`` first, and reads weights only
+  from the directory given (the YAML's own ``pretrained_path``/``paths`` are replaced), so an
+  offline copy of a hub model never reaches for the network.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from ..errors import (
+    CheckpointError,
+    ConfigError,
+    MissingCheckpointError,
+    MissingDependencyError,
+    UnsafeCheckpointError,
+)
+from .checkpoint import ModuleEncoder, _probe_dimension, hub_file, safe_torch_load
+
+__all__ = [
+    "SpeechBrainEncoder",
+    "DEFAULT_ALLOWED_YAML_TARGETS",
+    "check_hyperparams",
+    "pretrainer_files",
+    "build_speechbrain_network",
+]
+
+log = logging.getLogger(__name__)
+
+HPARAMS_FILE = "hyperparams.yaml"
+
+# Targets a hyperparams.yaml may construct (``!new:``), reference (``!name:``) or call
+# (``!apply:``). An entry ending in "." allows a module prefix; other entries match exactly.
+DEFAULT_ALLOWED_YAML_TARGETS: tuple[str, ...] = (
+    "speechbrain.lobes.features.",
+    "speechbrain.lobes.models.ECAPA_TDNN.",
+    "speechbrain.lobes.models.Xvector.",
+    "speechbrain.lobes.models.ResNet.",
+    "speechbrain.processing.features.",
+    "speechbrain.nnet.",
+    "speechbrain.dataio.encoder.CategoricalEncoder",
+    "speechbrain.utils.parameter_transfer.Pretrainer",
+    "torch.nn.",
+)
+_OBJECT_TAGS = ("!new:", "!name:", "!apply:")
+_DATA_TAGS = {"!ref", "!copy", "!tuple", "!PLACEHOLDER"}
+_STD_TAGS = {
+    f"tag:yaml.org,2002:{t}"
+    for t in ("str", "int", "float", "bool", "null", "map", "seq", "merge", "timestamp")
+}
+_TUPLE = re.compile(r"^\(.*\)$", re.S)
+
+
+def _import_speechbrain():
+    try:
+        import speechbrain.inference.speaker as speaker  # noqa: F401
+    except ImportError as exc:
+        raise MissingDependencyError(
+            "speechbrain", "speechbrain>=1.0,<2", "The SpeechBrain encoder backend"
+        ) from exc
+    return speaker
+
+
+# =========================================================================== YAML safety
+def _allowed(target: str, allow: Iterable[str]) -> bool:
+    for entry in allow:
+        if entry.endswith(".") and target.startswith(entry):
+            return True
+        if target == entry:
+            return True
+    return False
+
+
+def check_hyperparams(
+    text: str, *, allow_yaml_targets: Iterable[str] = (), source: str = HPARAMS_FILE
+) -> list[str]:
+    """Refuse a HyperPyYAML file that would construct anything outside the allow-list.
+
+    The YAML is composed into nodes (no object is built) and every tag is inspected.
+
+    Parameters
+    ----------
+    text
+        The YAML text.
+    allow_yaml_targets
+        Extra allowed targets (``"my_pkg.models."`` prefix or ``"my_pkg.models.Net"`` exact),
+        on top of :data:`DEFAULT_ALLOWED_YAML_TARGETS`.
+    source
+        Name used in messages.
+
+    Returns
+    -------
+    list of str
+        The Python targets the file constructs or references (all allowed).
+
+    Raises
+    ------
+    UnsafeCheckpointError
+        Lists every refused tag.
+
+    Examples
+    --------
+    >>> check_hyperparams("fb: !new:speechbrain.lobes.features.Fbank\\n  n_mels: 80\\n")
+    ['speechbrain.lobes.features.Fbank']
+    >>> check_hyperparams("x: !new:os.system ['touch /tmp/p']")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    voxref.errors.UnsafeCheckpointError: hyperparams.yaml would run code ...: !new:os.system. ...
+    """
+    import yaml
+
+    allow = tuple(DEFAULT_ALLOWED_YAML_TARGETS) + tuple(allow_yaml_targets)
+    try:
+        docs = list(yaml.compose_all(text, Loader=yaml.SafeLoader))
+    except yaml.YAMLError as exc:
+        raise CheckpointError(f"{source} is not valid YAML: {exc}") from None
+    targets: list[str] = []
+    refused: list[str] = []
+    seen: set[int] = set()
+
+    def visit(node: Any) -> None:
+        if node is None or id(node) in seen:
+            return
+        seen.add(id(node))
+        tag = node.tag or ""
+        if tag.startswith(_OBJECT_TAGS):
+            target = tag.split(":", 1)[1]
+            if _allowed(target, allow):
+                targets.append(target)
+            else:
+                refused.append(tag)
+        elif tag not in _DATA_TAGS and tag not in _STD_TAGS:
+            refused.append(tag)
+        if isinstance(node, yaml.ScalarNode):
+            value = str(node.value)
+            if "!" in value:
+                refused.append(f"a value containing '!' ({value[:60]!r})")
+            elif tag in ("!ref", "!copy") and "**" in value:
+                refused.append(f"an exponent in a reference ({value[:60]!r})")
+            elif _TUPLE.match(value) and "!" in value:
+                refused.append(f"a tuple with a tag ({value[:60]!r})")
+        elif isinstance(node, yaml.SequenceNode):
+            for child in node.value:
+                visit(child)
+        elif isinstance(node, yaml.MappingNode):
+            for k, v in node.value:
+                visit(k)
+                visit(v)
+
+    for doc in docs:
+        visit(doc)
+    if refused:
+        listed = ", ".join(dict.fromkeys(refused))
+        raise UnsafeCheckpointError(
+            f"{source} would run code outside voxref's allow-list, so it was not loaded: "
+            f"{listed}. SpeechBrain YAML constructs whatever it names; if you have read this "
+            "file and trust it, pass allow_yaml_targets=['module.prefix.'] for those targets."
+        )
+    return targets
+
+
+def pretrainer_files(text: str) -> dict[str, str]:
+    """``{loadable: filename}`` the YAML's ``pretrainer`` loads (SpeechBrain's naming rules).
+
+    Examples
+    --------
+    >>> pretrainer_files('''
+    ... pretrainer: !new:speechbrain.utils.parameter_transfer.Pretrainer
+    ...   loadables: {embedding_model: 1, label_encoder: 2}
+    ...   paths:
+    ...     label_encoder: !ref <pretrained_path>/label_encoder.txt
+    ... ''')
+    {'embedding_model': 'embedding_model.ckpt', 'label_encoder': 'label_encoder.txt'}
+    """
+    import yaml
+
+    root = yaml.compose(text, Loader=yaml.SafeLoader)
+
+    def get(node: Any, key: str) -> Any:
+        if isinstance(node, yaml.MappingNode):
+            for k, v in node.value:
+                if getattr(k, "value", None) == key:
+                    return v
+        return None
+
+    pre = get(root, "pretrainer")
+    loadables = get(pre, "loadables")
+    if not isinstance(loadables, yaml.MappingNode):
+        raise CheckpointError(
+            f"{HPARAMS_FILE} has no pretrainer.loadables: it is not a SpeechBrain inference "
+            "model (EncoderClassifier) directory."
+        )
+    paths = get(pre, "paths")
+    out = {}
+    for k, _ in loadables.value:
+        p = get(paths, k.value)
+        out[k.value] = (
+            str(p.value).rstrip("/").rsplit("/", 1)[-1]
+            if isinstance(p, yaml.ScalarNode)
+            else f"{k.value}.ckpt"
+        )
+    return out
+
+
+# =========================================================================== encoder
+class SpeechBrainEncoder(ModuleEncoder):
+    """A SpeechBrain ``EncoderClassifier`` (ECAPA-TDNN, x-vector, ...) as a voxref encoder.
+
+    Embeddings are ``encode_batch(wavs)`` (no ``mean_var_norm_emb``, as SpeechBrain's speaker
+    verification does), L2-normalised by voxref. Default windows: 3 s every 1.5 s;
+    :meth:`embed_utterance` embeds the whole signal in one pass.
+
+    Build one with :meth:`from_directory` or :meth:`from_hub` (or
+    :func:`voxref.embedder.checkpoint.load_pretrained`).
+
+    Examples
+    --------
+    >>> enc = SpeechBrainEncoder.from_hub("speechbrain/spkrec-ecapa-voxceleb")  # doctest: +SKIP
+    >>> enc.dimension  # doctest: +SKIP
+    192
+    """
+
+    def __init__(self, classifier: Any, *, name: str, source: str, device: str = "cpu") -> None:
+        self.classifier = classifier
+        sample_rate = int(getattr(getattr(classifier, "hparams", None), "sample_rate", 16000))
+
+        def forward(wavs):
+            return classifier.encode_batch(wavs)
+
+        architecture = type(classifier.mods["embedding_model"]).__name__
+        super().__init__(
+            forward,
+            name=name,
+            sample_rate=sample_rate,
+            dimension=_probe_dimension(forward, sample_rate, device),
+            device=device,
+            info={"backend": "speechbrain", "architecture": architecture, "source": source},
+        )
+
+    @classmethod
+    def from_directory(
+        cls,
+        directory: str | os.PathLike,
+        *,
+        device: str = "cpu",
+        allow_yaml_targets: Iterable[str] = (),
+        name: str | None = None,
+        hparams_file: str = HPARAMS_FILE,
+    ) -> SpeechBrainEncoder:
+        """Load a local SpeechBrain model directory the caller chose (see the module docstring).
+
+        Raises
+        ------
+        UnsafeCheckpointError
+            The YAML names a target outside the allow-list, or a weight file holds a pickle
+            that would run code.
+        MissingCheckpointError
+            A file the YAML's pretrainer needs is not in the directory.
+        """
+        d = Path(directory)
+        hp = d / hparams_file
+        if not hp.is_file():
+            raise MissingCheckpointError(f"{d} has no {hparams_file}: not a SpeechBrain model.")
+        text = hp.read_text(encoding="utf-8")
+        check_hyperparams(text, allow_yaml_targets=allow_yaml_targets, source=str(hp))
+        files = {k: d / f for k, f in pretrainer_files(text).items()}
+        missing = [str(p.name) for p in files.values() if not p.is_file()]
+        if missing:
+            raise MissingCheckpointError(
+                f"{d} is missing {', '.join(missing)} named by its {hparams_file}."
+            )
+        for p in files.values():
+            if p.suffix.lower() in (".ckpt", ".pt", ".pth", ".bin"):
+                safe_torch_load(p)
+        speaker = _import_speechbrain()
+        import yaml
+        from hyperpyyaml import load_hyperpyyaml
+
+        top = yaml.compose(text, Loader=yaml.SafeLoader)
+        keys = {k.value for k, _ in getattr(top, "value", [])}
+        overrides = {"pretrained_path": str(d)} if "pretrained_path" in keys else {}
+        try:
+            hparams = load_hyperpyyaml(text, overrides)
+        except Exception as exc:  # HyperPyYAML raises many types
+            raise CheckpointError(f"{hp} could not be built: {type(exc).__name__}: {exc}") from exc
+        pre = hparams.get("pretrainer")
+        modules = hparams.get("modules")
+        if pre is None or not isinstance(modules, Mapping) or "embedding_model" not in modules:
+            raise CheckpointError(
+                f"{hp} needs 'pretrainer' and modules.embedding_model (an EncoderClassifier)."
+            )
+        pre.paths = {k: str(p) for k, p in files.items()}  # only the files we checked
+        pre.set_collect_in(None)
+        try:
+            pre.collect_files(default_source=str(d))
+            pre.load_collected()
+        except Exception as exc:
+            raise CheckpointError(
+                f"loading the weights of {d} failed: {type(exc).__name__}: {exc}"
+            ) from exc
+        classifier = speaker.EncoderClassifier(
+            modules=modules, hparams=hparams, run_opts={"device": device}
+        )
+        return cls(classifier, name=name or f"speechbrain:{d.name}", source=str(d), device=device)
+
+    @classmethod
+    def from_hub(
+        cls,
+        repo_id: str,
+        *,
+        revision: str | None = None,
+        cache_dir: str | os.PathLike | None = None,
+        token: str | bool | None = None,
+        local_files_only: bool = False,
+        device: str = "cpu",
+        allow_yaml_targets: Iterable[str] = (),
+    ) -> SpeechBrainEncoder:
+        """Load a hub model (cache first; downloads only when allowed), with the same checks."""
+        kw = {
+            "revision": revision,
+            "cache_dir": cache_dir,
+            "token": token,
+            "local_files_only": local_files_only,
+        }
+        hp = hub_file(repo_id, HPARAMS_FILE, **kw)
+        text = hp.read_text(encoding="utf-8")
+        check_hyperparams(
+            text, allow_yaml_targets=allow_yaml_targets, source=f"{repo_id}/{hp.name}"
+        )
+        for filename in pretrainer_files(text).values():
+            got = hub_file(repo_id, filename, **kw)
+            if got.parent != hp.parent:
+                raise CheckpointError(f"{repo_id}: {filename} is not in the same snapshot.")
+        return cls.from_directory(
+            hp.parent,
+            device=device,
+            allow_yaml_targets=allow_yaml_targets,
+            name=f"speechbrain:{repo_id}",
+        )
+
+
+# =========================================================================== voxref-format nets
+def build_speechbrain_network(architecture: str, config: Mapping[str, Any]):
+    """Waveform -> embedding network from SpeechBrain parts for voxref checkpoints.
+
+    ``Fbank(n_mels)`` -> sentence mean normalisation -> ``ECAPA_TDNN`` / ``Xvector``: the same
+    computation as ``EncoderClassifier.encode_batch``, with the same ``embedding_model.*``
+    parameter names as SpeechBrain's ``embedding_model.ckpt``.
+    """
+    _import_speechbrain()
+    from speechbrain.lobes.features import Fbank
+    from speechbrain.processing.features import InputNormalization
+
+    cfg = dict(config)
+    if architecture == "ecapa-tdnn":
+        from speechbrain.lobes.models.ECAPA_TDNN import ECAPA_TDNN
+
+        model = ECAPA_TDNN(
+            cfg["n_mels"],
+            lin_neurons=cfg["lin_neurons"],
+            channels=list(cfg["channels"]),
+            kernel_sizes=list(cfg["kernel_sizes"]),
+            dilations=list(cfg["dilations"]),
+            attention_channels=cfg["attention_channels"],
+            res2net_scale=cfg["res2net_scale"],
+            se_channels=cfg["se_channels"],
+            global_context=cfg["global_context"],
+        )
+    elif architecture == "xvector-tdnn":
+        from speechbrain.lobes.models.Xvector import Xvector
+
+        model = Xvector(
+            tdnn_blocks=cfg["tdnn_blocks"],
+            tdnn_channels=list(cfg["tdnn_channels"]),
+            tdnn_kernel_sizes=list(cfg["tdnn_kernel_sizes"]),
+            tdnn_dilations=list(cfg["tdnn_dilations"]),
+            lin_neurons=cfg["lin_neurons"],
+            in_channels=cfg["n_mels"],
+        )
+    else:
+        raise ConfigError(f"{architecture!r} is not a SpeechBrain-based architecture.")
+    return _waveform_network_class()(
+        Fbank(n_mels=cfg["n_mels"], sample_rate=cfg["sample_rate"]),
+        InputNormalization(norm_type="sentence", std_norm=False),
+        model,
+    )
+
+
+_NET_CLASS: list[type] = []
+
+
+def _waveform_network_class() -> type:
+    if _NET_CLASS:
+        return _NET_CLASS[0]
+    import torch
+    from torch import nn
+
+    class SpeechBrainWaveformNetwork(nn.Module):
+        """``compute_features`` -> ``mean_var_norm`` -> ``embedding_model``; ``(B, T) -> (B, D)``."""
+
+        def __init__(self, compute_features, mean_var_norm, embedding_model) -> None:
+            super().__init__()
+            self.compute_features = compute_features
+            self.mean_var_norm = mean_var_norm
+            self.embedding_model = embedding_model
+
+        def forward(self, wavs):
+            lens = torch.ones(wavs.shape[0], device=wavs.device)
+            feats = self.mean_var_norm(self.compute_features(wavs), lens)
+            emb = self.embedding_model(feats, lens)
+            return emb.reshape(wavs.shape[0], -1)
+
+    _NET_CLASS.append(SpeechBrainWaveformNetwork)
+    return SpeechBrainWaveformNetwork
