@@ -96,6 +96,8 @@ def test_8_khz_recording_is_flagged(speech):
     assert r.original_sample_rate == 8000 and r.sample_rate == SR
     assert r.bandwidth_hz < WEAK_BANDWIDTH_HZ + 500
     assert any("8000 Hz" in why for why in r.reasons)
+    wideband = check((speech, SR))
+    assert r.weight_hint == pytest.approx(0.7 * wideband.weight_hint, rel=0.05)
 
 
 def test_short_speech_is_weak_then_rejected(utterances):

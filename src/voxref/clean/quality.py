@@ -200,7 +200,8 @@ def weight_hint(report: QualityReport) -> float:
     Product of: speech ``sqrt(min(1, speech_s / GOOD_SPEECH_S))``; SNR
     ``1 / (1 + exp(-(snr_db - 5) / 3))`` (0.5 at 5 dB, 0.84 at 10 dB, 0.99 at 20 dB); clipping
     ``1 - clipping_ratio / REJECT_CLIPPING_RATIO``; overlap ``1 - overlap_ratio``; 0.7 for
-    narrowband audio. A heuristic, to be replaced by the learned quality-aware pooling.
+    narrowband audio (bandwidth below :data:`WEAK_BANDWIDTH_HZ` or recorded below
+    :data:`WEAK_ORIGINAL_SAMPLE_RATE`). A heuristic, to be replaced by the learned quality-aware pooling.
 
     Examples
     --------
@@ -218,7 +219,12 @@ def weight_hint(report: QualityReport) -> float:
     w *= max(0.0, 1.0 - report.clipping_ratio / REJECT_CLIPPING_RATIO)
     if report.overlap_ratio is not None:
         w *= max(0.0, 1.0 - report.overlap_ratio)
-    if report.bandwidth_hz is not None and report.bandwidth_hz < WEAK_BANDWIDTH_HZ:
+    narrow_rate = (
+        report.original_sample_rate is not None
+        and report.original_sample_rate < WEAK_ORIGINAL_SAMPLE_RATE
+    )
+    narrow_band = report.bandwidth_hz is not None and 0 < report.bandwidth_hz < WEAK_BANDWIDTH_HZ
+    if narrow_rate or narrow_band:
         w *= 0.7
     return float(min(1.0, max(0.0, w)))
 
