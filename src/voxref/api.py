@@ -60,10 +60,10 @@ def embed(
 
     Examples
     --------
-    >>> import numpy as np, voxref
-    >>> rng = np.random.default_rng(0)
-    >>> refs = [(0.1 * rng.standard_normal(24000), 16000), (0.1 * rng.standard_normal(20000), 16000)]
-    >>> e = voxref.embed(refs)
+    >>> import numpy as np, soundfile as sf, voxref
+    >>> from voxref.sample_data import pyannote_sample
+    >>> x, sr = sf.read(pyannote_sample()[0], dtype="float32")   # real speech, 16 kHz
+    >>> e = voxref.embed([(x[: 8 * sr], sr), (x[20 * sr :], sr)])
     >>> e.shape, bool(abs(np.linalg.norm(e) - 1) < 1e-5)
     ((256,), True)
     """

@@ -94,7 +94,9 @@ def test_bad_reference_is_skipped_and_reported(embedder, speech_by_speaker, tmp_
     res = embedder.embed([good[0], str(bad), silent, good[1]], return_details=True)
     assert np.array_equal(res.embedding, embedder.embed(good))
     statuses = [f.status for f in res.report.fates]
-    assert statuses == ["used", "rejected", "rejected", "used"]
+    # short (~3 s) fixture clips may be "down-weighted" (used, with a reason) rather than "used"
+    assert [s in ("used", "down-weighted") for s in statuses] == [True, False, False, True]
+    assert statuses[1:3] == ["rejected", "rejected"]
     assert "broken.wav" in res.report.fates[1].source and "decoded" in res.report.fates[1].reason
     assert res.report.fates[2].error == "SilentAudioError"
     np.testing.assert_allclose(res.weights, [0.5, 0, 0, 0.5])

@@ -47,11 +47,19 @@ class PreparedReference:
     audio
         The loaded audio (mono, encoder rate).
     speech
-        The audio the encoder saw (after cleaning).
+        The audio the encoder saw (after cleaning: denoised speech regions, concatenated).
     windows
-        Window embeddings of ``speech``.
+        Window embeddings of ``speech`` (times on the concatenated-speech timeline; see
+        :meth:`to_original_time`).
     speech_seconds
         Duration of ``speech``.
+    regions
+        Speech regions (:class:`voxref.clean.vad.SpeechRegions`) on the recording's timeline, or
+        ``None`` when cleaning is off.
+    report
+        The :class:`voxref.clean.quality.QualityReport`, or ``None`` when cleaning is off.
+    denoiser
+        Name of the denoiser that ran.
     """
 
     source: str
@@ -59,7 +67,21 @@ class PreparedReference:
     speech: Audio
     windows: WindowEmbeddings
     speech_seconds: float
+    regions: Any = None
+    report: Any = None
+    denoiser: str = "off"
     extras: dict[str, Any] = field(default_factory=dict)
+
+    def to_original_time(self, t: np.ndarray) -> np.ndarray:
+        """Map times on the concatenated-speech timeline (window starts/ends) to the recording's."""
+        t = np.asarray(t, dtype=np.float64)
+        if self.regions is None or not len(self.regions):
+            return t
+        spans = np.array(self.regions.regions, dtype=np.float64)
+        lengths = spans[:, 1] - spans[:, 0]
+        offsets = np.concatenate([[0.0], np.cumsum(lengths)[:-1]])
+        idx = np.clip(np.searchsorted(offsets, t, side="right") - 1, 0, len(spans) - 1)
+        return spans[idx, 0] + np.minimum(t - offsets[idx], lengths[idx])
 
 
 @dataclass
@@ -158,17 +180,24 @@ class Embedder:
     window, hop
         Window length / step in seconds for window embeddings (default: the encoder's).
     min_seconds
-        References with less usable audio than this are rejected.
+        References with less usable speech than this (after VAD) are rejected.
+    clean
+        Run the cleaning stage (VAD, denoising, quality report; :func:`voxref.clean`). With
+        ``False`` the whole recording is embedded as it is.
+    vad
+        Voice activity detector for cleaning: ``"silero"`` (bundled) or ``"energy"``.
+    denoise
+        Denoising policy (``"off"``, ``"gate"``, ``"dfn3"``, ``"auto"``); default: the cleaning
+        stage's default policy, chosen on the quality benchmark.
     device
         Torch device for the encoder.
 
     Examples
     --------
-    >>> import numpy as np
-    >>> rng = np.random.default_rng(0)
+    >>> from voxref.sample_data import pyannote_sample
+    >>> wav, _ = pyannote_sample()            # 30 s of real speech shipped with pyannote.audio
     >>> emb = Embedder()
-    >>> clip = (0.1 * rng.standard_normal(32000).astype("float32"), 16000)
-    >>> v = emb.embed([clip])
+    >>> v = emb.embed([wav])
     >>> v.shape, v.dtype
     ((256,), dtype('float32'))
     """
@@ -181,6 +210,9 @@ class Embedder:
         window: float | None = None,
         hop: float | None = None,
         min_seconds: float = 0.5,
+        clean: bool = True,
+        vad: str = "silero",
+        denoise: str | None = None,
         device: str = "cpu",
     ) -> None:
         if pooling not in POOLING_NAMES:
@@ -191,6 +223,10 @@ class Embedder:
         self.window = window
         self.hop = hop
         self.min_seconds = float(min_seconds)
+        self.clean = bool(clean)
+        self._clean_options: dict[str, Any] = {"vad": vad}
+        if denoise is not None:
+            self._clean_options["denoise"] = denoise
         self.device = device
         self._lock = threading.Lock()
 
@@ -228,10 +264,16 @@ class Embedder:
         Raises a :class:`~voxref.errors.VoxrefError` when the reference is unusable.
         """
         audio = self.load(x, index=index, sample_rate=sample_rate)
-        speech = audio
+        speech, regions, report, cleaned = audio, None, None, None
+        if self.clean:
+            from ..clean.pipeline import clean
+
+            cleaned = clean(audio, **self._clean_options).raise_if_rejected()
+            speech, regions, report = cleaned.speech, cleaned.regions, cleaned.report
         if speech.duration < self.min_seconds:
             raise TooShortAudioError(
-                f"{speech.duration:.2f} s of usable audio; at least {self.min_seconds:.2f} s is needed.",
+                f"{speech.duration:.2f} s of usable speech; at least {self.min_seconds:.2f} s is needed. "
+                "Give a longer clip of the target voice.",
                 audio.source,
             )
         windows = self.encoder.embed_windows(
@@ -243,6 +285,9 @@ class Embedder:
             speech=speech,
             windows=windows,
             speech_seconds=speech.duration,
+            regions=regions,
+            report=report,
+            denoiser=cleaned.denoiser if cleaned is not None else "off",
         )
 
     def combine(
@@ -262,7 +307,12 @@ class Embedder:
                 continue
             window_w = np.full(len(p.windows), 1.0 / len(p.windows), dtype=np.float32)
             emb = p.windows.mean(window_w)
-            fate = InputFate(p.source, "used")
+            weak = p.report is not None and p.report.verdict == "weak"
+            fate = InputFate(
+                p.source,
+                "down-weighted" if weak else "used",
+                "; ".join(p.report.reasons) if weak else "",
+            )
             refs.append(
                 ReferenceResult(
                     p.source, emb, 0.0, fate, p.windows, window_w, p.speech_seconds, prepared=p
