@@ -29,6 +29,8 @@ _LAZY = {
     "clean": "voxref.clean.pipeline",
     "CleanResult": "voxref.clean.pipeline",
     "QualityReport": "voxref.clean.quality",
+    "detect_speech": "voxref.clean.vad",
+    "estimate_snr": "voxref.clean.snr",
     "diarize": "voxref.separation.diarization",
     "extract_target": "voxref.separation.target",
     "TargetResult": "voxref.separation.target",

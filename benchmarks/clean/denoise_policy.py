@@ -2,7 +2,7 @@
 
 Not a test (pytest does not collect it). Run from the repository root::
 
-    OMP_NUM_THREADS=1 .venv/bin/python tests/clean/bench_denoise.py [--speakers 4] [--json out.json]
+    OMP_NUM_THREADS=1 .venv/bin/python -m benchmarks.clean.denoise_policy [--speakers 4] [--json out.json]
 
 For each of ``--speakers`` fixture speakers, a clean signal is two of its utterances with 0.4 s
 pauses around them. Seeded white noise and babble (four other fixture speakers talking at once) are
@@ -28,7 +28,7 @@ from voxref.clean.dfn3 import DeepFilterNet3
 from voxref.clean.snr import snr_against_reference
 from voxref.embedder.ge2e import GE2EEncoder
 
-SPEECH_DIR = Path(__file__).resolve().parents[1] / "fixtures" / "speech"
+SPEECH_DIR = Path(__file__).resolve().parents[2] / "tests" / "fixtures" / "speech"
 SR = 16_000
 SNRS = (0, 5, 10, 20)
 
