@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -230,6 +231,49 @@ class Embedder:
         self.device = device
         self._lock = threading.Lock()
 
+    @classmethod
+    def from_pretrained(
+        cls,
+        source: str | os.PathLike,
+        *,
+        revision: str | None = None,
+        cache_dir: str | os.PathLike | None = None,
+        token: str | bool | None = None,
+        local_files_only: bool = False,
+        device: str = "cpu",
+        **options: Any,
+    ) -> Embedder:
+        """An :class:`Embedder` whose encoder is loaded from a checkpoint or a hub id.
+
+        ``source`` may be a voxref checkpoint (from ``voxref train``), a SpeechBrain model
+        directory (``hyperparams.yaml`` + ``embedding_model.ckpt``), a pyannote embedding
+        checkpoint, or a hub id (``"speechbrain/spkrec-ecapa-voxceleb"``,
+        ``"pyannote/wespeaker-voxceleb-resnet34-LM"``) when online. Nothing is downloaded before
+        this call; offline (``HF_HUB_OFFLINE=1`` or ``local_files_only``) a missing model fails at
+        once with :class:`~voxref.errors.MissingCheckpointError`. Checkpoints load with
+        ``weights_only=True``. ``options`` go to :class:`Embedder` (cleaning, pooling...).
+
+        Examples
+        --------
+        >>> import os, tempfile
+        >>> from voxref.embedder.testing import make_voxref_checkpoint
+        >>> path = make_voxref_checkpoint(os.path.join(tempfile.mkdtemp(), "enc.pt"))
+        >>> emb = Embedder.from_pretrained(path)
+        >>> type(emb.encoder).__name__, emb.dimension
+        ('CheckpointGE2EEncoder', 256)
+        """
+        from .checkpoint import load_pretrained
+
+        encoder = load_pretrained(
+            source,
+            revision=revision,
+            cache_dir=cache_dir,
+            token=token,
+            local_files_only=local_files_only,
+            device=device,
+        )
+        return cls(encoder, device=device, **options)
+
     # ----------------------------------------------------------------- models
     @property
     def encoder(self) -> Encoder:
@@ -433,6 +477,4 @@ def _as_list(inputs: Any) -> list:
 
 
 def _name_of(x: Any, i: int) -> str:
-    import os
-
     return str(x) if isinstance(x, (str, os.PathLike)) else f"<array {i}>"
