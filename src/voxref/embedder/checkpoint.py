@@ -638,7 +638,10 @@ class VariableLengthEncoder(Encoder):
         min_coverage: float = 0.75,
         source: str | None = None,
     ) -> WindowEmbeddings:
-        """Unit-norm embeddings of sliding windows (see the class docstring for the edges)."""
+        """Unit-norm embeddings of sliding windows (see the class docstring for the edges).
+
+        ``min_coverage`` is accepted for interface compatibility and unused: nothing is padded.
+        """
         x = self._check(samples, source)
         win = int(round((window or self.window_seconds) * self.sample_rate))
         hp = max(1, int(round((hop or self.hop_seconds) * self.sample_rate)))

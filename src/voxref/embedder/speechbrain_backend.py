@@ -270,6 +270,7 @@ class SpeechBrainEncoder(ModuleEncoder):
         allow_yaml_targets: Iterable[str] = (),
         name: str | None = None,
         hparams_file: str = HPARAMS_FILE,
+        source: str | None = None,
     ) -> SpeechBrainEncoder:
         """Load a local SpeechBrain model directory the caller chose (see the module docstring).
 
@@ -325,7 +326,12 @@ class SpeechBrainEncoder(ModuleEncoder):
         classifier = speaker.EncoderClassifier(
             modules=modules, hparams=hparams, run_opts={"device": device}
         )
-        return cls(classifier, name=name or f"speechbrain:{d.name}", source=str(d), device=device)
+        return cls(
+            classifier,
+            name=name or f"speechbrain:{d.name}",
+            source=source or str(d),
+            device=device,
+        )
 
     @classmethod
     def from_hub(
@@ -360,6 +366,7 @@ class SpeechBrainEncoder(ModuleEncoder):
             device=device,
             allow_yaml_targets=allow_yaml_targets,
             name=f"speechbrain:{repo_id}",
+            source=repo_id + (f"@{revision}" if revision else ""),
         )
 
 

@@ -1,0 +1,605 @@
+"""Bridges: learned maps from one speaker-embedding space to another.
+
+A TTS model only understands the encoder space it was trained on (SpeechT5: 512-d
+``spkrec-xvect-voxceleb`` x-vectors; RTVC: 256-d GE2E; a Coqui model: whatever its
+``d_vector_file`` used). A bridge is fitted on *paired* embeddings — the same clips embedded by
+both encoders — and then maps voxref's robust pooled embedding into the target space.
+
+======================  ========================================================================
+:class:`RidgeBridge`    linear least squares with an intercept and L2 penalty ``alpha``
+:class:`ProcrustesBridge`  centred, scaled orthogonal Procrustes (a rotation: keeps angles);
+                        the source is first PCA-reduced (larger) or zero-padded (smaller) to the
+                        target dimension
+:class:`MLPBridge`      linear path + one hidden ReLU layer (torch), trained on cosine loss,
+                        seeded and full-batch, so deterministic
+======================  ========================================================================
+
+Every output is L2-normalised. :func:`fit_and_evaluate` splits by *speaker* (held-apart speakers
+never seen in fitting) and reports the mean cosine between mapped and true target embeddings
+("cosine retention"), next to the cosine an input-blind map reaches (the mean training target)
+and the correlation of the speaker-similarity structure. Bridges save with :meth:`Bridge.save`
+and load with :func:`load_bridge` (``torch.load(weights_only=True)``).
+
+How to build a real bridge (needs the target model's weights, e.g. once online)::
+
+    from voxref.embedder.checkpoint import load_pretrained
+    from voxref.embedder.ge2e import GE2EEncoder
+    from voxref.tts.bridge import paired_embeddings, fit_and_evaluate
+
+    src = GE2EEncoder()                                        # voxref's default, 256-d
+    tgt = load_pretrained("speechbrain/spkrec-xvect-voxceleb")  # SpeechT5's space, 512-d
+    clips, speakers = ...        # a few thousand clips of a few hundred speakers (VCTK, LibriTTS)
+    X, Y = paired_embeddings(clips, src, tgt)
+    bridge, report = fit_and_evaluate("ridge", X, Y, speakers)
+    print(report)                # held-apart cosine vs. the input-blind baseline
+    bridge.save("ge2e_to_xvect.pt")
+    # later: voxref.tts.export.export_speecht5(voxref.embed(refs), "me.pt", bridge=bridge)
+
+The tests only wire GE2E -> a randomly initialised ECAPA together: numbers from random weights
+mean nothing about real spaces.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import CheckpointError, ConfigError
+
+__all__ = [
+    "Bridge",
+    "RidgeBridge",
+    "ProcrustesBridge",
+    "MLPBridge",
+    "BRIDGE_KINDS",
+    "BridgeReport",
+    "fit_bridge",
+    "load_bridge",
+    "evaluate_bridge",
+    "fit_and_evaluate",
+    "paired_embeddings",
+]
+
+log = logging.getLogger(__name__)
+
+BRIDGE_FORMAT = "voxref-bridge"
+BRIDGE_VERSION = 1
+
+
+def _unit_rows(x: np.ndarray) -> np.ndarray:
+    n = np.linalg.norm(x, axis=-1, keepdims=True)
+    return (x / np.maximum(n, 1e-12)).astype(np.float32)
+
+
+def _pairs(source: Any, target: Any) -> tuple[np.ndarray, np.ndarray]:
+    x = np.asarray(source, dtype=np.float64)
+    y = np.asarray(target, dtype=np.float64)
+    if x.ndim != 2 or y.ndim != 2 or len(x) != len(y):
+        raise ConfigError(
+            f"paired embeddings must be (N, D_source) and (N, D_target); got {x.shape}, {y.shape}."
+        )
+    if len(x) < 2:
+        raise ConfigError("a bridge needs at least 2 paired embeddings (ideally thousands).")
+    if not (np.all(np.isfinite(x)) and np.all(np.isfinite(y))):
+        raise ConfigError("paired embeddings contain NaN or infinity.")
+    return x, y
+
+
+class Bridge(ABC):
+    """Base class: ``fit(source, target)``, ``transform(x)``, ``save(path)``.
+
+    Attributes
+    ----------
+    source_dim, target_dim
+        Dimensions (set by :meth:`fit`).
+    source_encoder, target_encoder
+        Optional ``Encoder.describe()`` dicts (recorded in exports' sidecars).
+    """
+
+    kind: str = "bridge"
+
+    def __init__(self) -> None:
+        self.source_dim: int | None = None
+        self.target_dim: int | None = None
+        self.source_encoder: dict | None = None
+        self.target_encoder: dict | None = None
+        self.num_pairs: int = 0
+
+    # ------------------------------------------------------------------ api
+    def fit(
+        self,
+        source: Any,
+        target: Any,
+        *,
+        source_encoder: Any = None,
+        target_encoder: Any = None,
+    ) -> Bridge:
+        """Fit on paired embeddings ``(N, D_source)`` and ``(N, D_target)`` of the same clips."""
+        x, y = _pairs(source, target)
+        self.source_dim, self.target_dim, self.num_pairs = x.shape[1], y.shape[1], len(x)
+        self.source_encoder = _describe(source_encoder)
+        self.target_encoder = _describe(target_encoder)
+        self._fit(_unit_rows(x).astype(np.float64), _unit_rows(y).astype(np.float64))
+        return self
+
+    def transform(self, x: Any) -> np.ndarray:
+        """Map ``(N, D_source)`` or ``(D_source,)`` to unit-norm target embeddings."""
+        if self.source_dim is None:
+            raise ConfigError(f"this {self.kind} bridge is not fitted; call fit() first.")
+        a = np.asarray(x, dtype=np.float64)
+        single = a.ndim == 1
+        a = a[None] if single else a
+        if a.ndim != 2 or a.shape[1] != self.source_dim:
+            raise ConfigError(
+                f"the bridge maps {self.source_dim}-d embeddings; got shape {np.shape(x)}."
+            )
+        out = _unit_rows(self._transform(_unit_rows(a).astype(np.float64)))
+        return out[0] if single else out
+
+    def describe(self) -> dict:
+        """Kind, dimensions, encoders and config (what an export sidecar records)."""
+        return {
+            "kind": self.kind,
+            "source_dim": self.source_dim,
+            "target_dim": self.target_dim,
+            "source_encoder": self.source_encoder,
+            "target_encoder": self.target_encoder,
+            "num_pairs": self.num_pairs,
+            "config": self.config(),
+        }
+
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write the bridge (plain dict + tensors; loads with ``weights_only=True``)."""
+        import torch
+
+        if self.source_dim is None:
+            raise ConfigError("fit the bridge before saving it.")
+        obj = {
+            "format": BRIDGE_FORMAT,
+            "version": BRIDGE_VERSION,
+            "kind": self.kind,
+            "config": self.config(),
+            "meta": {k: v for k, v in self.describe().items() if k != "config"},
+            "tensors": {
+                k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in self._state().items()
+            },
+        }
+        p = Path(path)
+        p.parent.mkdir(parents=True, exist_ok=True)
+        torch.save(obj, p)
+        return p
+
+    # ------------------------------------------------------------------ subclass hooks
+    def config(self) -> dict:
+        return {}
+
+    @abstractmethod
+    def _fit(self, x: np.ndarray, y: np.ndarray) -> None: ...
+
+    @abstractmethod
+    def _transform(self, x: np.ndarray) -> np.ndarray: ...
+
+    @abstractmethod
+    def _state(self) -> dict[str, np.ndarray]: ...
+
+    @abstractmethod
+    def _load_state(self, state: Mapping[str, np.ndarray]) -> None: ...
+
+
+def _describe(encoder: Any) -> dict | None:
+    if encoder is None:
+        return None
+    return dict(encoder.describe()) if hasattr(encoder, "describe") else dict(encoder)
+
+
+class RidgeBridge(Bridge):
+    """``y = x W + b`` by ridge regression (closed form, centred).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> x = rng.standard_normal((200, 8)); a = rng.standard_normal((8, 4))
+    >>> b = RidgeBridge(alpha=1e-6).fit(x / np.linalg.norm(x, axis=1, keepdims=True), x @ a)
+    >>> y = x @ a; y /= np.linalg.norm(y, axis=1, keepdims=True)
+    >>> float(np.mean(np.sum(b.transform(x) * y, axis=1))) > 0.99
+    True
+    """
+
+    kind = "ridge"
+
+    def __init__(self, alpha: float = 1.0) -> None:
+        super().__init__()
+        if alpha < 0:
+            raise ConfigError("alpha must be >= 0.")
+        self.alpha = float(alpha)
+
+    def config(self) -> dict:
+        return {"alpha": self.alpha}
+
+    def _fit(self, x, y):
+        mx, my = x.mean(0), y.mean(0)
+        xc, yc = x - mx, y - my
+        gram = xc.T @ xc + self.alpha * np.eye(x.shape[1])
+        self.weight = np.linalg.lstsq(gram, xc.T @ yc, rcond=None)[0]
+        self.bias = my - mx @ self.weight
+
+    def _transform(self, x):
+        return x @ self.weight + self.bias
+
+    def _state(self):
+        return {"weight": self.weight, "bias": self.bias}
+
+    def _load_state(self, state):
+        self.weight, self.bias = state["weight"], state["bias"]
+
+
+class ProcrustesBridge(Bridge):
+    """Centred, scaled orthogonal Procrustes: ``y = s * match(x - mu_x) R + mu_y``.
+
+    ``match`` projects the source on its top principal axes when it has more dimensions than
+    the target, or zero-pads it when it has fewer; ``R`` is the orthogonal matrix closest to
+    mapping one onto the other (SVD of the cross-covariance). A rotation keeps the angles
+    between speakers, so it cannot overfit the way a full linear map can.
+
+    Parameters
+    ----------
+    center
+        Remove and restore the mean embedding of each space (default; GE2E embeddings, being
+        post-ReLU, share a large common direction).
+    scale
+        Fit the scalar ``s`` too.
+    """
+
+    kind = "procrustes"
+
+    def __init__(self, center: bool = True, scale: bool = True) -> None:
+        super().__init__()
+        self.center = bool(center)
+        self.scale = bool(scale)
+
+    def config(self) -> dict:
+        return {"center": self.center, "scale": self.scale}
+
+    def _match(self, xc):
+        if self.projection is not None:
+            return xc @ self.projection
+        pad = self.target_dim - xc.shape[1]
+        return np.pad(xc, ((0, 0), (0, pad))) if pad > 0 else xc
+
+    def _fit(self, x, y):
+        self.mean_x = x.mean(0) if self.center else np.zeros(x.shape[1])
+        self.mean_y = y.mean(0) if self.center else np.zeros(y.shape[1])
+        xc, yc = x - self.mean_x, y - self.mean_y
+        self.projection = None
+        if x.shape[1] > y.shape[1]:
+            evals, evecs = np.linalg.eigh(xc.T @ xc)  # ascending
+            self.projection = evecs[:, ::-1][:, : y.shape[1]]  # (Ds, Dt) top principal axes
+        xm = self._match(xc)
+        u, s, vt = np.linalg.svd(xm.T @ yc)
+        self.rotation = u @ vt
+        denom = float(np.sum(xm**2))
+        self.factor = float(s.sum() / denom) if (self.scale and denom > 0) else 1.0
+
+    def _transform(self, x):
+        return self.factor * self._match(x - self.mean_x) @ self.rotation + self.mean_y
+
+    def _state(self):
+        st = {
+            "mean_x": self.mean_x,
+            "mean_y": self.mean_y,
+            "rotation": self.rotation,
+            "factor": np.array([self.factor]),
+        }
+        if self.projection is not None:
+            st["projection"] = self.projection
+        return st
+
+    def _load_state(self, state):
+        self.mean_x, self.mean_y = state["mean_x"], state["mean_y"]
+        self.rotation = state["rotation"]
+        self.factor = float(np.asarray(state["factor"]).reshape(-1)[0])
+        self.projection = state.get("projection")
+
+
+class MLPBridge(Bridge):
+    """``y = x A + MLP(x)``: a linear path plus one hidden ReLU layer, trained on ``1 - cos``.
+
+    Full-batch Adam; weights are initialised under ``torch.random.fork_rng`` seeded with
+    ``seed``, so two fits on the same data are bit-identical and the global RNG is untouched.
+    It overfits small sets (hundreds of pairs) more readily than :class:`RidgeBridge`: compare
+    their held-apart cosine with :func:`fit_and_evaluate` before choosing it.
+
+    Parameters
+    ----------
+    hidden
+        Hidden width.
+    epochs, lr, weight_decay
+        Optimisation (Adam, full batch).
+    seed
+        Initialisation seed.
+    """
+
+    kind = "mlp"
+
+    def __init__(
+        self,
+        hidden: int = 128,
+        epochs: int = 300,
+        lr: float = 1e-2,
+        weight_decay: float = 1e-3,
+        seed: int = 0,
+    ) -> None:
+        super().__init__()
+        self.hidden, self.epochs, self.lr = int(hidden), int(epochs), float(lr)
+        self.weight_decay, self.seed = float(weight_decay), int(seed)
+        self.final_loss: float | None = None
+
+    def config(self) -> dict:
+        return {
+            "hidden": self.hidden,
+            "epochs": self.epochs,
+            "lr": self.lr,
+            "weight_decay": self.weight_decay,
+            "seed": self.seed,
+        }
+
+    def _net(self):
+        import torch
+        from torch import nn
+
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(self.seed)
+            lin = nn.Linear(self.source_dim, self.target_dim)
+            mlp = nn.Sequential(
+                nn.Linear(self.source_dim, self.hidden),
+                nn.ReLU(),
+                nn.Linear(self.hidden, self.target_dim),
+            )
+        return lin, mlp
+
+    def _forward(self, x):
+        return self._lin(x) + self._mlp(x)
+
+    def _fit(self, x, y):
+        import torch
+
+        self.mean_x = x.mean(0)
+        self._lin, self._mlp = self._net()
+        params = list(self._lin.parameters()) + list(self._mlp.parameters())
+        opt = torch.optim.Adam(params, lr=self.lr, weight_decay=self.weight_decay)
+        xt = torch.from_numpy((x - self.mean_x).astype(np.float32))
+        yt = torch.from_numpy(y.astype(np.float32))
+        for _ in range(self.epochs):
+            opt.zero_grad()
+            loss = (1 - torch.nn.functional.cosine_similarity(self._forward(xt), yt)).mean()
+            loss.backward()
+            opt.step()
+        self.final_loss = float(loss.detach())
+
+    def _transform(self, x):
+        import torch
+
+        with torch.inference_mode():
+            xt = torch.from_numpy((x - self.mean_x).astype(np.float32))
+            return self._forward(xt).double().numpy()
+
+    def _state(self):
+        st = {"mean_x": self.mean_x}
+        for prefix, mod in (("lin", self._lin), ("mlp", self._mlp)):
+            for k, v in mod.state_dict().items():
+                st[f"{prefix}.{k}"] = v.detach().numpy()
+        return st
+
+    def _load_state(self, state):
+        import torch
+
+        self.mean_x = state["mean_x"]
+        self._lin, self._mlp = self._net()
+        for prefix, mod in (("lin", self._lin), ("mlp", self._mlp)):
+            mod.load_state_dict(
+                {
+                    k[len(prefix) + 1 :]: torch.as_tensor(v, dtype=torch.float32)
+                    for k, v in state.items()
+                    if k.startswith(prefix + ".")
+                }
+            )
+
+
+BRIDGE_KINDS: dict[str, type[Bridge]] = {
+    "ridge": RidgeBridge,
+    "procrustes": ProcrustesBridge,
+    "mlp": MLPBridge,
+}
+
+
+def fit_bridge(kind: str, source: Any, target: Any, **options: Any) -> Bridge:
+    """Fit a bridge of ``kind`` (``"ridge"``, ``"procrustes"``, ``"mlp"``); options go to its
+    constructor, except ``source_encoder`` / ``target_encoder`` which go to ``fit``."""
+    if kind not in BRIDGE_KINDS:
+        raise ConfigError(f"unknown bridge {kind!r}; use one of {sorted(BRIDGE_KINDS)}.")
+    enc = {k: options.pop(k) for k in ("source_encoder", "target_encoder") if k in options}
+    return BRIDGE_KINDS[kind](**options).fit(source, target, **enc)
+
+
+def load_bridge(path: str | os.PathLike) -> Bridge:
+    """Read a bridge written by :meth:`Bridge.save` (``weights_only=True``)."""
+    from ..embedder.checkpoint import safe_torch_load
+
+    obj = safe_torch_load(path)
+    if not isinstance(obj, dict) or obj.get("format") != BRIDGE_FORMAT:
+        raise CheckpointError(f"{path} is not a voxref bridge.")
+    if obj.get("version", 0) > BRIDGE_VERSION:
+        raise CheckpointError(f"{path} is bridge version {obj.get('version')}: upgrade voxref.")
+    kind = obj.get("kind")
+    if kind not in BRIDGE_KINDS:
+        raise CheckpointError(f"{path}: unknown bridge kind {kind!r}.")
+    bridge = BRIDGE_KINDS[kind](**obj.get("config", {}))
+    meta = obj.get("meta", {})
+    bridge.source_dim, bridge.target_dim = meta.get("source_dim"), meta.get("target_dim")
+    bridge.source_encoder, bridge.target_encoder = (
+        meta.get("source_encoder"),
+        meta.get("target_encoder"),
+    )
+    bridge.num_pairs = int(meta.get("num_pairs") or 0)
+    bridge._load_state({k: v.numpy() for k, v in obj["tensors"].items()})
+    return bridge
+
+
+# =========================================================================== evaluation
+@dataclass
+class BridgeReport:
+    """How well a bridge carries speakers it never saw into the target space.
+
+    Attributes
+    ----------
+    kind
+        Bridge kind.
+    train_speakers, test_speakers
+        The speaker split (held-apart speakers are only in ``test_speakers``).
+    num_train, num_test
+        Paired embeddings on each side.
+    train_cosine
+        Mean cosine(mapped, true) on the fitting pairs.
+    test_cosine
+        The same on held-apart speakers: the cosine retention.
+    baseline_cosine
+        Mean cosine of held-apart targets with the mean training target: what a map that
+        ignores its input scores. ``test_cosine`` should beat it.
+    structure_correlation
+        Pearson correlation between pairwise cosines of mapped and of true held-apart
+        embeddings (does the map keep who sounds like whom?); ``nan`` with < 3 test pairs.
+    """
+
+    kind: str
+    train_speakers: list[str]
+    test_speakers: list[str]
+    num_train: int
+    num_test: int
+    train_cosine: float
+    test_cosine: float
+    baseline_cosine: float
+    structure_correlation: float
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def __str__(self) -> str:
+        return (
+            f"{self.kind} bridge: held-apart cosine {self.test_cosine:.3f} "
+            f"(input-blind baseline {self.baseline_cosine:.3f}, train {self.train_cosine:.3f}, "
+            f"structure r={self.structure_correlation:.3f}; {len(self.test_speakers)} held-apart "
+            f"speakers, {self.num_test} clips)"
+        )
+
+
+def evaluate_bridge(bridge: Bridge, source: Any, target: Any) -> dict[str, float]:
+    """``mean_cosine``, ``min_cosine`` and ``structure_correlation`` of a bridge on pairs."""
+    x, y = _pairs(source, target)
+    pred = bridge.transform(x).astype(np.float64)
+    true = _unit_rows(y).astype(np.float64)
+    cos = np.sum(pred * true, axis=1)
+    corr = float("nan")
+    if len(x) >= 3:
+        iu = np.triu_indices(len(x), 1)
+        a, b = (pred @ pred.T)[iu], (true @ true.T)[iu]
+        if a.std() > 0 and b.std() > 0:
+            corr = float(np.corrcoef(a, b)[0, 1])
+    return {
+        "mean_cosine": float(cos.mean()),
+        "min_cosine": float(cos.min()),
+        "structure_correlation": corr,
+    }
+
+
+def fit_and_evaluate(
+    kind: str,
+    source: Any,
+    target: Any,
+    speakers: Sequence[str],
+    *,
+    test_speakers: Sequence[str] | None = None,
+    test_fraction: float = 0.25,
+    seed: int = 0,
+    **options: Any,
+) -> tuple[Bridge, BridgeReport]:
+    """Fit on some speakers, report cosine retention on the held-apart others.
+
+    Parameters
+    ----------
+    kind, options
+        As :func:`fit_bridge`.
+    source, target
+        Paired embeddings ``(N, D_source)``, ``(N, D_target)``.
+    speakers
+        Speaker label of each pair.
+    test_speakers
+        Which speakers to hold apart (default: ``test_fraction`` of them, drawn with ``seed``).
+
+    Returns
+    -------
+    (Bridge, BridgeReport)
+        The bridge fitted on the training speakers only, and its report.
+    """
+    x, y = _pairs(source, target)
+    spk = np.asarray([str(s) for s in speakers])
+    if len(spk) != len(x):
+        raise ConfigError(f"{len(spk)} speaker labels for {len(x)} pairs.")
+    names = sorted(set(spk.tolist()))
+    if test_speakers is None:
+        if len(names) < 2:
+            raise ConfigError("held-apart evaluation needs at least 2 speakers.")
+        n_test = min(len(names) - 1, max(1, int(round(test_fraction * len(names)))))
+        order = np.random.default_rng(seed).permutation(len(names))
+        test_speakers = sorted(names[i] for i in order[:n_test])
+    held = set(map(str, test_speakers))
+    is_test = np.isin(spk, sorted(held))
+    if is_test.all() or not is_test.any():
+        raise ConfigError("the speaker split left one side empty.")
+    bridge = fit_bridge(kind, x[~is_test], y[~is_test], **options)
+    train = evaluate_bridge(bridge, x[~is_test], y[~is_test])
+    test = evaluate_bridge(bridge, x[is_test], y[is_test])
+    mean_target = _unit_rows(_unit_rows(y[~is_test]).mean(0, keepdims=True))[0]
+    baseline = float(np.mean(_unit_rows(y[is_test]) @ mean_target))
+    report = BridgeReport(
+        kind=kind,
+        train_speakers=sorted(set(spk[~is_test].tolist())),
+        test_speakers=sorted(held),
+        num_train=int((~is_test).sum()),
+        num_test=int(is_test.sum()),
+        train_cosine=train["mean_cosine"],
+        test_cosine=test["mean_cosine"],
+        baseline_cosine=baseline,
+        structure_correlation=test["structure_correlation"],
+    )
+    log.info("%s", report)
+    return bridge, report
+
+
+def paired_embeddings(
+    clips: Sequence[Any],
+    source_encoder: Any,
+    target_encoder: Any,
+    *,
+    sample_rate: int | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Embed every clip with both encoders: ``(N, D_source)``, ``(N, D_target)``.
+
+    ``clips`` are anything :func:`voxref.load_audio` reads (paths, ``(array, sr)`` pairs...);
+    each is resampled to each encoder's own rate and embedded with ``embed_utterance``.
+    """
+    from ..audio.load import load_audio
+
+    xs, ys = [], []
+    for i, clip in enumerate(clips):
+        for enc, out in ((source_encoder, xs), (target_encoder, ys)):
+            audio = load_audio(clip, enc.sample_rate, sample_rate=sample_rate, index=i)
+            out.append(enc.embed_utterance(audio.samples, source=audio.source))
+    return np.stack(xs).astype(np.float32), np.stack(ys).astype(np.float32)
