@@ -63,22 +63,41 @@ def read_file(path: str | os.PathLike) -> tuple[np.ndarray, int]:
     """
     import soundfile as sf
 
-    p = Path(path)
-    name = str(path)
-    if not p.exists():
-        if p.is_symlink():
-            raise AudioFileNotFoundError(
-                "is a broken symbolic link; point it at an existing audio file.", name
+    name = os.fsdecode(path)
+    if not name:
+        raise AudioFileNotFoundError("the path is an empty string; pass the path of an audio file.")
+    p = Path(name)
+    try:
+        if not p.exists():
+            if p.is_symlink():
+                raise AudioFileNotFoundError(
+                    "is a broken symbolic link (or a link loop); point it at an existing audio file.",
+                    name,
+                )
+            raise AudioFileNotFoundError("no such file; check the path.", name)
+        if p.is_dir():
+            raise UnreadableAudioError(
+                "is a directory, not an audio file; pass the files inside it (or use "
+                "`voxref embed-dir`).",
+                name,
             )
-        raise AudioFileNotFoundError("no such file; check the path.", name)
-    if p.is_dir():
+        if not p.is_file():  # a FIFO or device would block or never end
+            raise UnreadableAudioError(
+                "is not a regular file (a pipe, socket or device); save the audio to a file first.",
+                name,
+            )
+        if not os.access(p, os.R_OK):
+            raise UnreadableAudioError(
+                "permission denied; make the file readable (chmod +r).", name
+            )
+        size = p.stat().st_size
+    except AudioFileNotFoundError:  # an OSError too: let it through as it is
+        raise
+    except OSError as exc:  # name too long, permission denied on a parent folder, I/O error...
         raise UnreadableAudioError(
-            "is a directory, not an audio file; pass the files inside it (or use `voxref embed-dir`).",
-            name,
-        )
-    if not os.access(p, os.R_OK):
-        raise UnreadableAudioError("permission denied; make the file readable (chmod +r).", name)
-    if p.stat().st_size == 0:
+            f"cannot be accessed ({exc.strerror or exc}); check the path.", name
+        ) from exc
+    if size == 0:
         raise EmptyAudioError("file is 0 bytes; it holds no audio.", name)
     try:
         data, sr = sf.read(name, dtype="float32", always_2d=True)
@@ -114,10 +133,13 @@ def _array_from(x: Any, source: str) -> np.ndarray:
     )
 
 
-def to_mono_float(x: np.ndarray, source: str = "<array>") -> tuple[np.ndarray, int]:
+def to_mono_float(
+    x: np.ndarray, source: str = "<array>", *, channels_last: bool = False
+) -> tuple[np.ndarray, int]:
     """Scale integer PCM to float32 in [-1, 1] and return ``(samples (T, C), channels)``.
 
-    Accepts shapes ``(T,)``, ``(C, T)`` and ``(T, C)`` (the smaller axis is taken as channels),
+    Accepts shapes ``(T,)``, ``(C, T)`` and ``(T, C)`` (the smaller axis is taken as channels,
+    unless ``channels_last``: then a 2-D array is always ``(T, C)``, as soundfile returns it),
     and leading singleton axes such as ``(1, 1, T)``.
     """
     x = np.asarray(x)
@@ -125,6 +147,18 @@ def to_mono_float(x: np.ndarray, source: str = "<array>") -> tuple[np.ndarray, i
         raise AudioShapeError(
             f"samples have dtype {x.dtype}; expected float or integer PCM.", source
         )
+    if x.ndim > 0 and x.size == 0:
+        raise EmptyAudioError(
+            f"has no samples (shape {x.shape}); give a recording with speech in it.", source
+        )
+    if np.issubdtype(x.dtype, np.floating) and np.finfo(x.dtype).max > np.finfo(np.float32).max:
+        with np.errstate(invalid="ignore"):
+            peak = float(np.nanmax(np.abs(x), initial=0.0))
+        if np.isfinite(peak) and peak > float(np.finfo(np.float32).max):
+            raise NonFiniteAudioError(
+                f"samples reach {peak:.3g}, beyond the float32 range; scale them to [-1, 1].",
+                source,
+            )
     if np.issubdtype(x.dtype, np.integer):
         info = np.iinfo(x.dtype)
         if info.min == 0:  # unsigned, e.g. 8-bit wav
@@ -146,7 +180,7 @@ def to_mono_float(x: np.ndarray, source: str = "<array>") -> tuple[np.ndarray, i
     if x.ndim == 1:
         return x[:, None], 1
     # 2-D: the smaller axis is channels
-    if x.shape[0] <= x.shape[1]:
+    if not channels_last and x.shape[0] <= x.shape[1]:
         x = x.T
     channels = x.shape[1]
     if channels > MAX_CHANNELS:
@@ -187,7 +221,7 @@ def _check_rate(sr: Any, source: str) -> int:
         )
     try:
         sr_int = int(sr)
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, OverflowError) as exc:  # None-like, "abc", nan, inf
         raise SampleRateError(f"sample rate {sr!r} is not a number.", source) from exc
     if sr_int != sr or not (MIN_SAMPLE_RATE <= sr_int <= MAX_SAMPLE_RATE):
         raise SampleRateError(
@@ -252,7 +286,8 @@ def load_audio(
         samples = samples[:, 0]
     else:
         name = source or _describe(x, index)
-        if isinstance(x, (str, os.PathLike)):
+        channels_last = isinstance(x, (str, os.PathLike))
+        if channels_last:
             raw, sr = read_file(x)
         else:
             if isinstance(x, tuple) and len(x) == 2 and np.isscalar(x[1]):
@@ -261,7 +296,7 @@ def load_audio(
                 sr = sample_rate
             raw = _array_from(x, name)
         sr = _check_rate(sr, name)
-        raw, channels = to_mono_float(raw, name)
+        raw, channels = to_mono_float(raw, name, channels_last=channels_last)
         orig_sr, hist = sr, []
         if channels > 1:
             if channels > 2:
