@@ -35,6 +35,9 @@ _LAZY = {
     "extract_target": "voxref.separation.target",
     "TargetResult": "voxref.separation.target",
     "inspect": "voxref.inspect.report",
+    "load_pretrained": "voxref.embedder.checkpoint",
+    "export_embedding": "voxref.tts.export",
+    "load_bridge": "voxref.tts.bridge",
 }
 
 __all__ = ["__version__", "errors", *_LAZY]

@@ -50,3 +50,38 @@ def test_python_dash_m_and_demo():
     line = [ln for ln in out.stdout.splitlines() if ln.startswith("same speaker")][0]
     same, diff = float(line.split()[2]), float(line.split()[5])
     assert same > diff
+
+
+def test_embed_formats_for_tts(tmp_path, speech_by_speaker):
+    import torch
+
+    from voxref.tts.export import read_coqui_d_vectors
+
+    paths = [str(p) for p in next(iter(speech_by_speaker.values()))[:2]]
+    assert main(["embed", *paths, "-o", str(tmp_path / "spk.npy"), "--format", "rtvc"]) == 0
+    v = np.load(tmp_path / "spk.npy")
+    assert v.shape == (256,) and v.dtype == np.float32
+    assert (tmp_path / "spk.voxref.json").exists()
+    assert (
+        main(
+            [
+                "embed",
+                *paths,
+                "-o",
+                str(tmp_path / "d.json"),
+                "--format",
+                "coqui",
+                "--speaker",
+                "amy",
+            ]
+        )
+        == 0
+    )
+    d = json.loads((tmp_path / "d.json").read_text())
+    assert [e["name"] for e in d.values()] == ["amy"]
+    np.testing.assert_allclose(next(iter(d.values()))["embedding"], v, atol=1e-6)
+    assert read_coqui_d_vectors(tmp_path / "d.json")
+    # SpeechT5 needs a 512-d x-vector: a 256-d GE2E vector is refused with exit code 1, nothing written
+    assert main(["embed", *paths, "-o", str(tmp_path / "s.pt"), "--format", "speecht5"]) == 1
+    assert not (tmp_path / "s.pt").exists()
+    del torch

@@ -24,7 +24,23 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "-o", "--output", help="output file: .npy or .json (default: print JSON to stdout)"
     )
-    p.add_argument("--encoder", default="ge2e", help="encoder backend (default: ge2e, bundled)")
+    p.add_argument(
+        "--format",
+        choices=("npy", "json", "coqui", "speecht5", "rtvc"),
+        default=None,
+        help="npy (default for .npy), json (vector + details), coqui (d_vector_file .json/.pth), "
+        "speecht5 ((1, 512) tensor .pt), rtvc (SV2TTS 256-d .npy); all but json also write a "
+        "<name>.voxref.json sidecar",
+    )
+    p.add_argument("--speaker", default=None, help="speaker name written into coqui files")
+    p.add_argument(
+        "--bridge", default=None, help="a fitted bridge (.pt) mapping into the TTS encoder's space"
+    )
+    p.add_argument(
+        "--encoder",
+        default="ge2e",
+        help="'ge2e' (bundled), or a checkpoint path / hub id loaded with Embedder.from_pretrained",
+    )
     p.add_argument(
         "--pooling", default=None, help="pooling over references (default: the library's)"
     )
@@ -46,16 +62,29 @@ def write_embedding(path: Path, result) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..api import get_embedder
+    from ..embedder.embedder import Embedder
+    from ..embedder.registry import ENCODER_NAMES
 
-    options = {"encoder": args.encoder}
+    options = {}
     if args.pooling:
         options["pooling"] = args.pooling
-    emb = get_embedder(**options)
+    if args.encoder in ENCODER_NAMES:
+        emb = get_embedder(encoder=args.encoder, **options)
+    else:
+        emb = Embedder.from_pretrained(args.encoder, **options)
     result = emb.embed(args.files, return_details=True)
     for fate in result.report.fates:
         if fate.status in ("rejected", "failed"):
             print(f"voxref: {fate.status}: {fate.source}: {fate.reason}", file=sys.stderr)
-    if args.output:
+    fmt = args.format or ("json" if args.output and args.output.endswith(".json") else "npy")
+    if args.output and fmt != "json":
+        from ..tts.bridge import load_bridge
+        from ..tts.export import export_embedding
+
+        bridge = load_bridge(args.bridge) if args.bridge else None
+        export_embedding(result, args.output, fmt, speaker=args.speaker, bridge=bridge)
+        print(f"wrote {args.output} ({fmt})", file=sys.stderr)
+    elif args.output:
         write_embedding(Path(args.output), result)
         print(
             f"wrote {args.output}: {result.embedding.shape[0]}-d embedding from "
