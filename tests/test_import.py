@@ -32,3 +32,9 @@ def test_import_does_not_touch_global_rng():
     ref = _run("import random, numpy as np; random.seed(1); np.random.seed(1); "
                "print(random.random(), np.random.random())")
     assert out == ref
+
+
+def test_all_lists_exactly_the_lazy_names():
+    import voxref
+
+    assert set(voxref.__all__) == {"__version__", "errors", *voxref._LAZY}

@@ -40,7 +40,29 @@ _LAZY = {
     "load_bridge": "voxref.tts.bridge",
 }
 
-__all__ = ["__version__", "errors", *_LAZY]
+__all__ = [  # noqa: F822  (resolved lazily by __getattr__)
+    "__version__",
+    "errors",
+    "embed",
+    "embed_many",
+    "similarity",
+    "Embedder",
+    "EmbeddingResult",
+    "Audio",
+    "load_audio",
+    "clean",
+    "CleanResult",
+    "QualityReport",
+    "detect_speech",
+    "estimate_snr",
+    "diarize",
+    "extract_target",
+    "TargetResult",
+    "inspect",
+    "load_pretrained",
+    "export_embedding",
+    "load_bridge",
+]
 
 from . import errors  # noqa: E402  (light: no third-party imports)
 
