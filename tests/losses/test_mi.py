@@ -254,6 +254,10 @@ def test_mi_inputs_and_options_are_checked() -> None:
         InfoNCE(3, 2, seed=0)(torch.randn(1, 3), torch.randn(1, 2))
     with pytest.raises(ConfigError, match="mode"):
         VCLUB(3, 2, mode="full")
+    with pytest.raises(ConfigError, match="activation"):
+        VCLUB(3, 2, activation="gelu")
+    assert isinstance(VCLUB(3, 2, activation="relu").mu_net[1], torch.nn.ReLU)
+    assert isinstance(VCLUB(3, 2).mu_net[1], torch.nn.ELU)
     with pytest.raises(ConfigError, match="critic"):
         InfoNCE(3, 2, critic="concat")
     with pytest.raises(ConfigError, match="lambda_mi"):

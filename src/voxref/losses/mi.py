@@ -171,7 +171,9 @@ class VCLUB(nn.Module):
         inv_var = torch.exp(-logvar)
         positive = (y - mu).square()  # (N, D)
         if self.mode == "sampled":
-            perm = torch.randperm(x.shape[0], generator=generator or self.generator)
+            perm = torch.randperm(
+                x.shape[0], generator=self.generator if generator is None else generator
+            )
             negative = (y[perm.to(y.device)] - mu).square()  # (N, D)
         else:
             negative = (y[None, :, :] - mu[:, None, :]).square().mean(dim=1)  # (N, D): mean over j
