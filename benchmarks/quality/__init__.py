@@ -1,0 +1,1 @@
+"""Quality benchmark: verification EER / minDCF of voxref and baselines under degradations."""

@@ -1,0 +1,285 @@
+"""Degradation conditions of the quality benchmark, built on :mod:`voxref.augment`.
+
+Every degraded clip is a pure function of (condition, clip): its random numbers come from a
+generator seeded with ``crc32(condition name)``, ``crc32(clip key)`` and the run seed, so every
+method sees the same bytes, in any process and any order. After degradation a clip whose peak
+exceeds :data:`PEAK_LIMIT` is scaled down to it (a recorder's level, applied to all methods alike).
+
+Conditions (:func:`standard_conditions`):
+
+* ``clean``;
+* ``{white,pink,brown}-{20,10,5,0}dB``: coloured noise at an SNR (active speech power);
+* ``babble-{20,10,5,0}dB``: :data:`BABBLE_TALKERS` interferer speakers summed at equal level;
+* ``reverb-{0.3,0.6,0.9}s``: synthetic RIR with that RT60 (DRR :data:`REVERB_DRR_DB`);
+* ``telephone``: 300-3400 Hz band, 8 kHz, 8-bit mu-law round trip;
+* ``overlap-sir{0,5,10}dB``: one interferer speaker over a seeded 30-100 % of the clip; the
+  interferer of enrollment clip ``j`` of speaker ``s`` is interferer speaker
+  ``(crc32(s) + j) mod n``, so the references of one set never share an interferer;
+* ``mixed``: not a degradation of its own; each reference of a set is taken from another
+  condition by role (clean, noisy, reverberant, overlapped, noisy again), see
+  :func:`mixed_roles`.
+
+Examples
+--------
+>>> [c.name for c in standard_conditions()][:3]
+['clean', 'white-20dB', 'white-10dB']
+>>> get_condition("overlap-sir5dB").params
+{'sir_db': 5.0, 'fraction': (0.3, 1.0)}
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .split import Clip, CorpusSplit, speaker_offset
+
+__all__ = [
+    "Condition",
+    "standard_conditions",
+    "get_condition",
+    "QUICK_CONDITIONS",
+    "InterfererBank",
+    "degrade",
+    "condition_rng",
+    "mixed_roles",
+    "MIXED_ROLE_ORDER",
+]
+
+SNRS_DB = (20.0, 10.0, 5.0, 0.0)
+NOISE_COLORS = ("white", "pink", "brown")
+RT60S = (0.3, 0.6, 0.9)
+SIRS_DB = (0.0, 5.0, 10.0)
+OVERLAP_FRACTION = (0.3, 1.0)
+BABBLE_TALKERS = 4
+REVERB_DRR_DB = 3.0
+PEAK_LIMIT = 0.99
+
+MIXED_ROLE_ORDER = ("clean", "noisy", "reverb", "overlap", "noisy")
+"""Roles of a mixed-bag set of 4 or 5 references (a 3-reference set: clean + 2 of the next 3)."""
+
+MIXED_NOISY_MAX_SNR_DB = 10.0
+"""The ``noisy`` role of a mixed set takes noise/babble conditions at this SNR or below."""
+
+QUICK_CONDITIONS = (
+    "clean",
+    "white-5dB",
+    "pink-10dB",
+    "babble-5dB",
+    "reverb-0.6s",
+    "telephone",
+    "overlap-sir0dB",
+    "overlap-sir5dB",
+    "mixed",
+)
+"""Conditions of ``--quick`` runs."""
+
+
+@dataclass(frozen=True)
+class Condition:
+    """One degradation condition.
+
+    Attributes
+    ----------
+    name
+        Unique name (also seeds its randomness).
+    family
+        ``clean``, ``noise``, ``babble``, ``reverb``, ``telephone``, ``overlap`` or ``mixed``.
+    params
+        Its parameters (SNR, colour, RT60, SIR, ...).
+    """
+
+    name: str
+    family: str
+    params: dict[str, Any] = field(default_factory=dict, hash=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form."""
+        return {"name": self.name, "family": self.family, "params": dict(self.params)}
+
+
+def _db(x: float) -> str:
+    return f"{x:g}dB"
+
+
+def standard_conditions() -> list[Condition]:
+    """All conditions of a full run, in table order."""
+    out = [Condition("clean", "clean")]
+    for color in NOISE_COLORS:
+        out += [
+            Condition(f"{color}-{_db(s)}", "noise", {"color": color, "snr_db": s}) for s in SNRS_DB
+        ]
+    out += [
+        Condition(f"babble-{_db(s)}", "babble", {"snr_db": s, "talkers": BABBLE_TALKERS})
+        for s in SNRS_DB
+    ]
+    out += [
+        Condition(f"reverb-{r:g}s", "reverb", {"rt60": r, "drr_db": REVERB_DRR_DB}) for r in RT60S
+    ]
+    out.append(Condition("telephone", "telephone", {"codec": "mulaw", "band_hz": (300.0, 3400.0)}))
+    out += [
+        Condition(f"overlap-sir{_db(s)}", "overlap", {"sir_db": s, "fraction": OVERLAP_FRACTION})
+        for s in SIRS_DB
+    ]
+    out.append(Condition("mixed", "mixed", {"roles": list(MIXED_ROLE_ORDER)}))
+    return out
+
+
+def get_condition(name: str) -> Condition:
+    """The standard condition called ``name``."""
+    for c in standard_conditions():
+        if c.name == name:
+            return c
+    names = ", ".join(c.name for c in standard_conditions())
+    raise KeyError(f"unknown condition {name!r}; known: {names}")
+
+
+def condition_rng(condition: str, clip_key: str, seed: int = 0) -> np.random.Generator:
+    """Generator seeded by (condition, clip, run seed), stable across processes.
+
+    Examples
+    --------
+    >>> a = condition_rng("white-5dB", "spk_00").integers(1 << 30)
+    >>> b = condition_rng("white-5dB", "spk_00").integers(1 << 30)
+    >>> bool(a == b), bool(a == condition_rng("pink-5dB", "spk_00").integers(1 << 30))
+    (True, False)
+    """
+    ss = np.random.SeedSequence(
+        [zlib.crc32(condition.encode()), zlib.crc32(clip_key.encode()), int(seed)]
+    )
+    return np.random.default_rng(ss)
+
+
+class InterfererBank:
+    """Audio of the interferer speakers (babble talkers and overlapping talkers).
+
+    Parameters
+    ----------
+    split
+        The corpus split (its ``interferers``).
+    sample_rate
+        Rate the clips are loaded at.
+    """
+
+    def __init__(self, split: CorpusSplit, sample_rate: int) -> None:
+        from voxref.audio.load import load_audio
+
+        self.sample_rate = int(sample_rate)
+        self.speakers = sorted(split.interferers)
+        self._audio = {
+            s: [load_audio(c.path, sample_rate).samples for c in split.interferers[s]]
+            for s in self.speakers
+        }
+        self._enroll_index = {c.key: j for s, cl in split.enroll.items() for j, c in enumerate(cl)}
+
+    def babble_talkers(self, rng: np.random.Generator) -> list[np.ndarray]:
+        """One seeded utterance of every interferer speaker."""
+        return [self._audio[s][int(rng.integers(len(self._audio[s])))] for s in self.speakers]
+
+    def interferer_for(self, clip: Clip, rng: np.random.Generator) -> tuple[str, np.ndarray]:
+        """The overlapping speaker of ``clip`` (distinct within a speaker's enrollment pool)."""
+        j = self._enroll_index.get(clip.key, clip.utt)
+        spk = self.speakers[
+            (speaker_offset(clip.speaker, len(self.speakers)) + j) % len(self.speakers)
+        ]
+        utts = self._audio[spk]
+        return spk, utts[int(rng.integers(len(utts)))]
+
+
+def degrade(
+    condition: Condition,
+    samples: np.ndarray,
+    sample_rate: int,
+    clip: Clip,
+    bank: InterfererBank,
+    seed: int = 0,
+) -> tuple[np.ndarray, dict[str, Any]]:
+    """``clip``'s samples under ``condition`` (deterministic), and what was done.
+
+    Returns
+    -------
+    samples, info
+        float32 mono at ``sample_rate``; ``info`` holds the drawn parameters.
+    """
+    from voxref.augment.babble import add_babble
+    from voxref.augment.bandlimit import telephone
+    from voxref.augment.noise import add_noise
+    from voxref.augment.overlap import add_overlap
+    from voxref.augment.reverb import reverberate
+
+    x = np.asarray(samples, dtype=np.float32)
+    rng = condition_rng(condition.name, clip.key, seed)
+    p = condition.params
+    info: dict[str, Any] = {}
+    if condition.family == "clean":
+        y = x
+    elif condition.family == "noise":
+        y = add_noise(x, sample_rate, p["snr_db"], p["color"], rng=rng)
+    elif condition.family == "babble":
+        talkers = bank.babble_talkers(rng)
+        n = min(int(p["talkers"]), len(talkers))
+        y = add_babble(x, sample_rate, p["snr_db"], talkers, num_speakers=n, rng=rng)
+    elif condition.family == "reverb":
+        y = reverberate(x, sample_rate, rt60=p["rt60"], drr_db=p["drr_db"], rng=rng)
+    elif condition.family == "telephone":
+        y = telephone(x, sample_rate, codec=p["codec"], band=tuple(p["band_hz"]))
+    elif condition.family == "overlap":
+        low, high = p["fraction"]
+        fraction = float(rng.uniform(low, high))
+        speaker, interferer = bank.interferer_for(clip, rng)
+        res = add_overlap(x, sample_rate, interferer, p["sir_db"], fraction, rng=rng)
+        y = res.samples
+        info.update(interferer=speaker, fraction=res.fraction)
+    else:
+        raise ValueError(f"condition {condition.name!r} ({condition.family}) is not a degradation")
+    y = np.asarray(y, dtype=np.float32)
+    peak = float(np.max(np.abs(y))) if y.size else 0.0
+    if peak > PEAK_LIMIT:
+        y = y * np.float32(PEAK_LIMIT / peak)
+        info["peak_scaled"] = peak
+    return y, info
+
+
+def mixed_roles(k: int, set_id: str, conditions: Sequence[Condition], seed: int = 0) -> list[str]:
+    """Condition name of each of the ``k`` references of one mixed-bag set (seeded by ``set_id``).
+
+    Roles follow :data:`MIXED_ROLE_ORDER` (a 3-reference set keeps ``clean`` and two of
+    ``noisy``/``reverb``/``overlap``); each role is realised by a seeded choice among the run's
+    conditions of that kind, and the roles are shuffled over the set's positions.
+
+    Examples
+    --------
+    >>> roles = mixed_roles(5, "spk/0", standard_conditions())
+    >>> len(roles), roles.count("clean")
+    (5, 1)
+    """
+    if k < 3:
+        raise ValueError("a mixed-bag set holds 3 to 5 references")
+    rng = condition_rng("mixed", set_id, seed)
+    if k == 3:
+        others = list(MIXED_ROLE_ORDER[1:4])
+        drop = int(rng.integers(3))
+        roles = ["clean"] + [r for i, r in enumerate(others) if i != drop]
+    else:
+        roles = list(MIXED_ROLE_ORDER[:k]) + ["noisy"] * max(0, k - len(MIXED_ROLE_ORDER))
+    candidates = {
+        "clean": [c.name for c in conditions if c.family == "clean"],
+        "noisy": [
+            c.name
+            for c in conditions
+            if c.family in ("noise", "babble") and c.params["snr_db"] <= MIXED_NOISY_MAX_SNR_DB
+        ],
+        "reverb": [c.name for c in conditions if c.family == "reverb"],
+        "overlap": [c.name for c in conditions if c.family == "overlap"],
+    }
+    out = []
+    for role in roles:
+        names = candidates[role]
+        if not names:
+            raise ValueError(f"the mixed condition needs a {role!r} condition in the run")
+        out.append(names[int(rng.integers(len(names)))])
+    return [out[i] for i in rng.permutation(len(out))]

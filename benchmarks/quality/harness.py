@@ -1,0 +1,446 @@
+"""Quality benchmark: verification EER / minDCF of every method under every degradation condition.
+
+Flow of :func:`run_quality`:
+
+1. Split the corpus (:mod:`.split`): trial speakers with enrollment/test clips, interferers.
+2. Build enrollment sets for each ``k`` and one balanced trial list per ``k`` (:mod:`.trials`).
+3. Condition by condition (``clean`` first): degrade every enrollment clip (:mod:`.conditions`)
+   and run each method's per-clip :meth:`~.methods.Method.prepare` in a process pool; on
+   ``clean`` also the test clips, then let methods :meth:`~.methods.Method.fit` on clean clips.
+4. For each ``k``: :meth:`~.methods.Method.combine` every set, score its trials by cosine
+   against the method's own single-file embedding of the clean test clip, compute EER / minDCF /
+   mean cosines (:mod:`.metrics`) and the cosine between each set's embedding and the same set's
+   clean embedding.
+5. The ``mixed`` condition reuses prepared clips of the other conditions (kept in memory only
+   where a mixed set needs them).
+
+Examples
+--------
+>>> cfg = QualityConfig.preset(quick=True, corpus="benchmarks/work/corpus")
+>>> cfg.ks, len(cfg.conditions) < len(QualityConfig.preset(False, "x").conditions)
+((1, 3, 5), True)
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import time
+from collections import defaultdict
+from collections.abc import Iterable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .conditions import (
+    QUICK_CONDITIONS,
+    Condition,
+    InterfererBank,
+    degrade,
+    get_condition,
+    mixed_roles,
+    standard_conditions,
+)
+from .methods import DEFAULT_METHODS, Failed, Method, make_method
+from .metrics import summarize_scores
+from .split import Clip, CorpusSplit, load_manifest, split_corpus
+from .trials import EnrollmentSet, Trials, enrollment_sets, make_trials
+
+__all__ = ["QualityConfig", "run_quality", "SAMPLE_RATE"]
+
+log = logging.getLogger(__name__)
+
+SAMPLE_RATE = 16_000
+
+
+@dataclass(frozen=True)
+class QualityConfig:
+    """What the quality benchmark runs.
+
+    Attributes
+    ----------
+    corpus
+        Corpus folder (``manifest.json`` inside).
+    mode
+        Label stored in the results (``quick`` / ``full`` / anything).
+    conditions, methods, ks
+        Condition names, method names (the first is "ours" in ratios), set sizes.
+    n_enroll, n_test
+        Enrollment pool / test clips per trial speaker.
+    n_interferers
+        Interferer speakers (at least ``n_enroll``: one distinct interferer per reference).
+    max_trial_speakers
+        Cap on trial speakers (``None``: all that qualify).
+    max_sets
+        Enrollment sets per speaker and ``k``.
+    workers, threads
+        Processes for per-clip work, and torch/BLAS threads in each.
+    seed
+        Seed of every choice and degradation.
+    diarization
+        Also run the DER benchmark.
+    """
+
+    corpus: Path
+    mode: str = "full"
+    conditions: tuple[str, ...] = field(
+        default_factory=lambda: tuple(c.name for c in standard_conditions())
+    )
+    methods: tuple[str, ...] = DEFAULT_METHODS
+    ks: tuple[int, ...] = (1, 3, 5)
+    n_enroll: int = 6
+    n_test: int = 6
+    n_interferers: int = 6
+    max_trial_speakers: int | None = None
+    max_sets: int = 10
+    workers: int = 2
+    threads: int = 1
+    seed: int = 0
+    diarization: bool = True
+
+    @classmethod
+    def preset(cls, quick: bool, corpus: str | Path, **overrides: Any) -> QualityConfig:
+        """``--quick``: 12 speakers, 5+4 clips each, 9 conditions; full: everything."""
+        if quick:
+            base = cls(
+                corpus=Path(corpus),
+                mode="quick",
+                conditions=QUICK_CONDITIONS,
+                n_enroll=5,
+                n_test=4,
+                n_interferers=5,
+                max_trial_speakers=12,
+                max_sets=6,
+            )
+        else:
+            base = cls(corpus=Path(corpus))
+        return replace(base, **overrides)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["corpus"] = str(self.corpus)
+        return d
+
+
+# ----------------------------------------------------------------------------- worker side
+_WORKER: dict[str, Any] = {}
+
+
+def _init_worker(config: QualityConfig, split: CorpusSplit) -> None:
+    """Build the methods (one per prepare group) and the interferer audio in this process."""
+    import torch
+
+    torch.set_num_threads(max(1, config.threads))
+    logging.getLogger("voxref").setLevel(logging.ERROR)  # rejected clips are counted, not logged
+    preparers: dict[str, Method] = {}
+    for name in config.methods:
+        m = make_method(name)
+        preparers.setdefault(m.prepare_group, m)
+    for m in preparers.values():
+        m.setup()
+    _WORKER.update(
+        preparers=preparers,
+        bank=InterfererBank(split, SAMPLE_RATE),
+        seed=config.seed,
+        conditions={c.name: c for c in standard_conditions()},
+    )
+
+
+def _prepare_job(job: tuple[str, Clip]) -> tuple[str, dict[str, Any], dict[str, float], dict]:
+    """Degrade one clip and prepare it with every method group."""
+    from voxref.audio.load import load_audio
+
+    cond_name, clip = job
+    t0 = time.perf_counter()
+    x = load_audio(clip.path, SAMPLE_RATE).samples
+    y, info = degrade(
+        _WORKER["conditions"][cond_name], x, SAMPLE_RATE, clip, _WORKER["bank"], _WORKER["seed"]
+    )
+    seconds = {"degrade": time.perf_counter() - t0}
+    items: dict[str, Any] = {}
+    for group, method in _WORKER["preparers"].items():
+        t = time.perf_counter()
+        items[group] = method.prepare(y, SAMPLE_RATE, clip.key)
+        seconds[group] = time.perf_counter() - t
+    return clip.key, items, seconds, info
+
+
+class _Runner:
+    """Maps jobs in a process pool (or in this process when ``workers <= 1``)."""
+
+    def __init__(self, config: QualityConfig, split: CorpusSplit) -> None:
+        self._pool: ProcessPoolExecutor | None = None
+        if config.workers > 1:
+            ctx = multiprocessing.get_context("spawn")
+            self._pool = ProcessPoolExecutor(
+                config.workers, mp_context=ctx, initializer=_init_worker, initargs=(config, split)
+            )
+        else:
+            _init_worker(config, split)
+
+    def map(self, jobs: list[tuple[str, Clip]]) -> Iterable[tuple[str, dict, dict, dict]]:
+        if self._pool is None:
+            return map(_prepare_job, jobs)
+        return self._pool.map(_prepare_job, jobs, chunksize=4)
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown()
+
+
+# ----------------------------------------------------------------------------- main side
+def _cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return np.sum(a * b, axis=1)
+
+
+def _stack(vectors: list[np.ndarray | None], dim: int) -> np.ndarray:
+    out = np.full((len(vectors), dim), np.nan, dtype=np.float64)
+    for i, v in enumerate(vectors):
+        if v is not None:
+            out[i] = v
+    return out
+
+
+def _score(
+    set_emb: np.ndarray, test_emb: dict[str, np.ndarray | None], trials: Trials, dim: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Cosine of each trial, and which trials could be scored."""
+    tests = _stack([test_emb[k] for k in trials.test_keys], dim)
+    scores = _cosines(set_emb[trials.set_index], tests)
+    return scores, np.isfinite(scores)
+
+
+def _evaluate(
+    condition: Condition,
+    k: int,
+    method: Method,
+    set_emb: np.ndarray,
+    clean_emb: np.ndarray | None,
+    test_emb: dict[str, np.ndarray | None],
+    trials: Trials,
+) -> dict[str, Any]:
+    dim = set_emb.shape[1]
+    scores, ok = _score(set_emb, test_emb, trials, dim)
+    rec: dict[str, Any] = {
+        "condition": condition.name,
+        "family": condition.family,
+        "k": k,
+        "method": method.name,
+        "n_sets": int(set_emb.shape[0]),
+        "n_failed_sets": int(np.sum(~np.isfinite(set_emb).all(axis=1))),
+        "n_failed_trials": int(np.sum(~ok)),
+    }
+    try:
+        summary = summarize_scores(scores[ok], trials.target[ok], trials.same_gender[ok])
+        rec.update(summary.to_dict())
+    except ValueError as exc:
+        rec.update(eer=None, min_dcf=None, error=str(exc))
+    if clean_emb is not None:
+        c = _cosines(set_emb, clean_emb)
+        rec["degraded_vs_clean_cos"] = float(np.nanmean(c)) if np.isfinite(c).any() else None
+    return rec
+
+
+def _ratios(results: list[dict[str, Any]], ours: str) -> list[dict[str, Any]]:
+    """EER and minDCF of ``ours`` divided by each other method's, per condition and k."""
+    index = {(r["condition"], r["k"], r["method"]): r for r in results}
+    out = []
+    for (cond, k, method), base in index.items():
+        mine = index.get((cond, k, ours))
+        if method == ours or mine is None:
+            continue
+        row: dict[str, Any] = {"condition": cond, "k": k, "method": ours, "baseline": method}
+        for metric in ("eer", "min_dcf"):
+            a, b = mine.get(metric), base.get(metric)
+            row[f"{metric}_ratio"] = (a / b) if (a is not None and b) else None
+        out.append(row)
+    return out
+
+
+def _mixed_plan(
+    sets: dict[int, list[EnrollmentSet]], conditions: list[Condition], seed: int
+) -> dict[int, list[list[str]]]:
+    """For every k >= 3 and every set: the condition of each reference."""
+    return {
+        k: [mixed_roles(k, es.set_id, conditions, seed) for es in sk]
+        for k, sk in sets.items()
+        if k >= 3
+    }
+
+
+def run_quality(config: QualityConfig, command: list[str] | None = None) -> dict[str, Any]:
+    """Run the quality benchmark; return the JSON-ready result (see the module docstring)."""
+    from benchmarks.speed.machine import run_info
+
+    t_start = time.perf_counter()
+    split = split_corpus(
+        load_manifest(config.corpus),
+        n_enroll=config.n_enroll,
+        n_test=config.n_test,
+        n_interferers=config.n_interferers,
+        max_trial_speakers=config.max_trial_speakers,
+        seed=config.seed,
+    )
+    if len(split.interferers) < max(config.ks):
+        raise ValueError(
+            f"{len(split.interferers)} interferer speakers for sets of up to {max(config.ks)} "
+            "references: each reference needs its own interferer; raise n_interferers."
+        )
+    conditions = [get_condition(n) for n in config.conditions]
+    if not conditions or conditions[0].name != "clean":
+        conditions = [get_condition("clean")] + [c for c in conditions if c.name != "clean"]
+    regular = [c for c in conditions if c.family != "mixed"]
+    mixed = next((c for c in conditions if c.family == "mixed"), None)
+    methods = [make_method(n) for n in config.methods]
+    groups = {m.name: m.prepare_group for m in methods}
+    log.info(
+        "quality: %d trial speakers, %d interferers, %d conditions, methods %s, k %s",
+        len(split.trial_speakers),
+        len(split.interferers),
+        len(conditions),
+        config.methods,
+        config.ks,
+    )
+
+    sets = {k: enrollment_sets(split, k, config.max_sets, config.seed) for k in config.ks}
+    trials = {k: make_trials(sets[k], split, config.seed) for k in config.ks}
+    plan = _mixed_plan(sets, regular, config.seed) if mixed is not None else {}
+    keep_for_mixed = {
+        (cond, clip.key)
+        for k, roles in plan.items()
+        for es, r in zip(sets[k], roles)
+        for cond, clip in zip(r, es.clips)
+    }
+
+    results: list[dict[str, Any]] = []
+    test_emb: dict[str, dict[str, np.ndarray | None]] = {}
+    clean_emb: dict[tuple[str, int], np.ndarray] = {}
+    retained: dict[tuple[str, str], dict[str, Any]] = {}
+    seconds: dict[str, float] = defaultdict(float)
+    condition_info: dict[str, dict[str, Any]] = {}
+    failed_clips: dict[str, dict[str, int]] = {}
+    dim_of: dict[str, int] = {}
+
+    def combine_sets(method: Method, k: int, items_of: Any) -> np.ndarray:
+        vecs = [method.combine(items_of(es)) for es in sets[k]]
+        if method.name not in dim_of:
+            sizes = [v.size for v in vecs if v is not None]
+            if not sizes:
+                raise RuntimeError(f"{method.name}: no enrollment set could be embedded")
+            dim_of[method.name] = sizes[0]
+        return _stack(vecs, dim_of[method.name])
+
+    runner = _Runner(config, split)
+    try:
+        for cond in regular:
+            t_cond = time.perf_counter()
+            clips = split.enroll_clips() + (split.test_clips() if cond.name == "clean" else [])
+            prepared: dict[str, dict[str, Any]] = {}
+            peak_scaled = 0
+            for key, items, secs, info in runner.map([(cond.name, c) for c in clips]):
+                prepared[key] = items
+                peak_scaled += "peak_scaled" in info
+                for g, s in secs.items():
+                    seconds[g] += s
+            failed_clips[cond.name] = {
+                m.name: sum(isinstance(prepared[c.key][groups[m.name]], Failed) for c in clips)
+                for m in methods
+            }
+            if cond.name == "clean":
+                for m in methods:
+                    m.fit([prepared[c.key][groups[m.name]] for c in clips])
+                    test_emb[m.name] = {
+                        c.key: m.combine([prepared[c.key][groups[m.name]]])
+                        for c in split.test_clips()
+                    }
+            for k in config.ks:
+                for m in methods:
+                    g = groups[m.name]
+                    emb = combine_sets(
+                        m, k, lambda es, g=g, p=prepared: [p[c.key][g] for c in es.clips]
+                    )
+                    if cond.name == "clean":
+                        clean_emb[(m.name, k)] = emb
+                    results.append(
+                        _evaluate(
+                            cond, k, m, emb, clean_emb[(m.name, k)], test_emb[m.name], trials[k]
+                        )
+                    )
+            for key in [ck for ck in keep_for_mixed if ck[0] == cond.name]:
+                retained[key] = prepared[key[1]]
+            condition_info[cond.name] = {
+                **cond.to_dict(),
+                "n_clips": len(clips),
+                "peak_scaled_clips": peak_scaled,
+                "seconds": round(time.perf_counter() - t_cond, 2),
+            }
+            log.info(
+                "%-16s %4d clips in %6.1f s (total %6.1f s)",
+                cond.name,
+                len(clips),
+                time.perf_counter() - t_cond,
+                time.perf_counter() - t_start,
+            )
+    finally:
+        runner.close()
+
+    if mixed is not None:
+        for k, roles in plan.items():
+            for m in methods:
+                g = groups[m.name]
+                role_of = {es.set_id: r for es, r in zip(sets[k], roles)}
+                emb = combine_sets(
+                    m,
+                    k,
+                    lambda es, g=g, r=role_of: [
+                        retained[(cond, c.key)][g] for cond, c in zip(r[es.set_id], es.clips)
+                    ],
+                )
+                results.append(
+                    _evaluate(mixed, k, m, emb, clean_emb[(m.name, k)], test_emb[m.name], trials[k])
+                )
+        condition_info[mixed.name] = {
+            **mixed.to_dict(),
+            "ks": sorted(plan),
+            "role_conditions_used": sorted({c for r in plan.values() for rr in r for c in rr}),
+        }
+
+    diar = {"status": "disabled"}
+    if config.diarization:
+        from .diarization import diarization_benchmark
+
+        diar = diarization_benchmark()
+
+    elapsed = time.perf_counter() - t_start
+    ours = config.methods[0]
+    return {
+        "benchmark": "quality",
+        "schema": 1,
+        "run": run_info(
+            config.mode, command, workers=config.workers, elapsed_seconds=round(elapsed, 1)
+        ),
+        "config": config.to_dict(),
+        "corpus": split.describe(),
+        "methods": {m.name: m.describe() for m in methods},
+        "conditions": [condition_info[c.name] for c in conditions],
+        "trials": {
+            str(k): {
+                "n_sets": len(sets[k]),
+                "n_trials": len(trials[k]),
+                "n_target": int(trials[k].target.sum()),
+                "n_nontarget_same_gender": int((~trials[k].target & trials[k].same_gender).sum()),
+            }
+            for k in config.ks
+        },
+        "metric_settings": {"p_target": 0.01, "c_miss": 1.0, "c_fa": 1.0, "score": "cosine"},
+        "results": results,
+        "ratios": _ratios(results, ours),
+        "failed_clips": failed_clips,
+        "prepare_seconds": {g: round(s, 2) for g, s in seconds.items()},
+        "diarization": diar,
+        "environment": {"OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS")},
+    }

@@ -1,0 +1,317 @@
+"""Speaker-embedding methods compared by the quality benchmark, behind one small interface.
+
+A :class:`Method` works in two steps so thousands of enrollment sets stay affordable:
+:meth:`Method.prepare` runs once per (condition, clip) in a worker process and returns something
+picklable; :meth:`Method.combine` turns the prepared items of one enrollment set into one
+unit-norm vector (cheap, in the main process). Test clips go through ``combine([item])``: each
+method's own single-file path. Methods with the same :attr:`Method.prepare_group` share prepare
+results (e.g. two poolings over the same per-clip work).
+
+Registered methods (:data:`METHODS`; add one with :func:`register_method`):
+
+* ``voxref``: ``voxref.Embedder()`` defaults, ``prepare()`` per clip, ``combine()`` per set;
+* ``mean``: ``voxref.Embedder(pooling="mean", clean=False)``: the same encoder on each whole
+  file and a plain mean of per-file embeddings (what other tools do);
+* ``voxref-noclean`` (not run by default): ``voxref.Embedder(clean=False)``;
+* ``resemblyzer``: Resemblyzer's own pipeline, ``preprocess_wav`` + ``embed_utterance`` per clip
+  and their normalised mean: exactly ``VoiceEncoder.embed_speaker``;
+* ``mfcc``: floor: mean and standard deviation of 20 MFCCs per clip, standardised with global
+  statistics fitted on the clean clips, mean over the set.
+
+Examples
+--------
+>>> sorted(METHODS)
+['mean', 'mfcc', 'resemblyzer', 'voxref', 'voxref-noclean']
+>>> make_method("mean").prepare_group == make_method("voxref-noclean").prepare_group
+True
+"""
+
+from __future__ import annotations
+
+import abc
+import contextlib
+import io
+import json
+import logging
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "Method",
+    "VoxrefMethod",
+    "ResemblyzerMethod",
+    "MfccMethod",
+    "METHODS",
+    "DEFAULT_METHODS",
+    "register_method",
+    "make_method",
+    "Failed",
+]
+
+log = logging.getLogger(__name__)
+
+
+class Failed:
+    """Marker of a clip a method could not prepare (kept so sets report it)."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+    def __repr__(self) -> str:
+        return f"Failed({self.reason!r})"
+
+
+def _unit(v: np.ndarray) -> np.ndarray | None:
+    v = np.asarray(v, dtype=np.float64).reshape(-1)
+    n = float(np.linalg.norm(v))
+    if not np.isfinite(n) or n == 0.0:
+        return None
+    return (v / n).astype(np.float32)
+
+
+class Method(abc.ABC):
+    """A speaker-embedding method (see the module docstring)."""
+
+    name: str = "method"
+    description: str = ""
+
+    @property
+    def prepare_group(self) -> str:
+        """Methods with equal groups share :meth:`prepare` results."""
+        return self.name
+
+    def setup(self) -> None:
+        """Load models (called once per process before :meth:`prepare` / :meth:`combine`)."""
+        return None
+
+    @abc.abstractmethod
+    def prepare(self, samples: np.ndarray, sample_rate: int, source: str) -> Any:
+        """Per-clip work; return a picklable item or :class:`Failed`."""
+
+    def fit(self, clean_items: Sequence[Any]) -> None:
+        """See the prepared clean clips once before any :meth:`combine` (default: nothing)."""
+        return None
+
+    @abc.abstractmethod
+    def combine(self, items: Sequence[Any]) -> np.ndarray | None:
+        """Unit-norm embedding of one enrollment set, or ``None`` when no item is usable."""
+
+    def describe(self) -> dict[str, Any]:
+        """JSON description."""
+        return {"name": self.name, "description": self.description, "group": self.prepare_group}
+
+
+class VoxrefMethod(Method):
+    """``voxref.Embedder(**embedder_kwargs)``: ``prepare()`` per clip, ``combine()`` per set.
+
+    Parameters
+    ----------
+    name
+        Method name in the results.
+    embedder_kwargs
+        Options of :class:`voxref.Embedder`.
+    combine_only
+        Option names that affect only ``combine()``: methods whose other options are equal share
+        prepared clips.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        embedder_kwargs: dict[str, Any] | None = None,
+        combine_only: Sequence[str] = ("pooling",),
+        description: str = "",
+    ) -> None:
+        self.name = name
+        self.kwargs = dict(embedder_kwargs or {})
+        self.combine_only = tuple(combine_only)
+        self.description = description or f"voxref.Embedder({_kwargs_repr(self.kwargs)})"
+        self._embedder: Any = None
+
+    @property
+    def prepare_group(self) -> str:
+        shared = {k: v for k, v in self.kwargs.items() if k not in self.combine_only}
+        return "voxref:" + json.dumps(shared, sort_keys=True, default=str)
+
+    @property
+    def embedder(self) -> Any:
+        if self._embedder is None:
+            from voxref.embedder.embedder import Embedder
+
+            self._embedder = Embedder(**self.kwargs)
+        return self._embedder
+
+    def setup(self) -> None:
+        _ = self.embedder.encoder  # load the weights now
+
+    def prepare(self, samples: np.ndarray, sample_rate: int, source: str) -> Any:
+        from voxref.errors import VoxrefError
+
+        try:
+            return self.embedder.prepare((samples, sample_rate))
+        except VoxrefError as exc:
+            return Failed(f"{type(exc).__name__}: {str(exc).splitlines()[0]}")
+
+    def combine(self, items: Sequence[Any]) -> np.ndarray | None:
+        from voxref.errors import InputFate, NoUsableReferenceError
+
+        prepared = [
+            InputFate(f"<ref {i}>", "rejected", it.reason) if isinstance(it, Failed) else it
+            for i, it in enumerate(items)
+        ]
+        try:
+            return _unit(self.embedder.combine(prepared).embedding)
+        except NoUsableReferenceError:
+            return None
+
+    def describe(self) -> dict[str, Any]:
+        d = super().describe()
+        d["embedder_kwargs"] = {k: str(v) for k, v in self.kwargs.items()}
+        if self._embedder is not None:
+            with contextlib.suppress(Exception):
+                d["encoder"] = self._embedder.encoder.describe()
+        return d
+
+
+class ResemblyzerMethod(Method):
+    """Resemblyzer: ``preprocess_wav`` + ``VoiceEncoder.embed_utterance`` per clip, normalised mean.
+
+    ``combine`` is the arithmetic of ``VoiceEncoder.embed_speaker`` (mean of utterance embeddings,
+    L2-normalised), applied to cached per-clip embeddings.
+    """
+
+    name = "resemblyzer"
+    description = (
+        "resemblyzer 0.1.4 VoiceEncoder.embed_speaker (preprocess_wav + embed_utterance, mean)"
+    )
+
+    def __init__(self) -> None:
+        self._encoder: Any = None
+
+    def setup(self) -> None:
+        if self._encoder is None:
+            import warnings
+
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # webrtcvad's pkg_resources deprecation
+                from resemblyzer import VoiceEncoder
+
+            with contextlib.redirect_stdout(io.StringIO()):
+                self._encoder = VoiceEncoder("cpu", verbose=False)
+
+    def prepare(self, samples: np.ndarray, sample_rate: int, source: str) -> Any:
+        from resemblyzer import preprocess_wav
+
+        self.setup()
+        try:
+            wav = preprocess_wav(np.asarray(samples, dtype=np.float32), source_sr=sample_rate)
+            if wav.size < 1600:
+                return Failed(f"preprocess_wav left {wav.size} samples")
+            return self._encoder.embed_utterance(wav).astype(np.float32)
+        except Exception as exc:  # noqa: BLE001 - a baseline failing on a clip is a result
+            return Failed(f"{type(exc).__name__}: {exc}")
+
+    def combine(self, items: Sequence[Any]) -> np.ndarray | None:
+        vecs = [it for it in items if not isinstance(it, Failed)]
+        if not vecs:
+            return None
+        return _unit(np.mean(vecs, axis=0))
+
+
+class MfccMethod(Method):
+    """Floor: per-clip mean+std of 20 MFCCs, globally standardised, averaged over the set.
+
+    Parameters
+    ----------
+    n_mfcc
+        Number of coefficients (the vector has ``2 * n_mfcc`` entries).
+    """
+
+    name = "mfcc"
+
+    def __init__(self, n_mfcc: int = 20) -> None:
+        self.n_mfcc = int(n_mfcc)
+        self.description = (
+            f"mean+std of {self.n_mfcc} MFCCs (librosa, 25 ms / 10 ms), global mean/variance "
+            "normalisation fitted on clean clips, cosine"
+        )
+        self.mean_: np.ndarray | None = None
+        self.scale_: np.ndarray | None = None
+
+    def prepare(self, samples: np.ndarray, sample_rate: int, source: str) -> Any:
+        import librosa
+
+        x = np.asarray(samples, dtype=np.float32)
+        mfcc = librosa.feature.mfcc(
+            y=x,
+            sr=sample_rate,
+            n_mfcc=self.n_mfcc,
+            n_fft=512,
+            win_length=int(0.025 * sample_rate),
+            hop_length=int(0.010 * sample_rate),
+        )
+        return np.concatenate([mfcc.mean(axis=1), mfcc.std(axis=1)]).astype(np.float32)
+
+    def fit(self, clean_items: Sequence[Any]) -> None:
+        x = np.stack([it for it in clean_items if not isinstance(it, Failed)]).astype(np.float64)
+        self.mean_ = x.mean(axis=0)
+        self.scale_ = np.maximum(x.std(axis=0), 1e-8)
+
+    def combine(self, items: Sequence[Any]) -> np.ndarray | None:
+        if self.mean_ is None or self.scale_ is None:
+            raise RuntimeError("MfccMethod.fit() must see the clean clips before combine()")
+        vecs = [(it - self.mean_) / self.scale_ for it in items if not isinstance(it, Failed)]
+        if not vecs:
+            return None
+        return _unit(np.mean(vecs, axis=0))
+
+
+def _kwargs_repr(kwargs: dict[str, Any]) -> str:
+    return ", ".join(f"{k}={v!r}" for k, v in kwargs.items())
+
+
+METHODS: dict[str, Callable[[], Method]] = {}
+"""Method name -> factory. The benchmark runs the names it is given (default
+:data:`DEFAULT_METHODS`); the first one is "ours" in ratio tables."""
+
+DEFAULT_METHODS = ("voxref", "mean", "resemblyzer", "mfcc")
+
+
+def register_method(name: str, factory: Callable[[], Method]) -> None:
+    """Add (or replace) a method, e.g. ``register_method("voxref-noclean", lambda:
+    VoxrefMethod("voxref-noclean", {"clean": False}))``."""
+    METHODS[name] = factory
+
+
+def make_method(name: str) -> Method:
+    """A new instance of the registered method ``name``."""
+    try:
+        return METHODS[name]()
+    except KeyError:
+        raise KeyError(f"unknown method {name!r}; registered: {sorted(METHODS)}") from None
+
+
+register_method(
+    "voxref", lambda: VoxrefMethod("voxref", {}, description="voxref.Embedder() defaults")
+)
+register_method(
+    "mean",
+    lambda: VoxrefMethod(
+        "mean",
+        {"pooling": "mean", "clean": False},
+        description="voxref.Embedder(pooling='mean', clean=False): the same encoder on each whole "
+        "file, plain mean of per-file embeddings (what other tools do)",
+    ),
+)
+register_method(
+    "voxref-noclean",
+    lambda: VoxrefMethod(
+        "voxref-noclean",
+        {"clean": False},
+        description="voxref.Embedder(clean=False): default pooling without the cleaning stage",
+    ),
+)
+register_method("resemblyzer", ResemblyzerMethod)
+register_method("mfcc", MfccMethod)

@@ -1,0 +1,128 @@
+"""One command for the voxref scoreboard: quality and speed benchmarks, then BENCHMARKS.md.
+
+Usage (from the repository root)::
+
+    python -m benchmarks.run --quick                 # < 5 min quality + a few min speed
+    python -m benchmarks.run                         # full mode (~30 min on 2 cores)
+    python -m benchmarks.run --only quality --methods voxref mean resemblyzer mfcc
+
+Writes ``benchmarks/results/quality.json`` and ``speed.json`` (with versions, machine, git commit,
+command line, mode and thread settings), then regenerates ``BENCHMARKS.md`` and the PNG plots
+with :mod:`benchmarks.report`. The corpus is built first if ``--corpus`` has no manifest
+(``python -m benchmarks.corpus.build``). ``OMP_NUM_THREADS`` (and the other BLAS thread
+variables) are set to ``--threads`` for this process and every child.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from benchmarks.speed.machine import set_thread_env
+
+log = logging.getLogger("benchmarks.run")
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_CORPUS = REPO_ROOT / "benchmarks" / "work" / "corpus"
+DEFAULT_RESULTS = REPO_ROOT / "benchmarks" / "results"
+
+
+def ensure_corpus(corpus: Path) -> None:
+    """Build the benchmark corpus in ``corpus`` unless its manifest exists."""
+    if (corpus / "manifest.json").is_file():
+        return
+    log.info("building the corpus in %s (python -m benchmarks.corpus.build)", corpus)
+    subprocess.run(
+        [sys.executable, "-m", "benchmarks.corpus.build", "--out", str(corpus)],
+        cwd=REPO_ROOT,
+        check=True,
+    )
+
+
+def write_json(path: Path, data: dict) -> None:
+    """Write ``data`` as indented JSON (atomic rename)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(data, indent=1, allow_nan=False, default=str) + "\n")
+    tmp.replace(path)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """CLI entry point."""
+    parser = argparse.ArgumentParser(description="Run the voxref quality and speed benchmarks.")
+    parser.add_argument("--quick", action="store_true", help="small run (< 5 min for quality)")
+    parser.add_argument("--only", choices=("quality", "speed"), help="run one benchmark only")
+    parser.add_argument("--threads", type=int, default=1, help="OMP/torch threads per process (1)")
+    parser.add_argument(
+        "--workers", type=int, default=2, help="quality: processes for per-clip work"
+    )
+    parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
+    parser.add_argument("--results", type=Path, default=DEFAULT_RESULTS)
+    parser.add_argument("--methods", nargs="+", help="quality: method names (first = ours)")
+    parser.add_argument("--conditions", nargs="+", help="quality: condition names")
+    parser.add_argument("--speakers", type=int, help="quality: cap on trial speakers")
+    parser.add_argument("--no-diarization", action="store_true", help="quality: skip the DER run")
+    parser.add_argument("--scenarios", nargs="+", help="speed: scenario names")
+    parser.add_argument("--no-report", action="store_true", help="do not regenerate BENCHMARKS.md")
+    parser.add_argument("-v", "--verbose", action="store_true")
+    args = parser.parse_args(argv)
+
+    set_thread_env(args.threads)  # before torch / numpy start their thread pools
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(name)s: %(message)s",
+        datefmt="%H:%M:%S",
+    )
+    logging.getLogger("voxref").setLevel(logging.WARNING)
+    command = ["python", "-m", "benchmarks.run", *(argv if argv is not None else sys.argv[1:])]
+    t0 = time.perf_counter()
+
+    if args.only in (None, "quality"):
+        from benchmarks.quality.harness import QualityConfig, run_quality
+
+        ensure_corpus(args.corpus)
+        overrides: dict = {"workers": args.workers, "threads": args.threads}
+        if args.methods:
+            overrides["methods"] = tuple(args.methods)
+        if args.conditions:
+            overrides["conditions"] = tuple(args.conditions)
+        if args.speakers:
+            overrides["max_trial_speakers"] = args.speakers
+        if args.no_diarization:
+            overrides["diarization"] = False
+        config = QualityConfig.preset(args.quick, args.corpus, **overrides)
+        result = run_quality(config, command)
+        write_json(args.results / "quality.json", result)
+        log.info(
+            "quality done in %.0f s -> %s", time.perf_counter() - t0, args.results / "quality.json"
+        )
+
+    if args.only in (None, "speed"):
+        from benchmarks.speed.harness import SpeedConfig, run_speed
+
+        t1 = time.perf_counter()
+        sconfig = SpeedConfig.preset(
+            args.quick, **({"scenarios": tuple(args.scenarios)} if args.scenarios else {})
+        )
+        result = run_speed(sconfig, command)
+        write_json(args.results / "speed.json", result)
+        log.info(
+            "speed done in %.0f s -> %s", time.perf_counter() - t1, args.results / "speed.json"
+        )
+
+    if not args.no_report:
+        from benchmarks.report import write_report
+
+        write_report(args.results, REPO_ROOT / "BENCHMARKS.md")
+    log.info("all done in %.0f s", time.perf_counter() - t0)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Speed benchmark: real-time factor per stage, import time and peak memory, vs baselines."""

@@ -1,0 +1,101 @@
+"""Smoke run of the quality harness and the report on a tiny corpus (4 trial speakers)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from benchmarks.quality.harness import QualityConfig, run_quality
+
+pytestmark = pytest.mark.slow  # ~40 s of CPU: builds a corpus, runs 4 methods x 5 conditions
+
+CONDITIONS = ("clean", "white-5dB", "overlap-sir5dB", "reverb-0.6s", "mixed")
+METHODS = ("voxref", "mean", "resemblyzer", "mfcc")
+
+
+@pytest.fixture(scope="module")
+def result(tiny_corpus: Path) -> dict:
+    config = QualityConfig(
+        corpus=tiny_corpus,
+        mode="smoke",
+        conditions=CONDITIONS,
+        methods=METHODS,
+        ks=(1, 3),
+        n_enroll=3,
+        n_test=2,
+        n_interferers=3,
+        max_sets=3,
+        workers=1,
+        diarization=False,
+    )
+    return run_quality(config, command=["pytest"])
+
+
+def test_result_has_every_cell_and_is_strict_json(result: dict) -> None:
+    text = json.dumps(result, allow_nan=False)  # no NaN / inf sneaks into the file
+    assert json.loads(text)["benchmark"] == "quality"
+    for key in (
+        "run",
+        "config",
+        "corpus",
+        "methods",
+        "conditions",
+        "trials",
+        "results",
+        "ratios",
+        "diarization",
+        "failed_clips",
+        "prepare_seconds",
+    ):
+        assert key in result, key
+    assert result["run"]["mode"] == "smoke" and result["run"]["versions"]["numpy"]
+    assert (
+        result["run"]["threads"]["OMP_NUM_THREADS"] is not None
+        or "OMP_NUM_THREADS" in result["run"]["threads"]
+    )
+    cells = {(r["condition"], r["k"], r["method"]) for r in result["results"]}
+    for cond in CONDITIONS:
+        for k in (1, 3):
+            if cond == "mixed" and k == 1:
+                assert not any((cond, k, m) in cells for m in METHODS)
+                continue
+            for m in METHODS:
+                assert (cond, k, m) in cells, (cond, k, m)
+    for r in result["results"]:
+        for key in (
+            "eer",
+            "min_dcf",
+            "mean_target",
+            "mean_nontarget",
+            "degraded_vs_clean_cos",
+            "n_target",
+            "n_nontarget",
+        ):
+            assert key in r
+        assert 0.0 <= r["eer"] <= 1.0 and 0.0 <= r["min_dcf"] <= 1.0
+        assert r["n_target"] == r["n_nontarget"] > 0
+    baselines = {(r["condition"], r["k"], r["baseline"]) for r in result["ratios"]}
+    assert ("white-5dB", 3, "resemblyzer") in baselines and ("clean", 1, "mfcc") in baselines
+
+
+def test_numbers_behave(result: dict) -> None:
+    idx = {(r["condition"], r["k"], r["method"]): r for r in result["results"]}
+    # clean sets are identical to themselves, degraded ones drift away from their clean version
+    assert idx[("clean", 3, "voxref")]["degraded_vs_clean_cos"] == pytest.approx(1.0, abs=1e-5)
+    assert idx[("white-5dB", 3, "voxref")]["degraded_vs_clean_cos"] < 0.99
+    # a neural speaker encoder separates these 4 synthetic voices when clean
+    for m in ("voxref", "resemblyzer"):
+        r = idx[("clean", 3, m)]
+        assert r["eer"] <= 0.25 and r["mean_target"] > r["mean_nontarget"] + 0.05
+
+
+def test_report_from_smoke_result(result: dict, tmp_path: Path) -> None:
+    from benchmarks.report import write_report
+
+    (tmp_path / "quality.json").write_text(json.dumps(result))
+    md = write_report(tmp_path, tmp_path / "BENCHMARKS.md").read_text()
+    assert "## Quality" in md and "k = 3" in md and "white-5dB" in md
+    assert "No `speed.json` yet" in md
+    assert (tmp_path / "quality_eer_k1.png").stat().st_size > 1000
+    assert (tmp_path / "quality_eer_k3.png").stat().st_size > 1000
