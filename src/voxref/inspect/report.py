@@ -1,0 +1,437 @@
+"""``voxref.inspect``: one self-contained HTML page that shows what voxref saw in the references.
+
+Choosing references is otherwise done by ear. The report shows, for one speaker's references:
+
+* a table of quality reports (speech seconds, SNR, clipping, bandwidth, overlap, verdict and
+  reasons) with each reference's weight in the pooled embedding;
+* per reference: waveform and spectrogram with the speech regions, the diarization turns (who
+  speaks where) and the target mask (where the embedding was taken from), and a player for the
+  cleaned, target-only audio;
+* the similarity between references and their pooling weights;
+* a 2-D map (PCA, or t-SNE) of the window embeddings coloured by reference, the pooled embedding
+  marked;
+* with a speakers folder (one sub-folder per speaker): the speakers' pooled embeddings on one map
+  and their similarity matrix.
+
+Images and audio are embedded as ``data:`` URIs (the page needs no network and no other file);
+the PNGs are also written beside the page, in ``<name>_figures/``.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import math
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .. import __version__
+from .collect import Inspection, ReferenceView, SpeakerView, collect
+from .template import CSP, CSS, IMAGES_LOADED_SCRIPT, PAGE
+
+__all__ = ["inspect", "write_report", "render_page", "InspectReport", "DEFAULT_MAX_AUDIO_SECONDS"]
+
+log = logging.getLogger(__name__)
+
+#: Each reference's audio player holds at most this many seconds (16 kHz 16-bit: 32 kB/s).
+DEFAULT_MAX_AUDIO_SECONDS = 30.0
+
+
+@dataclass
+class InspectReport:
+    """Where a report was written and what it holds.
+
+    Attributes
+    ----------
+    path
+        The HTML file.
+    figures
+        Figure name -> PNG file written beside the page.
+    num_references, num_speakers
+        How many references (table rows) and speakers it shows.
+    inspection
+        The data the report was drawn from.
+    """
+
+    path: Path
+    figures: dict[str, Path] = field(default_factory=dict)
+    num_references: int = 0
+    num_speakers: int = 0
+    inspection: Inspection | None = None
+
+    @property
+    def size_bytes(self) -> int:
+        return self.path.stat().st_size
+
+
+def inspect(
+    files: Sequence[Any] | None,
+    output: str | os.PathLike,
+    *,
+    embedder: Any = None,
+    speakers_dir: str | os.PathLike | None = None,
+    diarize: bool | Any = True,
+    projection: str = "pca",
+    max_audio_seconds: float = DEFAULT_MAX_AUDIO_SECONDS,
+    seed: int = 0,
+) -> InspectReport:
+    """Write an HTML report of what voxref makes of one speaker's references (and of speakers).
+
+    Parameters
+    ----------
+    files
+        One speaker's reference recordings (paths, arrays... anything :func:`voxref.embed` takes).
+        May be empty when ``speakers_dir`` is given.
+    output
+        The HTML file to write. The PNGs go to ``<output stem>_figures/`` beside it.
+    embedder
+        The :class:`voxref.Embedder` to use (default: ``Embedder()``).
+    speakers_dir
+        A folder with one sub-folder of recordings per speaker: adds the speakers' map and
+        similarity matrix.
+    diarize
+        Draw diarization turns (:func:`voxref.diarize`, when installed); ``False`` skips it, a
+        callable ``audio -> Annotation`` replaces it.
+    projection
+        ``"pca"`` (default, deterministic) or ``"tsne"`` for the embedding maps.
+    max_audio_seconds
+        Length cap of each embedded audio player.
+    seed
+        Seed of the t-SNE projection.
+
+    Returns
+    -------
+    InspectReport
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from voxref.sample_data import pyannote_sample
+    >>> out = pathlib.Path(tempfile.mkdtemp()) / "report.html"
+    >>> rep = inspect([pyannote_sample()[0]], out, diarize=False)  # doctest: +SKIP
+    >>> rep.num_references, rep.path.exists()  # doctest: +SKIP
+    (1, True)
+    """
+    data = collect(files, embedder, speakers_dir=speakers_dir, diarize=diarize)
+    return write_report(
+        data, output, projection=projection, max_audio_seconds=max_audio_seconds, seed=seed
+    )
+
+
+def write_report(
+    inspection: Inspection,
+    output: str | os.PathLike,
+    *,
+    projection: str = "pca",
+    max_audio_seconds: float = DEFAULT_MAX_AUDIO_SECONDS,
+    seed: int = 0,
+) -> InspectReport:
+    """Draw the figures of ``inspection``, save them as PNGs and write the self-contained page."""
+    from .figures import (
+        embedding_map_figure,
+        reference_colors,
+        reference_figure,
+        similarity_figure,
+        speaker_similarity_figure,
+        speakers_map_figure,
+        to_png,
+        weights_figure,
+    )
+
+    out = Path(output)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig_dir = out.parent / f"{out.stem}_figures"
+    fig_dir.mkdir(exist_ok=True)
+    refs = inspection.references
+    colors = reference_colors(len(refs))
+    pngs: dict[str, bytes] = {}
+    for r in refs:
+        pngs[f"reference-{r.index + 1:02d}"] = to_png(reference_figure(r, colors[r.index]))
+    if refs:
+        pngs["weights"] = to_png(weights_figure(refs))
+        pngs["similarity"] = to_png(similarity_figure(refs))
+        pngs["embedding-map"] = to_png(
+            embedding_map_figure(refs, inspection.embedding, method=projection, seed=seed)
+        )
+    if inspection.speakers:
+        pngs["speakers-map"] = to_png(
+            speakers_map_figure(inspection.speakers, method=projection, seed=seed)
+        )
+        pngs["speakers-similarity"] = to_png(speaker_similarity_figure(inspection.speakers))
+    paths = {}
+    for name, data in pngs.items():
+        paths[name] = fig_dir / f"{name}.png"
+        paths[name].write_bytes(data)
+    page = render_page(
+        inspection, pngs, colors=colors, projection=projection, max_audio_seconds=max_audio_seconds
+    )
+    out.write_text(page, encoding="utf-8")
+    log.info("wrote %s (%.1f MB) and %d figures in %s", out, len(page) / 1e6, len(paths), fig_dir)
+    return InspectReport(out, paths, len(refs), len(inspection.speakers), inspection)
+
+
+# ----------------------------------------------------------------------------- HTML pieces
+def _e(x: Any) -> str:
+    return html.escape(str(x), quote=True)
+
+
+def _num(v: Any, spec: str, scale: float = 1.0) -> str:
+    if v is None:
+        return "–"
+    try:
+        f = float(v) * scale
+    except (TypeError, ValueError):
+        return "–"
+    return format(f, spec) if math.isfinite(f) else "–"
+
+
+def _css_color(c: Sequence[float]) -> str:
+    r, g, b = (int(round(255 * v)) for v in c[:3])
+    return f"#{r:02x}{g:02x}{b:02x}"
+
+
+def _img(pngs: dict[str, bytes], name: str, alt: str, caption: str = "") -> str:
+    from .media import png_data_uri
+
+    if name not in pngs:
+        return ""
+    cap = f"<figcaption>{caption}</figcaption>" if caption else ""
+    return (
+        f'<figure><img src="{png_data_uri(pngs[name])}" alt="{_e(alt)}" '
+        f'data-figure="{_e(name)}">{cap}</figure>'
+    )
+
+
+def _pill(text: str) -> str:
+    cls = (
+        text
+        if text in {"ok", "weak", "reject", "used", "down-weighted", "rejected", "failed"}
+        else "unknown"
+    )
+    return f'<span class="pill {cls}">{_e(text)}</span>'
+
+
+def _table(refs: Sequence[ReferenceView], colors: Sequence[Any]) -> str:
+    head = (
+        "<tr><th>#</th><th>file</th><th>verdict</th><th>pooling</th><th>weight</th>"
+        "<th>speech s</th><th>length s</th><th>SNR dB</th><th>clipping %</th>"
+        "<th>bandwidth kHz</th><th>overlap %</th><th>level dBFS</th><th>quality prior</th>"
+        "<th>reasons</th></tr>"
+    )
+    rows = []
+    for r in refs:
+        q = r.report
+        reasons = list(getattr(q, "reasons", []) or [])
+        if r.reason and r.reason not in reasons:
+            reasons.append(r.reason)
+        items = "".join(f"<li>{_e(x)}</li>" for x in reasons)
+        overlap = getattr(q, "overlap_ratio", None)
+        overlap_cell = _num(overlap, ".0f", 100) if overlap is not None else "not measured"
+        verdict = getattr(q, "verdict", "unknown")
+        rows.append(
+            f'<tr class="reference-row" data-index="{r.index + 1}" data-verdict="{_e(verdict)}" '
+            f'data-status="{_e(r.status)}">'
+            f'<td class="num"><a href="#ref-{r.index + 1}">{r.index + 1}</a></td>'
+            f'<td class="file"><span class="swatch" style="background:{_css_color(colors[r.index])}">'
+            f'</span><span title="{_e(r.source)}">{_e(r.name)}</span></td>'
+            f"<td>{_pill(verdict)}</td><td>{_pill(r.status)}</td>"
+            f'<td class="num">{r.weight:.2f}</td>'
+            f'<td class="num">{_num(getattr(q, "speech_s", None), ".1f")}</td>'
+            f'<td class="num">{_num(getattr(q, "duration_s", None) or r.duration or None, ".1f")}</td>'
+            f'<td class="num">{_num(getattr(q, "snr_db", None), ".1f")}</td>'
+            f'<td class="num">{_num(getattr(q, "clipping_ratio", None), ".2f", 100)}</td>'
+            f'<td class="num">{_num(getattr(q, "bandwidth_hz", None), ".1f", 1e-3)}</td>'
+            f'<td class="num">{overlap_cell}</td>'
+            f'<td class="num">{_num(getattr(q, "level_dbfs", None), ".1f")}</td>'
+            f'<td class="num">{_num(getattr(q, "weight_hint", None), ".2f")}</td>'
+            f"<td>{'<ul>' + items + '</ul>' if items else ''}</td></tr>"
+        )
+    return f'<table id="quality-table"><thead>{head}</thead><tbody>{"".join(rows)}</tbody></table>'
+
+
+def _reference_article(r: ReferenceView, pngs: dict[str, bytes], max_audio_seconds: float) -> str:
+    from .media import wav_data_uri
+
+    parts = [
+        f'<article class="reference" id="ref-{r.index + 1}">',
+        f"<h3>{r.index + 1}. {_e(r.name)} {_pill(r.status)}</h3>",
+        f'<p class="muted">{_e(r.source)}</p>',
+    ]
+    turns = (
+        f"{len(r.turns)} diarization turns of {len({t[2] for t in r.turns})} speaker(s)"
+        if r.turns is not None
+        else f"diarization {r.diarization_note}"
+    )
+    mask = (
+        "target activity"
+        if r.activity is not None
+        else "window weights (target activity not available)"
+    )
+    caption = (
+        f"{r.num_windows} embedding windows; green: speech found by the VAD; lanes: {_e(turns)}; "
+        f"bottom: target mask from {_e(mask)}, mapped to the recording's timeline."
+    )
+    parts.append(_img(pngs, f"reference-{r.index + 1:02d}", f"analysis of {r.name}", caption))
+    audio = r.target_audio(max_seconds=max_audio_seconds)
+    if audio is not None and len(audio):
+        secs = len(audio) / r.speech_sample_rate
+        cut = (
+            f", first {max_audio_seconds:g} s"
+            if r.speech is not None
+            and len(r.speech) / r.speech_sample_rate > secs + 1e-6
+            and secs >= max_audio_seconds - 1e-6
+            else ""
+        )
+        parts.append(
+            f"<p>Cleaned, target-only audio ({secs:.1f} s{cut}):<br>"
+            f'<audio controls preload="metadata" src="{wav_data_uri(audio, r.speech_sample_rate)}">'
+            "</audio></p>"
+        )
+    else:
+        parts.append('<p class="note">No cleaned audio: the reference was not used.</p>')
+    parts.append("</article>")
+    return "\n".join(parts)
+
+
+def _speakers_section(
+    speakers: Sequence[SpeakerView], pngs: dict[str, bytes], folder: str | None
+) -> str:
+    from .figures import cosine_matrix
+
+    ok = [s for s in speakers if s.embedding is not None]
+    nearest: dict[str, tuple[str, float]] = {}
+    if len(ok) >= 2:
+        m = cosine_matrix(np.stack([s.embedding for s in ok]))
+        np.fill_diagonal(m, -np.inf)
+        for i, s in enumerate(ok):
+            j = int(np.argmax(m[i]))
+            nearest[s.name] = (ok[j].name, float(m[i, j]))
+    rows = []
+    for s in speakers:
+        near = nearest.get(s.name)
+        rows.append(
+            f'<tr class="speaker-row"><td>{_e(s.name)}</td><td class="num">{s.num_files}</td>'
+            f'<td class="num">{len(s.reference_sources)}</td><td class="num">{s.speech_seconds:.1f}</td>'
+            f"<td>{_e(near[0]) if near else '–'}</td>"
+            f'<td class="num">{f"{near[1]:.2f}" if near else "–"}</td><td>{_e(s.note)}</td></tr>'
+        )
+    table = (
+        '<table id="speakers-table"><thead><tr><th>speaker</th><th>files</th><th>used</th>'
+        "<th>speech s</th><th>closest speaker</th><th>cosine</th><th>note</th></tr></thead>"
+        f"<tbody>{''.join(rows)}</tbody></table>"
+    )
+    where = f" in <code>{_e(folder)}</code>" if folder else ""
+    return (
+        '<section id="speakers"><h2>Speakers</h2>'
+        f'<p class="note">{len(speakers)} speaker folder(s){where}, each pooled from its own references.</p>'
+        f'{table}<div class="row">'
+        + _img(
+            pngs,
+            "speakers-map",
+            "speakers map",
+            "Stars: each speaker's pooled embedding; dots: its reference embeddings. "
+            "Speakers close together are easy to confuse.",
+        )
+        + _img(
+            pngs,
+            "speakers-similarity",
+            "speaker similarity matrix",
+            "Cosine similarity between the pooled embeddings of the speakers.",
+        )
+        + "</div></section>"
+    )
+
+
+def render_page(
+    inspection: Inspection,
+    pngs: dict[str, bytes],
+    *,
+    colors: Sequence[Any],
+    projection: str = "pca",
+    max_audio_seconds: float = DEFAULT_MAX_AUDIO_SECONDS,
+) -> str:
+    """The HTML of the report (every text from the data is escaped with :func:`html.escape`)."""
+    refs = inspection.references
+    enc = inspection.encoder or {}
+    enc_name = enc.get("name", "?")
+    dim = enc.get("dimension")
+    counts: dict[str, int] = {}
+    for r in refs:
+        counts[r.status] = counts.get(r.status, 0) + 1
+    count_text = ", ".join(f"{v} {k}" for k, v in counts.items())
+    summary = [
+        f'<p class="meta">{len(refs)} reference(s){f" ({_e(count_text)})" if count_text else ""}'
+        f" · encoder <code>{_e(enc_name)}</code>{f' ({dim}-d)' if dim else ''}"
+        f" · pooling <code>{_e(inspection.pooling or '?')}</code>"
+        f" · pooled embedding: {'yes' if inspection.embedding is not None else 'none'}</p>"
+    ]
+    if inspection.note:
+        summary.append(f'<p class="note">{_e(inspection.note)}</p>')
+    nav, sections = [], []
+    if refs:
+        nav += [
+            '<a href="#references">references</a>',
+            '<a href="#pooling">pooling</a>',
+            '<a href="#map">embedding map</a>',
+            '<a href="#details">per reference</a>',
+        ]
+        sections.append(
+            '<section id="references"><h2>References</h2>'
+            '<p class="note">Verdicts and measurements of the cleaning stage; "pooling" says how each '
+            'reference entered the speaker embedding and "weight" its share. "quality prior" is the '
+            "weight the quality report alone suggests.</p>" + _table(refs, colors) + "</section>"
+        )
+        sections.append(
+            '<section id="pooling"><h2>Pooling</h2><div class="row">'
+            + _img(
+                pngs,
+                "weights",
+                "pooling weights",
+                "Weight of each reference in the pooled speaker embedding (hatched: not used).",
+            )
+            + _img(
+                pngs,
+                "similarity",
+                "similarity between references",
+                "Cosine similarity between the references' embeddings; a row much lower than "
+                "the others is a reference that does not sound like the rest.",
+            )
+            + "</div></section>"
+        )
+        method = "PCA" if projection == "pca" else "t-SNE"
+        sections.append(
+            '<section id="map"><h2>Embedding map</h2>'
+            + _img(
+                pngs,
+                "embedding-map",
+                "map of window embeddings",
+                f"{method} of the window embeddings of all references (dots), the reference "
+                "embeddings (crosses) and the pooled embedding (star). Windows far from their "
+                "reference's cloud hold something else: another voice, noise, silence.",
+            )
+            + "</section>"
+        )
+        sections.append(
+            '<section id="details"><h2>Per reference</h2>'
+            + "\n".join(_reference_article(r, pngs, max_audio_seconds) for r in refs)
+            + "</section>"
+        )
+    if inspection.speakers:
+        nav.append('<a href="#speakers">speakers</a>')
+        sections.append(_speakers_section(inspection.speakers, pngs, inspection.speakers_dir))
+    title = "voxref inspect"
+    return PAGE.substitute(
+        title=_e(title),
+        csp=_e(CSP),
+        css=CSS,
+        generator=_e(f"voxref {__version__}"),
+        summary="\n".join(summary),
+        nav=" ".join(nav),
+        sections="\n".join(sections),
+        script=IMAGES_LOADED_SCRIPT,
+    )
