@@ -24,6 +24,7 @@ from .signal import Audio
 
 __all__ = [
     "AudioInput",
+    "check_audio_path",
     "load_audio",
     "read_file",
     "to_mono_float",
@@ -41,6 +42,11 @@ MAX_SAMPLE_RATE = 384_000
 MAX_CHANNELS = 32
 #: Peak below which audio counts as digital silence (~ -120 dBFS).
 SILENCE_PEAK = 1e-6
+#: Peak above which float samples cannot be audio scaled to [-1, 1] (int32 PCM stored as floats
+#: peaks at 2.1e9); beyond ~1e18 the encoders' spectra overflow float32 and return NaN.
+ABSURD_PEAK = 1e12
+#: Peak above which a warning says the samples are not scaled to [-1, 1].
+LOUD_PEAK = 2.0
 
 
 def _describe(x: Any, index: int | None) -> str:
@@ -49,20 +55,13 @@ def _describe(x: Any, index: int | None) -> str:
     return f"<array {index}>" if index is not None else "<array>"
 
 
-def read_file(path: str | os.PathLike) -> tuple[np.ndarray, int]:
-    """Read an audio file with soundfile (wav, flac, ogg/vorbis/opus, mp3, aiff...).
-
-    Returns
-    -------
-    samples, sample_rate
-        ``float32`` array of shape ``(num_samples, channels)`` and the file's rate.
+def check_audio_path(path: str | os.PathLike) -> str:
+    """The path as a string, after checking it names a readable, non-empty regular file.
 
     Raises
     ------
-    AudioFileNotFoundError, UnreadableAudioError
+    AudioFileNotFoundError, UnreadableAudioError, EmptyAudioError
     """
-    import soundfile as sf
-
     name = os.fsdecode(path)
     if not name:
         raise AudioFileNotFoundError("the path is an empty string; pass the path of an audio file.")
@@ -99,6 +98,24 @@ def read_file(path: str | os.PathLike) -> tuple[np.ndarray, int]:
         ) from exc
     if size == 0:
         raise EmptyAudioError("file is 0 bytes; it holds no audio.", name)
+    return name
+
+
+def read_file(path: str | os.PathLike) -> tuple[np.ndarray, int]:
+    """Read an audio file with soundfile (wav, flac, ogg/vorbis/opus, mp3, aiff...).
+
+    Returns
+    -------
+    samples, sample_rate
+        ``float32`` array of shape ``(num_samples, channels)`` and the file's rate.
+
+    Raises
+    ------
+    AudioFileNotFoundError, UnreadableAudioError
+    """
+    import soundfile as sf
+
+    name = check_audio_path(path)
     try:
         data, sr = sf.read(name, dtype="float32", always_2d=True)
     except Exception as exc:  # soundfile raises LibsndfileError / RuntimeError / TypeError
@@ -202,7 +219,14 @@ def validate(samples: np.ndarray, sample_rate: int, source: str, min_duration: f
             f"{bad} samples are NaN or infinite; fix the upstream processing (or np.nan_to_num it).",
             source,
         )
-    if float(np.max(np.abs(samples))) < SILENCE_PEAK:
+    peak = float(np.max(np.abs(samples)))
+    if peak > ABSURD_PEAK:
+        raise NonFiniteAudioError(
+            f"samples reach {peak:.3g}, far outside [-1, 1]: they would overflow to infinity in "
+            "the encoder. Scale float audio to [-1, 1].",
+            source,
+        )
+    if peak < SILENCE_PEAK:
         raise SilentAudioError(
             "is digital silence (all samples ~0); check the recording or the gain.", source
         )
@@ -304,6 +328,14 @@ def load_audio(
             hist.append(f"downmix {channels}->1 channels (mean)")
         samples = downmix(raw)
     validate(samples, sr, name)
+    peak = float(np.max(np.abs(samples)))
+    if peak > LOUD_PEAK:
+        log.warning(
+            "%s: samples reach %.3g, outside [-1, 1]; float audio is expected in [-1, 1] "
+            "(integer PCM stored as floats? divide by 32768 for 16-bit)",
+            name,
+            peak,
+        )
     if sr != target_sample_rate:
         samples = resample(samples, sr, target_sample_rate)
         hist.append(f"resample {sr}->{target_sample_rate} Hz (polyphase)")
