@@ -1,0 +1,105 @@
+"""Helpers for the reliability suite: the contract every call must keep, and a hang guard.
+
+The contract: a voxref call on any input either returns a valid result (a finite, unit-norm
+float32 embedding) or raises a :class:`voxref.errors.VoxrefError` subclass with a message.
+Anything else (a raw ``ValueError`` from numpy, an ``OSError``, a hang) is a bug.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from voxref.errors import VoxrefError
+
+DIMENSION = 256  # the default GE2E encoder
+
+
+class Hang(Exception):
+    """A call ran past its deadline."""
+
+
+@contextlib.contextmanager
+def deadline(seconds: float) -> Iterator[None]:
+    """Raise :class:`Hang` if the block runs longer than ``seconds`` (main thread, Unix)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def _alarm(signum, frame):  # noqa: ARG001
+        raise Hang(f"still running after {seconds} s")
+
+    old = signal.signal(signal.SIGALRM, _alarm)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+
+
+def assert_unit_vector(v: Any, dimension: int = DIMENSION) -> np.ndarray:
+    """A finite float32 ``(dimension,)`` vector of unit L2 norm."""
+    assert isinstance(v, np.ndarray), type(v)
+    assert v.dtype == np.float32, v.dtype
+    assert v.shape == (dimension,), v.shape
+    assert np.all(np.isfinite(v))
+    assert abs(float(np.linalg.norm(v)) - 1.0) < 1e-4, float(np.linalg.norm(v))
+    return v
+
+
+def outcome(fn: Callable[..., Any], *args: Any, timeout: float = 120.0, **kwargs: Any):
+    """``("ok", result)`` or ``("error", exc)``; fails the test on any non-voxref exception."""
+    try:
+        with deadline(timeout):
+            return "ok", fn(*args, **kwargs)
+    except Hang as exc:
+        pytest.fail(f"hang: {exc}")
+    except VoxrefError as exc:
+        assert str(exc).strip(), "a voxref error must say what went wrong"
+        return "error", exc
+    except BaseException as exc:  # noqa: BLE001  (the point of the suite)
+        pytest.fail(f"raised {type(exc).__name__} (not a VoxrefError): {exc!r}")
+
+
+@pytest.fixture(scope="session")
+def speech_path(speech_by_speaker: dict[str, list[Path]]) -> Path:
+    """A clean 3.3 s fixture utterance that the default pipeline uses as is."""
+    return speech_by_speaker["espeak-rp-m7"][0]
+
+
+@pytest.fixture(scope="session")
+def speech(speech_path: Path) -> np.ndarray:
+    """``speech_path`` as float32 at 16 kHz."""
+    x, sr = sf.read(speech_path, dtype="float32")
+    assert sr == 16000
+    return x
+
+
+@pytest.fixture(scope="session")
+def long_speech(speech_by_speaker: dict[str, list[Path]]) -> np.ndarray:
+    """Every fixture utterance of every speaker back to back (~70 s, 16 kHz, float32)."""
+    parts = [sf.read(p, dtype="float32")[0] for ps in speech_by_speaker.values() for p in ps]
+    return np.concatenate(parts)
+
+
+def tile_to(x: np.ndarray, seconds: float, sample_rate: int = 16000) -> np.ndarray:
+    """``x`` repeated to exactly ``seconds`` of audio."""
+    return np.resize(x, int(round(seconds * sample_rate)))
+
+
+@pytest.fixture(scope="session")
+def hour_wav(tmp_path_factory: pytest.TempPathFactory, long_speech: np.ndarray) -> Path:
+    """One hour of fixture speech, 16 kHz PCM_16 (115 MB; written in ~1 s)."""
+    path = tmp_path_factory.mktemp("hour") / "one hour.wav"
+    pcm = np.round(tile_to(long_speech, 3600.0) * 32767).astype(np.int16)
+    sf.write(path, pcm, 16000, subtype="PCM_16")
+    return path
