@@ -326,7 +326,8 @@ def load_audio(
             if channels > 2:
                 log.warning("%s: %d channels; averaging them into mono", name, channels)
             hist.append(f"downmix {channels}->1 channels (mean)")
-        samples = downmix(raw)
+        with np.errstate(invalid="ignore", over="ignore"):  # inf - inf: NaN, refused below
+            samples = downmix(raw)
     validate(samples, sr, name)
     peak = float(np.max(np.abs(samples)))
     if peak > LOUD_PEAK:
