@@ -1,0 +1,360 @@
+r"""Parameter-free attention pooling: windows -> reference, references -> speaker.
+
+Nothing here is trained; it works offline on any encoder whose embeddings compare by cosine.
+
+**Windows -> reference** (:func:`guided_window_pool`). Masked attention as in Guided Speaker
+Embedding (Horiguchi et al., ICASSP 2025, arXiv:2410.12182),
+
+.. math::  a_t = \frac{m_t \exp(e_t)}{\sum_s m_s \exp(e_s)},
+
+with the mask ``m_t = z_t (1 - o_t)`` built from the target's activity ``z_t`` and the probability
+``o_t`` that another talker overlaps window ``t`` (both in [0, 1], from
+``voxref.separation.guide``), and a parameter-free score ``e_t = cos(x_t, c) / temperature``,
+``c`` the attention-weighted centroid of the masked windows (iterated). A window with
+``m_t = 0`` contributes exactly nothing. When the mask is all zero the overlap term is dropped,
+then the activity, so a reference always yields an embedding (the fallback is logged).
+
+**References -> speaker** (:func:`reference_weights`, :func:`attention_pool`). Each reference
+gets the log-weight
+
+.. math::  \ell_i = \log r(q_i) - \frac{\max(0,\ \tilde a - a_i)}{\tau}
+
+where ``r(q_i)`` is the quality prior of :func:`voxref.embedder.pooling.quality.reliability`
+(speech seconds, SNR, overlap, bandwidth, clipping) and ``a_i = cos(e_i, c_{-i})`` the agreement
+of reference ``i`` with the weighted centroid of the *other* references (leave-one-out, so one
+outlier cannot capture the centroid it is judged by), iterated with the current weights;
+``\tilde a`` is the weighted median agreement. References that agree at least as well as the
+typical one are not ranked against each other - a plain softmax over agreement lets the
+cleanest-sounding subset take all the weight and throws away useful variety - only references
+that agree *less* than the typical one lose weight, exponentially in the shortfall. Finally
+the weights are tempered (``w ~ exp(alpha * l)``, largest ``alpha <= 1``) until the effective
+number of references ``1 / sum w^2`` is at least ``1 + min_effective * (R - 1)``, so they never
+collapse on one reference unless the evidence is one-sided enough to beat the floor.
+
+Examples
+--------
+>>> import numpy as np
+>>> rng = np.random.default_rng(0)
+>>> speaker = rng.standard_normal(64)
+>>> refs = speaker + 0.5 * rng.standard_normal((4, 64))
+>>> refs[3] = rng.standard_normal(64)  # someone else
+>>> emb, w = attention_pool(refs)
+>>> print(w.round(2))
+[0.33 0.33 0.33 0.  ]
+>>> emb.shape, round(float(np.linalg.norm(emb)), 4)
+((64,), 1.0)
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from ...errors import ConfigError
+from ..base import WindowEmbeddings, l2_normalize
+from .quality import DEFAULT_QUALITY_MODEL, QualityModel, as_qualities, reliability
+
+__all__ = [
+    "WINDOW_TEMPERATURE",
+    "AGREEMENT_TEMPERATURE",
+    "AGREEMENT_MARGIN",
+    "MIN_EFFECTIVE",
+    "guided_window_pool",
+    "reference_weights",
+    "attention_pool",
+    "mean_pool",
+    "effective_count",
+    "agreement",
+]
+
+log = logging.getLogger(__name__)
+
+WINDOW_TEMPERATURE = 1.0
+"""Cosine temperature of the window attention (``e_t = cos / T``)."""
+
+AGREEMENT_TEMPERATURE = 0.05
+"""Cosine shortfall below the typical agreement that costs a reference a factor ``e``."""
+
+AGREEMENT_MARGIN = 0.05
+"""Agreement shortfall (cosine) below the typical one that costs nothing."""
+
+MIN_EFFECTIVE = 0.15
+"""Effective-count floor: ``1 / sum(w^2) >= 1 + MIN_EFFECTIVE * (R - 1)``."""
+
+_EPS = 1e-8
+
+
+def _unit_rows(x: np.ndarray) -> np.ndarray:
+    x = np.asarray(x, dtype=np.float64)
+    n = np.linalg.norm(x, axis=-1, keepdims=True)
+    return x / np.maximum(n, 1e-12)
+
+
+def _check_matrix(x: Any, what: str) -> np.ndarray:
+    a = np.asarray(x, dtype=np.float64)
+    if a.ndim != 2 or a.shape[0] == 0 or a.shape[1] == 0:
+        raise ConfigError(
+            f"{what} must be a non-empty (count, dimension) array; got shape {a.shape}."
+        )
+    if not np.all(np.isfinite(a)):
+        raise ConfigError(f"{what} contain NaN or infinity.")
+    return a
+
+
+def _check_vector(x: Any, n: int, what: str) -> np.ndarray:
+    v = np.asarray(x, dtype=np.float64).reshape(-1)
+    if v.shape != (n,):
+        raise ConfigError(f"{what} must have one value per window ({n}); got shape {v.shape}.")
+    if not np.all(np.isfinite(v)):
+        raise ConfigError(f"{what} contains NaN or infinity.")
+    return np.clip(v, 0.0, 1.0)
+
+
+def effective_count(weights: np.ndarray) -> float:
+    """Effective number of items ``1 / sum(w^2)`` of normalised weights (1 .. len).
+
+    Examples
+    --------
+    >>> effective_count(np.array([0.5, 0.5])), effective_count(np.array([1.0, 0.0]))
+    (2.0, 1.0)
+    """
+    w = np.asarray(weights, dtype=np.float64)
+    w = w / max(w.sum(), _EPS)
+    return float(1.0 / max(np.sum(w * w), _EPS))
+
+
+def _softmax(logits: np.ndarray) -> np.ndarray:
+    z = logits - np.max(logits)
+    e = np.exp(z)
+    return e / e.sum()
+
+
+def guided_window_pool(
+    windows: WindowEmbeddings | np.ndarray,
+    activity: np.ndarray | None = None,
+    overlap: np.ndarray | None = None,
+    *,
+    temperature: float = WINDOW_TEMPERATURE,
+    iterations: int = 2,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Pool one reference's window embeddings with attention masked by the target's activity.
+
+    Parameters
+    ----------
+    windows
+        :class:`~voxref.embedder.base.WindowEmbeddings` or an ``(N, D)`` array.
+    activity
+        ``(N,)`` target activity ``z_t`` in [0, 1] per window (``None``: all 1).
+    overlap
+        ``(N,)`` probability that another talker overlaps each window (``None``: 0).
+    temperature
+        Cosine temperature of the score ``e_t = cos(x_t, c) / temperature``; ``inf`` gives the
+        plain masked mean.
+    iterations
+        Centroid refinements (``c`` starts as the masked mean).
+
+    Returns
+    -------
+    embedding : np.ndarray
+        ``(D,)`` unit-norm float32.
+    window_weights : np.ndarray
+        ``(N,)`` float32 attention weights summing to 1 (exactly 0 where the mask is 0).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> x = np.array([[1.0, 0.0], [0.9, 0.1], [0.0, 1.0]])
+    >>> emb, w = guided_window_pool(x, activity=np.array([1.0, 1.0, 0.0]))
+    >>> w.round(3).tolist()
+    [0.5, 0.5, 0.0]
+    >>> emb, w = guided_window_pool(x)  # no mask: the odd window is down-weighted
+    >>> bool(w[2] < 0.01)
+    True
+    """
+    emb = windows.embeddings if isinstance(windows, WindowEmbeddings) else windows
+    x = _unit_rows(_check_matrix(emb, "window embeddings"))
+    n = x.shape[0]
+    z = np.ones(n) if activity is None else _check_vector(activity, n, "activity")
+    mask = z if overlap is None else z * (1.0 - _check_vector(overlap, n, "overlap"))
+    if mask.sum() <= _EPS:
+        if z.sum() > _EPS:
+            log.info("every window overlaps another talker; pooling the active windows instead")
+            mask = z
+        else:
+            log.info("target activity is zero in every window; pooling all windows")
+            mask = np.ones(n)
+    if not temperature > 0:
+        raise ConfigError(f"temperature must be > 0; got {temperature}.")
+    a = mask / mask.sum()
+    for _ in range(max(int(iterations), 0) + 1):
+        c = _unit_rows((a[:, None] * x).sum(axis=0))
+        if not np.isfinite(temperature):
+            break
+        e = (x @ c) / temperature
+        e = np.where(mask > 0, e, -np.inf)
+        a = mask * np.exp(e - e[mask > 0].max())
+        a = a / a.sum()
+    c = _unit_rows((a[:, None] * x).sum(axis=0))
+    return c.astype(np.float32), a.astype(np.float32)
+
+
+def agreement(embeddings: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+    """Cosine of each row with the (weighted) centroid of the *other* rows, ``(R,)``.
+
+    A single row agrees perfectly (1.0). The centroid of the others is a weighted sum of unit
+    vectors, so the weights only matter relative to each other.
+
+    Examples
+    --------
+    >>> agreement(np.array([[1.0, 0.0], [1.0, 0.0], [0.0, 1.0]])).round(3).tolist()
+    [0.707, 0.707, 0.0]
+    """
+    e = _unit_rows(_check_matrix(embeddings, "embeddings"))
+    r = e.shape[0]
+    if r == 1:
+        return np.ones(1)
+    w = np.full(r, 1.0 / r) if weights is None else np.asarray(weights, dtype=np.float64)
+    total = (w[:, None] * e).sum(axis=0)
+    others = total[None, :] - w[:, None] * e
+    norms = np.linalg.norm(others, axis=1)
+    cos = np.einsum("rd,rd->r", e, others) / np.maximum(norms, 1e-12)
+    # a row whose others all have zero weight: compare with the plain mean of the others
+    flat = norms < 1e-9
+    if flat.any():
+        plain = e.sum(axis=0)[None, :] - e
+        cos[flat] = np.einsum("rd,rd->r", e[flat], _unit_rows(plain[flat]))
+    return cos
+
+
+def _weighted_median(values: np.ndarray, weights: np.ndarray) -> float:
+    order = np.argsort(values)
+    cw = np.cumsum(weights[order])
+    return float(values[order][np.searchsorted(cw, 0.5 * cw[-1])])
+
+
+def _temper_to_floor(logits: np.ndarray, floor: float) -> np.ndarray:
+    w = _softmax(logits)
+    if effective_count(w) >= floor - 1e-9:
+        return w
+    lo, hi = 0.0, 1.0  # effective count is 1/sum(w^2) of softmax(alpha * logits), falls with alpha
+    for _ in range(40):
+        mid = 0.5 * (lo + hi)
+        if effective_count(_softmax(mid * logits)) >= floor:
+            lo = mid
+        else:
+            hi = mid
+    return _softmax(lo * logits)
+
+
+def reference_weights(
+    embeddings: np.ndarray,
+    qualities: Sequence[Any] | None = None,
+    *,
+    temperature: float = AGREEMENT_TEMPERATURE,
+    margin: float = AGREEMENT_MARGIN,
+    iterations: int = 3,
+    min_effective: float = MIN_EFFECTIVE,
+    quality_model: QualityModel = DEFAULT_QUALITY_MODEL,
+    return_details: bool = False,
+) -> np.ndarray | tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Parameter-free pooling weights of ``R`` reference embeddings of one speaker.
+
+    Parameters
+    ----------
+    embeddings
+        ``(R, D)`` reference embeddings (normalised here).
+    qualities
+        ``None`` or one item per reference: a :class:`~voxref.embedder.pooling.RefQuality`, a
+        mapping with its field names, a ``QualityReport``-like object or ``None``.
+    temperature
+        Agreement shortfall (in cosine) below the weighted median that divides the weight by ``e``;
+        ``inf`` switches agreement off (quality prior only).
+    iterations
+        Re-estimations of the leave-one-out centroids with the current weights.
+    min_effective
+        Effective-count floor as a fraction of the ``R - 1`` references beyond the first
+        (0: no floor, 1: uniform weights).
+    quality_model
+        Constants of the quality prior.
+    return_details
+        Also return ``{"prior", "agreement", "logits"}`` arrays.
+
+    Returns
+    -------
+    np.ndarray
+        ``(R,)`` float32 weights, non-negative, summing to 1, in input order.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> e = np.array([[1.0, 0.1], [1.0, -0.1], [1.0, 0.0]])
+    >>> print(reference_weights(e, [{"snr_db": 30.0}, {"snr_db": 30.0}, {"snr_db": 0.0}]).round(2))
+    [0.5  0.5  0.01]
+    """
+    e = _unit_rows(_check_matrix(embeddings, "embeddings"))
+    r = e.shape[0]
+    if not 0.0 <= min_effective <= 1.0:
+        raise ConfigError(f"min_effective must be within [0, 1]; got {min_effective}.")
+    if not temperature > 0:
+        raise ConfigError(f"temperature must be > 0; got {temperature}.")
+    qs = as_qualities(qualities, r)
+    prior = np.ones(r) if qs is None else np.array([reliability(q, quality_model) for q in qs])
+    prior = np.maximum(prior, 1e-6)
+    log_prior = np.log(prior / prior.max())
+    logits = log_prior.copy()
+    agree = np.ones(r)
+    w = _softmax(logits)
+    if r > 1 and np.isfinite(temperature):
+        for _ in range(max(int(iterations), 1)):
+            agree = agreement(e, w)
+            typical = _weighted_median(agree, w)
+            logits = log_prior - np.maximum(typical - agree - margin, 0.0) / temperature
+            w = _softmax(logits)
+    floor = 1.0 + min_effective * (r - 1)
+    w = _temper_to_floor(logits, floor).astype(np.float32)
+    w = w / w.sum()
+    if return_details:
+        return w, {"prior": prior, "agreement": agree, "logits": logits}
+    return w
+
+
+def attention_pool(
+    embeddings: np.ndarray, qualities: Sequence[Any] | None = None, **options: Any
+) -> tuple[np.ndarray, np.ndarray]:
+    """Pool reference embeddings with :func:`reference_weights`.
+
+    Returns
+    -------
+    embedding : np.ndarray
+        ``(D,)`` unit-norm float32: the normalised weighted sum of the normalised references.
+    weights : np.ndarray
+        ``(R,)`` float32 weights (sum to 1), in input order.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> emb, w = attention_pool(np.array([[3.0, 4.0]]))
+    >>> emb.tolist(), w.tolist()
+    ([0.6000000238418579, 0.800000011920929], [1.0])
+    """
+    w = reference_weights(embeddings, qualities, **options)
+    e = _unit_rows(np.asarray(embeddings, dtype=np.float64))
+    return l2_normalize((w[:, None].astype(np.float64) * e).sum(axis=0)), w
+
+
+def mean_pool(embeddings: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Plain mean of the normalised references (what Resemblyzer & co. do), with uniform weights.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> emb, w = mean_pool(np.array([[1.0, 0.0], [0.0, 2.0]]))
+    >>> print(emb.round(4), w)
+    [0.7071 0.7071] [0.5 0.5]
+    """
+    e = _unit_rows(_check_matrix(embeddings, "embeddings"))
+    w = np.full(e.shape[0], 1.0 / e.shape[0], dtype=np.float32)
+    return l2_normalize(e.mean(axis=0)), w
