@@ -92,16 +92,25 @@ def test_activity_is_read_from_arrays_or_objects_and_length_checked():
     n = 4
     z = np.array([1.0, 0.0, 0.5, 1.0])
     ref = SimpleNamespace(activity=z, prepared=None)
-    a, o = _activity_of(ref, n)
+    a, o, note = _activity_of(ref, n)
     np.testing.assert_array_equal(a, z)
-    assert o is None
-    obj = SimpleNamespace(target=z, overlap=np.array([0.0, 0.9, 0.1, 0.0]))
-    a, o = _activity_of(SimpleNamespace(activity=obj, prepared=None), n)
+    assert o is None and note == ""
+    # a TargetActivity-like object: z in ``weights``; ``target`` is a centroid, not the activity
+    obj = SimpleNamespace(
+        weights=z,
+        target=np.ones(n),
+        overlap=np.array([0.0, 0.9, 0.1, 0.0]),
+        other_speakers=1,
+        confidence=0.8,
+        reason="one other voice",
+    )
+    a, o, note = _activity_of(SimpleNamespace(activity=obj, prepared=None), n)
     np.testing.assert_array_equal(a, z)
     assert o[1] == pytest.approx(0.9)
-    a, o = _activity_of(SimpleNamespace(activity=z[:3], prepared=None), n)  # wrong length
+    assert note == "one other voice; confidence 0.80"
+    a, o, _ = _activity_of(SimpleNamespace(activity=z[:3], prepared=None), n)  # wrong length
     assert a is None
-    assert _activity_of(SimpleNamespace(prepared=None), n) == (None, None)
+    assert _activity_of(SimpleNamespace(prepared=None), n) == (None, None, "")
 
 
 def test_speaker_folders(tmp_path):

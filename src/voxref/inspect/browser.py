@@ -128,7 +128,7 @@ def render(
     window_size
         Viewport ``(width, height)`` in CSS pixels.
     timeout
-        Seconds allowed for each Chromium run.
+        Seconds allowed for the Chromium run.
     executable
         Chromium to use (default: :func:`find_chromium`).
 
@@ -144,31 +144,19 @@ def render(
         raise BrowserNotFoundError()
     url = Path(html_path).resolve().as_uri()
     shot = None
+    extra = ["--virtual-time-budget=3000", "--dump-dom"]  # lets the load handler run first
+    if screenshot is not None:
+        shot = Path(screenshot).resolve()
+        shot.parent.mkdir(parents=True, exist_ok=True)
+        if shot.exists():
+            shot.unlink()
+        extra.append(f"--screenshot={shot}")
     with tempfile.TemporaryDirectory(prefix="voxref-chromium-") as profile:
-        # a short virtual-time budget lets the load event and its script run before the dump
-        budget = "--virtual-time-budget=3000"
-        proc = _run(
-            chromium_command(exe, url, profile, budget, "--dump-dom", window_size=window_size),
-            timeout,
+        proc = _run(chromium_command(exe, url, profile, *extra, window_size=window_size), timeout)
+    dom = proc.stdout.decode("utf-8", errors="replace")
+    if proc.returncode != 0 or "<html" not in dom or (shot is not None and not shot.exists()):
+        raise VoxrefError(
+            f"Chromium could not render {html_path} (exit {proc.returncode}): "
+            f"{proc.stderr.decode('utf-8', errors='replace')[-500:]}"
         )
-        dom = proc.stdout.decode("utf-8", errors="replace")
-        if proc.returncode != 0 or "<html" not in dom:
-            raise VoxrefError(
-                f"Chromium could not load {html_path} (exit {proc.returncode}): "
-                f"{proc.stderr.decode('utf-8', errors='replace')[-500:]}"
-            )
-        if screenshot is not None:
-            shot = Path(screenshot).resolve()
-            shot.parent.mkdir(parents=True, exist_ok=True)
-            proc = _run(
-                chromium_command(
-                    exe, url, profile, budget, f"--screenshot={shot}", window_size=window_size
-                ),
-                timeout,
-            )
-            if proc.returncode != 0 or not shot.exists():
-                raise VoxrefError(
-                    f"Chromium could not take a screenshot of {html_path} (exit "
-                    f"{proc.returncode}): {proc.stderr.decode('utf-8', errors='replace')[-500:]}"
-                )
     return BrowserRender(dom, shot)

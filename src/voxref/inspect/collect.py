@@ -5,9 +5,10 @@ their results to plain arrays in :class:`ReferenceView` / :class:`SpeakerView` /
 the figures and the HTML are drawn from those alone, so they can be tested without models.
 
 Stages that are still optional are read defensively: diarization turns come from
-:func:`voxref.diarize` when it is importable, target activity from a ``ReferenceResult.activity``
-attribute when the pooling stage sets one. A missing stage is reported as "not available" in the
-report rather than failing it.
+:func:`voxref.diarize` when it is importable; target activity from a ``ReferenceResult.activity``
+attribute when the embedder sets one, else (when :mod:`voxref.separation.guide` is importable) it
+is computed here from the window embeddings, for display only, and labelled so. A missing stage is
+reported as "not available" in the report rather than failing it.
 """
 
 from __future__ import annotations
@@ -75,9 +76,14 @@ class ReferenceView:
     window_weights
         Per-window pooling weights.
     activity
-        Per-window target activity in [0, 1] when the separation stage provided it.
+        Per-window target activity in [0, 1], when known.
     overlap
-        Per-window overlap probability when provided.
+        Per-window probability that a window mixes voices, when known.
+    activity_source
+        ``"embedder"`` (the activity the embedder pooled with), ``"inspect"`` (computed by the
+        report from the window embeddings; the pooling did not use it) or ``""`` (none).
+    activity_note
+        The separation stage's explanation (other voices found, confidence...).
     embedding
         The reference's embedding (``None`` when rejected).
     window_embeddings
@@ -103,6 +109,8 @@ class ReferenceView:
     window_weights: np.ndarray | None = None
     activity: np.ndarray | None = None
     overlap: np.ndarray | None = None
+    activity_source: str = ""
+    activity_note: str = ""
     embedding: np.ndarray | None = None
     window_embeddings: np.ndarray | None = None
     speech: np.ndarray | None = None
@@ -123,32 +131,43 @@ class ReferenceView:
     def num_windows(self) -> int:
         return 0 if self.window_embeddings is None else int(self.window_embeddings.shape[0])
 
-    def target_mask(self, hop: float = MASK_HOP_S) -> tuple[np.ndarray, np.ndarray]:
-        """Times and values of the target mask on the recording's timeline (``nan`` off speech).
+    def _relative_weights(self) -> np.ndarray | None:
+        w = self.window_weights
+        if w is None or not len(w):
+            return None
+        peak = float(np.max(w))
+        return w / peak if peak > 0 else w
 
-        The mask is the target activity when known, else the window weights divided by their
-        maximum; see :func:`window_mask`.
+    def weight_mask(self, hop: float = MASK_HOP_S) -> tuple[np.ndarray, np.ndarray]:
+        """Window weights over their maximum on the recording's timeline (``nan`` off speech).
+
+        This is where the reference's embedding was taken from, as the pooling weighted it.
         """
-        values = self.activity if self.activity is not None else self.window_weights
-        if values is not None and self.activity is None and len(values):
-            peak = float(np.max(values))
-            values = values / peak if peak > 0 else values
-        return window_mask(self.duration, self.regions, self.window_times, values, hop=hop)
+        return window_mask(
+            self.duration, self.regions, self.window_times, self._relative_weights(), hop=hop
+        )
+
+    def activity_mask(self, hop: float = MASK_HOP_S) -> tuple[np.ndarray, np.ndarray] | None:
+        """Target activity on the recording's timeline, or ``None`` when unknown."""
+        if self.activity is None:
+            return None
+        return window_mask(self.duration, self.regions, self.window_times, self.activity, hop=hop)
 
     def overlap_mask(self, hop: float = MASK_HOP_S) -> tuple[np.ndarray, np.ndarray] | None:
-        """Times and values of the overlap probability on the recording's timeline, if known."""
+        """Overlap probability on the recording's timeline, or ``None`` when unknown."""
         if self.overlap is None:
             return None
         return window_mask(self.duration, self.regions, self.window_times, self.overlap, hop=hop)
 
     def target_audio(self, max_seconds: float | None = None) -> np.ndarray | None:
-        """The cleaned speech where the target mask is on (see :func:`target_only_audio`)."""
+        """The cleaned speech of the target (see :func:`target_only_audio`).
+
+        Windows count as target when their activity (when known, else their relative pooling
+        weight) is at least :data:`TARGET_THRESHOLD`.
+        """
         if self.speech is None:
             return None
-        values = self.activity if self.activity is not None else self.window_weights
-        if values is not None and self.activity is None and len(values):
-            peak = float(np.max(values))
-            values = values / peak if peak > 0 else values
+        values = self.activity if self.activity is not None else self._relative_weights()
         return target_only_audio(
             self.speech, self.speech_sample_rate, self.window_times, values, max_seconds=max_seconds
         )
@@ -212,14 +231,35 @@ def speech_time(t: np.ndarray, regions: Sequence[tuple[float, float]] | None) ->
     return np.where(inside, out, np.nan)
 
 
+#: Grid step (s) on which window values are accumulated before being read back at any time.
+_COVER_STEP_S = 0.001
+
+
 def _covering_mean(t: np.ndarray, window_times: np.ndarray, values: np.ndarray) -> np.ndarray:
-    """Mean of ``values`` over the windows covering each time ``t`` (``nan`` where none does)."""
-    starts, ends = window_times[:, 0], window_times[:, 1]
-    inside = (t[:, None] >= starts[None, :]) & (t[:, None] < ends[None, :])
-    count = inside.sum(axis=1)
-    total = (inside * values[None, :]).sum(axis=1)
+    """Mean of ``values`` over the windows covering each time ``t`` (``nan`` where none does).
+
+    Windows are accumulated on a 1 ms grid with difference arrays (linear in the number of
+    windows and grid points, so hour-long recordings with thousands of windows stay cheap).
+    """
+    step = _COVER_STEP_S
+    first = np.ceil(window_times[:, 0] / step - 1e-6).astype(np.int64)
+    last = np.ceil(window_times[:, 1] / step - 1e-6).astype(np.int64)
+    size = int(max(last.max(initial=0), 0)) + 2
+    count = np.zeros(size)
+    total = np.zeros(size)
+    np.add.at(count, np.clip(first, 0, size - 1), 1.0)
+    np.add.at(count, np.clip(last, 0, size - 1), -1.0)
+    np.add.at(total, np.clip(first, 0, size - 1), values)
+    np.add.at(total, np.clip(last, 0, size - 1), -values)
+    count, total = np.cumsum(count), np.cumsum(total)
+    k = np.floor(np.asarray(t, dtype=np.float64) / step + 1e-6).astype(np.int64)
+    ok = (k >= 0) & (k < size)
+    out = np.full(len(k), np.nan)
+    kk = k[ok]
+    c = count[kk]
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(count > 0, total / np.maximum(count, 1), np.nan)
+        out[ok] = np.where(c > 0.5, total[kk] / np.maximum(c, 1.0), np.nan)
+    return out
 
 
 def window_mask(
@@ -338,20 +378,69 @@ def _per_window(value: Any, n: int, names: Sequence[str]) -> np.ndarray | None:
     return arr if len(arr) == n else None
 
 
-def _activity_of(ref: Any, n: int) -> tuple[np.ndarray | None, np.ndarray | None]:
-    """Target activity and overlap probability per window, when the pooling stage stored them."""
+def _activity_of(ref: Any, n: int) -> tuple[np.ndarray | None, np.ndarray | None, str]:
+    """Target activity, overlap probability and explanation the embedder stored on ``ref``."""
     act = getattr(ref, "activity", None)
     if act is None and getattr(ref, "prepared", None) is not None:
-        act = (ref.prepared.extras or {}).get("activity")
+        act = (getattr(ref.prepared, "extras", None) or {}).get("activity")
     if act is None:
-        return None, None
-    target = _per_window(act, n, ("target", "z_target", "activity", "z"))
+        return None, None, ""
+    # TargetActivity (voxref.separation.guide) keeps z_tgt in ``weights`` (``target`` is a centroid)
+    target = _per_window(act, n, ("weights", "z_target", "z_tgt", "activity", "z"))
     overlap = None
     for name in ("overlap", "overlap_probability", "overlap_probabilities", "p_overlap"):
         if getattr(act, name, None) is not None:
             overlap = _per_window(getattr(act, name), n, ())
             break
-    return target, overlap
+    return target, overlap, _activity_note(act)
+
+
+def _activity_note(act: Any) -> str:
+    """One line from a ``TargetActivity``-like object (reason, other voices, confidence)."""
+    parts = []
+    reason = getattr(act, "reason", "")
+    if reason:
+        parts.append(str(reason).rstrip("."))
+    others = getattr(act, "other_speakers", None)
+    if others is not None and not reason:
+        parts.append(f"{int(others)} other voice(s)")
+    conf = getattr(act, "confidence", None)
+    if conf is not None:
+        parts.append(f"confidence {float(conf):.2f}")
+    return "; ".join(parts)
+
+
+def _add_separation_activity(views: list[ReferenceView]) -> None:
+    """Target activity from :func:`voxref.separation.guide.target_activity`, for display only.
+
+    Used when the embedder stored none: the references' window embeddings go through the
+    separation stage's cross-reference analysis (the same inputs the embedder would give it).
+    """
+    with_windows = [v for v in views if v.window_embeddings is not None and v.num_windows]
+    if not with_windows or any(v.activity is not None for v in views):
+        return
+    try:
+        from ..embedder.base import WindowEmbeddings
+        from ..separation.guide import target_activity
+
+        acts = target_activity(
+            [
+                WindowEmbeddings(v.window_embeddings, v.window_times[:, 0], v.window_times[:, 1])
+                for v in with_windows
+            ]
+        )
+    except ImportError as exc:
+        log.info("target activity not available: %s", exc)
+        return
+    except (VoxrefError, ValueError, TypeError, AttributeError) as exc:  # a stage in progress
+        log.warning("target activity failed: %s", exc)
+        return
+    for v, act in zip(with_windows, acts):
+        n = v.num_windows
+        v.activity = _per_window(getattr(act, "weights", None), n, ())
+        v.overlap = _per_window(getattr(act, "overlap", None), n, ())
+        v.activity_note = _activity_note(act)
+        v.activity_source = "inspect" if v.activity is not None else ""
 
 
 def _turns_of(annotation: Any) -> list[tuple[float, float, str]]:
@@ -405,6 +494,7 @@ def reference_views(
     diarize: bool | Any = True,
     vad: str = "silero",
     sample_rate: int = 16_000,
+    separation: bool = True,
 ) -> list[ReferenceView]:
     """One :class:`ReferenceView` per reference of an :class:`~voxref.EmbeddingResult`.
 
@@ -421,6 +511,9 @@ def reference_views(
         Detector for the quality report of a rejected reference.
     sample_rate
         Rate references are loaded at for drawing.
+    separation
+        When the embedder stored no target activity, compute it (for display) with
+        :func:`voxref.separation.guide.target_activity` if that stage is installed.
     """
     weights = _pooling_weights(result)
     diarize_fn = _diarizer() if diarize is True else (diarize or None)
@@ -445,7 +538,8 @@ def reference_views(
             n = len(win)
             if ref.window_weights is not None and len(ref.window_weights) == n:
                 view.window_weights = np.asarray(ref.window_weights, dtype=np.float64)
-            view.activity, view.overlap = _activity_of(ref, n)
+            view.activity, view.overlap, view.activity_note = _activity_of(ref, n)
+            view.activity_source = "embedder" if view.activity is not None else ""
             view.speech = np.asarray(p.speech.samples, dtype=np.float32)
             view.speech_sample_rate = int(p.speech.sample_rate)
             view.embedding = None if ref.embedding is None else np.asarray(ref.embedding)
@@ -466,6 +560,8 @@ def reference_views(
                 view.reason = view.reason or why
         _add_turns(view, diarize_fn)
         views.append(view)
+    if separation:
+        _add_separation_activity(views)
     return views
 
 
@@ -480,7 +576,7 @@ def _add_turns(view: ReferenceView, diarize_fn: Any) -> None:
         ann = diarize_fn((view.samples, view.sample_rate))
         view.turns = _turns_of(ann)
         view.diarization_note = ""
-    except (VoxrefError, ValueError, RuntimeError) as exc:
+    except (VoxrefError, ImportError, ValueError, RuntimeError) as exc:
         log.warning("diarization of %s failed: %s", view.source, exc)
         view.diarization_note = f"failed: {exc}"
 

@@ -143,8 +143,8 @@ def reference_figure(view: ReferenceView, color: Any = _MASK_COLOR) -> Figure:
 
     Rows, sharing the recording's time axis: the waveform with the VAD's speech regions shaded;
     the spectrogram; one lane per diarization speaker (or a note saying why there are none); the
-    target mask (window weights over their maximum, or the target activity when known) and the
-    overlap probability when known.
+    target mask: the pooling's window weights over their maximum (filled), the target activity
+    and the overlap probability (lines) when known.
     """
     width, dur = 11.0, max(view.duration, 1e-3)
     labels = sorted({lab for _, _, lab in view.turns or []})
@@ -219,9 +219,9 @@ def reference_figure(view: ReferenceView, color: Any = _MASK_COLOR) -> Figure:
     ax_l.tick_params(labelbottom=False)
     ax_l.grid(axis="x", alpha=0.3)
 
-    # target mask (+ overlap)
-    mt, mask = view.target_mask()
-    label = "target activity" if view.activity is not None else "target mask (window weight / max)"
+    # target mask: pooling weights (fill), target activity and overlap (lines)
+    mt, mask = view.weight_mask()
+    drawn = False
     if np.isfinite(mask).any():
         ax_m.fill_between(
             mt,
@@ -230,12 +230,22 @@ def reference_figure(view: ReferenceView, color: Any = _MASK_COLOR) -> Figure:
             where=np.isfinite(mask),
             step="mid",
             color=color,
-            alpha=0.45,
+            alpha=0.35,
             linewidth=0,
-            label=label,
+            label="pooling weight / max",
         )
-        ax_m.plot(mt, mask, color=color, linewidth=1.0)
-    else:
+        drawn = True
+    act = view.activity_mask()
+    if act is not None:
+        label = "target activity"
+        if view.activity_source == "inspect":
+            label += " (separation stage; not used by this pooling)"
+        ax_m.plot(act[0], act[1], color="black", linewidth=1.2, label=label)
+        drawn = True
+    ov = view.overlap_mask()
+    if ov is not None:
+        ax_m.plot(ov[0], ov[1], color=_OVERLAP_COLOR, linewidth=1.0, label="overlap probability")
+    if not drawn:
         ax_m.text(
             0.01 * dur,
             0.5,
@@ -244,14 +254,13 @@ def reference_figure(view: ReferenceView, color: Any = _MASK_COLOR) -> Figure:
             va="center",
             color="0.35",
         )
-    ov = view.overlap_mask()
-    if ov is not None:
-        ax_m.plot(ov[0], ov[1], color=_OVERLAP_COLOR, linewidth=1.0, label="overlap probability")
     ax_m.set_ylim(0, 1.12)
     ax_m.set_ylabel("mask")
     ax_m.set_xlabel("time in the recording (s)")
-    if np.isfinite(mask).any() or ov is not None:
-        ax_m.legend(loc="upper right", fontsize=8, framealpha=0.8)
+    if drawn:
+        ax_m.legend(
+            loc="upper center", bbox_to_anchor=(0.5, -0.45), fontsize=8, ncol=3, frameon=False
+        )
     return fig
 
 

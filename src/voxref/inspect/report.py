@@ -249,9 +249,12 @@ def _table(refs: Sequence[ReferenceView], colors: Sequence[Any]) -> str:
             f'<td class="num">{overlap_cell}</td>'
             f'<td class="num">{_num(getattr(q, "level_dbfs", None), ".1f")}</td>'
             f'<td class="num">{_num(getattr(q, "weight_hint", None), ".2f")}</td>'
-            f"<td>{'<ul>' + items + '</ul>' if items else ''}</td></tr>"
+            f'<td class="reasons">{"<ul>" + items + "</ul>" if items else ""}</td></tr>'
         )
-    return f'<table id="quality-table"><thead>{head}</thead><tbody>{"".join(rows)}</tbody></table>'
+    return (
+        f'<div class="scroll"><table id="quality-table"><thead>{head}</thead>'
+        f"<tbody>{''.join(rows)}</tbody></table></div>"
+    )
 
 
 def _reference_article(r: ReferenceView, pngs: dict[str, bytes], max_audio_seconds: float) -> str:
@@ -267,28 +270,38 @@ def _reference_article(r: ReferenceView, pngs: dict[str, bytes], max_audio_secon
         if r.turns is not None
         else f"diarization {r.diarization_note}"
     )
-    mask = (
-        "target activity"
-        if r.activity is not None
-        else "window weights (target activity not available)"
-    )
+    if r.activity is None:
+        act = "target activity not available"
+    elif r.activity_source == "inspect":
+        act = (
+            "black: target activity from the separation stage, computed for this report "
+            "(the pooling did not use it)"
+        )
+    else:
+        act = "black: the target activity the pooling used"
+    if r.overlap is not None:
+        act += "; red: probability that a window mixes voices"
     caption = (
         f"{r.num_windows} embedding windows; green: speech found by the VAD; lanes: {_e(turns)}; "
-        f"bottom: target mask from {_e(mask)}, mapped to the recording's timeline."
+        "bottom, on the recording's timeline: filled, each window's pooling weight over the "
+        f"largest; {_e(act)}."
     )
+    if r.activity_note:
+        caption += f" Separation: {_e(r.activity_note)}."
     parts.append(_img(pngs, f"reference-{r.index + 1:02d}", f"analysis of {r.name}", caption))
     audio = r.target_audio(max_seconds=max_audio_seconds)
+    if r.activity is not None and audio is not None and len(audio):
+        what = "Cleaned, target-only audio (windows with target activity ≥ 0.5)"
+    elif r.activity is not None and r.speech is not None:
+        what = "No window was judged target; all the cleaned speech the encoder used"
+        audio = r.speech[: int(round(max_audio_seconds * r.speech_sample_rate))]
+    else:
+        what = "Cleaned speech the encoder used (target activity not available)"
     if audio is not None and len(audio):
         secs = len(audio) / r.speech_sample_rate
-        cut = (
-            f", first {max_audio_seconds:g} s"
-            if r.speech is not None
-            and len(r.speech) / r.speech_sample_rate > secs + 1e-6
-            and secs >= max_audio_seconds - 1e-6
-            else ""
-        )
+        capped = secs >= max_audio_seconds - 1e-6
         parts.append(
-            f"<p>Cleaned, target-only audio ({secs:.1f} s{cut}):<br>"
+            f"<p>{what}: {secs:.1f} s{' (capped)' if capped else ''}<br>"
             f'<audio controls preload="metadata" src="{wav_data_uri(audio, r.speech_sample_rate)}">'
             "</audio></p>"
         )
@@ -364,12 +377,17 @@ def render_page(
     for r in refs:
         counts[r.status] = counts.get(r.status, 0) + 1
     count_text = ", ".join(f"{v} {k}" for k, v in counts.items())
-    summary = [
-        f'<p class="meta">{len(refs)} reference(s){f" ({_e(count_text)})" if count_text else ""}'
-        f" · encoder <code>{_e(enc_name)}</code>{f' ({dim}-d)' if dim else ''}"
-        f" · pooling <code>{_e(inspection.pooling or '?')}</code>"
-        f" · pooled embedding: {'yes' if inspection.embedding is not None else 'none'}</p>"
-    ]
+    what = []
+    if refs:
+        what.append(f"{len(refs)} reference(s)" + (f" ({_e(count_text)})" if count_text else ""))
+    if inspection.speakers:
+        what.append(f"{len(inspection.speakers)} speaker(s)")
+    if refs:
+        pooled = "yes" if inspection.embedding is not None else "none"
+        what.append(f"pooled embedding: {pooled}")
+    what.append(f"encoder <code>{_e(enc_name)}</code>{f' ({dim}-d)' if dim else ''}")
+    what.append(f"pooling <code>{_e(inspection.pooling or '?')}</code>")
+    summary = [f'<p class="meta">{" · ".join(what)}</p>']
     if inspection.note:
         summary.append(f'<p class="note">{_e(inspection.note)}</p>')
     nav, sections = [], []

@@ -56,10 +56,12 @@ p.meta, p.note, .muted { color: var(--muted); }
 p.meta { margin: 0 0 6px; }
 nav a { margin-right: 14px; color: #1a73e8; text-decoration: none; }
 table { border-collapse: collapse; width: 100%; font-size: 13px; }
-th, td { border-bottom: 1px solid var(--line); padding: 5px 7px; text-align: left; vertical-align: top; }
-th { background: #f1f3f4; font-weight: 600; white-space: nowrap; }
+th, td { border-bottom: 1px solid var(--line); padding: 5px 6px; text-align: left; vertical-align: top; }
+th { background: #f1f3f4; font-weight: 600; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
-td.file { min-width: 190px; max-width: 300px; overflow-wrap: anywhere; }
+td.file { min-width: 150px; max-width: 260px; overflow-wrap: anywhere; }
+td.reasons { min-width: 190px; }
+.scroll { overflow-x: auto; }
 td ul { margin: 0; padding-left: 16px; }
 .swatch { display: inline-block; width: 12px; height: 12px; border-radius: 2px;
           margin-right: 6px; vertical-align: -1px; border: 1px solid rgba(0,0,0,.3); }
