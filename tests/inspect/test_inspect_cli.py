@@ -114,3 +114,24 @@ def test_report_without_models_leaves_pyplot_alone(tmp_path):
     html = (tmp_path / "toy.html").read_text()
     assert html.count('<tr class="reference-row"') == 1
     assert "diarization not available" in html
+
+
+def test_report_when_no_reference_is_usable(tmp_path, embedder):
+    import soundfile as sf
+
+    from voxref.inspect.report import inspect
+
+    rng = np.random.default_rng(7)
+    noise = tmp_path / "hiss.wav"
+    sf.write(noise, (0.05 * rng.standard_normal(24000)).astype(np.float32), 16000)
+    silent = tmp_path / "silent.wav"
+    sf.write(silent, np.zeros(16000, np.float32), 16000)
+    rep = inspect([noise, silent], tmp_path / "bad.html", embedder=embedder, diarize=False)
+    data = rep.inspection
+    assert data.embedding is None and "no usable reference" in data.note.lower()
+    assert [v.status for v in data.references] == ["rejected", "rejected"]
+    assert all(v.report.verdict == "reject" and v.report.reasons for v in data.references)
+    html = rep.path.read_text()
+    assert html.count('<tr class="reference-row"') == 2
+    assert "pooled embedding: none" in html and "<audio" not in html
+    assert {"reference-01", "reference-02", "weights", "embedding-map"} <= set(rep.figures)
