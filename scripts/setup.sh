@@ -6,14 +6,16 @@ cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
 
 # 1. System packages: libsndfile for soundfile; espeak-ng/flite/sox synthesise test and benchmark
-#    speech. Only when missing (needs root, as on the project's machines).
+#    speech; chromium renders `voxref inspect` reports in the browser test. Only when missing
+#    (needs root, as on the project's machines).
 need_apt=()
-for cmd in espeak-ng flite sox; do command -v "$cmd" >/dev/null 2>&1 || need_apt+=("$cmd"); done
+for cmd in espeak-ng flite sox chromium; do command -v "$cmd" >/dev/null 2>&1 || need_apt+=("$cmd"); done
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq espeak-ng flite sox libsndfile1 >/dev/null
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+      espeak-ng flite sox libsndfile1 chromium >/dev/null
   else
-    echo "setup: please install: ${need_apt[*]} (apt-get install espeak-ng flite sox)" >&2
+    echo "setup: please install: ${need_apt[*]} (apt-get install espeak-ng flite sox chromium)" >&2
   fi
 fi
 
