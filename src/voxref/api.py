@@ -36,6 +36,7 @@ def embed(
     *,
     sample_rate: int | None = None,
     return_details: bool = False,
+    guide: np.ndarray | None = None,
     **options: Any,
 ) -> np.ndarray | EmbeddingResult:
     """One robust speaker embedding from one speaker's reference recordings.
@@ -50,6 +51,9 @@ def embed(
     return_details
         Return an :class:`~voxref.embedder.embedder.EmbeddingResult` (weights, per-reference
         embeddings, what happened to each input) instead of the bare vector.
+    guide
+        Optional enrollment embedding of the target voice (same encoder): in references holding
+        several voices, the one closest to it is kept. Default: the voice the references share.
     **options
         Passed to :class:`~voxref.embedder.embedder.Embedder` (``encoder``, ``pooling``, ...).
 

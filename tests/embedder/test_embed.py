@@ -99,7 +99,8 @@ def test_bad_reference_is_skipped_and_reported(embedder, speech_by_speaker, tmp_
     assert statuses[1:3] == ["rejected", "rejected"]
     assert "broken.wav" in res.report.fates[1].source and "decoded" in res.report.fates[1].reason
     assert res.report.fates[2].error == "SilentAudioError"
-    np.testing.assert_allclose(res.weights, [0.5, 0, 0, 0.5])
+    w = res.weights
+    assert w[1] == 0 and w[2] == 0 and abs(w.sum() - 1) < 1e-6 and min(w[0], w[3]) > 0.3
 
 
 def test_all_bad_raises_naming_every_file(embedder, tmp_path):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import threading
@@ -33,8 +34,6 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-
-POOLING_NAMES = ("mean",)
 
 
 @dataclass
@@ -105,6 +104,10 @@ class ReferenceResult:
         Per-window pooling weights (sum to 1).
     speech_seconds
         Seconds of audio the embedding was computed from.
+    activity
+        :class:`voxref.separation.guide.TargetActivity` of its windows (``None`` unguided).
+    quality
+        Its :class:`voxref.clean.quality.QualityReport`, with the overlap measured by guiding.
     """
 
     source: str
@@ -115,6 +118,8 @@ class ReferenceResult:
     window_weights: np.ndarray | None = None
     speech_seconds: float = 0.0
     prepared: PreparedReference | None = None
+    activity: Any = None
+    quality: Any = None
 
 
 @dataclass
@@ -177,7 +182,13 @@ class Embedder:
     encoder
         ``"ge2e"`` (bundled GE2E d-vector, 256-d, offline) or an :class:`Encoder`.
     pooling
-        How reference embeddings are pooled: ``"mean"``.
+        How reference embeddings are pooled: ``"attention"`` (default, parameter-free: quality and
+        leave-one-out agreement), ``"mean"`` (plain mean, also inside each reference), ``"trained"``
+        (the shipped :class:`~voxref.embedder.pooling.AttentivePooling` head), a head checkpoint
+        path, or an object with ``pool(embeddings, qualities)``.
+    guide
+        Find the target voice in each reference (the voice the references share) and embed only
+        the windows where it speaks alone (guided speaker embedding).
     window, hop
         Window length / step in seconds for window embeddings (default: the encoder's).
     min_seconds
@@ -207,17 +218,27 @@ class Embedder:
         self,
         encoder: str | Encoder = "ge2e",
         *,
-        pooling: str = "mean",
+        pooling: str | Any = "attention",
         window: float | None = None,
         hop: float | None = None,
         min_seconds: float = 0.5,
         clean: bool = True,
+        guide: bool = True,
         vad: str = "silero",
         denoise: str | None = None,
         device: str = "cpu",
     ) -> None:
-        if pooling not in POOLING_NAMES:
-            raise ConfigError(f"unknown pooling {pooling!r}; use one of {POOLING_NAMES}.")
+        from .pooling import POOLING_METHODS
+
+        if (
+            isinstance(pooling, str)
+            and pooling not in POOLING_METHODS
+            and not os.path.exists(pooling)
+        ):
+            raise ConfigError(
+                f"unknown pooling {pooling!r}; use one of {POOLING_METHODS}, a checkpoint path, "
+                "or a module with pool(embeddings, qualities)."
+            )
         self._encoder_spec = encoder
         self._encoder: Encoder | None = encoder if isinstance(encoder, Encoder) else None
         self.pooling = pooling
@@ -225,6 +246,7 @@ class Embedder:
         self.hop = hop
         self.min_seconds = float(min_seconds)
         self.clean = bool(clean)
+        self.guide = bool(guide)
         self._clean_options: dict[str, Any] = {"vad": vad}
         if denoise is not None:
             self._clean_options["denoise"] = denoise
@@ -339,47 +361,77 @@ class Embedder:
         prepared: Sequence[PreparedReference | InputFate],
         *,
         speaker: str | None = None,
+        guide: np.ndarray | None = None,
     ) -> EmbeddingResult:
-        """Pool prepared references (and the fates of failed ones) into one speaker embedding."""
+        """Pool prepared references (and the fates of failed ones) into one speaker embedding.
+
+        Stages: guided target activity per window (:func:`voxref.separation.guide.target_activity`:
+        the other references, or ``guide``, tell which voice is the target), window attention
+        masked by that activity (:func:`voxref.embedder.pooling.guided_window_pool`), then
+        quality-aware attention over references (:func:`voxref.embedder.pooling.pool_references`).
+        """
+        from .pooling import guided_window_pool, pool_references
+
+        usable = [p for p in prepared if isinstance(p, PreparedReference)]
+        activities: list[Any] = [None] * len(usable)
+        if self.guide and usable:
+            from ..separation.guide import target_activity
+
+            activities = target_activity([p.windows for p in usable], guide=guide)
+        # "mean" pooling is a plain (masked) mean inside each reference too
+        window_opts = {"temperature": float("inf")} if self.pooling == "mean" else {}
         refs: list[ReferenceResult] = []
         report = BatchReport()
-        usable = [p for p in prepared if isinstance(p, PreparedReference)]
+        pairs = iter(zip(usable, activities))
         for p in prepared:
             if isinstance(p, InputFate):
                 refs.append(ReferenceResult(p.source, None, 0.0, p))
                 report.add(p)
                 continue
-            window_w = np.full(len(p.windows), 1.0 / len(p.windows), dtype=np.float32)
-            emb = p.windows.mean(window_w)
-            weak = p.report is not None and p.report.verdict == "weak"
+            _, act = next(pairs)
+            # a copy: the prepared reference may be combined into other sets
+            quality = (
+                None
+                if p.report is None
+                else dataclasses.replace(p.report, reasons=list(p.report.reasons))
+            )
+            if act is not None:
+                emb, window_w = guided_window_pool(
+                    p.windows, act.weights, act.overlap, **window_opts
+                )
+                if quality is not None:
+                    quality.set_overlap_ratio(act.overlap_ratio)
+            else:
+                emb, window_w = guided_window_pool(p.windows, **window_opts)
+            weak = quality is not None and quality.verdict != "ok"
             fate = InputFate(
                 p.source,
                 "down-weighted" if weak else "used",
-                "; ".join(p.report.reasons) if weak else "",
+                "; ".join(quality.reasons) if weak else "",
             )
             refs.append(
                 ReferenceResult(
-                    p.source, emb, 0.0, fate, p.windows, window_w, p.speech_seconds, prepared=p
+                    p.source, emb, 0.0, fate, p.windows, window_w, p.speech_seconds, p, act, quality
                 )
             )
             report.add(fate)
         if not usable:
             raise NoUsableReferenceError(report, speaker)
-        embedding = self._pool(refs)
+        used = [r for r in refs if r.embedding is not None]
+        embedding, weights = pool_references(
+            np.stack([r.embedding for r in used]),
+            [r.quality for r in used] if self.clean else None,
+            method=self.pooling,
+        )
+        for r, w in zip(used, weights):
+            r.weight = float(w)
         return EmbeddingResult(
-            embedding=embedding,
+            embedding=l2_normalize(embedding),
             references=refs,
             report=report,
             encoder=self.encoder.describe(),
-            pooling=self.pooling,
+            pooling=self.pooling if isinstance(self.pooling, str) else type(self.pooling).__name__,
         )
-
-    def _pool(self, refs: list[ReferenceResult]) -> np.ndarray:
-        used = [r for r in refs if r.embedding is not None]
-        weights = np.full(len(used), 1.0 / len(used), dtype=np.float32)
-        for r, w in zip(used, weights):
-            r.weight = float(w)
-        return l2_normalize((weights[:, None] * np.stack([r.embedding for r in used])).sum(axis=0))
 
     def prepare_all(
         self, inputs: AudioInput | Sequence[AudioInput], *, sample_rate: int | None = None
@@ -406,9 +458,11 @@ class Embedder:
         *,
         sample_rate: int | None = None,
         speaker: str | None = None,
+        guide: np.ndarray | None = None,
     ) -> EmbeddingResult:
         """Like :meth:`embed` with ``return_details=True``."""
-        return self.combine(self.prepare_all(inputs, sample_rate=sample_rate), speaker=speaker)
+        prepared = self.prepare_all(inputs, sample_rate=sample_rate)
+        return self.combine(prepared, speaker=speaker, guide=guide)
 
     def embed(
         self,
@@ -416,13 +470,16 @@ class Embedder:
         *,
         sample_rate: int | None = None,
         return_details: bool = False,
+        guide: np.ndarray | None = None,
     ) -> np.ndarray | EmbeddingResult:
         """One unit-norm float32 embedding ``(dimension,)`` from one speaker's references.
 
         Bad references are skipped and reported (see ``return_details``); when every reference is
         unusable a :class:`~voxref.errors.NoUsableReferenceError` names each one and why.
+        ``guide`` (an enrollment embedding of the target, same encoder) says which voice to keep
+        in references that hold several; without it, the voice the references share is the target.
         """
-        res = self.embed_details(inputs, sample_rate=sample_rate)
+        res = self.embed_details(inputs, sample_rate=sample_rate, guide=guide)
         return res if return_details else res.embedding
 
     def embed_many(
