@@ -49,9 +49,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help="refuse to continue a batch already in OUT (default: continue it)",
     )
-    p.add_argument(
-        "--retry-failed", action="store_true", help="on resume, try failed items again"
-    )
+    p.add_argument("--retry-failed", action="store_true", help="on resume, try failed items again")
     p.add_argument("--encoder", default="ge2e", help="encoder backend (default: ge2e, bundled)")
     p.add_argument("--pooling", default=None, help="pooling (default: the library's)")
     p.add_argument(
