@@ -1,0 +1,14 @@
+"""Who speaks when, and which windows belong to the target speaker.
+
+Modules (import the one you need; this package imports nothing heavy by itself):
+
+* :mod:`.diarization` — offline diarizer (VAD, GE2E window embeddings, clustering,
+  resegmentation) -> ``pyannote.core.Annotation``; :func:`~.diarization.diarize`.
+* :mod:`.pyannote_backend` — run a user-supplied pyannote.audio pipeline instead.
+* :mod:`.guide` — :func:`~.guide.target_activity`: soft target activity of every window of every
+  reference (cross-reference agreement or an enrollment guide), for guided pooling.
+* :mod:`.target` — :func:`~.target.extract_target`: the target's part of a multi-speaker recording.
+* :mod:`.clustering`, :mod:`.resegment`, :mod:`.speech`, :mod:`.windows` — the diarizer's stages.
+* :mod:`.synthetic` — synthetic multi-speaker conversations with known turns (tests, benchmarks).
+* :mod:`.testing` — tiny randomly initialised pyannote checkpoints for offline wiring tests.
+"""

@@ -1,0 +1,266 @@
+"""Run a user-supplied pyannote.audio diarization pipeline instead of voxref's offline diarizer.
+
+``pyannote.audio`` (seconds to import) is imported only here, only when a pipeline is used. The
+pipeline can be a local folder holding ``config.yaml`` (as downloaded from the hub, or built by
+:func:`.testing.build_tiny_diarization_pipeline`), a ``config.yaml`` path, a hub id such as
+``"pyannote/speaker-diarization-community-1"`` (needs network and a token the first time), or an
+already loaded ``pyannote.audio.Pipeline``.
+
+Offline (``HF_HUB_OFFLINE=1``) a hub id that is not a local folder fails at once with
+:class:`~voxref.errors.MissingCheckpointError` naming the fix, instead of retrying the network.
+
+Audio is passed to pyannote in memory (``{"waveform": (1, T) tensor, "sample_rate": sr}``), so
+pyannote's own decoders (torchcodec) are never needed.
+
+Security: pyannote.audio loads checkpoints with full unpickling; only load pipelines you trust.
+
+Examples
+--------
+>>> from voxref.separation.pyannote_backend import PyannoteDiarizer
+>>> PyannoteDiarizer("pyannote/speaker-diarization-community-1")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ..audio.load import AudioInput, load_audio
+from ..errors import ConfigError, MissingCheckpointError, MissingDependencyError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from pyannote.core import Annotation, Timeline
+
+__all__ = ["PyannoteDiarizer", "PyannoteDiarization", "load_pipeline", "hub_offline"]
+
+log = logging.getLogger(__name__)
+
+_LOCK = threading.Lock()
+_PIPELINES: dict[str, Any] = {}
+
+
+def hub_offline() -> bool:
+    """Whether the Hugging Face hub is switched off (``HF_HUB_OFFLINE`` is truthy).
+
+    Examples
+    --------
+    >>> isinstance(hub_offline(), bool)
+    True
+    """
+    return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def _import_pipeline_class():
+    try:
+        from pyannote.audio import Pipeline
+    except ImportError as exc:
+        raise MissingDependencyError(
+            "pyannote.audio", "pyannote.audio>=4", "Diarization with a pyannote pipeline"
+        ) from exc
+    return Pipeline
+
+
+def load_pipeline(
+    pipeline: str | os.PathLike | Any,
+    *,
+    token: str | None = None,
+    cache_dir: str | os.PathLike | None = None,
+) -> Any:
+    """Load (once per process) a pyannote diarization pipeline from a folder, file or hub id.
+
+    Raises
+    ------
+    MissingCheckpointError
+        The folder/file does not exist, or a hub id was given while offline, or the hub refused it.
+    MissingDependencyError
+        pyannote.audio is not installed.
+    """
+    if not isinstance(pipeline, (str, os.PathLike)):
+        if not callable(pipeline):
+            raise ConfigError(
+                f"pipeline must be a folder, a config.yaml, a hub id or a pyannote Pipeline, "
+                f"got {type(pipeline).__name__}."
+            )
+        return pipeline
+    ref = os.fspath(pipeline)
+    path = Path(ref).expanduser()
+    local = path.exists()
+    if not local and (ref.startswith((".", "/", "~")) or ref.endswith((".yaml", ".yml"))):
+        raise MissingCheckpointError(
+            f"no pyannote pipeline at {path}: give a folder holding config.yaml (and its model "
+            "sub-folders) or a config.yaml path."
+        )
+    if local and path.is_dir() and not (path / "config.yaml").exists():
+        raise MissingCheckpointError(
+            f"{path} has no config.yaml: it is not a pyannote pipeline folder."
+        )
+    if not local and hub_offline():
+        raise MissingCheckpointError(
+            f"pyannote pipeline {ref!r} is not a local folder and the Hugging Face hub is offline "
+            "(HF_HUB_OFFLINE=1). Download it once with network access (and a token) and pass the "
+            "local folder, or unset HF_HUB_OFFLINE."
+        )
+    key = str(path.resolve()) if local else ref
+    with _LOCK:
+        if key in _PIPELINES:
+            return _PIPELINES[key]
+    Pipeline = _import_pipeline_class()
+    try:
+        loaded = Pipeline.from_pretrained(
+            path if local else ref,
+            token=token,
+            cache_dir=None if cache_dir is None else os.fspath(cache_dir),
+        )
+    except (OSError, ValueError, KeyError) as exc:
+        raise MissingCheckpointError(
+            f"could not load pyannote pipeline {ref!r}: {exc}. Check the path, or for a hub id the "
+            "token (accept the model's conditions on huggingface.co) and network access."
+        ) from exc
+    if loaded is None:
+        raise MissingCheckpointError(
+            f"pyannote could not find pipeline {ref!r} (private or gated model without a token?)."
+        )
+    with _LOCK:
+        return _PIPELINES.setdefault(key, loaded)
+
+
+@dataclass
+class PyannoteDiarization:
+    """What a pyannote pipeline found.
+
+    Attributes
+    ----------
+    annotation
+        Overlap-aware diarization (several speakers may share a segment).
+    exclusive
+        One speaker at a time (pyannote's ``exclusive_speaker_diarization``), when provided.
+    speaker_embeddings
+        ``{label: (D,) unit-norm vector}`` in the pipeline's embedding space, when provided.
+    duration
+        Seconds of audio processed.
+    """
+
+    annotation: Annotation
+    exclusive: Annotation | None
+    speaker_embeddings: dict[str, np.ndarray] | None
+    duration: float
+
+    @property
+    def labels(self) -> list[str]:
+        return list(self.annotation.labels())
+
+    @property
+    def num_speakers(self) -> int:
+        return len(self.labels)
+
+    def overlap(self) -> Timeline:
+        """Regions where two or more speakers talk at once."""
+        return self.annotation.get_overlap()
+
+
+class PyannoteDiarizer:
+    """Adapter around a pyannote.audio speaker-diarization pipeline.
+
+    Parameters
+    ----------
+    pipeline
+        Folder with ``config.yaml``, a ``config.yaml`` path, a hub id, or a loaded Pipeline.
+    token
+        Hugging Face token (hub ids only).
+    cache_dir
+        Hub cache folder (hub ids only).
+    """
+
+    def __init__(
+        self,
+        pipeline: str | os.PathLike | Any,
+        *,
+        token: str | None = None,
+        cache_dir: str | os.PathLike | None = None,
+    ) -> None:
+        self.pipeline = load_pipeline(pipeline, token=token, cache_dir=cache_dir)
+
+    @property
+    def sample_rate(self) -> int:
+        audio = getattr(self.pipeline, "_audio", None)
+        return int(getattr(audio, "sample_rate", 16_000) or 16_000)
+
+    def embedding_model(self) -> Any | None:
+        """The pipeline's speaker-embedding model (``PretrainedSpeakerEmbedding``), if any.
+
+        Uses a private attribute of pyannote's ``SpeakerDiarization`` (``_embedding``).
+        """
+        return getattr(self.pipeline, "_embedding", None)
+
+    def embed(self, samples: np.ndarray, sample_rate: int) -> np.ndarray:
+        """Embedding of mono ``samples`` with the pipeline's embedding model, unit-norm ``(D,)``."""
+        import torch
+
+        model = self.embedding_model()
+        if model is None:
+            raise ConfigError("this pyannote pipeline has no speaker-embedding model.")
+        a = load_audio((np.asarray(samples, dtype=np.float32), sample_rate), self.sample_rate)
+        wav = torch.from_numpy(np.ascontiguousarray(a.samples))[None, None]
+        e = np.asarray(model(wav), dtype=np.float64).reshape(-1)
+        return (e / max(np.linalg.norm(e), 1e-12)).astype(np.float32)
+
+    def __call__(
+        self,
+        audio: AudioInput,
+        sample_rate: int | None = None,
+        *,
+        num_speakers: int | None = None,
+        min_speakers: int | None = None,
+        max_speakers: int | None = None,
+    ) -> PyannoteDiarization:
+        """Diarize ``audio`` (path, array + ``sample_rate``, ``(array, sr)`` or Audio)."""
+        import torch
+
+        a = load_audio(audio, self.sample_rate, sample_rate=sample_rate)
+        file = {
+            "waveform": torch.from_numpy(np.ascontiguousarray(a.samples))[None],
+            "sample_rate": a.sample_rate,
+            "uri": Path(a.source).stem if a.source and not a.source.startswith("<") else "audio",
+        }
+        kwargs = {
+            k: v
+            for k, v in (
+                ("num_speakers", num_speakers),
+                ("min_speakers", min_speakers if min_speakers and min_speakers > 1 else None),
+                ("max_speakers", max_speakers),
+            )
+            if v is not None
+        }
+        out = self.pipeline(file, **kwargs)
+        return _convert(out, a.duration)
+
+
+def _convert(out: Any, duration: float) -> PyannoteDiarization:
+    """pyannote 4 ``DiarizeOutput`` (or a bare Annotation from older/legacy pipelines)."""
+    from pyannote.core import Annotation
+
+    if isinstance(out, Annotation):
+        return PyannoteDiarization(out, None, None, duration)
+    ann = getattr(out, "speaker_diarization", None)
+    if not isinstance(ann, Annotation):
+        raise ConfigError(
+            f"the pyannote pipeline returned {type(out).__name__}, not a diarization; "
+            "give a speaker-diarization pipeline."
+        )
+    exclusive = getattr(out, "exclusive_speaker_diarization", None)
+    emb = getattr(out, "speaker_embeddings", None)
+    by_label = None
+    if emb is not None:
+        e = np.asarray(emb, dtype=np.float64)
+        labels = list(ann.labels())
+        if e.ndim == 2 and len(e) >= len(labels):
+            norms = np.maximum(np.linalg.norm(e, axis=1, keepdims=True), 1e-12)
+            e = (e / norms).astype(np.float32)
+            by_label = {lab: e[i] for i, lab in enumerate(labels)}
+    return PyannoteDiarization(ann, exclusive, by_label, duration)
