@@ -96,3 +96,10 @@ def test_equal_error_rate_extremes_and_symmetry():
     overlapping = np.r_[rng.normal(1, 1, 5000), rng.normal(0, 1, 5000)]
     eer = equal_error_rate(overlapping, np.r_[np.ones(5000), np.zeros(5000)])
     assert abs(eer - 0.3085) < 0.02  # Phi(-0.5) for unit Gaussians one standard deviation apart
+
+
+def test_worker_processes_give_the_same_run(corpus, tiny_config):
+    cfg = tiny_config(steps=2, augment={"noise_prob": 1.0})
+    here = Trainer(cfg, train_corpus=corpus, out=None).fit().losses
+    workers = Trainer(cfg.replace(num_workers=1), train_corpus=corpus, out=None).fit().losses
+    assert here == workers

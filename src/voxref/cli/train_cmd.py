@@ -29,6 +29,7 @@ _FIELDS = {
     "loss": "loss",
     "steps": "steps",
     "lr": "lr",
+    "head_lr": "head_lr",
     "speakers_per_batch": "speakers_per_batch",
     "utterances_per_speaker": "utterances_per_speaker",
     "crop_seconds": "crop_seconds",
@@ -66,6 +67,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--loss", choices=("ge2e", "aam", "ge2e+aam"), help="speaker loss (ge2e)")
     p.add_argument("--steps", type=int, help="optimiser steps (1000)")
     p.add_argument("--lr", type=float, help="learning rate (1e-4)")
+    p.add_argument("--head-lr", type=float, help="learning rate of AAM / GE2E loss parameters")
     p.add_argument("--speakers-per-batch", type=int, help="N speakers per batch (6)")
     p.add_argument("--utterances-per-speaker", type=int, help="M utterances per speaker (4)")
     p.add_argument("--crop-seconds", type=float, help="training crop length (1.6)")

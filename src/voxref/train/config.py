@@ -195,6 +195,9 @@ class TrainConfig:
     lr, weight_decay, scheduler, warmup_steps, min_lr_ratio, grad_clip
         AdamW learning rate and weight decay; ``"cosine"`` (to ``min_lr_ratio * lr``) or
         ``"constant"`` after ``warmup_steps`` of linear warm-up; gradient-norm clip (0: off).
+    head_lr
+        Learning rate of the loss parameters (AAM class weights, GE2E ``w``/``b``); 0: ``lr``.
+        A fine-tuned encoder with a fresh AAM head wants a larger one (e.g. ``100 * lr``).
     steps
         Optimiser steps.
     steps_per_epoch
@@ -248,6 +251,7 @@ class TrainConfig:
     mi_lr: float = 1e-3
     augment: AugmentConfig = field(default_factory=AugmentConfig)
     lr: float = 1e-4
+    head_lr: float = 0.0
     weight_decay: float = 0.0
     scheduler: str = "cosine"
     warmup_steps: int = 0
@@ -313,6 +317,7 @@ class TrainConfig:
             "timbre_beta",
             "mi_weight",
             "lr",
+            "head_lr",
             "weight_decay",
             "grad_clip",
             "min_lr_ratio",

@@ -172,8 +172,11 @@ class Trainer:
         self.objective = Objective(
             config, self.model.dimension, len(self.train_corpus.speakers), ge2e_init
         ).to(self.device)
-        params = list(self.model.parameters()) + self.objective.main_parameters()
-        self.optimizer = torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
+        groups = [{"params": list(self.model.parameters())}]
+        head = self.objective.main_parameters()
+        if head:
+            groups.append({"params": head, "lr": config.head_lr or config.lr})
+        self.optimizer = torch.optim.AdamW(groups, lr=config.lr, weight_decay=config.weight_decay)
         # a plain function (not a bound method), so the scheduler's state_dict stays plain data
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(
             self.optimizer, lambda step: self._lr_factor(step)
@@ -274,7 +277,7 @@ class Trainer:
                     self.config.grad_clip,
                 )
                 terms["grad_norm"] = norm.detach()
-            lr = self.optimizer.param_groups[0]["lr"]
+            lr = self.optimizer.param_groups[0]["lr"]  # the encoder's
             self.optimizer.step()
             self.scheduler.step()
         self.step += 1
@@ -411,6 +414,9 @@ class Trainer:
             sampler=range(start, stop),
             num_workers=self.config.num_workers,
             persistent_workers=False,
+            # worker seeds come from this generator, not from torch's global RNG (batches
+            # themselves are seeded by (seed, step) and do not use it)
+            generator=torch.Generator().manual_seed(int(self.config.seed)),
         )
         yield from loader
 
