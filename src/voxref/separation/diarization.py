@@ -38,6 +38,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -58,7 +59,14 @@ from .windows import embed_speech_windows
 if TYPE_CHECKING:  # pragma: no cover
     from pyannote.core import Annotation
 
-__all__ = ["Diarizer", "DiarizationResult", "diarize", "to_annotation", "speaker_label"]
+__all__ = [
+    "Diarizer",
+    "DiarizationResult",
+    "RecordingWindows",
+    "diarize",
+    "to_annotation",
+    "speaker_label",
+]
 
 log = logging.getLogger(__name__)
 
@@ -171,6 +179,34 @@ def to_annotation(
     return ann.support()
 
 
+@dataclass
+class RecordingWindows:
+    """One recording's speech regions and window embeddings (see :meth:`Diarizer.analyse`).
+
+    Attributes
+    ----------
+    regions
+        Speech regions (seconds).
+    windows
+        Long windows (first pass).
+    fine_windows
+        Short windows (second pass), or ``None``.
+    duration
+        Seconds.
+    uri
+        File stem of the recording, when it came from a file.
+    timings
+        Seconds spent in VAD and embedding.
+    """
+
+    regions: tuple[tuple[float, float], ...]
+    windows: WindowEmbeddings
+    fine_windows: WindowEmbeddings | None
+    duration: float
+    uri: str | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+
+
 class Diarizer:
     """voxref's offline diarizer (VAD -> window embeddings -> clustering -> resegmentation).
 
@@ -275,24 +311,16 @@ class Diarizer:
             self._encoder = get_encoder(self._encoder)
         return self._encoder
 
-    def __call__(
-        self,
-        audio: AudioInput,
-        sample_rate: int | None = None,
-        *,
-        num_speakers: int | None = None,
-        min_speakers: int = 1,
-        max_speakers: int | None = None,
-        uri: str | None = None,
-    ) -> DiarizationResult:
-        """Diarize one recording (path, array + ``sample_rate``, or :class:`~voxref.audio.Audio`)."""
-        if num_speakers is not None and num_speakers < 1:
-            raise ConfigError(f"num_speakers must be >= 1, got {num_speakers}.")
+    def analyse(self, audio: AudioInput, sample_rate: int | None = None) -> RecordingWindows:
+        """The expensive, speaker-count-independent part: VAD and window embeddings.
+
+        Diarize the result with :meth:`run` (as often as needed, e.g. with different
+        ``num_speakers``).
+        """
         enc = self.encoder
         t0 = time.perf_counter()
         audio_obj = load_audio(audio, enc.sample_rate, sample_rate=sample_rate)
         x, sr = audio_obj.samples, audio_obj.sample_rate
-        duration = len(x) / sr
         timings: dict[str, float] = {}
         regions = speech_regions(x, sr, vad=self.vad)
         timings["vad"] = time.perf_counter() - t0
@@ -304,28 +332,63 @@ class Diarizer:
                 enc, x, sr, regions, window=self.fine_window, hop=self.fine_hop
             )
         timings["embed"] = time.perf_counter() - t1
-        t2 = time.perf_counter()
+        src = audio_obj.source or ""
+        uri = Path(src).stem if src and not src.startswith("<") else None
+        return RecordingWindows(regions, windows, fine, len(x) / sr, uri, timings)
+
+    def run(
+        self,
+        recording: RecordingWindows,
+        *,
+        num_speakers: int | None = None,
+        min_speakers: int = 1,
+        max_speakers: int | None = None,
+    ) -> DiarizationResult:
+        """Cluster and resegment an :meth:`analyse` result."""
+        if num_speakers is not None and num_speakers < 1:
+            raise ConfigError(f"num_speakers must be >= 1, got {num_speakers}.")
+        t0 = time.perf_counter()
         result = self.from_windows(
-            windows,
-            regions,
-            duration,
-            fine_windows=fine,
+            recording.windows,
+            recording.regions,
+            recording.duration,
+            fine_windows=recording.fine_windows,
             num_speakers=num_speakers,
             min_speakers=min_speakers,
             max_speakers=max_speakers,
-            uri=uri or (audio_obj.source if isinstance(audio, str) else None),
+            uri=recording.uri,
         )
-        timings["cluster+resegment"] = time.perf_counter() - t2
-        timings["total"] = time.perf_counter() - t0
+        timings = dict(recording.timings)
+        timings["cluster+resegment"] = time.perf_counter() - t0
+        timings["total"] = sum(timings.values())
         result.timings = timings
         log.info(
             "diarized %.1f s: %d speaker(s) in %.2f s (RTF %.3f)",
-            duration,
+            recording.duration,
             result.num_speakers,
             timings["total"],
-            timings["total"] / max(duration, 1e-9),
+            timings["total"] / max(recording.duration, 1e-9),
         )
         return result
+
+    def __call__(
+        self,
+        audio: AudioInput,
+        sample_rate: int | None = None,
+        *,
+        num_speakers: int | None = None,
+        min_speakers: int = 1,
+        max_speakers: int | None = None,
+    ) -> DiarizationResult:
+        """Diarize one recording (path, array + ``sample_rate``, or :class:`~voxref.audio.Audio`)."""
+        if num_speakers is not None and num_speakers < 1:
+            raise ConfigError(f"num_speakers must be >= 1, got {num_speakers}.")
+        return self.run(
+            self.analyse(audio, sample_rate),
+            num_speakers=num_speakers,
+            min_speakers=min_speakers,
+            max_speakers=max_speakers,
+        )
 
     # ------------------------------------------------------------------ stages
     def cluster(

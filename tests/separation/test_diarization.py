@@ -1,0 +1,126 @@
+"""Offline diarization: DER on pyannote's real 2-speaker sample and on synthetic conversations.
+
+Measured (this machine, GE2E windows 1.5 s / 0.25 s + 0.75 s second pass, silero VAD):
+pyannote sample, 2 speakers given: DER 12.4 % (collar 0), 5.7 % (collar 0.25); automatic count
+finds 2 speakers and gives the same DER. 7.8 % of the collar-0 error is the 1.89 s of overlapped
+speech, which this diarizer does not label (see the module notes). The bounds below leave margin
+and fail for a one-speaker-for-everything output (DER ~45 %).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from ._helpers import der, reference_annotation
+
+SAMPLE_BOUND_COLLAR_025 = 0.10
+SAMPLE_BOUND_COLLAR_0 = 0.17
+
+
+def _one_speaker(ann):
+    return ann.rename_labels({lab: "X" for lab in ann.labels()}).support()
+
+
+def test_sample_der_given_two_speakers(sample, sample_given):
+    _, _, turns = sample
+    ref = reference_annotation(turns)
+    assert sample_given.num_speakers == 2
+    assert sorted(sample_given.annotation.labels()) == ["SPEAKER_00", "SPEAKER_01"]
+    assert der(ref, sample_given.annotation, 0.25) <= SAMPLE_BOUND_COLLAR_025
+    assert der(ref, sample_given.annotation, 0.0) <= SAMPLE_BOUND_COLLAR_0
+
+
+def test_sample_der_bound_fails_for_a_broken_diarizer(sample, sample_given):
+    _, _, turns = sample
+    ref = reference_annotation(turns)
+    broken = _one_speaker(sample_given.annotation)
+    assert der(ref, broken, 0.25) > 3 * SAMPLE_BOUND_COLLAR_025
+    # and for swapped halves: labels that alternate every 2 s regardless of who speaks
+    from pyannote.core import Annotation, Segment
+
+    noise = Annotation()
+    for i, t in enumerate(np.arange(0, 30, 2.0)):
+        noise[Segment(t, t + 2), i] = f"S{i % 2}"
+    crop = noise.crop(sample_given.annotation.get_timeline().support())
+    assert der(ref, crop, 0.25) > 2 * SAMPLE_BOUND_COLLAR_025
+
+
+def test_sample_automatic_speaker_count(sample, sample_auto):
+    _, _, turns = sample
+    assert sample_auto.num_speakers == 2
+    assert der(reference_annotation(turns), sample_auto.annotation, 0.25) <= SAMPLE_BOUND_COLLAR_025
+
+
+def test_result_is_consistent(sample_given):
+    r = sample_given
+    assert r.frame_speaker.shape == r.frame_misfit.shape
+    assert r.centroids.shape == (2, 256)
+    np.testing.assert_allclose(np.linalg.norm(r.centroids, axis=1), 1.0, atol=1e-5)
+    # the annotation is exactly the frame path (no overlap labelled by default)
+    covered = r.annotation.get_timeline().support().duration()
+    assert covered == pytest.approx((r.frame_speaker >= 0).sum() * r.frame_step, abs=0.05)
+    # turns only inside speech regions
+    for seg in r.annotation.get_timeline():
+        assert any(a - 0.02 <= seg.start and seg.end <= b + 0.02 for a, b in r.regions)
+
+
+def test_deterministic(diarizer, sample_windows, sample_given):
+    again = diarizer.run(sample_windows, num_speakers=2)
+    assert np.array_equal(again.frame_speaker, sample_given.frame_speaker)
+
+
+@pytest.fixture(scope="module")
+def conversations(voices, diarizer):
+    from voxref.separation.synthetic import synthetic_conversation
+
+    v = voices
+    two = synthetic_conversation(
+        (v["espeak-us-m3"], v["flite-slt"]), num_turns=8, overlap_prob=0.3, seed=105
+    )
+    three = synthetic_conversation(
+        (v["espeak-us-m3"], v["flite-slt"], v["flite-awb"]),
+        num_turns=10,
+        overlap_prob=0.3,
+        seed=104,
+    )
+    return [(c, diarizer.analyse(c.samples, c.sample_rate), k) for c, k in ((two, 2), (three, 3))]
+
+
+def test_synthetic_conversations_given_and_automatic(conversations, diarizer):
+    """Measured: DER (collar 0.25) 2.8 % (2 speakers, 0.8 s overlap) and 4.7 % (3 speakers); the
+    automatic count is right for both."""
+    for conv, rec, k in conversations:
+        assert conv.overlap_seconds() > 0.5  # the test material has overlaps
+        ref = reference_annotation(conv.turns)
+        given = diarizer.run(rec, num_speakers=k)
+        auto = diarizer.run(rec)
+        assert auto.num_speakers == k
+        assert der(ref, given.annotation, 0.25) <= 0.10
+        assert der(ref, auto.annotation, 0.25) <= 0.10
+
+
+def test_single_speaker_comes_out_as_one(voices, diarizer):
+    from ._helpers import utterances
+
+    x = utterances(voices["espeak-us-m3"], [0, 1, 2, 3, 4, 5], gap=0.6)
+    res = diarizer(x, 16000)
+    assert res.num_speakers == 1
+    assert res.annotation.labels() == ["SPEAKER_00"]
+
+
+def test_diarize_function_and_silence():
+    import voxref
+
+    hiss = 1e-3 * np.random.default_rng(0).standard_normal(32000).astype(np.float32)
+    ann = voxref.diarize(hiss, sample_rate=16000)
+    assert len(ann) == 0
+    with pytest.raises(voxref.errors.ConfigError):
+        voxref.diarize(hiss, sample_rate=16000, num_speakers=0)
+
+
+def test_diarize_rejects_options_with_pipeline(tmp_path):
+    import voxref
+
+    with pytest.raises(voxref.errors.ConfigError):
+        voxref.diarize(np.zeros(16000), sample_rate=16000, pipeline=tmp_path, window=1.0)
