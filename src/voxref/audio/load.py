@@ -117,13 +117,28 @@ def read_file(path: str | os.PathLike) -> tuple[np.ndarray, int]:
 
     name = check_audio_path(path)
     try:
-        data, sr = sf.read(name, dtype="float32", always_2d=True)
+        with sf.SoundFile(name) as f:
+            expected, sr = f.frames, f.samplerate
+            parts = [f.read(dtype="float32", always_2d=True)]
+            # a decoder may stop short at a corrupt frame (mp3) and resync on the next read:
+            # keep reading to the end, as the streamed reader does
+            while len(more := f.read(1 << 16, dtype="float32", always_2d=True)):
+                parts.append(more)
+        data = parts[0] if len(parts) == 1 else np.concatenate(parts)
     except Exception as exc:  # soundfile raises LibsndfileError / RuntimeError / TypeError
         raise UnreadableAudioError(
             f"cannot be decoded as audio ({type(exc).__name__}: {exc}). Convert it to WAV or FLAC "
             "(e.g. `ffmpeg -i in.xxx -ar 16000 out.wav`) or check that it is not truncated.",
             name,
         ) from exc
+    if 0 < len(data) < expected:
+        log.warning(
+            "%s: decoded %d of the %d frames its header announces; the file is probably corrupt "
+            "or truncated",
+            name,
+            len(data),
+            expected,
+        )
     return data, int(sr)
 
 
