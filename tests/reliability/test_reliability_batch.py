@@ -351,3 +351,15 @@ def test_long_files_are_streamed(tmp_path: Path, long_speech: np.ndarray, embedd
     assert s.ok == 1
     v = np.load(tmp_path / "out" / "embeddings" / "long.wav.npy")
     np.testing.assert_allclose(v, embed_long(root / "long.wav", embedder=embedder), atol=1e-6)
+
+
+def test_output_folder_inside_the_input_folder_is_not_embedded(
+    tmp_path: Path, speech_by_speaker, embedder
+) -> None:
+    root = tmp_path / "in"
+    root.mkdir()
+    shutil.copy(next(iter(speech_by_speaker.values()))[0], root / "a.wav")
+    s1 = embed_dir(root, root / "out", embedder=embedder, progress=False)
+    s2 = embed_dir(root, root / "out", embedder=embedder, progress=False)
+    assert (s1.total, s1.ok, s2.total, s2.computed) == (1, 1, 1, 0)
+    assert s2.ignored == []  # ledger/summary/npy files of the output are not inputs either
