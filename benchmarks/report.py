@@ -153,6 +153,18 @@ def quality_section(q: dict[str, Any], plots: list[Path], md_dir: Path) -> str:
     ]
     out += [f"- **{m}**: {d.get('description', '')}" for m, d in q["methods"].items()]
     out.append("")
+    cost = q.get("prepare_cpu_seconds")
+    if cost:
+        per_clip = cost["per_clip"]
+        groups = cost.get("method_groups", {})
+        cells = [f"{m} {per_clip[g]:.3f} s" for m, g in groups.items() if g in per_clip]
+        out += [
+            f"Per-clip CPU cost ({cost['n_clips']} degraded clips prepared): "
+            + ", ".join(cells)
+            + (f"; degradation {per_clip['degrade']:.3f} s" if "degrade" in per_clip else "")
+            + " (methods sharing per-clip work show the same figure).",
+            "",
+        ]
 
     # summary: mean over degraded conditions
     degraded = [c for c in conditions if c != "clean"]
@@ -193,22 +205,28 @@ def quality_section(q: dict[str, Any], plots: list[Path], md_dir: Path) -> str:
         "",
     ]
 
+    ratio_idx = {(r["condition"], r["k"], r["baseline"]): r for r in q.get("ratios", [])}
+    compared = [b for b in ("mean", "resemblyzer") if b in baselines] or baselines[:1]
     for k in ks:
-        header = ["condition"] + [f"EER % {m}" for m in methods] + [f"minDCF {m}" for m in methods]
-        header += [f"{ours}/{b} EER" for b in baselines] + [f"{ours}/{b} minDCF" for b in baselines]
-        ratio_idx = {(r["condition"], r["k"], r["baseline"]): r for r in q.get("ratios", [])}
+        header = ["condition"] + [f"{m}" for m in methods]
+        header += [f"{ours} / {b}" for b in compared]
         rows = []
         for c in conditions:
             if not any((c, k, m) in idx for m in methods):
                 continue
             row = [c]
-            row += [_pct(idx.get((c, k, m), {}).get("eer")) for m in methods]
-            row += [_num(idx.get((c, k, m), {}).get("min_dcf")) for m in methods]
-            row += [_ratio(ratio_idx.get((c, k, b), {}).get("eer_ratio")) for b in baselines]
-            row += [_ratio(ratio_idx.get((c, k, b), {}).get("min_dcf_ratio")) for b in baselines]
+            for m in methods:
+                r = idx.get((c, k, m), {})
+                row.append(f"{_pct(r.get('eer'))} ({_num(r.get('min_dcf'))})")
+            for b in compared:
+                r = ratio_idx.get((c, k, b), {})
+                row.append(f"{_ratio(r.get('eer_ratio'))} ({_ratio(r.get('min_dcf_ratio'))})")
             rows.append(row)
         out += [
-            f"### EER and minDCF, k = {k} enrollment reference(s)",
+            f"### k = {k} enrollment reference{'s' if k > 1 else ''}: EER % (minDCF)",
+            "",
+            f"Ratio columns: {ours}'s EER (minDCF) divided by the baseline's; below 1 = {ours} is "
+            "better, – = the baseline made no error.",
             "",
             _table(header, rows),
             "",
@@ -357,6 +375,17 @@ def speed_section(s: dict[str, Any], plot: Path | None, md_dir: Path) -> str:
         f"(fewer once {cfg['budget_seconds']} s are spent)",
         "",
     ]
+    loads = [
+        r["load_average_1min"] for r in s["scenarios"] if r.get("load_average_1min") is not None
+    ]
+    cpus = (s["run"].get("machine") or {}).get("logical_cpus") or 1
+    if loads and max(loads) > cpus:
+        out += [
+            f"> **Shared machine**: the 1-min load average reached {max(loads):.1f} on {cpus} CPUs "
+            "during this run, so wall times are inflated; the CPU-seconds column is the steadier "
+            "figure (RTF uses wall time).",
+            "",
+        ]
     imp = s.get("imports", {})
     rows = [
         [f"`{k}`", _num(v.get("median_seconds"), 3), _num(v.get("minus_python_seconds"), 3)]
@@ -379,11 +408,12 @@ def speed_section(s: dict[str, Any], plot: Path | None, md_dir: Path) -> str:
 
     def cells(r: dict[str, Any] | None) -> list[str]:
         if r is None:
-            return ["not run", "", "", ""]
+            return ["not run", "", "", "", ""]
         if r.get("status") != "ok":
-            return ["n/a" if r.get("status") == "n/a" else "error", "", "", ""]
+            return ["n/a" if r.get("status") == "n/a" else "error", "", "", "", ""]
         return [
             _num(r["median_seconds"], 4),
+            _num(r.get("median_cpu_seconds"), 4),
             _num(r.get("rtf"), 4),
             _num(r.get("x_realtime"), 1),
             _num(r.get("peak_rss_mb"), 0),
@@ -404,7 +434,11 @@ def speed_section(s: dict[str, Any], plot: Path | None, md_dir: Path) -> str:
         "`ref5` = one 5 s reference, `long` = the long recording; n/a = the stage does not exist in "
         "this voxref yet; `prepare` = everything `Embedder.prepare` runs per reference today.",
         "",
-        _table(["stage", "audio", "median s", "RTF", "× real time", "peak RSS MB"], rows, "llrrrr"),
+        _table(
+            ["stage", "audio", "median s", "CPU s", "RTF", "× real time", "peak RSS MB"],
+            rows,
+            "llrrrrr",
+        ),
         "",
     ]
     reasons = [

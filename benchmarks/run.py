@@ -66,7 +66,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--results", type=Path, default=DEFAULT_RESULTS)
     parser.add_argument("--methods", nargs="+", help="quality: method names (first = ours)")
     parser.add_argument("--conditions", nargs="+", help="quality: condition names")
-    parser.add_argument("--speakers", type=int, help="quality: cap on trial speakers")
+    parser.add_argument(
+        "--speakers", type=int, help="quality: cap on trial speakers (quick: 10, full: all; 0 = all)"
+    )
     parser.add_argument("--no-diarization", action="store_true", help="quality: skip the DER run")
     parser.add_argument("--scenarios", nargs="+", help="speed: scenario names")
     parser.add_argument("--no-report", action="store_true", help="do not regenerate BENCHMARKS.md")
@@ -92,8 +94,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             overrides["methods"] = tuple(args.methods)
         if args.conditions:
             overrides["conditions"] = tuple(args.conditions)
-        if args.speakers:
-            overrides["max_trial_speakers"] = args.speakers
+        if args.speakers is not None:
+            overrides["max_trial_speakers"] = args.speakers or None
         if args.no_diarization:
             overrides["diarization"] = False
         config = QualityConfig.preset(args.quick, args.corpus, **overrides)

@@ -68,11 +68,9 @@ MIXED_NOISY_MAX_SNR_DB = 10.0
 QUICK_CONDITIONS = (
     "clean",
     "white-5dB",
-    "pink-10dB",
     "babble-5dB",
     "reverb-0.6s",
     "telephone",
-    "overlap-sir0dB",
     "overlap-sir5dB",
     "mixed",
 )

@@ -110,7 +110,7 @@ def run_info(mode: str, command: list[str] | None = None, **extra: Any) -> dict[
     **extra
         More fields (e.g. ``workers``).
     """
-    status = _git("status", "--porcelain", "--", "src", "benchmarks")
+    status = _git("status", "--porcelain", "--untracked-files=no", "--", "src", "benchmarks")
     info = {
         "command": " ".join(
             command if command is not None else [Path(sys.executable).name, *sys.argv]

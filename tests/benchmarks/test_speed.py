@@ -1,0 +1,133 @@
+"""Speed harness mechanics: audio, timing loop, n/a stages, subprocess isolation, ratios, report."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+import soundfile as sf
+from benchmarks.speed import harness, scenarios
+from benchmarks.speed.audio import make_speed_audio
+from benchmarks.speed.scenarios import NotAvailable, Scenario, run_scenario
+
+
+@pytest.fixture(scope="module")
+def audio(tmp_path_factory: pytest.TempPathFactory):
+    return make_speed_audio(tmp_path_factory.mktemp("speed"), long_seconds=8.0)
+
+
+def test_audio_files(audio) -> None:
+    assert len(audio.refs) == 10
+    assert all(sf.info(str(p)).duration == pytest.approx(5.0) for p in audio.refs)
+    assert sf.info(str(audio.long)).duration == pytest.approx(8.0)
+    assert audio.seconds("3x5s") == pytest.approx(15.0)
+    # different offsets of the real recording, not one clip repeated
+    a, _ = sf.read(str(audio.refs[0]))
+    b, _ = sf.read(str(audio.refs[1]))
+    assert abs(a - b).max() > 0.01
+
+
+def test_voxref_embed_scenario_in_process(audio) -> None:
+    rec = run_scenario("voxref.embed@1x5s", audio, repeats=2, budget_seconds=30.0)
+    assert rec["status"] == "ok", rec
+    assert len(rec["times"]) == 2 and rec["median_seconds"] > 0
+    assert rec["rtf"] == pytest.approx(rec["median_seconds"] / 5.0)
+    assert rec["x_realtime"] == pytest.approx(1.0 / rec["rtf"])
+    assert rec["peak_rss_mb"] > 50
+
+
+def test_missing_stage_is_na_and_budget_limits_repeats(
+    audio, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def missing(_audio):
+        raise NotAvailable("voxref.separation.target: not written yet")
+
+    def slow(_audio):
+        return (lambda: time.sleep(0.05)), None
+
+    monkeypatch.setitem(
+        scenarios.SCENARIOS,
+        "t.missing@ref5",
+        Scenario("t.missing@ref5", "voxref", "guide", "ref5", missing),
+    )
+    monkeypatch.setitem(
+        scenarios.SCENARIOS, "t.slow@ref5", Scenario("t.slow@ref5", "voxref", "pool", "ref5", slow)
+    )
+    rec = run_scenario("t.missing@ref5", audio)
+    assert rec["status"] == "n/a" and "not written yet" in rec["reason"]
+    rec = run_scenario("t.slow@ref5", audio, repeats=50, budget_seconds=0.12)
+    assert rec["status"] == "ok" and 2 <= len(rec["times"]) <= 4
+
+
+def test_scenario_in_subprocess_reports_its_own_peak_rss(audio) -> None:
+    config = harness.SpeedConfig(audio_dir=audio.refs[0].parent, long_seconds=8.0, repeats=1)
+    rec = harness._run_subprocess("voxref.load@ref5", config)
+    assert rec["status"] == "ok", rec
+    assert rec["process_wall_seconds"] >= rec["median_seconds"]
+    assert 20 < rec["peak_rss_mb"] < 2000
+
+
+def test_ratios_and_speed_report(tmp_path: Path) -> None:
+    import json
+
+    from benchmarks.report import write_report
+    from benchmarks.speed.machine import run_info
+
+    recs = [
+        {
+            "name": "voxref.embed@1x5s",
+            "system": "voxref",
+            "stage": "embed",
+            "audio": "1x5s",
+            "compare": "embed@1x5s",
+            "status": "ok",
+            "median_seconds": 0.1,
+            "rtf": 0.02,
+            "x_realtime": 50.0,
+            "peak_rss_mb": 300.0,
+            "n_files": 1,
+            "files_per_second": 10.0,
+        },
+        {
+            "name": "resemblyzer.embed_speaker@1x5s",
+            "system": "resemblyzer",
+            "stage": "embed",
+            "audio": "1x5s",
+            "compare": "embed@1x5s",
+            "status": "ok",
+            "median_seconds": 0.3,
+            "rtf": 0.06,
+            "x_realtime": 16.7,
+            "peak_rss_mb": 400.0,
+            "n_files": 1,
+        },
+        {
+            "name": "voxref.guide@ref5",
+            "system": "voxref",
+            "stage": "guide",
+            "audio": "ref5",
+            "compare": None,
+            "status": "n/a",
+            "reason": "no module voxref.separation.target",
+        },
+    ]
+    ratios = harness._ratios(recs)
+    assert len(ratios) == 1 and ratios[0]["time_ratio_system_over_voxref"] == pytest.approx(3.0)
+    speed = {
+        "benchmark": "speed",
+        "run": run_info("test"),
+        "config": harness.SpeedConfig().to_dict(),
+        "audio": {"source": "test", "ref_seconds": 5.0, "long_seconds": 8.0},
+        "imports": {
+            "python -c pass": {"status": "ok", "median_seconds": 0.02, "minus_python_seconds": 0.0}
+        },
+        "scenarios": recs,
+        "ratios": ratios,
+    }
+    (tmp_path / "speed.json").write_text(json.dumps(speed))
+    md = write_report(tmp_path, tmp_path / "B.md").read_text()
+    assert "| guide | ref5 | n/a |" in md
+    assert "Shared machine" not in md  # no load figures given
+    assert "(3.00×)" in md and "no module voxref.separation.target" in md
+    assert (tmp_path / "speed_rtf.png").stat().st_size > 1000
