@@ -130,25 +130,16 @@ class GE2EEncoder(Encoder):
     # ----------------------------------------------------------------- model
     def _build(self):
         import torch
-        from torch import nn
+
+        from .checkpoint import build_network  # one definition of the network, shared with training
 
         if not self.weights_path.exists():
             raise MissingCheckpointError(f"GE2E weights not found at {self.weights_path}.")
-        state = torch.load(self.weights_path, map_location="cpu", weights_only=True)
+        from .checkpoint import safe_torch_load
+
+        state = safe_torch_load(self.weights_path)
         state = state.get("model_state", state)
-
-        class _Net(nn.Module):
-            def __init__(self) -> None:
-                super().__init__()
-                self.lstm = nn.LSTM(N_MELS, 256, 3, batch_first=True)
-                self.linear = nn.Linear(256, 256)
-
-            def forward(self, mels):  # (B, frames, 40) -> (B, 256), unit norm
-                _, (hidden, _) = self.lstm(mels)
-                e = torch.relu(self.linear(hidden[-1]))
-                return e / torch.linalg.vector_norm(e, dim=1, keepdim=True).clamp_min(1e-12)
-
-        net = _Net()
+        net = build_network("ge2e-lstm")
         # the checkpoint also holds GE2E's similarity scale/bias; they are not part of inference
         missing, _unexpected = net.load_state_dict(
             {k: v for k, v in state.items() if not k.startswith("similarity")}, strict=False
