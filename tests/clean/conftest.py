@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from clean_signals import SpeechWithPauses, build, trim
+from .clean_signals import SpeechWithPauses, build, trim
 
 from voxref.audio import load_audio
 

@@ -6,7 +6,7 @@ import gc
 
 import numpy as np
 import pytest
-from clean_signals import SR, add_noise, white_noise
+from .clean_signals import SR, add_noise, white_noise
 
 from voxref.clean import dfn3 as dfn3_module
 from voxref.clean.denoise import (

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import soundfile as sf
-from clean_signals import SR, add_noise, white_noise
+from .clean_signals import SR, add_noise, white_noise
 
 from voxref.audio import Audio, resample
 from voxref.clean import CleanResult, SpectralGate, clean

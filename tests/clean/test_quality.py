@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 import soundfile as sf
-from clean_signals import SR, add_noise, white_noise
+from .clean_signals import SR, add_noise, white_noise
 from scipy.signal import butter, sosfiltfilt
 
 from voxref.audio import resample

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from clean_signals import SR, add_noise, pink_noise, white_noise
+from .clean_signals import SR, add_noise, pink_noise, white_noise
 
 from voxref.clean.snr import estimate_snr, measure_snr, snr_against_reference
 

@@ -6,7 +6,7 @@ import threading
 
 import numpy as np
 import pytest
-from clean_signals import SR, add_noise, white_noise
+from .clean_signals import SR, add_noise, white_noise
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
