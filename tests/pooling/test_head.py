@@ -128,6 +128,17 @@ def test_checkpoint_errors(tmp_path):
     torch.save({"state_dict": {}}, other)
     with pytest.raises(CheckpointError):
         AttentivePooling.load(other)
+    bad_config = tmp_path / "bad_config.pt"
+    torch.save({"format": CHECKPOINT_FORMAT, "config": {"bogus": 1}, "state_dict": {}}, bad_config)
+    with pytest.raises(CheckpointError, match="config"):
+        AttentivePooling.load(bad_config)
+    wrong_shapes = tmp_path / "wrong_shapes.pt"
+    AttentivePooling(dim=8, seed=0).save(wrong_shapes)
+    ckpt = torch.load(wrong_shapes, weights_only=True)
+    ckpt["config"]["dim"] = 16
+    torch.save(ckpt, wrong_shapes)
+    with pytest.raises(CheckpointError, match="do not match"):
+        AttentivePooling.load(wrong_shapes)
 
 
 def test_construction_is_seeded_and_leaves_global_rng_alone():

@@ -90,6 +90,11 @@ class AttentivePooling(nn.Module):
         quality and set-relative features, not the embedding itself).
     dropout
         Dropout on tokens during training.
+    prior_bias
+        Add ``log(reliability)`` (quality feature 0, see
+        :data:`~voxref.embedder.pooling.quality.QUALITY_FEATURE_NAMES`) to every head's attention
+        logits, so the head starts from the parameter-free quality prior and learns corrections.
+        References with no quality (all-zero features) get no bias.
     seed
         Seeds the initialisation (global RNG untouched); ``None`` uses torch's global RNG.
 
@@ -109,6 +114,7 @@ class AttentivePooling(nn.Module):
         heads: int = 4,
         embedding_dim: int = 16,
         dropout: float = 0.0,
+        prior_bias: bool = True,
         *,
         seed: int | None = None,
     ) -> None:
@@ -122,6 +128,7 @@ class AttentivePooling(nn.Module):
             "heads": int(heads),
             "embedding_dim": int(embedding_dim),
             "dropout": float(dropout),
+            "prior_bias": bool(prior_bias),
         }
         gen_state = None
         if seed is not None:
@@ -192,6 +199,11 @@ class AttentivePooling(nn.Module):
         heads = self.config["heads"]
         k = self.key(h).view(b, n, heads, -1)  # (B, N, H, dk)
         scores = torch.einsum("bnhd,hd->bhn", k, self.query) / math.sqrt(k.shape[-1])
+        if self.config["prior_bias"]:
+            # start from the parameter-free quality prior: + log reliability (feature 0)
+            prior = qualities[..., 0].to(e.dtype).clamp_min(1e-4).log()
+            prior = torch.where(qualities[..., 0] > 0, prior, torch.zeros_like(prior))
+            scores = scores + prior[:, None, :]
         scores = scores.masked_fill(~mask[:, None, :], float("-inf"))
         att = torch.softmax(scores, dim=-1)  # (B, H, N)
         weights = torch.einsum("h,bhn->bn", torch.softmax(self.head_logits, dim=0), att)
@@ -264,7 +276,12 @@ class AttentivePooling(nn.Module):
             raise CheckpointError(
                 f"{path} is not a {CHECKPOINT_FORMAT} checkpoint (format={getattr(ckpt, 'get', dict().get)('format')!r})."
             )
-        head = cls(**ckpt["config"])
+        try:
+            head = cls(**ckpt["config"])
+        except (TypeError, ConfigError, KeyError) as exc:
+            raise CheckpointError(
+                f"{path}: unusable pooling-head config {ckpt.get('config')!r}: {exc}"
+            ) from exc
         try:
             head.load_state_dict(ckpt["state_dict"])
         except RuntimeError as exc:

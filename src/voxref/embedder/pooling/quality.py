@@ -12,13 +12,19 @@ embedding is expected to land from the speaker's clean voice (in cosine distance
            + a_\\text{bw}\\,\\text{clip}\\!\\left(\\frac{b_\\text{full} - \\text{bandwidth\\_hz}}{b_\\text{full} - b_\\text{tel}}, 0, 1\\right)
            + a_\\text{clip}\\,\\text{clip}\\!\\left(\\frac{\\text{clipping\\_ratio}}{c_\\text{max}}, 0, 1\\right)
 
-and :func:`reliability` is ``(d_ref / d(q)) ** gamma`` times ``weight_hint`` (1 for a clean,
-3.5 s reference). A missing field contributes nothing. The SNR, overlap and bandwidth constants
-were read off GE2E embeddings of synthetic speakers degraded with :mod:`voxref.augment` (train
-speakers of ``scripts/train_pooling_head.py``: white/pink/brown noise at 0-10 dB moves a reference
-0.2-0.4 from its speaker's clean centroid, a clean one 0.04-0.06, a telephone channel ~0.3, an
-overlapping talker over 40-90 % of it 0.1-0.2); the duration and clipping terms are educated
-guesses that no experiment here has calibrated.
+and :func:`reliability` is ``(d_ref / d(q)) ** gamma`` (capped at 1; ``d_ref`` = a clean 3.5 s
+reference) times ``weight_hint``. With ``gamma = 2`` this is inverse-variance weighting if the
+deviation is treated as a standard deviation. A missing field contributes nothing.
+
+Where the constants come from: GE2E embeddings of synthetic speakers degraded with
+:mod:`voxref.augment`, measured with ``voxref.clean.quality`` (the *train* speakers of fold 0 of
+``scripts/train_pooling_head.py``). White/pink/brown noise at 0-5 dB moves a reference 0.3-0.4
+(cosine distance) from its speaker's clean centroid, babble at 0-10 dB 0.2-0.3, reverberation
+0.23, a telephone channel ~0.3, another talker over 40-90 % of it 0.1-0.2, while a clean
+reference sits at 0.04-0.06. The SNR midpoint (10 dB) and width (3 dB) were chosen on those
+speakers' mixed reference sets (a higher midpoint also penalises reverberant references, whose
+blind SNR reads 15-25 dB, but starts to cost clean sets). The duration and clipping terms are
+educated guesses that no experiment here has calibrated.
 
 Examples
 --------
