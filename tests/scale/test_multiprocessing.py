@@ -1,0 +1,102 @@
+"""``embed_dataset`` on local processes: same embeddings as ``voxref.embed``, a poison clip
+reported exactly once, resumption without recomputation."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+import voxref
+from voxref.scale import embed_dataset, read_clips, read_speaker_embeddings, read_speakers
+from voxref.scale.testing import CrashingEmbedderFactory
+
+from .conftest import SEGMENT, write_manifest
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
+
+@pytest.fixture(scope="module")
+def mp_run(tmp_path_factory, scale_rows):
+    """One run with 2 worker processes; ``poison.wav`` kills its worker every time."""
+    d = tmp_path_factory.mktemp("mp")
+    poison = d / "poison.wav"
+    shutil.copy(scale_rows[0]["path"], poison)
+    rows = list(scale_rows)
+    rows.insert(1, {"path": str(poison), "speaker": scale_rows[0]["speaker"]})
+    manifest = write_manifest(d / "manifest.csv", rows)
+    out = d / "out"
+    kwargs = dict(
+        backend="multiprocessing",
+        num_workers=2,
+        shard_size=3,
+        speakers_per_bucket=2,
+        max_crashes=1,
+        progress=False,
+        embedder_factory=CrashingEmbedderFactory("poison.wav"),
+    )
+    summary = embed_dataset(manifest, out, **kwargs)
+    return {"rows": rows, "manifest": manifest, "out": out, "summary": summary, "kwargs": kwargs}
+
+
+def test_every_clip_is_embedded_or_reported_exactly_once(mp_run):
+    table = read_clips(mp_run["out"])
+    assert sorted(table.column("index").to_pylist()) == list(range(len(mp_run["rows"])))
+    by_index = {r["index"]: r for r in table.to_pylist()}
+    poison = by_index[1]
+    assert (poison["status"], poison["error"]) == ("failed", "ProcessDied")
+    assert "died" in poison["reason"]
+    lost = by_index[len(mp_run["rows"]) - 1]
+    assert (lost["status"], lost["error"]) == ("rejected", "AudioFileNotFoundError")
+    ok = [r for r in by_index.values() if r["status"] == "ok"]
+    assert len(ok) == len(mp_run["rows"]) - 2
+    s = mp_run["summary"]
+    assert (s.clips_ok, s.clips_failed, s.clips_rejected) == (len(ok), 1, 1)
+    assert s.worker_deaths >= 2  # the shard holding the poison clip, then the clip alone
+    segment = next(r for r in ok if r["start"] is not None)
+    assert segment["duration_s"] == pytest.approx(SEGMENT[1] - SEGMENT[0], abs=1e-3)
+
+
+def test_speaker_embeddings_equal_voxref_embed(mp_run, reference_embeddings):
+    got = read_speaker_embeddings(mp_run["out"])
+    assert set(got) == set(reference_embeddings)  # the ghost speaker has no usable clip
+    for spk, ref in reference_embeddings.items():
+        np.testing.assert_allclose(got[spk], ref, atol=1e-6, err_msg=spk)
+    speakers = {r["speaker"]: r for r in read_speakers(mp_run["out"]).to_pylist()}
+    ghost = speakers["ghost"]
+    assert ghost["status"] == "failed" and "lost.wav" in ghost["reason"]
+    first = speakers[mp_run["rows"][0]["speaker"]]
+    refs = json.loads(first["references"])
+    assert [r["status"] for r in refs][1] == "rejected"  # the poison clip, kept in the report
+    assert sum(r["weight"] for r in refs) == pytest.approx(1.0, abs=1e-5)
+
+
+def test_clip_embedding_equals_voxref_embed_of_that_clip(mp_run):
+    table = read_clips(mp_run["out"], columns=["index", "embedding", "num_windows", "dimension"])
+    row = table.to_pylist()[0]
+    expected = voxref.embed([mp_run["rows"][0]["path"]])
+    np.testing.assert_allclose(np.asarray(row["embedding"], np.float32), expected, atol=1e-6)
+    assert row["num_windows"] >= 1 and row["dimension"] == 256
+
+
+def test_rerun_skips_finished_shards(mp_run):
+    out = mp_run["out"]
+    before = {p.name: p.stat().st_mtime_ns for p in out.rglob("*.parquet")}
+    again = embed_dataset(mp_run["manifest"], out, **mp_run["kwargs"])
+    assert (again.shards_computed, again.buckets_computed, again.clips_computed) == (0, 0, 0)
+    assert again.shards_reused == mp_run["summary"].shards
+    assert {p.name: p.stat().st_mtime_ns for p in out.rglob("*.parquet")} == before
+    assert (again.clips_ok, again.clips_failed) == (
+        mp_run["summary"].clips_ok,
+        mp_run["summary"].clips_failed,
+    )
+
+
+def test_rerun_with_other_settings_is_refused(mp_run):
+    from voxref.errors import ConfigError
+
+    kwargs = dict(mp_run["kwargs"], shard_size=2)
+    with pytest.raises(ConfigError, match="different"):
+        embed_dataset(mp_run["manifest"], mp_run["out"], **kwargs)
