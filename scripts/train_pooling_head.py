@@ -530,7 +530,14 @@ def train_head(
 
 
 # ----------------------------------------------------------------------------- evaluation
-EVAL_KINDS = (("clean", 3), ("clean", 5), ("mixed", 3), ("mixed", 5))
+EVAL_KINDS = (
+    ("clean", 3),
+    ("clean", 5),
+    ("mixed", 3),
+    ("mixed", 5),
+    ("intruder", 3),
+    ("intruder", 5),
+)
 
 
 def eer(scores: np.ndarray, labels: np.ndarray) -> float:
@@ -546,20 +553,30 @@ def eer(scores: np.ndarray, labels: np.ndarray) -> float:
 def evaluation_sets(
     corpus: Corpus, kind: str, k: int, n_sets: int, seed: int
 ) -> list[tuple[int, list[int]]]:
-    """Enrollment sets of held-apart speakers: ``clean`` (k clean renderings of k utterances) or
-    ``mixed`` (one clean + k - 1 different degradations, each of another utterance)."""
+    """Enrollment sets of held-apart speakers.
+
+    ``clean``: k clean renderings of k utterances. ``mixed``: one clean + k - 1 different
+    degradations, each of another utterance. ``intruder``: a mixed bag of k - 1 plus one clean
+    utterance of *another* held-apart speaker (a wrong file in the set).
+    """
     index = corpus.index()
     n_utts = int(corpus.ref_utt.max()) + 1
+    held = np.flatnonzero(corpus.held_apart)
     out = []
-    for s in np.flatnonzero(corpus.held_apart):
+    for s in held:
         rng = np.random.default_rng(_seed(seed, "eval", kind, k, int(s)))
         for _ in range(n_sets):
-            utts = rng.choice(n_utts, k, replace=False)
+            own = k - 1 if kind == "intruder" else k
+            utts = rng.choice(n_utts, own, replace=False)
             if kind == "clean":
-                conds = [0] * k
+                conds = [0] * own
             else:
-                conds = [0, *(1 + rng.choice(len(DEGRADED), k - 1, replace=False))]
-            out.append((int(s), [index[(int(s), int(u), int(c))] for u, c in zip(utts, conds)]))
+                conds = [0, *(1 + rng.choice(len(DEGRADED), own - 1, replace=False))]
+            refs = [index[(int(s), int(u), int(c))] for u, c in zip(utts, conds)]
+            if kind == "intruder":
+                other = int(rng.choice(held[held != s]))
+                refs.append(index[(other, int(rng.integers(n_utts)), 0)])
+            out.append((int(s), refs))
     return out
 
 
@@ -600,7 +617,7 @@ def format_table(results: dict) -> str:
 
 def pooling_methods(corpus: Corpus, embeddings: np.ndarray, qualities: list, head=None) -> dict:
     """The compared poolings, each ``fn(ref_ids) -> embedding`` over ``embeddings`` rows."""
-    from voxref.embedder.pooling import attention_pool, mean_pool
+    from voxref.embedder.pooling import agreement, attention_pool, mean_pool
 
     hints = corpus.ref_weight_hint.astype(np.float64)
 
@@ -609,8 +626,19 @@ def pooling_methods(corpus: Corpus, embeddings: np.ndarray, qualities: list, hea
         v = (w[:, None] * embeddings[refs]).sum(0)
         return (v / np.linalg.norm(v)).astype(np.float32)
 
+    def naive_agreement(refs: list[int], scale: float = 10.0) -> np.ndarray:
+        """The issue's first probe: softmax over scaled cosine to the other references' mean."""
+        w = np.exp(scale * agreement(embeddings[refs]))
+        return attention_pool(
+            embeddings[refs],
+            [{"weight_hint": x} for x in w / w.max()],
+            temperature=float("inf"),
+            min_effective=0.0,
+        )[0]
+
     methods = {
         "mean": lambda refs: mean_pool(embeddings[refs])[0],
+        "naive agreement softmax": naive_agreement,
         "QualityReport.weight_hint": hint_pool,
         "attention (agreement only)": lambda refs: attention_pool(embeddings[refs])[0],
         "attention (quality only)": lambda refs: attention_pool(
@@ -634,6 +662,8 @@ def ship_decision(
     head, base = results["trained head"], results[baseline]
     why = []
     for kind, k in EVAL_KINDS:
+        if kind == "intruder":
+            continue
         key = f"{kind}-k{k}"
         h, b = head[key]["eer_percent"], base[key]["eer_percent"]
         if kind == "mixed" and not h < b:
@@ -752,9 +782,8 @@ def main(argv: list[str] | None = None) -> int:
             log.info("fold %d head written to %s", fold, head_path)
         heads[fold] = head
         for variant, emb in embeddings.items():
-            res = evaluate(
-                corpus, pooling_methods(corpus, emb, qualities, head), args.sets, args.seed
-            )
+            methods = pooling_methods(corpus, emb, qualities, head)
+            res = evaluate(corpus, methods, args.sets, args.seed)
             per_fold[variant].append(res)
             print(
                 f"\n### Fold {fold} held-apart speakers ({int(corpus.held_apart.sum())}), "
