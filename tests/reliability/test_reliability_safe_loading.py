@@ -225,8 +225,8 @@ ENTRY_POINTS: dict[str, Callable[[Path], object]] = {
 }
 
 _GE2E_FIX = (
-    "GE2EEncoder._build (voxref/embedder/ge2e.py, the lead's) calls torch.load directly: wrap it "
-    "(safe_torch_load + CheckpointError on a bad state dict); reported"
+    "GE2EEncoder._build (voxref/embedder/ge2e.py, the lead's) lets load_state_dict's RuntimeError "
+    "(wrong shapes) and AttributeError (no dict) escape: raise CheckpointError; reported"
 )
 _SAFE_LOAD_FIX = (
     "safe_torch_load (voxref/embedder/checkpoint.py) lets IndexError from torch's weights-only "
@@ -236,22 +236,7 @@ _SAFE_LOAD_FIX = (
 #: The tests xfail only when exactly these kinds misbehave; anything new fails. Remove when fixed.
 RAW_ERROR_KNOWN: dict[str, tuple[set[str], str]] = {
     "GE2EEncoder(weights=)": (
-        {
-            "torch-zip-nested",
-            "torch-zip-top-level",
-            "raw-pickle",
-            "voxref-format-metadata",
-            "truncated",
-            "random-0",
-            "random-1",
-            "random-17",
-            "random-21",
-            "text",
-            "empty",
-            "zip-without-pickle",
-            "wrong-shapes",
-            "directory",
-        },
+        {"random-17", "random-21", "wrong-shapes", "not-a-dict"},
         _GE2E_FIX,
     ),
     "checkpoint.safe_torch_load": ({"random-17", "random-21"}, _SAFE_LOAD_FIX),
@@ -342,6 +327,9 @@ def _garbage_files(tmp: Path) -> dict[str, Path]:
     p = tmp / "wrong-content.pt"
     torch.save({"model_state": {"lstm.weight_ih_l0": torch.zeros(2, 2)}}, p)  # wrong shapes
     out["wrong-shapes"] = p
+    p = tmp / "tensor.pt"
+    torch.save(torch.zeros(3), p)  # a valid torch file holding no state dict
+    out["not-a-dict"] = p
     out["missing"] = tmp / "nope.pt"
     out["directory"] = tmp
     return out
@@ -359,7 +347,7 @@ def _garbage_files(tmp: Path) -> dict[str, Path]:
 def test_broken_checkpoint_files_give_checkpoint_errors(entry: str, tmp_path: Path) -> None:
     files = _garbage_files(tmp_path)
     if entry == "checkpoint.safe_torch_load":
-        del files["wrong-shapes"]  # a valid torch file: loading it is right, using it is not
+        del files["wrong-shapes"], files["not-a-dict"]  # valid torch files: loading them is right
     bad = _problems(entry, files)
     _xfail_if_known(entry, bad)
     assert not bad, "\n".join(f"{k}: {v}" for k, v in bad.items())
