@@ -1,8 +1,8 @@
 """extract_target: the target's part of a multi-speaker recording.
 
 Measured on pyannote's sample (guide = every other long turn of speaker A, purity over the
-extracted regions outside those guide turns): speaker A active in 96 % / 100 % of the extracted
-time for the two speakers (clean, i.e. nobody else talking: 86 % / 98 %).
+extracted regions outside those guide turns): speaker A active in 98 % / 100 % of the extracted
+time for the two speakers (clean, i.e. nobody else talking: 87 % / 98 %).
 """
 
 from __future__ import annotations

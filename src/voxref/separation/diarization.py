@@ -19,6 +19,17 @@ Pipeline (:class:`Diarizer`):
    z-score); optionally (``detect_overlap=True``) the runner-up speaker is added where the misfit
    persists for ``min_overlap`` seconds.
 
+Measured (``python -m voxref.separation.benchmark``; DER from ``pyannote.metrics``, overlap
+scored): on pyannote's 30 s real two-speaker sample, DER 12.0 % at collar 0 and 5.3 % at collar
+0.25 s, the same with 2 speakers given or estimated (the 1.89 s of overlapped speech alone is 7.8 %
+of the collar-0 error: overlap is not labelled). On ten synthetic 2–4-speaker conversations
+(espeak-ng / flite, with overlaps): mean DER 7.6 % (collar 0) / 3.5 % (collar 0.25) with the count
+given, 9/10 counts right when estimated (the miss: two similar espeak male voices merged). One
+speaker is found in 18/18 single-voice recordings of six utterances, but only in 2/4 recordings of
+four utterances separated by long pauses: GE2E windows of synthetic speech cluster by utterance,
+and a short single-speaker recording can look like the sample's two (similar) voices.
+Speed: about 0.08 s of CPU per second of audio (RTF 0.08, one thread).
+
 The result is a :class:`pyannote.core.Annotation` (``pyannote.core`` is light; ``pyannote.audio`` is
 never imported here), so RTTM output (``annotation.write_rttm``) and ``pyannote.metrics`` work.
 :func:`diarize` can also run a user-supplied pyannote.audio pipeline (see
@@ -271,7 +282,7 @@ class Diarizer:
         max_speakers: int = 8,
         detect_overlap: bool = False,
         fine_window: float | None = 0.75,
-        fine_hop: float = 0.125,
+        fine_hop: float = 0.25,
         fine_weight: float = 1.0,
         overlap_threshold: float = 2.5,
         min_overlap: float = 0.3,

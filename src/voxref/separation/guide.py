@@ -277,6 +277,7 @@ def target_activity(
                 "embed the guide with the same encoder."
             )
         centroid = l2_normalize(g).astype(np.float64)
+        guide_unit = centroid.copy()
     elif mode == "agreement":
         support = np.concatenate([s for s in cross_reference_support(embs) if len(s)])
         keep = np.zeros(len(allw), dtype=bool)
@@ -297,7 +298,7 @@ def target_activity(
             break
         new = l2_normalize((z[:, None] * allw).sum(axis=0)).astype(np.float64)
         if mode == "guide":
-            new = l2_normalize(0.5 * new + 0.5 * centroid).astype(np.float64)
+            new = l2_normalize(0.5 * new + 0.5 * guide_unit).astype(np.float64)
         centroid = new
     sim = allw @ centroid
     z = _calibrated_activity(sim, kappa=kappa, min_spread=min_spread)
