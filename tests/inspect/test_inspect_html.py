@@ -175,7 +175,9 @@ def test_target_mask_lives_on_the_speech_regions(built_report):
         inside |= (t >= s) & (t < e)
     assert not on[~inside].any()  # never off speech
     assert on[inside].mean() > 0.97  # and covers (nearly) all of it
-    assert np.nanmax(mask) == pytest.approx(1.0)
+    # weights are drawn relative to the largest window weight; with attention pooling windows
+    # differ, and overlapping windows are averaged, so the drawn maximum is at most 1
+    assert 0.5 < np.nanmax(mask) <= 1.0 + 1e-9
 
 
 def test_diarization_turns_or_a_note(built_report):
