@@ -30,7 +30,7 @@ pip_q() { .venv/bin/pip install -q --disable-pip-version-check "$@" 2>&1 | grep 
 # torch FIRST and pinned: 2.13.0 is the local CPU wheel on these machines; any other spec makes pip
 # fetch a multi-GB CUDA build. It is repeated below so the resolver keeps it.
 pip_q torch==2.13.0
-pip_q -c scripts/constraints.txt torch==2.13.0 -e ".[test,quality]"
+pip_q -c scripts/constraints.txt torch==2.13.0 -e ".[test,quality,ray]"
 .venv/bin/python -c "import torch, voxref" >/dev/null
 
 # 3. torchaudio from PyPI is a CUDA build: its compiled lib/*.so need libc10_cuda.so, which a CPU
