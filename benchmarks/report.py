@@ -370,7 +370,7 @@ def speed_section(s: dict[str, Any], plot: Path | None, md_dir: Path) -> str:
     out += [
         f"- audio: {a.get('source')}; references {a.get('ref_seconds')} s, long recording "
         f"{a.get('long_seconds')} s",
-        f"- each scenario in its own process (peak RSS = that process's `ru_maxrss`, models included); "
+        f"- each scenario in its own process (peak RSS = that process's `VmHWM`, models included); "
         f"one warm-up call, then the median of up to {cfg['repeats']} timed calls "
         f"(fewer once {cfg['budget_seconds']} s are spent)",
         "",

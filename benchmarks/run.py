@@ -18,11 +18,13 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import math
 import subprocess
 import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from benchmarks.speed.machine import set_thread_env
 
@@ -45,11 +47,22 @@ def ensure_corpus(corpus: Path) -> None:
     )
 
 
+def _finite(x: Any) -> Any:
+    """``x`` with every NaN / infinity replaced by ``None`` (strict JSON)."""
+    if isinstance(x, float):
+        return x if math.isfinite(x) else None
+    if isinstance(x, dict):
+        return {k: _finite(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_finite(v) for v in x]
+    return x
+
+
 def write_json(path: Path, data: dict) -> None:
-    """Write ``data`` as indented JSON (atomic rename)."""
+    """Write ``data`` as indented strict JSON (NaN -> null), via an atomic rename."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(data, indent=1, allow_nan=False, default=str) + "\n")
+    tmp.write_text(json.dumps(_finite(data), indent=1, allow_nan=False, default=str) + "\n")
     tmp.replace(path)
 
 
@@ -67,7 +80,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--methods", nargs="+", help="quality: method names (first = ours)")
     parser.add_argument("--conditions", nargs="+", help="quality: condition names")
     parser.add_argument(
-        "--speakers", type=int, help="quality: cap on trial speakers (quick: 10, full: all; 0 = all)"
+        "--speakers",
+        type=int,
+        help="quality: cap on trial speakers (quick: 10, full: all; 0 = all)",
     )
     parser.add_argument("--no-diarization", action="store_true", help="quality: skip the DER run")
     parser.add_argument("--scenarios", nargs="+", help="speed: scenario names")

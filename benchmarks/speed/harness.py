@@ -34,6 +34,9 @@ log = logging.getLogger(__name__)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
+SCENARIO_TIMEOUT = 1800
+"""Seconds after which a scenario's process is stopped and reported as an error."""
+
 IMPORT_STATEMENTS = {
     "python -c pass": "pass",
     "import voxref": "import voxref",
@@ -151,12 +154,25 @@ def _run_subprocess(name: str, config: SpeedConfig) -> dict[str, Any]:
         str(config.budget_seconds),
     ]
     t = time.perf_counter()
-    proc = subprocess.run(cmd, env=_env(), cwd=REPO_ROOT, capture_output=True, text=True)
+    sc = SCENARIOS[name]
+    try:
+        proc = subprocess.run(
+            cmd, env=_env(), cwd=REPO_ROOT, capture_output=True, text=True, timeout=SCENARIO_TIMEOUT
+        )
+    except subprocess.TimeoutExpired:
+        return {
+            "name": name,
+            "system": sc.system,
+            "stage": sc.stage,
+            "audio": sc.audio,
+            "compare": sc.compare,
+            "status": "error",
+            "reason": f"timed out after {SCENARIO_TIMEOUT} s",
+        }
     wall = time.perf_counter() - t
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
     if proc.returncode != 0 or not lines:
         tail = proc.stderr.strip().splitlines()[-3:]
-        sc = SCENARIOS[name]
         return {
             "name": name,
             "system": sc.system,
