@@ -217,7 +217,8 @@ def target_activity(
     min_spread: float = 0.02,
     iterations: int = 3,
     merge_threshold: float = 0.9,
-    other_merge_threshold: float = 0.85,
+    other_merge_threshold: float = 0.8,
+    min_other_windows: int = 3,
     overlap_threshold: float = 2.5,
     min_guide_similarity: float | None = None,
 ) -> list[TargetActivity]:
@@ -242,6 +243,9 @@ def target_activity(
     other_merge_threshold
         The same, when grouping the non-target windows into other voices (only for counting them
         and for the overlap score).
+    min_other_windows
+        Fewest clearly non-target windows that make "another voice" (with the default 1.6 s
+        windows every 0.4 s, 3 windows are about 2.4 s of speech).
     overlap_threshold
         Misfit (robust z-score) at which a window's overlap probability is 0.5. Windows whose
         activity is near 0.5 while another voice is present also count as mixed.
@@ -309,12 +313,9 @@ def target_activity(
         z = z * _sigmoid((g_sim - min_guide_similarity) / max(min_spread, 1e-3))
     others = allw[z < 0.5]
     other_c = np.zeros((0, allw.shape[1]))
-    if len(others) >= 2:
+    if len(others) >= min_other_windows:
         lab, other_c = _dominant_cluster(others, other_merge_threshold)
-        counts = np.bincount(lab)
-        other_c = other_c[counts >= 2]
-    elif len(others) == 1:
-        other_c = l2_normalize(others)
+        other_c = _drop_mixtures(other_c[np.bincount(lab) >= min_other_windows], centroid)
     voices = np.concatenate([centroid[None], other_c], axis=0)
     if len(voices) >= 2:
         misfit, _ = overlap_scores(allw, voices)
@@ -332,7 +333,7 @@ def target_activity(
             out.append(TargetActivity(np.zeros(0), np.zeros(0), 0, 0.0, 1.0, "no speech windows"))
             continue
         zr, ovr, simr = z[m], overlap[m], sim[m]
-        n_other = _count_others(allw[m], zr, other_c)
+        n_other = _count_others(allw[m], zr, other_c, min_other_windows)
         clean = float(np.mean(zr * (1.0 - ovr)))
         conf = _confidence(mode, allw[m], zr, voices, centroid, guide, dominant_labels)
         reason = _reason(mode, zr, ovr, n_other, len(used))
@@ -351,15 +352,28 @@ def target_activity(
     return out
 
 
-def _count_others(e: np.ndarray, z: np.ndarray, other_c: np.ndarray) -> int:
-    """Other voices with at least two clearly non-target windows in this reference."""
+def _drop_mixtures(other_c: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """Remove 'voices' whose centroid is better explained as the target mixed with another voice
+    (windows straddling a change or an overlap form such clusters)."""
+    if len(other_c) < 2:
+        return other_c
+    keep = []
+    for i, c in enumerate(other_c):
+        alone = max(float(c @ target), max(float(c @ o) for j, o in enumerate(other_c) if j != i))
+        pairs = [float(c @ l2_normalize(target + o)) for j, o in enumerate(other_c) if j != i]
+        keep.append(max(pairs) <= alone)
+    return other_c[np.asarray(keep, dtype=bool)] if any(keep) else other_c
+
+
+def _count_others(e: np.ndarray, z: np.ndarray, other_c: np.ndarray, min_windows: int) -> int:
+    """Other voices with at least ``min_windows`` clearly non-target windows in this reference."""
     if len(other_c) == 0:
         return 0
     non = e[z < 0.5]
-    if len(non) < 2:
+    if len(non) < min_windows:
         return 0
     nearest = np.argmax(non @ other_c.T, axis=1)
-    return int(np.sum(np.bincount(nearest, minlength=len(other_c)) >= 2))
+    return int(np.sum(np.bincount(nearest, minlength=len(other_c)) >= min_windows))
 
 
 def _confidence(

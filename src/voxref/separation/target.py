@@ -35,6 +35,7 @@ Examples
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from numbers import Real
@@ -152,6 +153,23 @@ def _is_embedding(guide: Any, dimension: int) -> bool:
         return False
 
 
+def _reference_list(x: Any) -> list:
+    """One reference or a list/tuple of them; an ``(array, sample_rate)`` pair is one reference.
+
+    Examples
+    --------
+    >>> len(_reference_list((np.zeros(10), 16000))), len(_reference_list(["a.wav", "b.wav"]))
+    (1, 2)
+    """
+    pair = (
+        isinstance(x, tuple)
+        and len(x) == 2
+        and isinstance(x[1], (int, np.integer))
+        and not isinstance(x[0], (str, os.PathLike))
+    )
+    return list(x) if isinstance(x, (list, tuple)) and not pair else [x]
+
+
 def guide_embedding(
     references: Sequence[AudioInput] | AudioInput,
     encoder: Encoder,
@@ -170,7 +188,7 @@ def guide_embedding(
     embedding, reason
         Unit-norm ``(D,)`` vector and the target activity's explanation (first reference).
     """
-    refs = references if isinstance(references, (list, tuple)) else [references]
+    refs = _reference_list(references)
     if len(refs) == 0:
         raise ConfigError("give at least one reference recording as the guide.")
     wins: list[WindowEmbeddings] = []
@@ -487,7 +505,7 @@ def _extract_with_pyannote(
             g = guide.astype(np.float64)
             guide_note = "guide: embedding"
         else:
-            refs = guide if isinstance(guide, (list, tuple)) else [guide]
+            refs = _reference_list(guide)
             vecs = []
             for r in refs:
                 a = load_audio(r, pd.sample_rate, sample_rate=guide_sample_rate or sample_rate)
