@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
+
 from voxref.scale.ddp import ddp_equivalence
 
 
+@pytest.mark.slow
 def test_two_process_ddp_equals_one_process_on_the_doubled_batch():
     r = ddp_equivalence(world_size=2, steps=2, loss="ge2e", timeout=120)
     assert len(r.ddp_losses) == 2

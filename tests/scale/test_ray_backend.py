@@ -11,7 +11,10 @@ from voxref.scale.testing import CrashingEmbedderFactory
 
 from .conftest import write_manifest
 
-pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.filterwarnings("ignore::DeprecationWarning"),
+]
 
 
 @pytest.fixture(scope="module")

@@ -49,6 +49,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .. import __version__
 from ..errors import ConfigError
 from .backends import TaskOutcome, make_backend
 from .manifest import Clip, read_manifest
@@ -451,6 +452,7 @@ def embed_dataset(
         "speakers_per_bucket": speakers_per_bucket,
         "embedder": _embedder_config(spec),
         "clip_embeddings": clip_embeddings,
+        "voxref_version": __version__,
     }
     from tqdm.auto import tqdm
 

@@ -78,6 +78,8 @@ def clip_schema() -> Any:
     ``windows`` holds the ``num_windows x dimension`` window embeddings row-major (float32),
     with ``window_starts``/``window_ends`` in seconds: what the speaker stage pools.
     ``quality`` is the clip's :class:`~voxref.clean.quality.QualityReport` as JSON.
+    ``seconds`` / ``cpu_seconds`` are the wall / CPU time the worker spent on the clip, and
+    ``worker`` is ``host:pid`` of the process that embedded it.
     """
     pa = require_pyarrow()
     f32 = pa.list_(pa.float32())
@@ -106,6 +108,7 @@ def clip_schema() -> Any:
             ("window_starts", f64),
             ("window_ends", f64),
             ("seconds", pa.float64()),
+            ("cpu_seconds", pa.float64()),
             ("worker", pa.string()),
         ]
     )
@@ -165,6 +168,9 @@ def _fsync_dir(directory: Path) -> None:
 def atomic_write(path: str | os.PathLike, write: Callable[[Path], None]) -> Path:
     """Run ``write(tmp_path)``, ``fsync`` the file and rename it to ``path`` (never torn).
 
+    The same protocol as :func:`voxref.batch.atomic_save_npy` / ``atomic_write_text``, for
+    writers that need a file name (Parquet).
+
     Examples
     --------
     >>> import tempfile, os
@@ -189,9 +195,11 @@ def atomic_write(path: str | os.PathLike, write: Callable[[Path], None]) -> Path
 
 
 def atomic_write_json(path: str | os.PathLike, data: Any) -> Path:
-    """Write ``data`` as indented JSON, atomically."""
-    text = json.dumps(data, indent=1, ensure_ascii=False)
-    return atomic_write(path, lambda t: t.write_text(text, encoding="utf-8"))
+    """Write ``data`` as indented JSON, atomically (:func:`voxref.batch.atomic_write_text`)."""
+    from ..batch import atomic_write_text
+
+    atomic_write_text(path, json.dumps(data, indent=1, ensure_ascii=False))
+    return Path(path)
 
 
 def write_parquet(
