@@ -128,6 +128,10 @@ def test_checkpoint_errors(tmp_path):
     torch.save({"state_dict": {}}, other)
     with pytest.raises(CheckpointError):
         AttentivePooling.load(other)
+    garbage = tmp_path / "garbage.pt"
+    garbage.write_bytes(b"not a checkpoint")
+    with pytest.raises(CheckpointError, match="cannot read"):
+        AttentivePooling.load(garbage)
     bad_config = tmp_path / "bad_config.pt"
     torch.save({"format": CHECKPOINT_FORMAT, "config": {"bogus": 1}, "state_dict": {}}, bad_config)
     with pytest.raises(CheckpointError, match="config"):

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import math
 import os
+import pickle
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -267,14 +268,20 @@ class AttentivePooling(nn.Module):
             )
         try:
             ckpt = torch.load(path, map_location=map_location, weights_only=True)
-        except Exception as exc:  # torch raises UnpicklingError & co for non-tensor payloads
+        except pickle.UnpicklingError as exc:
+            if "Unsupported global" not in str(exc):  # not a pickle of Python objects: corrupt
+                raise CheckpointError(f"cannot read {path} as a torch checkpoint: {exc}") from exc
             raise UnsafeCheckpointError(
-                f"{path} is not a weights-only pooling-head checkpoint ({exc.__class__.__name__}); "
-                "voxref only loads checkpoints written by AttentivePooling.save."
+                f"{path} holds Python objects, not only tensors ({exc.__class__.__name__}); voxref "
+                "only loads weights-only checkpoints written by AttentivePooling.save."
             ) from exc
-        if not isinstance(ckpt, dict) or ckpt.get("format") != CHECKPOINT_FORMAT:
+        except Exception as exc:  # truncated / not a torch file at all
+            raise CheckpointError(f"cannot read {path} as a torch checkpoint: {exc}") from exc
+        fmt = ckpt.get("format") if isinstance(ckpt, dict) else type(ckpt).__name__
+        if fmt != CHECKPOINT_FORMAT or "config" not in ckpt or "state_dict" not in ckpt:
             raise CheckpointError(
-                f"{path} is not a {CHECKPOINT_FORMAT} checkpoint (format={getattr(ckpt, 'get', dict().get)('format')!r})."
+                f"{path} is not a {CHECKPOINT_FORMAT} checkpoint (format={fmt!r}); write one with "
+                "AttentivePooling.save."
             )
         try:
             head = cls(**ckpt["config"])
