@@ -82,6 +82,18 @@ def test_soft_activity_weights_follow_the_mask(mixed_reference):
     )  # scores sharpen towards the target
 
 
+def test_a_known_target_direction_picks_the_target_even_as_a_minority(windows):
+    target = windows["espeak-us-belinda"][0]
+    ref = _concat(target, *windows["flite-awb"][:2])  # 5 target windows, 10 interferer windows
+    guide = windows["espeak-us-belinda"][1].mean()  # another utterance of the target voice
+    blind, _ = guided_window_pool(ref, temperature=0.1)
+    guided, w = guided_window_pool(ref, temperature=0.1, target=guide)
+    assert float(guided @ target.mean()) > 0.97 > float(blind @ target.mean()) + 0.2
+    assert w[:5].sum() > 0.9
+    with pytest.raises(ConfigError):
+        guided_window_pool(ref, target=np.ones(3))
+
+
 def test_all_zero_mask_falls_back(mixed_reference, caplog):
     ref, is_target, _ = mixed_reference
     n = len(ref)

@@ -150,6 +150,7 @@ def guided_window_pool(
     *,
     temperature: float = WINDOW_TEMPERATURE,
     iterations: int = 2,
+    target: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Pool one reference's window embeddings with attention masked by the target's activity.
 
@@ -166,6 +167,11 @@ def guided_window_pool(
         plain masked mean.
     iterations
         Centroid refinements (``c`` starts as the masked mean).
+    target
+        A known target direction (e.g. the centroid of the *other* references, as
+        ``voxref.separation.guide`` computes it): scores are ``cos(x_t, target) / temperature``
+        and no centroid is iterated. With a known target a sharper temperature (0.1) is safe;
+        blind, it is not (see :data:`WINDOW_TEMPERATURE`).
 
     Returns
     -------
@@ -200,8 +206,15 @@ def guided_window_pool(
     if not temperature > 0:
         raise ConfigError(f"temperature must be > 0; got {temperature}.")
     a = mask / mask.sum()
+    anchor = None
+    if target is not None:
+        anchor = _unit_rows(np.asarray(target, dtype=np.float64).reshape(-1))
+        if anchor.shape != (x.shape[1],) or not np.all(np.isfinite(anchor)):
+            raise ConfigError(
+                f"target must be a finite ({x.shape[1]},) vector; got {np.shape(target)}."
+            )
     for _ in range(max(int(iterations), 0) + 1):
-        c = _unit_rows((a[:, None] * x).sum(axis=0))
+        c = _unit_rows((a[:, None] * x).sum(axis=0)) if anchor is None else anchor
         if not np.isfinite(temperature):
             break
         e = (x @ c) / temperature
