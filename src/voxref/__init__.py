@@ -38,6 +38,8 @@ _LAZY = {
     "load_pretrained": "voxref.embedder.checkpoint",
     "export_embedding": "voxref.tts.export",
     "load_bridge": "voxref.tts.bridge",
+    "embed_long": "voxref.longform",
+    "embed_dir": "voxref.batch",
 }
 
 __all__ = [  # noqa: F822  (resolved lazily by __getattr__)
@@ -62,6 +64,8 @@ __all__ = [  # noqa: F822  (resolved lazily by __getattr__)
     "load_pretrained",
     "export_embedding",
     "load_bridge",
+    "embed_long",
+    "embed_dir",
 ]
 
 from . import errors  # noqa: E402  (light: no third-party imports)

@@ -224,28 +224,9 @@ ENTRY_POINTS: dict[str, Callable[[Path], object]] = {
     "tts.bridge.load_bridge": _loader("voxref.tts.bridge", "load_bridge"),
 }
 
-_GE2E_FIX = (
-    "GE2EEncoder._build (voxref/embedder/ge2e.py, the lead's) lets load_state_dict's RuntimeError "
-    "(wrong shapes) and AttributeError (no dict) escape: raise CheckpointError; reported"
-)
-_SAFE_LOAD_FIX = (
-    "safe_torch_load (voxref/embedder/checkpoint.py) lets IndexError from torch's weights-only "
-    "unpickler escape on some random bytes: catch it (any Exception) as CheckpointError; reported"
-)
 #: Entry points known to leak raw exception types: entry -> (input kinds affected, why).
-#: The tests xfail only when exactly these kinds misbehave; anything new fails. Remove when fixed.
-RAW_ERROR_KNOWN: dict[str, tuple[set[str], str]] = {
-    "GE2EEncoder(weights=)": (
-        {"random-17", "random-21", "wrong-shapes", "not-a-dict"},
-        _GE2E_FIX,
-    ),
-    "checkpoint.safe_torch_load": ({"random-17", "random-21"}, _SAFE_LOAD_FIX),
-    "checkpoint.load_checkpoint": ({"random-17", "random-21"}, _SAFE_LOAD_FIX),
-    "checkpoint.load_pretrained": (
-        {"random-17", "random-21", "wrong-shapes"},
-        _SAFE_LOAD_FIX + "; " + _GE2E_FIX,
-    ),
-}
+#: The tests xfail only when exactly these kinds misbehave; anything new fails. None left.
+RAW_ERROR_KNOWN: dict[str, tuple[set[str], str]] = {}
 
 
 def _xfail_if_known(entry: str, bad: dict[str, str]) -> None:

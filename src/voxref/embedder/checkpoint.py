@@ -238,7 +238,7 @@ def safe_torch_load(
             f"{label} is not a readable torch checkpoint (corrupt, not a checkpoint, or using "
             f"pickle features voxref refuses): {msg.splitlines()[-1] if msg else ''}"
         ) from None
-    except (RuntimeError, EOFError, ValueError, OSError, KeyError, AttributeError) as exc:
+    except Exception as exc:  # torch's unpickler raises many kinds on corrupt bytes
         raise CheckpointError(
             f"{label} is not a readable torch checkpoint ({type(exc).__name__}: "
             f"{str(exc).splitlines()[0] if str(exc) else ''}); is the file complete?"

@@ -18,6 +18,7 @@ from ..errors import (
     BatchReport,
     ConfigError,
     InputFate,
+    NonFiniteAudioError,
     NoUsableReferenceError,
     TooShortAudioError,
     VoxrefError,
@@ -345,6 +346,12 @@ class Embedder:
         windows = self.encoder.embed_windows(
             speech.samples, self.window, self.hop, source=audio.source
         )
+        if not np.all(np.isfinite(windows.embeddings)):
+            raise NonFiniteAudioError(
+                "the encoder produced non-finite embeddings for this audio; check its level "
+                "(samples should lie in [-1, 1]).",
+                audio.source,
+            )
         return PreparedReference(
             source=audio.source,
             audio=audio,
@@ -517,6 +524,11 @@ class Embedder:
 
 
 def _as_list(inputs: Any) -> list:
+    if isinstance(inputs, Mapping):
+        raise ConfigError(
+            "got a mapping; embed() takes one speaker's references (a list). For several "
+            "speakers use embed_many({speaker: [files...]})."
+        )
     if isinstance(inputs, (list, tuple)) and not (
         len(inputs) == 2
         and isinstance(inputs, tuple)

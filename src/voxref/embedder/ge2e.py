@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import MissingCheckpointError, MissingDependencyError
+from ..errors import CheckpointError, MissingCheckpointError, MissingDependencyError
 from .base import Encoder, WindowEmbeddings, l2_normalize, window_starts
 
 __all__ = ["GE2EEncoder", "bundled_weights_path", "mel_filterbank"]
@@ -138,12 +138,23 @@ class GE2EEncoder(Encoder):
         from .checkpoint import safe_torch_load
 
         state = safe_torch_load(self.weights_path)
-        state = state.get("model_state", state)
+        if isinstance(state, dict):
+            state = state.get("model_state", state)
+        if not isinstance(state, dict):
+            raise CheckpointError(
+                f"{self.weights_path} holds a {type(state).__name__}, not a GE2E state dict "
+                "({'model_state': {...}} as Resemblyzer saves it)."
+            )
         net = build_network("ge2e-lstm")
         # the checkpoint also holds GE2E's similarity scale/bias; they are not part of inference
-        missing, _unexpected = net.load_state_dict(
-            {k: v for k, v in state.items() if not k.startswith("similarity")}, strict=False
-        )
+        try:
+            missing, _unexpected = net.load_state_dict(
+                {k: v for k, v in state.items() if not k.startswith("similarity")}, strict=False
+            )
+        except (RuntimeError, TypeError, AttributeError) as exc:
+            raise CheckpointError(
+                f"{self.weights_path} does not fit the GE2E network ({str(exc).splitlines()[0]})."
+            ) from None
         if missing:
             raise MissingCheckpointError(
                 f"{self.weights_path} is not a GE2E checkpoint (missing {missing})."

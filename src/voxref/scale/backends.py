@@ -200,8 +200,11 @@ class ProcessBackend:
                     if self._init_deaths > 2 * self.num_workers + 2:
                         self.close()
                         raise RuntimeError(
-                            "voxref worker processes keep dying while loading the models "
-                            "(out of memory?); run with fewer workers."
+                            "voxref worker processes keep dying while starting (exit code "
+                            f"{child.process.exitcode}). In a script, call embed_dataset under "
+                            "`if __name__ == '__main__':` (worker processes are spawned and "
+                            "re-import the main module); otherwise memory may be short: run "
+                            "with fewer workers."
                         )
                 code = child.process.exitcode
                 child.process.join(1)
@@ -365,7 +368,7 @@ class RayBackend:
                 out = self._map(ds, min(self.num_workers, len(tasks)))
             for row in out.iter_rows():
                 result = json.loads(row["result"])
-                task = left.pop(task_key_of_result(result, left), None)
+                task = left.pop(task_key_of_result(result), None)
                 if task is not None:
                     yield TaskOutcome(task, result)
         finally:
@@ -380,7 +383,7 @@ class RayBackend:
             )
 
 
-def task_key_of_result(result: dict[str, Any], left: dict[tuple, dict]) -> tuple:
+def task_key_of_result(result: dict[str, Any]) -> tuple:
     """The key of the task a worker's result answers."""
     if result["kind"] == "speakers":
         return ("speakers", result["bucket"])

@@ -28,12 +28,15 @@ class CrashingEmbedderFactory:
         every time (a poison clip).
     options
         :class:`~voxref.Embedder` options.
+    poison
+        Suffix of further clip sources to crash on every time, whatever ``marker`` says.
     """
 
     crash_on: str
     marker: str | None = None
     options: dict[str, Any] = field(default_factory=dict)
     exit_code: int = 17
+    poison: str | None = None
 
     def __call__(self) -> Any:
         from ..embedder.embedder import Embedder
@@ -42,8 +45,10 @@ class CrashingEmbedderFactory:
 
         class _CrashingEmbedder(Embedder):
             def prepare(self, x: Any, index: int | None = None, sample_rate: int | None = None):
-                source = x if isinstance(x, str) else getattr(x, "source", "")
-                if str(source).endswith(factory.crash_on):
+                source = str(x if isinstance(x, str) else getattr(x, "source", ""))
+                if factory.poison and source.endswith(factory.poison):
+                    os._exit(factory.exit_code)
+                if source.endswith(factory.crash_on):
                     if factory.marker is None:
                         os._exit(factory.exit_code)
                     try:

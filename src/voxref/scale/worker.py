@@ -37,7 +37,7 @@ from .manifest import Clip
 from .storage import (
     bucket_path,
     clip_schema,
-    list_arrays,
+    iter_clip_rows,
     part_path,
     shard_path,
     speaker_schema,
@@ -398,14 +398,7 @@ class DatasetWorker:
         table = dataset.to_table(filter=ds.field("bucket") == pa.scalar(bucket, pa.int32()))
         table = table.sort_by("index")
         by_speaker: dict[str, list[dict[str, Any]]] = {s: [] for s in task["speakers"]}
-        lists = {name: list_arrays(table.column(name)) for name in ("windows", "embedding")}
-        starts = list_arrays(table.column("window_starts"), np.float64)
-        ends = list_arrays(table.column("window_ends"), np.float64)
-        scalars = table.drop_columns(
-            ["windows", "embedding", "window_starts", "window_ends"]
-        ).to_pylist()
-        for i, row in enumerate(scalars):
-            row.update(windows=lists["windows"][i], window_starts=starts[i], window_ends=ends[i])
+        for row in iter_clip_rows(table):
             by_speaker.setdefault(row["speaker"], []).append(row)
         out_rows = []
         for spk, rows in by_speaker.items():
