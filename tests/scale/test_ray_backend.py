@@ -1,7 +1,10 @@
 """``embed_dataset`` on a local Ray cluster (loopback): same embeddings as ``voxref.embed``,
-an actor killed mid-shard loses no clip, a re-run skips finished shards."""
+an actor killed mid-shard loses no clip, a clip that always kills its actor is reported once
+(and no other clip with it), a re-run skips finished shards."""
 
 from __future__ import annotations
+
+import shutil
 
 import numpy as np
 import pytest
@@ -19,9 +22,14 @@ pytestmark = [
 
 @pytest.fixture(scope="module")
 def ray_run(ray_cluster, tmp_path_factory, scale_rows):
-    """2 actors; the actor embedding the 2nd clip ``os._exit`` s the first time it meets it."""
+    """2 actors; the actor embedding the 2nd clip ``os._exit`` s the first time it meets it, and
+    every time it meets ``poison.wav`` (4th row, in the 2nd shard)."""
     d = tmp_path_factory.mktemp("ray")
-    manifest = write_manifest(d / "manifest.csv", scale_rows)
+    poison = d / "poison.wav"
+    shutil.copy(scale_rows[2]["path"], poison)
+    rows = list(scale_rows)
+    rows.insert(3, {"path": str(poison), "speaker": scale_rows[2]["speaker"]})
+    manifest = write_manifest(d / "manifest.csv", rows)
     marker = d / "crashed-once"
     kwargs = dict(
         backend="ray",
@@ -30,7 +38,9 @@ def ray_run(ray_cluster, tmp_path_factory, scale_rows):
         speakers_per_bucket=100,
         max_crashes=2,
         progress=False,
-        embedder_factory=CrashingEmbedderFactory(scale_rows[1]["path"], str(marker)),
+        embedder_factory=CrashingEmbedderFactory(
+            scale_rows[1]["path"], str(marker), poison="poison.wav"
+        ),
     )
     summary = embed_dataset(manifest, d / "out", **kwargs)
     return {
@@ -39,7 +49,7 @@ def ray_run(ray_cluster, tmp_path_factory, scale_rows):
         "marker": marker,
         "summary": summary,
         "kwargs": kwargs,
-        "rows": scale_rows,
+        "rows": rows,
     }
 
 
@@ -47,9 +57,13 @@ def test_killed_actor_loses_no_clip(ray_run):
     assert ray_run["marker"].exists(), "the actor never crashed: the test tested nothing"
     table = read_clips(ray_run["out"], columns=["index", "status", "error"])
     assert sorted(table.column("index").to_pylist()) == list(range(len(ray_run["rows"])))
-    statuses = dict(zip(table.column("index").to_pylist(), table.column("status").to_pylist()))
-    assert statuses.pop(len(ray_run["rows"]) - 1) == "rejected"  # the missing file
-    assert set(statuses.values()) == {"ok"}  # including the clip that killed its actor
+    rows = {r["index"]: r for r in table.to_pylist()}
+    assert rows.pop(len(ray_run["rows"]) - 1)["status"] == "rejected"  # the missing file
+    poison = rows.pop(3)
+    assert (poison["status"], poison["error"]) == ("failed", "ProcessDied")
+    # every other clip is embedded: the one that killed its actor once, and the poison's
+    # shard-mates (a task queued on a dying actor must not be charged with its death)
+    assert {r["status"] for r in rows.values()} == {"ok"}
     assert ray_run["summary"].backend == "ray"
 
 
