@@ -173,17 +173,16 @@ def guided_pool(
     >>> guided_pool(e, np.array([1.0, 0.0])).tolist()
     [1.0, 0.0]
     """
+    from ..embedder.pooling import guided_window_pool  # the one implementation of the attention
+
     e = np.asarray(embeddings, dtype=np.float64)
     z = np.clip(np.asarray(activity, dtype=np.float64), 0.0, 1.0)
     if len(e) == 0 or z.sum() <= 0:
         raise ValueError("guided_pool needs at least one window with positive activity")
-    if target is None:
-        target = (z[:, None] * e).sum(axis=0)
-    s = target_scores(e, target, scale)
-    s = s - s[z > 0].max()
-    a = z * np.exp(s)
-    a /= a.sum()
-    return l2_normalize((a[:, None] * e).sum(axis=0))
+    # one scoring pass against the target (default: the activity-weighted mean)
+    temperature = 1.0 / scale if scale > 0 else float("inf")  # scale 0: plain masked mean
+    emb, _ = guided_window_pool(e, z, temperature=temperature, iterations=0, target=target)
+    return emb
 
 
 def _calibrated_activity(sim: np.ndarray, *, kappa: float, min_spread: float) -> np.ndarray:
