@@ -9,9 +9,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from .clean_signals import SpeechWithPauses, build, trim
 
 from voxref.audio import load_audio
+
+from .clean_signals import SpeechWithPauses, build, trim
 
 SPEECH_DIR = Path(__file__).resolve().parents[1] / "fixtures" / "speech"
 _FALLBACK_TEXTS = (

@@ -8,9 +8,10 @@ import json
 import numpy as np
 import pytest
 import soundfile as sf
-from .clean_signals import SR, add_noise, white_noise
 
 from voxref.cli import check_cmd, clean_cmd
+
+from .clean_signals import SR, add_noise, white_noise
 
 
 def parser() -> argparse.ArgumentParser:

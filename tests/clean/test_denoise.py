@@ -6,7 +6,6 @@ import gc
 
 import numpy as np
 import pytest
-from .clean_signals import SR, add_noise, white_noise
 
 from voxref.clean import dfn3 as dfn3_module
 from voxref.clean.denoise import (
@@ -20,6 +19,8 @@ from voxref.clean.denoise import (
 from voxref.clean.dfn3 import DeepFilterNet3
 from voxref.clean.snr import snr_against_reference
 from voxref.errors import ConfigError
+
+from .clean_signals import SR, add_noise, white_noise
 
 
 @pytest.fixture(scope="module")

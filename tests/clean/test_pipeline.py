@@ -5,11 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import soundfile as sf
-from .clean_signals import SR, add_noise, white_noise
 
 from voxref.audio import Audio, resample
 from voxref.clean import CleanResult, SpectralGate, clean
 from voxref.errors import AudioFileNotFoundError, NoSpeechError, TooShortAudioError
+
+from .clean_signals import SR, add_noise, white_noise
 
 
 def test_speech_is_the_regions_joined(speech_with_pauses):

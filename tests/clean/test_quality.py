@@ -7,7 +7,6 @@ import json
 import numpy as np
 import pytest
 import soundfile as sf
-from .clean_signals import SR, add_noise, white_noise
 from scipy.signal import butter, sosfiltfilt
 
 from voxref.audio import resample
@@ -19,6 +18,8 @@ from voxref.clean.quality import (
     clipping_ratio,
     estimate_bandwidth,
 )
+
+from .clean_signals import SR, add_noise, white_noise
 
 
 @pytest.fixture(scope="module")

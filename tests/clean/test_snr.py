@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from .clean_signals import SR, add_noise, pink_noise, white_noise
 
 from voxref.clean.snr import estimate_snr, measure_snr, snr_against_reference
+
+from .clean_signals import SR, add_noise, pink_noise, white_noise
 
 NOISES = {"white": white_noise, "pink": pink_noise}
 

@@ -6,7 +6,6 @@ import threading
 
 import numpy as np
 import pytest
-from .clean_signals import SR, add_noise, white_noise
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -20,6 +19,8 @@ from voxref.clean.vad import (
     regions_from_probabilities,
 )
 from voxref.errors import ConfigError
+
+from .clean_signals import SR, add_noise, white_noise
 
 
 def recall_precision(regions: SpeechRegions, truth_mask: np.ndarray) -> tuple[float, float]:
