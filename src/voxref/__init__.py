@@ -40,6 +40,7 @@ _LAZY = {
     "load_bridge": "voxref.tts.bridge",
     "embed_long": "voxref.longform",
     "embed_dir": "voxref.batch",
+    "embed_dataset": "voxref.scale.dataset",
 }
 
 __all__ = [  # noqa: F822  (resolved lazily by __getattr__)
@@ -66,6 +67,7 @@ __all__ = [  # noqa: F822  (resolved lazily by __getattr__)
     "load_bridge",
     "embed_long",
     "embed_dir",
+    "embed_dataset",
 ]
 
 from . import errors  # noqa: E402  (light: no third-party imports)
