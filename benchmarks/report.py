@@ -529,6 +529,11 @@ def write_report(results_dir: str | Path, out: str | Path) -> Path:
             "No `speed.json` yet: run `python -m benchmarks.run --only speed`.",
             "",
         ]
+    # sections written by other benchmark scripts (each .md states the command that made it)
+    for name, title in (("scale.md", "Scale-out"), ("ablation_timbre.md", "Training ablation")):
+        fragment = results_dir / name
+        if fragment.is_file():
+            parts += [f"## {title}", "", fragment.read_text().rstrip(), ""]
     out.write_text("\n".join(parts).rstrip() + "\n")
     log.info("wrote %s", out)
     return out
