@@ -29,3 +29,19 @@ def _hide_speechbrain_lazy_modules_from_hypothesis() -> None:
 
 def pytest_runtest_setup(item):  # noqa: ARG001
     _hide_speechbrain_lazy_modules_from_hypothesis()
+
+
+def _reenable_voxref_loggers() -> None:
+    """Some third-party imports reconfigure logging in ways that silence already-created
+    loggers; voxref's warnings are part of its contract (tests assert them), so switch them back
+    on before each test."""
+    import logging
+
+    for name, obj in list(logging.Logger.manager.loggerDict.items()):
+        if name.startswith("voxref") and isinstance(obj, logging.Logger):
+            obj.disabled = False
+            obj.propagate = True
+
+
+def pytest_runtest_call(item):  # noqa: ARG001
+    _reenable_voxref_loggers()
