@@ -8,6 +8,7 @@ Anything else (a raw ``ValueError`` from numpy, an ``OSError``, a hang) is a bug
 from __future__ import annotations
 
 import contextlib
+import logging
 import signal
 import threading
 from collections.abc import Callable, Iterator
@@ -54,6 +55,27 @@ def assert_unit_vector(v: Any, dimension: int = DIMENSION) -> np.ndarray:
     assert np.all(np.isfinite(v))
     assert abs(float(np.linalg.norm(v)) - 1.0) < 1e-4, float(np.linalg.norm(v))
     return v
+
+
+class voxref_warnings:  # noqa: N801  (used as a context manager)
+    """Collect the WARNING+ records voxref's loggers emit, from a handler on the ``voxref`` logger
+    itself (independent of how other libraries configured the root logger during the session)."""
+
+    def __enter__(self) -> list[logging.LogRecord]:
+        self.records: list[logging.LogRecord] = []
+        self.logger = logging.getLogger("voxref")
+        self.handler = logging.Handler(logging.WARNING)
+        self.handler.emit = self.records.append  # type: ignore[method-assign]
+        self.saved = (self.logger.level, self.logger.disabled)
+        self.logger.setLevel(logging.WARNING)
+        self.logger.disabled = False
+        self.logger.addHandler(self.handler)
+        return self.records
+
+    def __exit__(self, *exc: Any) -> None:
+        self.logger.removeHandler(self.handler)
+        self.logger.setLevel(self.saved[0])
+        self.logger.disabled = self.saved[1]
 
 
 def outcome(fn: Callable[..., Any], *args: Any, timeout: float = 120.0, **kwargs: Any):

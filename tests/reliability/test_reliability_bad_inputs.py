@@ -11,7 +11,6 @@ for ``embed`` of one bad reference, the error recorded for that reference inside
 
 from __future__ import annotations
 
-import logging
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -27,7 +26,7 @@ import torch
 import voxref
 from voxref import errors as E
 
-from .conftest import assert_unit_vector, outcome
+from .conftest import assert_unit_vector, outcome, voxref_warnings
 
 SR = 16000
 #: What the cleaning stage may answer for audio without (enough) usable speech.
@@ -469,26 +468,26 @@ def _name_of(x: Any) -> str:
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_load_audio_contract(case: Case, ctx: Ctx, caplog: pytest.LogCaptureFixture) -> None:
     x = case.make(ctx)
-    with caplog.at_level(logging.WARNING):
+    with voxref_warnings() as records:
         kind, res = outcome(voxref.load_audio, x, timeout=30)
     if kind == "ok":
         assert res.samples.dtype == np.float32 and res.samples.ndim == 1
         assert res.sample_rate == SR and np.all(np.isfinite(res.samples))
     _check(kind, res, case.load, _name_of(x))
     if case.load.warn:
-        assert any(case.load.warn in r.getMessage() for r in caplog.records)
+        assert any(case.load.warn in r.getMessage() for r in records)
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_embed_contract(case: Case, ctx: Ctx, caplog: pytest.LogCaptureFixture) -> None:
     x = case.make(ctx)
-    with caplog.at_level(logging.WARNING):
+    with voxref_warnings() as records:
         kind, res = outcome(voxref.embed, x, timeout=120)
     if kind == "ok":
         assert_unit_vector(res)
     _check(kind, res, case.embed, _name_of(x))
     if case.embed.warn:
-        assert any(case.embed.warn in r.getMessage() for r in caplog.records)
+        assert any(case.embed.warn in r.getMessage() for r in records)
 
 
 # ------------------------------------------------------------------------- permissions
