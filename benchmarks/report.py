@@ -266,6 +266,19 @@ def quality_section(q: dict[str, Any], plots: list[Path], md_dir: Path) -> str:
             f"- {c}: " + ", ".join(f"{m} {n}" for m, n in f.items() if n) for c, f in failed.items()
         ]
         out.append("")
+        examples = q.get("failure_examples", [])
+        if examples:
+            out += [
+                "<details><summary>Examples with reasons</summary>",
+                "",
+                *[
+                    f"- {e['condition']} `{e['clip']}` ({e['group']}): {e['reason']}"
+                    for e in examples[:15]
+                ],
+                "",
+                "</details>",
+                "",
+            ]
 
     d = q.get("diarization", {})
     out += ["### Diarization (pyannote sample.wav, 30 s, 2 speakers)", ""]

@@ -56,6 +56,8 @@ log = logging.getLogger(__name__)
 
 SAMPLE_RATE = 16_000
 
+MAX_FAILURE_EXAMPLES = 40
+"""Rejected clips listed with their reason in the results (the counts cover all of them)."""
 
 
 @dataclass(frozen=True)
@@ -327,6 +329,7 @@ def run_quality(config: QualityConfig, command: list[str] | None = None) -> dict
     n_prepared = 0
     condition_info: dict[str, dict[str, Any]] = {}
     failed_clips: dict[str, dict[str, int]] = {}
+    failure_examples: list[dict[str, str]] = []
     dim_of: dict[str, int] = {}
 
     def combine_sets(method: Method, k: int, items_of: Any) -> np.ndarray:
@@ -355,6 +358,18 @@ def run_quality(config: QualityConfig, command: list[str] | None = None) -> dict
                 m.name: sum(isinstance(prepared[c.key][groups[m.name]], Failed) for c in clips)
                 for m in methods
             }
+            for g in dict.fromkeys(groups.values()):
+                for c in clips:
+                    item = prepared[c.key][g]
+                    if isinstance(item, Failed) and len(failure_examples) < MAX_FAILURE_EXAMPLES:
+                        failure_examples.append(
+                            {
+                                "condition": cond.name,
+                                "clip": c.key,
+                                "group": g,
+                                "reason": item.reason,
+                            }
+                        )
             if cond.name == "clean":
                 for m in methods:
                     m.fit([prepared[c.key][groups[m.name]] for c in clips])
@@ -445,6 +460,7 @@ def run_quality(config: QualityConfig, command: list[str] | None = None) -> dict
         "results": results,
         "ratios": _ratios(results, ours),
         "failed_clips": failed_clips,
+        "failure_examples": failure_examples,
         "prepare_cpu_seconds": {
             "n_clips": n_prepared,
             "total": {g: round(s, 2) for g, s in cpu_seconds.items()},
