@@ -71,6 +71,7 @@ __all__ = [
     "discover",
     "atomic_save_npy",
     "atomic_write_text",
+    "exclusive_output",
 ]
 
 log = logging.getLogger(__name__)
@@ -418,8 +419,12 @@ def _reason_of(exc: BaseException) -> tuple[str, str]:
 
 
 @contextlib.contextmanager
-def _exclusive(out: Path) -> Iterator[None]:
-    """Hold ``OUT/.lock`` so two processes never write one output folder."""
+def exclusive_output(out: Path, command: str = "embed-dir") -> Iterator[None]:
+    """Hold ``OUT/.lock`` so two processes never write one output folder.
+
+    Shared by ``voxref embed-dir`` and ``voxref embed-dataset``; ``command`` names the writer in
+    the error raised when the folder is already taken.
+    """
     try:
         import fcntl
     except ImportError:  # Windows: no advisory locks; run one batch per folder
@@ -431,7 +436,7 @@ def _exclusive(out: Path) -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError as exc:
             raise ConfigError(
-                f"another voxref embed-dir is writing to {out}; wait for it or use another folder."
+                f"another voxref {command} is writing to {out}; wait for it or use another folder."
             ) from exc
         yield
     finally:
@@ -531,7 +536,7 @@ def embed_dir(
     out.mkdir(parents=True, exist_ok=True)
     (out / EMBED_DIR).mkdir(exist_ok=True)
     summary = BatchSummary(str(root), str(out), per, total=len(items), ignored=ignored)
-    with _exclusive(out):
+    with exclusive_output(out):
         ledger = Ledger(out / LEDGER_FILE)
         records = ledger.read()
         encoder = embedder.encoder.describe()

@@ -44,12 +44,13 @@ import json
 import logging
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .. import __version__
+from ..batch import exclusive_output
 from ..errors import ConfigError
 from .backends import TaskOutcome, make_backend
 from .manifest import Clip, read_manifest
@@ -57,7 +58,6 @@ from .plan import ClipShard, Plan, make_plan
 from .storage import (
     CLIPS_DIR,
     CONFIG_FILE,
-    LOCK_FILE,
     PARTS_DIR,
     SPEAKERS_DIR,
     SUMMARY_FILE,
@@ -144,28 +144,6 @@ class DatasetSummary:
         ):
             d[k] = round(d[k], 3)
         return d
-
-
-@contextlib.contextmanager
-def _exclusive(out: Path) -> Iterator[None]:
-    """Hold ``OUT/.lock`` so two drivers never write one output folder."""
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - Windows
-        yield
-        return
-    fh = open(out / LOCK_FILE, "a+")
-    try:
-        try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError as exc:
-            raise ConfigError(
-                f"another voxref embed-dataset is writing to {out}; wait for it or use another "
-                "output folder."
-            ) from exc
-        yield
-    finally:
-        fh.close()
 
 
 def _check_config(out: Path, config: dict[str, Any]) -> None:
@@ -456,7 +434,7 @@ def embed_dataset(
     }
     from tqdm.auto import tqdm
 
-    with _exclusive(out):
+    with exclusive_output(out, command="embed-dataset"):
         _check_config(out, config)
         remove_stale_temporaries(out)
         todo_shards = [s for s in plan.shards if not shard_path(out, s.shard).exists()]
