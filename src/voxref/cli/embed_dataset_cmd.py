@@ -10,6 +10,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from .options import add_embedder_arguments, embedder_options
+
 __all__ = ["register", "run", "EXIT_SOME_FAILED"]
 
 #: Exit status when the run finished but at least one clip or speaker failed.
@@ -79,11 +81,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help="do not store each clip's own embedding (window embeddings are always kept)",
     )
-    p.add_argument("--encoder", default="ge2e", help="encoder backend (default: ge2e, bundled)")
-    p.add_argument("--pooling", default=None, help="pooling (default: the library's)")
-    p.add_argument(
-        "--no-clean", action="store_true", help="skip the cleaning stage (VAD, denoising)"
-    )
+    add_embedder_arguments(p)
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
 
@@ -92,11 +90,7 @@ def run(args: argparse.Namespace) -> int:
     from ..scale.dataset import embed_dataset
     from ..scale.storage import SUMMARY_FILE
 
-    options: dict = {"encoder": args.encoder}
-    if args.pooling:
-        options["pooling"] = args.pooling
-    if args.no_clean:
-        options["clean"] = False
+    options = embedder_options(args)
     summary = embed_dataset(
         args.manifest,
         args.output,

@@ -10,6 +10,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from .options import add_embedder_arguments, embedder_options
+
 __all__ = ["register", "run", "EXIT_SOME_FAILED"]
 
 #: Exit status when the batch finished but at least one item failed or was skipped.
@@ -50,11 +52,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="refuse to continue a batch already in OUT (default: continue it)",
     )
     p.add_argument("--retry-failed", action="store_true", help="on resume, try failed items again")
-    p.add_argument("--encoder", default="ge2e", help="encoder backend (default: ge2e, bundled)")
-    p.add_argument("--pooling", default=None, help="pooling (default: the library's)")
-    p.add_argument(
-        "--no-clean", action="store_true", help="skip the cleaning stage (VAD, denoising)"
-    )
+    add_embedder_arguments(p)
     p.add_argument(
         "--long-seconds",
         type=float,
@@ -69,11 +67,7 @@ def run(args: argparse.Namespace) -> int:
     from ..api import get_embedder
     from ..batch import AUDIO_PATTERNS, SUMMARY_FILE, embed_dir
 
-    options: dict = {"encoder": args.encoder}
-    if args.pooling:
-        options["pooling"] = args.pooling
-    if args.no_clean:
-        options["clean"] = False
+    options = embedder_options(args)
     summary = embed_dir(
         args.directory,
         args.output,
