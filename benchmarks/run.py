@@ -85,6 +85,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="quality: cap on trial speakers (quick: 10, full: all; 0 = all)",
     )
     parser.add_argument("--no-diarization", action="store_true", help="quality: skip the DER run")
+    parser.add_argument(
+        "--cache",
+        type=Path,
+        help="quality: prepared-items cache folder, for ablations of combine-only options "
+        "(see benchmarks/quality/cache.py; not for published runs)",
+    )
     parser.add_argument("--scenarios", nargs="+", help="speed: scenario names")
     parser.add_argument("--no-report", action="store_true", help="do not regenerate BENCHMARKS.md")
     parser.add_argument("-v", "--verbose", action="store_true")
@@ -113,6 +119,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             overrides["max_trial_speakers"] = args.speakers or None
         if args.no_diarization:
             overrides["diarization"] = False
+        if args.cache is not None:
+            overrides["cache_dir"] = args.cache
         config = QualityConfig.preset(args.quick, args.corpus, **overrides)
         result = run_quality(config, command)
         write_json(args.results / "quality.json", result)

@@ -86,6 +86,9 @@ class QualityConfig:
         Seed of every choice and degradation.
     diarization
         Also run the DER benchmark.
+    cache_dir
+        Folder of the prepared-items cache (:mod:`.cache`; ``None``: no cache). For ablations
+        of combine-only options; published runs use none.
     """
 
     corpus: Path
@@ -104,6 +107,7 @@ class QualityConfig:
     threads: int = 1
     seed: int = 0
     diarization: bool = True
+    cache_dir: Path | None = None
 
     @classmethod
     def preset(cls, quick: bool, corpus: str | Path, **overrides: Any) -> QualityConfig:
@@ -128,6 +132,7 @@ class QualityConfig:
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["corpus"] = str(self.corpus)
+        d["cache_dir"] = None if self.cache_dir is None else str(self.cache_dir)
         return d
 
 
@@ -155,11 +160,13 @@ def _init_worker(config: QualityConfig, split: CorpusSplit) -> None:
     )
 
 
-def _prepare_job(job: tuple[str, Clip]) -> tuple[str, dict[str, Any], dict[str, float], dict]:
-    """Degrade one clip and prepare it with every method group."""
+def _prepare_job(
+    job: tuple[str, Clip, tuple[str, ...]],
+) -> tuple[str, dict[str, Any], dict[str, float], dict]:
+    """Degrade one clip and prepare it with the method groups ``job[2]``."""
     from voxref.audio.load import load_audio
 
-    cond_name, clip = job
+    cond_name, clip, wanted = job
     c0 = time.process_time()
     x = load_audio(clip.path, SAMPLE_RATE).samples
     y, info = degrade(
@@ -167,7 +174,8 @@ def _prepare_job(job: tuple[str, Clip]) -> tuple[str, dict[str, Any], dict[str, 
     )
     cpu_seconds = {"degrade": time.process_time() - c0}
     items: dict[str, Any] = {}
-    for group, method in _WORKER["preparers"].items():
+    for group in wanted:
+        method = _WORKER["preparers"][group]
         c = time.process_time()
         items[group] = method.prepare(y, SAMPLE_RATE, clip.key)
         cpu_seconds[group] = time.process_time() - c
@@ -187,7 +195,9 @@ class _Runner:
         else:
             _init_worker(config, split)
 
-    def map(self, jobs: list[tuple[str, Clip]]) -> Iterable[tuple[str, dict, dict, dict]]:
+    def map(
+        self, jobs: list[tuple[str, Clip, tuple[str, ...]]]
+    ) -> Iterable[tuple[str, dict, dict, dict]]:
         if self._pool is None:
             return map(_prepare_job, jobs)
         return self._pool.map(_prepare_job, jobs, chunksize=4)
@@ -326,7 +336,18 @@ def run_quality(config: QualityConfig, command: list[str] | None = None) -> dict
     clean_emb: dict[tuple[str, int], np.ndarray] = {}
     retained: dict[tuple[str, str], dict[str, Any]] = {}
     cpu_seconds: dict[str, float] = defaultdict(float)
+    n_computed: dict[str, int] = defaultdict(int)
     n_prepared = 0
+    cache = None
+    if config.cache_dir is not None:
+        from .cache import PreparedCache, code_fingerprint
+
+        extra = [config.seed, config.corpus.resolve(), *sorted(split.interferers)]
+        manifest = config.corpus / "manifest.json"
+        extra.append(manifest.read_text() if manifest.is_file() else "")
+        cache = PreparedCache(config.cache_dir, code_fingerprint(map(str, extra)))
+        log.info("prepared-items cache: %s", cache.folder)
+    all_groups = tuple(dict.fromkeys(groups.values()))
     condition_info: dict[str, dict[str, Any]] = {}
     failed_clips: dict[str, dict[str, int]] = {}
     failure_examples: list[dict[str, str]] = []
@@ -346,14 +367,31 @@ def run_quality(config: QualityConfig, command: list[str] | None = None) -> dict
         for cond in regular:
             t_cond = time.perf_counter()
             clips = split.enroll_clips() + (split.test_clips() if cond.name == "clean" else [])
-            prepared: dict[str, dict[str, Any]] = {}
+            prepared: dict[str, dict[str, Any]] = {c.key: {} for c in clips}
+            cached = {g: cache.load(g, cond.name) if cache else {} for g in all_groups}
+            for g, stored in cached.items():
+                for c in clips:
+                    if c.key in stored:
+                        prepared[c.key][g] = stored[c.key]
+            jobs = [
+                (cond.name, c, tuple(g for g in all_groups if g not in prepared[c.key]))
+                for c in clips
+            ]
+            jobs = [j for j in jobs if j[2]]
+            fresh: dict[str, dict[str, Any]] = defaultdict(dict)
             peak_scaled = 0
-            for key, items, secs, info in runner.map([(cond.name, c) for c in clips]):
-                prepared[key] = items
+            for key, items, secs, info in runner.map(jobs):
+                prepared[key].update(items)
+                for g, item in items.items():
+                    fresh[g][key] = item
+                    n_computed[g] += 1
                 peak_scaled += "peak_scaled" in info
                 n_prepared += 1
                 for g, s in secs.items():
                     cpu_seconds[g] += s
+            if cache is not None:
+                for g, items in fresh.items():
+                    cache.save(g, cond.name, items)
             failed_clips[cond.name] = {
                 m.name: sum(isinstance(prepared[c.key][groups[m.name]], Failed) for c in clips)
                 for m in methods
@@ -464,7 +502,11 @@ def run_quality(config: QualityConfig, command: list[str] | None = None) -> dict
         "prepare_cpu_seconds": {
             "n_clips": n_prepared,
             "total": {g: round(s, 2) for g, s in cpu_seconds.items()},
-            "per_clip": {g: round(s / max(1, n_prepared), 4) for g, s in cpu_seconds.items()},
+            "per_clip": {
+                g: round(s / max(1, n_computed[g] if g in n_computed else n_prepared), 4)
+                for g, s in cpu_seconds.items()
+            },
+            "n_computed": dict(n_computed),
             "method_groups": groups,
         },
         "diarization": diar,

@@ -10,9 +10,10 @@ results (e.g. two poolings over the same per-clip work).
 Registered methods (:data:`METHODS`; add one with :func:`register_method`):
 
 * ``voxref``: ``voxref.Embedder()`` defaults, ``prepare()`` per clip, ``combine()`` per set;
-* ``mean``: ``voxref.Embedder(pooling="mean", clean=False)``: the same encoder on each whole
-  file and a plain mean of per-file embeddings (what other tools do);
-* ``voxref-noclean`` (not run by default): ``voxref.Embedder(clean=False)``;
+* ``mean``: ``voxref.Embedder(pooling="mean", clean=False, guide=False)``: the same encoder on
+  each whole file and a plain mean of per-file embeddings (what other tools do);
+* per-stage ablations (not run by default, :data:`ABLATIONS`): ``voxref-noclean``,
+  ``voxref-noguide``, ``voxref-nodenoise``, ``vad-mean``... each switches one stage;
 * ``resemblyzer``: Resemblyzer's own pipeline, ``preprocess_wav`` + ``embed_utterance`` per clip
   and their normalised mean: exactly ``VoiceEncoder.embed_speaker``;
 * ``mfcc``: floor: mean and standard deviation of 20 MFCCs per clip, standardised with global
@@ -20,8 +21,8 @@ Registered methods (:data:`METHODS`; add one with :func:`register_method`):
 
 Examples
 --------
->>> sorted(METHODS)
-['mean', 'mfcc', 'resemblyzer', 'voxref', 'voxref-noclean']
+>>> sorted(DEFAULT_METHODS)
+['mean', 'mfcc', 'resemblyzer', 'voxref']
 >>> make_method("mean").prepare_group == make_method("voxref-noclean").prepare_group
 True
 """
@@ -30,6 +31,7 @@ from __future__ import annotations
 
 import abc
 import contextlib
+import dataclasses
 import io
 import json
 import logging
@@ -48,6 +50,8 @@ __all__ = [
     "register_method",
     "make_method",
     "Failed",
+    "ABLATIONS",
+    "AttentionVariant",
 ]
 
 log = logging.getLogger(__name__)
@@ -121,7 +125,7 @@ class VoxrefMethod(Method):
         self,
         name: str,
         embedder_kwargs: dict[str, Any] | None = None,
-        combine_only: Sequence[str] = ("pooling",),
+        combine_only: Sequence[str] = ("pooling", "guide", "window_temperature"),
         description: str = "",
     ) -> None:
         self.name = name
@@ -150,9 +154,12 @@ class VoxrefMethod(Method):
         from voxref.errors import VoxrefError
 
         try:
-            return self.embedder.prepare((samples, sample_rate))
+            prepared = self.embedder.prepare((samples, sample_rate))
         except VoxrefError as exc:
             return Failed(f"{type(exc).__name__}: {str(exc).splitlines()[0]}")
+        # combine() needs the windows and the report, not the audio: keep items small to ship
+        # between processes and to cache
+        return dataclasses.replace(prepared, audio=None, speech=None)
 
     def combine(self, items: Sequence[Any]) -> np.ndarray | None:
         from voxref.errors import InputFate, NoUsableReferenceError
@@ -293,6 +300,42 @@ def make_method(name: str) -> Method:
         raise KeyError(f"unknown method {name!r}; registered: {sorted(METHODS)}") from None
 
 
+class AttentionVariant:
+    """Pooling module for ablations: the parameter-free attention with other options.
+
+    Parameters
+    ----------
+    use_quality
+        Pass the references' quality reports (``False``: agreement only).
+    **options
+        Options of :func:`voxref.embedder.pooling.attention_pool`.
+    """
+
+    def __init__(
+        self, use_quality: bool = True, ignore: Sequence[str] = (), **options: Any
+    ) -> None:
+        self.use_quality = bool(use_quality)
+        self.ignore = tuple(ignore)
+        self.options = options
+
+    def pool(self, embeddings: np.ndarray, qualities: Any = None) -> tuple[np.ndarray, np.ndarray]:
+        from voxref.embedder.pooling import RefQuality, attention_pool
+
+        if not self.use_quality:
+            qualities = None
+        elif qualities is not None and self.ignore:
+            qualities = [
+                dataclasses.replace(RefQuality.from_any(q), **dict.fromkeys(self.ignore))
+                for q in qualities
+            ]
+        return attention_pool(embeddings, qualities, **self.options)
+
+    def __repr__(self) -> str:
+        opts = ", ".join(f"{k}={v!r}" for k, v in self.options.items())
+        ign = f", ignore={self.ignore}" if self.ignore else ""
+        return f"AttentionVariant(use_quality={self.use_quality}{ign}{', ' + opts if opts else ''})"
+
+
 register_method(
     "voxref", lambda: VoxrefMethod("voxref", {}, description="voxref.Embedder() defaults")
 )
@@ -300,18 +343,101 @@ register_method(
     "mean",
     lambda: VoxrefMethod(
         "mean",
-        {"pooling": "mean", "clean": False},
-        description="voxref.Embedder(pooling='mean', clean=False): the same encoder on each whole "
-        "file, plain mean of per-file embeddings (what other tools do)",
-    ),
-)
-register_method(
-    "voxref-noclean",
-    lambda: VoxrefMethod(
-        "voxref-noclean",
-        {"clean": False},
-        description="voxref.Embedder(clean=False): default pooling without the cleaning stage",
+        {"pooling": "mean", "clean": False, "guide": False},
+        description="voxref.Embedder(pooling='mean', clean=False, guide=False): the same encoder "
+        "on each whole file, plain mean of per-file embeddings (what other tools do)",
     ),
 )
 register_method("resemblyzer", ResemblyzerMethod)
 register_method("mfcc", MfccMethod)
+
+ABLATIONS: dict[str, tuple[dict[str, Any], str]] = {
+    "voxref-noclean": ({"clean": False}, "default pooling and guiding without the cleaning stage"),
+    "voxref-noguide": ({"guide": False}, "defaults without guided target activity"),
+    "voxref-nodenoise": ({"denoise": "off"}, "defaults with VAD but no denoiser"),
+    "voxref-dfn3": ({"denoise": "dfn3"}, "defaults with DeepFilterNet3 on every clip"),
+    "voxref-gate": ({"denoise": "gate"}, "defaults with noisereduce spectral gating on every clip"),
+    "voxref-noquality": (
+        {"pooling": AttentionVariant(use_quality=False)},
+        "defaults, reference attention without the quality prior",
+    ),
+    "guided-mean": ({"pooling": "mean"}, "cleaning and guiding, then plain means"),
+    "att-prior-only": (
+        {"pooling": AttentionVariant(temperature=float("inf"))},
+        "defaults, reference weights from the quality prior only (no agreement)",
+    ),
+    "att-prior-only-ng": (
+        {"pooling": AttentionVariant(temperature=float("inf")), "guide": False},
+        "no guiding, reference weights from the quality prior only",
+    ),
+    "win-mean": (
+        {"window_temperature": float("inf")},
+        "defaults with a plain masked mean over each reference's windows",
+    ),
+    "win-mean-ng": (
+        {"window_temperature": float("inf"), "guide": False},
+        "no guiding, plain mean over windows, reference attention",
+    ),
+    "m08-ng": (
+        {"pooling": AttentionVariant(margin=0.08), "guide": False},
+        "no guiding, margin 0.08",
+    ),
+    "m12-ng": (
+        {"pooling": AttentionVariant(margin=0.12), "guide": False},
+        "no guiding, margin 0.12",
+    ),
+    "m12": ({"pooling": AttentionVariant(margin=0.12)}, "guiding, margin 0.12"),
+    "m12-noov": (
+        {"pooling": AttentionVariant(margin=0.12, ignore=("overlap_ratio",))},
+        "guiding, margin 0.12, guide's overlap ratio not in the prior",
+    ),
+    "noov": (
+        {"pooling": AttentionVariant(ignore=("overlap_ratio",))},
+        "defaults, guide's overlap ratio not in the prior",
+    ),
+    "prior-noov": (
+        {"pooling": AttentionVariant(temperature=float("inf"), ignore=("overlap_ratio",))},
+        "guiding, prior-only weights without the overlap ratio",
+    ),
+    "att-soft": (
+        {"pooling": AttentionVariant(temperature=0.15, margin=0.05)},
+        "defaults with a softer agreement penalty",
+    ),
+    "att-floor": (
+        {"pooling": AttentionVariant(min_effective=0.6)},
+        "defaults with a higher effective-count floor",
+    ),
+    "att-floor-ng": (
+        {"pooling": AttentionVariant(min_effective=0.6), "guide": False},
+        "no guiding, higher effective-count floor",
+    ),
+    "vad-mean": (
+        {"denoise": "off", "guide": False, "pooling": "mean"},
+        "VAD only, then a plain mean (windows and references)",
+    ),
+    "dfn3-mean": (
+        {"denoise": "dfn3", "guide": False, "pooling": "mean"},
+        "VAD + DeepFilterNet3 on every clip, then a plain mean",
+    ),
+    "auto-mean": (
+        {"guide": False, "pooling": "mean"},
+        "VAD + the default denoise policy, then a plain mean",
+    ),
+    "guide-mean": (
+        {"clean": False, "pooling": "mean"},
+        "no cleaning, guided target activity, plain mean over references",
+    ),
+    "noclean-attention": (
+        {"clean": False, "guide": False},
+        "no cleaning, no guiding, parameter-free reference attention",
+    ),
+}
+"""Per-stage ablations (not run by default): name -> (Embedder options, what it isolates)."""
+
+for _name, (_kwargs, _what) in ABLATIONS.items():
+    register_method(
+        _name,
+        lambda n=_name, kw=_kwargs, w=_what: VoxrefMethod(
+            n, dict(kw), description=f"voxref.Embedder({_kwargs_repr(kw)}): {w}"
+        ),
+    )

@@ -100,3 +100,47 @@ def test_report_from_smoke_result(result: dict, tmp_path: Path) -> None:
     assert "No `speed.json` yet" in md
     assert (tmp_path / "quality_eer_k1.png").stat().st_size > 1000
     assert (tmp_path / "quality_eer_k3.png").stat().st_size > 1000
+
+
+def test_prepared_cache_reuses_items_and_gives_identical_results(
+    tiny_corpus: Path, tmp_path: Path
+) -> None:
+    config = QualityConfig(
+        corpus=tiny_corpus,
+        mode="smoke",
+        conditions=("clean", "white-5dB"),
+        methods=("mean", "guide-mean"),  # one prepare group, two combine variants
+        ks=(1,),
+        n_enroll=3,
+        n_test=2,
+        n_interferers=3,
+        max_trial_speakers=3,
+        max_sets=3,
+        workers=1,
+        diarization=False,
+        cache_dir=tmp_path / "cache",
+    )
+    first = run_quality(config, command=["pytest"])
+    second = run_quality(config, command=["pytest"])
+    computed = first["prepare_cpu_seconds"]["n_computed"]
+    assert list(computed.values()) == [3 * 3 + 3 * 2 + 3 * 3]  # enrol+test clean, enrol noisy
+    assert second["prepare_cpu_seconds"]["n_computed"] == {}
+    assert [(r["condition"], r["method"], r["eer"], r["mean_target"]) for r in first["results"]] == [
+        (r["condition"], r["method"], r["eer"], r["mean_target"]) for r in second["results"]
+    ]
+
+
+def test_cache_fingerprint_follows_per_clip_code(tmp_path: Path) -> None:
+    from benchmarks.quality.cache import FINGERPRINT_PATHS, code_fingerprint
+
+    for p in FINGERPRINT_PATHS:
+        f = tmp_path / (p if p.endswith(".py") else p + "/mod.py")
+        f.parent.mkdir(parents=True, exist_ok=True)
+        f.write_text("x = 1\n")
+    before = code_fingerprint(root=tmp_path, callables=())
+    (tmp_path / "src/voxref/clean/mod.py").write_text("x = 2\n")
+    assert code_fingerprint(root=tmp_path, callables=()) != before
+    (tmp_path / "src/voxref/clean/mod.py").write_text("x = 1\n")
+    assert code_fingerprint(root=tmp_path, callables=()) == before
+    (tmp_path / "src/voxref/embedder/pooling.py").write_text("y = 1\n")  # combine-only code
+    assert code_fingerprint(root=tmp_path, callables=()) == before

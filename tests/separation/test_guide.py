@@ -142,3 +142,25 @@ def test_guided_pool_ignores_inactive_windows():
     t = e[0]
     q = guided_pool(e, np.ones(6), t, scale=50.0)
     assert float(q @ t) > float(guided_pool(e, np.ones(6), t, scale=0.0) @ t)
+
+
+def test_attribute_only_masks_the_other_voice(refs):
+    windows, inter, _, _ = refs
+    a = target_activity(windows, attribute_only=True)[1]
+    assert a.weights[inter].mean() < 0.25 < 0.75 < a.weights[~inter].mean()
+    assert a.overlap_ratio > 0.3
+
+
+def test_attribute_only_keeps_a_degraded_reference_of_the_target(voices, encoder):
+    """A noisy reference of the target is unlike its clean ones, but it is nobody else: embedding
+    mode keeps its windows (the default activity drops most of them)."""
+    tv = voices["espeak-en-f4"]
+    noisy = utterances(tv, [6, 7])
+    noisy = noisy + np.random.default_rng(0).normal(0.0, 2.0 * noisy.std(), len(noisy))
+    windows = [encoder.embed_windows(utterances(tv, [i, i + 1])) for i in (0, 3)]
+    windows.append(encoder.embed_windows(noisy.astype(np.float32)))
+    kept = target_activity(windows, attribute_only=True)
+    for a in kept:
+        assert a.weights.mean() > 0.9 and a.overlap_ratio < 0.1, a.reason
+    dropped = target_activity(windows)[2]
+    assert dropped.weights.mean() < 0.5  # what the diarization-style activity does

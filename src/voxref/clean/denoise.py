@@ -10,19 +10,33 @@ policy     what runs
 ``gate``   :class:`SpectralGate`: noisereduce spectral gating (non-stationary by default).
 ``dfn3``   :class:`~voxref.clean.dfn3.DeepFilterNet3`: the DeepFilterNet3 network.
 ``auto``   :class:`AutoDenoiser`: DeepFilterNet3 when the estimated SNR is below
-           :data:`AUTO_SNR_THRESHOLD_DB`, otherwise nothing.
+           :data:`AUTO_SNR_THRESHOLD_DB` *and* the noise is stationary
+           (:func:`~voxref.clean.noise_profile.noise_modulation` below
+           :data:`AUTO_MAX_MODULATION`), otherwise nothing.
 =========  ==================================================================================
 
 Which policy helps a speaker embedding is an empirical question: denoising raises SNR and
-perceived quality but also moves the voice. First evidence (``tests/clean/bench_denoise.py``:
-4 synthetic fixture speakers, white and babble noise, cosine between the GE2E embedding of the
-clean signal and that of the processed noisy one): DeepFilterNet3 brings the embedding closer to
-the clean one at every SNR from 0 to 30 dB (white 5 dB: 0.64 -> 0.86; babble 20 dB: 0.90 -> 0.96;
-30 dB: 0.96-0.97 -> 0.98) and costs little on clean speech (0.989); from ~35-40 dB doing nothing
-is better. Spectral gating helps below ~10 dB but less than DeepFilterNet3, and damages clean
-speech (0.87, stationary 0.67). Hence ``"auto"`` = DeepFilterNet3 below
-:data:`AUTO_SNR_THRESHOLD_DB` of estimated SNR. The final default policy is to be chosen from the
-full quality benchmark; both are parameters everywhere.
+perceived quality but also moves the voice, and it moves *every* voice towards the same
+"denoised" sound. Two measurements decided the default:
+
+* ``benchmarks/clean/denoise_decision.py`` (8 corpus speakers x 2 clips, each quality-benchmark
+  degradation; cosine of the GE2E embedding to the same clip's clean embedding): DeepFilterNet3
+  raises that cosine by +0.15..+0.18 in white/pink noise at 0-10 dB, +0.10..+0.14 in brown noise
+  at 0-5 dB, +0.04..+0.07 in babble, ~0 on reverberation and overlapped speech, and costs 0.02 on
+  clean and 0.05 on telephone speech. Spectral gating gains half as much in stationary noise and
+  damages everything else (clean: -0.14).
+* The quality benchmark's per-stage ablation (``benchmarks.run --methods ... vad-mean dfn3-mean``,
+  16 speakers; EER with one reference, VAD then DFN3 on every clip vs VAD only): white 5 dB 5.9 %
+  vs 15.3 %, but babble 5 dB 15.5 % vs 9.6 %, reverb 0.6 s 6.4 % vs 3.7 %, overlap SIR 0 dB
+  17.7 % vs 12.3 %, brown 20 dB 2.4 % vs 2.1 %, clean 2.3 % vs 1.6 %. In babble the embedding gets
+  closer to the clean voice yet verification gets worse: the denoiser pulls different speakers
+  together. The old ``auto`` (DFN3 below 30 dB of estimated SNR) lost to "off" on babble, brown
+  20 dB and reverberation for that reason.
+
+Hence ``"auto"``: DeepFilterNet3 only when the noise is stationary (modulation below
+:data:`AUTO_MAX_MODULATION`: coloured noise reads 0.2-0.8, babble 1.2-1.4, clean pauses,
+reverberant tails and overlapped speech 12-15) and the estimated SNR is below
+:data:`AUTO_SNR_THRESHOLD_DB` (white/pink noise at 10 dB reads 9-10 dB, at 20 dB 19-20 dB).
 """
 
 from __future__ import annotations
@@ -43,6 +57,7 @@ __all__ = [
     "DENOISE_POLICIES",
     "DEFAULT_POLICY",
     "AUTO_SNR_THRESHOLD_DB",
+    "AUTO_MAX_MODULATION",
 ]
 
 log = logging.getLogger(__name__)
@@ -52,7 +67,9 @@ DENOISE_POLICIES = ("off", "gate", "dfn3", "auto")
 #: Policy used when none is given.
 DEFAULT_POLICY = "auto"
 #: ``"auto"`` runs DeepFilterNet3 on recordings whose estimated SNR is below this (dB).
-AUTO_SNR_THRESHOLD_DB = 30.0
+AUTO_SNR_THRESHOLD_DB = 15.0
+#: ... and whose noise modulation (:func:`~voxref.clean.noise_profile.noise_modulation`) is below this.
+AUTO_MAX_MODULATION = 1.0
 
 
 @runtime_checkable
@@ -143,7 +160,9 @@ class AutoDenoiser:
     Parameters
     ----------
     threshold_db
-        Recordings with an estimated SNR below this are passed to ``strong``.
+        Recordings with an estimated SNR below this are passed to ``strong``...
+    max_modulation
+        ... when their noise modulation is below this (stationary noise); ``inf``: SNR only.
     strong
         The denoiser for noisy recordings (default: DeepFilterNet3, built on first use).
     vad
@@ -151,11 +170,11 @@ class AutoDenoiser:
 
     Examples
     --------
-    >>> auto = AutoDenoiser(strong=NoDenoiser())
-    >>> auto.choose(25.0).name, auto.choose(3.0).name
-    ('off', 'off')
-    >>> AutoDenoiser(strong=SpectralGate()).choose(3.0).name
-    'gate'
+    >>> auto = AutoDenoiser(strong=SpectralGate())
+    >>> auto.choose(25.0).name, auto.choose(3.0).name, auto.choose(3.0, modulation=0.3).name
+    ('off', 'gate', 'gate')
+    >>> auto.choose(3.0, modulation=1.3).name  # babble-like: denoising would hurt
+    'off'
     """
 
     name = "auto"
@@ -165,8 +184,10 @@ class AutoDenoiser:
         threshold_db: float = AUTO_SNR_THRESHOLD_DB,
         strong: Denoiser | None = None,
         vad: str = "silero",
+        max_modulation: float = AUTO_MAX_MODULATION,
     ) -> None:
         self.threshold_db = float(threshold_db)
+        self.max_modulation = float(max_modulation)
         self._strong = strong
         self.vad = vad
         self._off = NoDenoiser()
@@ -179,18 +200,26 @@ class AutoDenoiser:
             self._strong = DeepFilterNet3()
         return self._strong
 
-    def choose(self, snr_db: float) -> Denoiser:
-        """The denoiser for a recording with estimated SNR ``snr_db`` (``nan``: no speech -> off)."""
-        if np.isfinite(snr_db) and snr_db < self.threshold_db:
+    def choose(self, snr_db: float, modulation: float | None = None) -> Denoiser:
+        """The denoiser for a recording with estimated SNR ``snr_db`` (``nan``: no speech -> off)
+        and noise ``modulation`` (``None`` or ``nan``: unknown, the SNR decides)."""
+        stationary = (
+            modulation is None or not np.isfinite(modulation) or modulation < self.max_modulation
+        )
+        if np.isfinite(snr_db) and snr_db < self.threshold_db and stationary:
             return self.strong
         return self._off
 
     def denoise(self, samples: np.ndarray, sample_rate: int) -> np.ndarray:
+        from .noise_profile import noise_modulation
         from .snr import estimate_snr
 
         snr = estimate_snr(samples, sample_rate, vad=self.vad)
-        chosen = self.choose(snr)
-        log.debug("auto denoise: SNR %.1f dB -> %s", snr, chosen.name)
+        modulation = noise_modulation(samples, sample_rate)
+        chosen = self.choose(snr, modulation)
+        log.debug(
+            "auto denoise: SNR %.1f dB, modulation %.2f -> %s", snr, modulation, chosen.name
+        )
         return chosen.denoise(samples, sample_rate)
 
 

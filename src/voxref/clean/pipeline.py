@@ -271,7 +271,8 @@ def clean(
         (see :func:`voxref.clean.vad.get_vad`).
     denoise
         Policy ``"off"``, ``"gate"``, ``"gate-stationary"``, ``"dfn3"``, ``"auto"`` (DeepFilterNet3
-        below ``snr_threshold_db`` of estimated SNR, nothing above), or a
+        below ``snr_threshold_db`` of estimated SNR when the noise is stationary, nothing
+        otherwise; see :mod:`voxref.clean.denoise`), or a
         :class:`~voxref.clean.denoise.Denoiser`.
     snr_threshold_db
         Threshold of the ``"auto"`` policy.
@@ -323,9 +324,14 @@ def clean(
         note = ""
         chosen = denoiser
         if isinstance(denoiser, AutoDenoiser):
-            chosen = denoiser.choose(snr.snr_db)
-            cmp = "<" if chosen.name != "off" else ">="
-            note = f" (auto: estimated SNR {snr.snr_db:.1f} dB {cmp} {denoiser.threshold_db:g} dB)"
+            from .noise_profile import noise_modulation
+
+            modulation = noise_modulation(base.samples, sr)
+            chosen = denoiser.choose(snr.snr_db, modulation)
+            note = (
+                f" (auto: estimated SNR {snr.snr_db:.1f} dB, threshold {denoiser.threshold_db:g} dB;"
+                f" noise modulation {modulation:.2f}, stationary below {denoiser.max_modulation:g})"
+            )
         chosen_name = chosen.name
         if chosen.name == "off":
             denoised = base.replace(base.samples, f"denoise off{note}" if note else None)

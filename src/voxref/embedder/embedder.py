@@ -202,6 +202,11 @@ class Embedder:
     denoise
         Denoising policy (``"off"``, ``"gate"``, ``"dfn3"``, ``"auto"``); default: the cleaning
         stage's default policy, chosen on the quality benchmark.
+    window_temperature
+        Cosine temperature of the attention over one reference's windows
+        (:func:`voxref.embedder.pooling.guided_window_pool`); ``inf`` = plain masked mean.
+        Default: :data:`voxref.embedder.pooling.attention.WINDOW_TEMPERATURE` (``inf`` with
+        ``pooling="mean"``).
     device
         Torch device for the encoder.
 
@@ -227,6 +232,7 @@ class Embedder:
         guide: bool = True,
         vad: str = "silero",
         denoise: str | None = None,
+        window_temperature: float | None = None,
         device: str = "cpu",
     ) -> None:
         from .pooling import POOLING_METHODS
@@ -248,6 +254,11 @@ class Embedder:
         self.min_seconds = float(min_seconds)
         self.clean = bool(clean)
         self.guide = bool(guide)
+        if window_temperature is not None and not window_temperature > 0:
+            raise ConfigError(
+                f"window_temperature must be > 0 (inf: plain mean); got {window_temperature}."
+            )
+        self.window_temperature = window_temperature
         self._clean_options: dict[str, Any] = {"vad": vad}
         if denoise is not None:
             self._clean_options["denoise"] = denoise
@@ -384,9 +395,13 @@ class Embedder:
         if self.guide and usable:
             from ..separation.guide import target_activity
 
-            activities = target_activity([p.windows for p in usable], guide=guide)
+            activities = target_activity(
+                [p.windows for p in usable], guide=guide, attribute_only=True
+            )
         # "mean" pooling is a plain (masked) mean inside each reference too
         window_opts = {"temperature": float("inf")} if self.pooling == "mean" else {}
+        if self.window_temperature is not None:
+            window_opts = {"temperature": float(self.window_temperature)}
         refs: list[ReferenceResult] = []
         report = BatchReport()
         pairs = iter(zip(usable, activities))

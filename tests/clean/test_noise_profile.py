@@ -1,0 +1,53 @@
+"""Noise modulation tells stationary noise from babble, and steers the ``auto`` denoise policy."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from voxref.augment.babble import add_babble
+from voxref.clean import clean
+from voxref.clean.denoise import AUTO_MAX_MODULATION
+from voxref.clean.noise_profile import noise_modulation
+
+from .clean_signals import SR, add_noise, pink_noise, white_noise
+
+
+@pytest.fixture(scope="module")
+def babble_talkers(utterances):
+    speakers = sorted(utterances)[1:]
+    return [np.concatenate(utterances[s]) for s in speakers]
+
+
+@pytest.mark.parametrize("snr_db", [0.0, 5.0, 10.0])
+def test_coloured_noise_reads_stationary_and_babble_modulated(
+    speech_with_pauses, babble_talkers, snr_db
+):
+    x = speech_with_pauses
+    white = add_noise(x.samples, x.mask, white_noise(len(x.samples), seed=1), snr_db)
+    pink = add_noise(x.samples, x.mask, pink_noise(len(x.samples), seed=2), snr_db)
+    babble = add_babble(x.samples, SR, snr_db, babble_talkers, seed=3)
+    m_white, m_pink, m_babble = (noise_modulation(s, SR) for s in (white, pink, babble))
+    assert m_white < 0.6 and m_pink < 0.6, (m_white, m_pink)
+    assert m_babble > AUTO_MAX_MODULATION, m_babble
+
+
+def test_clean_speech_with_silent_pauses_reads_modulated(speech_with_pauses):
+    assert noise_modulation(speech_with_pauses.samples, SR) > 3.0
+
+
+def test_too_short_clip_gives_nan():
+    assert np.isnan(noise_modulation(np.zeros(1000), SR))
+
+
+def test_auto_policy_leaves_babble_alone_and_denoises_white_noise(
+    speech_with_pauses, babble_talkers
+):
+    x = speech_with_pauses
+    n = 6 * SR
+    babble = add_babble(x.samples[:n], SR, 5.0, babble_talkers, seed=5)
+    r = clean((babble, SR), denoise="auto")
+    assert r.denoiser == "off", r.denoised.history[-1]
+    assert "noise modulation" in r.denoised.history[-1]
+    white = add_noise(x.samples[:n], x.mask[:n], white_noise(n, seed=6), 5.0)
+    assert clean((white, SR), denoise="auto").denoiser == "dfn3"
