@@ -292,8 +292,49 @@ def register_method(name: str, factory: Callable[[], Method]) -> None:
     METHODS[name] = factory
 
 
+_EMBEDDER_KEYS = ("clean", "guide", "denoise", "window_temperature", "pooling", "vad")
+
+
+def _value(text: str) -> Any:
+    for cast in (int, float):
+        try:
+            return cast(text)
+        except ValueError:
+            pass
+    return {"true": True, "false": False, "none": None}.get(text.lower(), text)
+
+
+def parse_method_spec(name: str) -> Method:
+    """A :class:`VoxrefMethod` from ``"voxref[key=value,...]"`` (ablations without registering).
+
+    Keys of :class:`voxref.Embedder` (``clean``, ``guide``, ``denoise``, ``window_temperature``,
+    ``pooling``, ``vad``) go to the embedder; every other key (``margin``, ``temperature``,
+    ``min_effective``, ``use_quality``, ``ignore`` as ``a+b``...) to :class:`AttentionVariant`.
+
+    Examples
+    --------
+    >>> m = parse_method_spec("voxref[guide=false,margin=0.12]")
+    >>> m.kwargs["guide"], m.kwargs["pooling"]
+    (False, AttentionVariant(use_quality=True, margin=0.12))
+    """
+    body = name[len("voxref[") : -1]
+    embedder: dict[str, Any] = {}
+    attention: dict[str, Any] = {}
+    for part in filter(None, body.split(",")):
+        key, _, raw = part.partition("=")
+        value = _value(raw)
+        if key == "ignore":
+            value = tuple(raw.split("+"))
+        (embedder if key in _EMBEDDER_KEYS else attention)[key] = value
+    if attention:
+        embedder["pooling"] = AttentionVariant(**attention)
+    return VoxrefMethod(name, embedder, description=f"ablation {name}")
+
+
 def make_method(name: str) -> Method:
-    """A new instance of the registered method ``name``."""
+    """A new instance of the registered method ``name`` (or of a ``voxref[...]`` spec)."""
+    if name.startswith("voxref[") and name.endswith("]"):
+        return parse_method_spec(name)
     try:
         return METHODS[name]()
     except KeyError:

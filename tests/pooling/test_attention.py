@@ -16,6 +16,7 @@ from voxref.embedder.pooling import (
     reference_weights,
     reliability,
 )
+from voxref.embedder.pooling.quality import DEFAULT_QUALITY_MODEL, QualityModel
 from voxref.errors import ConfigError
 
 
@@ -155,14 +156,20 @@ def test_quality_weighting_beats_the_mean_on_a_mixed_bag(
 )
 def test_worse_quality_lowers_weight_monotonically(utterance_embeddings, field, values):
     refs = utterance_embeddings["espeak-gb-f2"]
+    # the default model ignores overlap (see voxref.embedder.pooling.quality); the term still works
+    model = QualityModel(overlap_amp=0.25) if field == "overlap_ratio" else DEFAULT_QUALITY_MODEL
     rel, weights = [], []
     for v in values:
         q = [RefQuality(**{field: v})] + [RefQuality()] * (len(refs) - 1)
-        rel.append(reliability(q[0]))
-        weights.append(float(reference_weights(refs, q)[0]))
+        rel.append(reliability(q[0], model))
+        weights.append(float(reference_weights(refs, q, quality_model=model)[0]))
     assert all(a >= b for a, b in zip(rel, rel[1:]))
     assert all(a >= b - 1e-7 for a, b in zip(weights, weights[1:]))
     assert weights[-1] < 0.8 * weights[0]
+
+
+def test_default_prior_ignores_the_overlap_ratio() -> None:
+    assert reliability(RefQuality(overlap_ratio=0.8)) == reliability(RefQuality())
 
 
 def test_weights_never_collapse_below_the_effective_count_floor(utterance_embeddings):

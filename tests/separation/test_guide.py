@@ -85,6 +85,8 @@ def test_clean_references_are_kept(voices, encoder):
         assert a.weights.mean() > 0.85
         assert a.other_speakers == 0
         assert 0.0 <= a.confidence <= 1.0
+    for a in target_activity(windows, attribute_only=True):  # embedding mode: nothing dropped
+        assert np.all(a.weights == 1.0) and a.overlap_ratio == 0.0
 
 
 def test_mixed_windows_lose_clean_weight(voices, encoder):

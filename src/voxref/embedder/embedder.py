@@ -422,7 +422,8 @@ class Embedder:
                     p.windows, act.weights, act.overlap, **window_opts
                 )
                 if quality is not None:
-                    quality.set_overlap_ratio(act.overlap_ratio)
+                    # what is left of other voices once their turns are masked out
+                    quality.set_overlap_ratio(act.mixed_ratio)
             else:
                 emb, window_w = guided_window_pool(p.windows, **window_opts)
             weak = quality is not None and quality.verdict != "ok"

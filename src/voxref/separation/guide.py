@@ -104,6 +104,25 @@ class TargetActivity:
     target: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
     @property
+    def mixed_ratio(self) -> float:
+        """Share of the *target's* windows that another voice overlaps: ``sum(z * ov) / sum(z)``.
+
+        What is left of other voices after masking (their own turns are masked out, overlapped
+        target speech cannot be): the reference's quality, unlike :attr:`overlap_ratio`, which
+        also counts the other voices' turns.
+
+        Examples
+        --------
+        >>> a = TargetActivity(np.array([1.0, 1.0, 0.0]), np.array([0.5, 0.0, 0.0]), 1, 1.0, 0.5, "")
+        >>> a.mixed_ratio
+        0.25
+        """
+        total = float(np.sum(self.weights))
+        if total <= 0:
+            return 0.0
+        return float(np.sum(self.weights * self.overlap) / total)
+
+    @property
     def clean_weights(self) -> np.ndarray:
         """``weights * (1 - overlap)``: the mask to use for pooling (clean target windows only)."""
         return self.weights * (1.0 - self.overlap)
@@ -223,6 +242,7 @@ def target_activity(
     attribute_only: bool = False,
     attribution_width: float = 0.03,
     min_target_share: float = 0.2,
+    distinct_below: float = 0.75,
 ) -> list[TargetActivity]:
     """Soft target activity of every window of every reference.
 
@@ -271,6 +291,12 @@ def target_activity(
         Cosine width of the attribution logistic (``attribute_only``).
     min_target_share
         See ``attribute_only``.
+    distinct_below
+        ``attribute_only``: a group of non-target windows counts as another voice only when its
+        centroid's cosine to the target is below this. Calibrated for GE2E on the benchmark
+        corpus: clip centroids of two different speakers have cosine 0.56 (median) / 0.76 (95th
+        percentile), of one speaker 0.84 (5th percentile) / 0.91 (median); the spurious "voices"
+        found in clean, noisy and babble references sit at 0.83-0.92.
 
     Returns
     -------
@@ -334,6 +360,8 @@ def target_activity(
     if len(others) >= min_other_windows:
         lab, other_c = _dominant_cluster(others, other_merge_threshold)
         other_c = _drop_mixtures(other_c[np.bincount(lab) >= min_other_windows], centroid)
+    if attribute_only and len(other_c):
+        other_c = other_c[other_c @ centroid < distinct_below]
     voices = np.concatenate([centroid[None], other_c], axis=0)
     if attribute_only:
         if len(other_c):
