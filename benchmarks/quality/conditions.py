@@ -15,6 +15,10 @@ Conditions (:func:`standard_conditions`):
 * ``overlap-sir{0,5,10}dB``: one interferer speaker over a seeded 30-100 % of the clip; the
   interferer of enrollment clip ``j`` of speaker ``s`` is interferer speaker
   ``(crc32(s) + j) mod n``, so the references of one set never share an interferer;
+* ``conversation``: another speaker takes a turn in the middle of the clip (no overlap, same
+  level): the interferer (chosen as for ``overlap``) speaks for a seeded 20-45 % of the speech
+  (the target stays the main speaker of their own reference), spliced in at the quietest point
+  of the middle of the clip with 0.25 s pauses (an interview, a call);
 * ``mixed``: not a degradation of its own; each reference of a set is taken from another
   condition by role (clean, noisy, reverberant, overlapped, noisy again), see
   :func:`mixed_roles`.
@@ -55,6 +59,8 @@ NOISE_COLORS = ("white", "pink", "brown")
 RT60S = (0.3, 0.6, 0.9)
 SIRS_DB = (0.0, 5.0, 10.0)
 OVERLAP_FRACTION = (0.3, 1.0)
+CONVERSATION_SHARE = (0.2, 0.45)
+CONVERSATION_GAP_S = 0.25
 BABBLE_TALKERS = 4
 REVERB_DRR_DB = 3.0
 PEAK_LIMIT = 0.99
@@ -123,6 +129,9 @@ def standard_conditions() -> list[Condition]:
         Condition(f"overlap-sir{_db(s)}", "overlap", {"sir_db": s, "fraction": OVERLAP_FRACTION})
         for s in SIRS_DB
     ]
+    out.append(
+        Condition("conversation", "conversation", {"share": CONVERSATION_SHARE, "sir_db": 0.0})
+    )
     out.append(Condition("mixed", "mixed", {"roles": list(MIXED_ROLE_ORDER)}))
     return out
 
@@ -232,6 +241,10 @@ def degrade(
         res = add_overlap(x, sample_rate, interferer, p["sir_db"], fraction, rng=rng)
         y = res.samples
         info.update(interferer=speaker, fraction=res.fraction)
+    elif condition.family == "conversation":
+        speaker, interferer = bank.interferer_for(clip, rng)
+        y, share = _conversation(x, sample_rate, interferer, p, rng)
+        info.update(interferer=speaker, share=share)
     else:
         raise ValueError(f"condition {condition.name!r} ({condition.family}) is not a degradation")
     y = np.asarray(y, dtype=np.float32)
@@ -240,6 +253,48 @@ def degrade(
         y = y * np.float32(PEAK_LIMIT / peak)
         info["peak_scaled"] = peak
     return y, info
+
+
+def _active_frames(x: np.ndarray, sample_rate: int) -> np.ndarray:
+    """Powers of the 20 ms frames within 40 dB of the loudest (speech, not pauses)."""
+    n = max(1, int(0.02 * sample_rate))
+    frames = x[: len(x) // n * n].reshape(-1, n).astype(np.float64)
+    power = (frames**2).mean(axis=1)
+    if power.size == 0 or power.max() <= 0:
+        return np.zeros(0)
+    return power[power >= power.max() * 1e-4]
+
+
+def _active_rms(x: np.ndarray, sample_rate: int) -> float:
+    """RMS over the active frames (:func:`_active_frames`)."""
+    active = _active_frames(x, sample_rate)
+    return float(np.sqrt(active.mean())) if active.size else 0.0
+
+
+def _conversation(
+    x: np.ndarray,
+    sample_rate: int,
+    interferer: np.ndarray,
+    params: dict[str, Any],
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, float]:
+    """``x`` with a turn of ``interferer`` spliced in (see the ``conversation`` condition)."""
+    share = float(rng.uniform(*params["share"]))
+    speech = _active_frames(x, sample_rate).size * max(1, int(0.02 * sample_rate))
+    n_turn = int(speech * share / (1.0 - share))
+    loop = np.tile(interferer, int(np.ceil(n_turn / max(len(interferer), 1))) + 1)
+    start = int(rng.integers(max(len(interferer), 1)))
+    turn = loop[start : start + n_turn].astype(np.float64)
+    gain = _active_rms(x, sample_rate) / max(_active_rms(turn, sample_rate), 1e-9)
+    turn *= gain * 10.0 ** (-float(params.get("sir_db", 0.0)) / 20.0)
+    # splice at the quietest 20 ms frame of the middle 60 % of the clip
+    n = max(1, int(0.02 * sample_rate))
+    lo, hi = int(0.2 * len(x)) // n, int(0.8 * len(x)) // n
+    energy = [float(np.sum(x[i * n : (i + 1) * n] ** 2)) for i in range(lo, max(hi, lo + 1))]
+    cut = (lo + int(np.argmin(energy))) * n
+    gap = np.zeros(int(CONVERSATION_GAP_S * sample_rate))
+    y = np.concatenate([x[:cut], gap, turn, gap, x[cut:]])
+    return y.astype(np.float32), share
 
 
 def mixed_roles(k: int, set_id: str, conditions: Sequence[Condition], seed: int = 0) -> list[str]:

@@ -113,6 +113,23 @@ def test_overlap_interferers_differ_within_a_speaker_and_are_never_trial_speaker
         assert len(set(used)) == len(used)
 
 
+def test_conversation_splices_a_whole_turn_of_another_speaker(split, bank) -> None:
+    cond = get_condition("conversation")
+    clip = split.enroll_clips()[0]
+    x = _audio(clip)
+    y, info = degrade(cond, x, SR, clip, bank)
+    again, _ = degrade(cond, x, SR, clip, bank)
+    assert y.tobytes() == again.tobytes()
+    assert info["interferer"] in split.interferers and 0.2 <= info["share"] <= 0.45
+    # the target's samples are all there, in order, around the inserted turn (no overlap)
+    extra = len(y) - len(x)
+    assert 0.5 * SR < extra < len(x) * info["share"] / (1 - info["share"]) + 0.5 * SR + 2
+    scale = 1.0 if "peak_scaled" not in info else 0.99 / info["peak_scaled"]
+    head = next(i for i in range(len(x)) if abs(y[i] - scale * x[i]) > 1e-4)
+    np.testing.assert_allclose(y[head + extra :], scale * x[head:], atol=1e-4)
+    assert 0.2 * len(x) - 400 <= head <= 0.8 * len(x)
+
+
 def test_mixed_roles() -> None:
     conds = standard_conditions()
     family = {c.name: c for c in conds}
