@@ -543,7 +543,12 @@ def write_report(results_dir: str | Path, out: str | Path) -> Path:
             "",
         ]
     # sections written by other benchmark scripts (each .md states the command that made it)
-    for name, title in (("scale.md", "Scale-out"), ("ablation_timbre.md", "Training ablation")):
+    for name, title in (
+        ("ablation.md", "Pipeline ablation: which stage helps where"),
+        ("denoise_decision.md", "Denoising policy: per-clip evidence"),
+        ("scale.md", "Scale-out"),
+        ("ablation_timbre.md", "Training ablation"),
+    ):
         fragment = results_dir / name
         if fragment.is_file():
             parts += [f"## {title}", "", fragment.read_text().rstrip(), ""]
