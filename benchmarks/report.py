@@ -546,6 +546,7 @@ def write_report(results_dir: str | Path, out: str | Path) -> Path:
     for name, title in (
         ("ablation.md", "Pipeline ablation: which stage helps where"),
         ("denoise_decision.md", "Denoising policy: per-clip evidence"),
+        ("pooling_head.md", "Trained pooling head vs parameter-free attention (held-apart speakers)"),
         ("scale.md", "Scale-out"),
         ("ablation_timbre.md", "Training ablation"),
     ):
