@@ -166,3 +166,18 @@ def test_attribute_only_keeps_a_degraded_reference_of_the_target(voices, encoder
         assert a.weights.mean() > 0.9 and a.overlap_ratio < 0.1, a.reason
     dropped = target_activity(windows)[2]
     assert dropped.weights.mean() < 0.5  # what the diarization-style activity does
+
+
+def test_attribute_only_one_reference_masks_only_when_long_enough(voices, encoder):
+    tv, iv = voices["flite-awb"], voices["flite-slt"]
+    w, inter = _windows_with_labels(
+        encoder, [(utterances(tv, [0, 1, 2, 3]), False), (utterances(iv, [8]), True)]
+    )
+    assert len(w.embeddings) >= 16
+    a = target_activity([w], attribute_only=True)[0]
+    assert a.weights[~inter].mean() > 0.75 and a.weights[inter].mean() < 0.25
+    short = WindowEmbeddings(w.embeddings[-12:], w.starts[-12:], w.ends[-12:])
+    b = target_activity([short], attribute_only=True)[0]
+    assert np.all(b.weights == 1.0)  # too short to tell who dominates: nothing dropped ...
+    if b.other_speakers:  # ... but a second voice is still reported
+        assert "may be present" in b.reason
