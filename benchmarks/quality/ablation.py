@@ -37,6 +37,7 @@ ABLATION_METHODS: dict[str, str] = {
     "voxref[pooling=mean]": "plain means instead of attention (windows and references)",
     "voxref[temperature=inf]": "reference weights from the quality prior only (no agreement)",
     "voxref[use_quality=false]": "reference weights from agreement only (no quality prior)",
+    "voxref-trained": "the shipped trained pooling head instead of the parameter-free attention",
     "resemblyzer": "Resemblyzer embed_speaker (reference)",
 }
 """Method (name or ``voxref[...]`` spec, see :func:`.methods.make_method`) -> what it isolates."""

@@ -14,6 +14,7 @@ Registered methods (:data:`METHODS`; add one with :func:`register_method`):
   each whole file and a plain mean of per-file embeddings (what other tools do);
 * per-stage ablations (not run by default, :data:`ABLATIONS`): ``voxref-noclean``,
   ``voxref-noguide``, ``voxref-nodenoise``, ``vad-mean``... each switches one stage;
+* ``voxref-trained``: ``voxref.Embedder(pooling="trained")`` (the shipped pooling head);
 * ``resemblyzer``: Resemblyzer's own pipeline, ``preprocess_wav`` + ``embed_utterance`` per clip
   and their normalised mean: exactly ``VoiceEncoder.embed_speaker``;
 * ``mfcc``: floor: mean and standard deviation of 20 MFCCs per clip, standardised with global
@@ -22,7 +23,7 @@ Registered methods (:data:`METHODS`; add one with :func:`register_method`):
 Examples
 --------
 >>> sorted(DEFAULT_METHODS)
-['mean', 'mfcc', 'resemblyzer', 'voxref']
+['mean', 'mfcc', 'resemblyzer', 'voxref', 'voxref-trained']
 >>> make_method("mean").prepare_group == make_method("voxref-noclean").prepare_group
 True
 """
@@ -283,7 +284,7 @@ METHODS: dict[str, Callable[[], Method]] = {}
 """Method name -> factory. The benchmark runs the names it is given (default
 :data:`DEFAULT_METHODS`); the first one is "ours" in ratio tables."""
 
-DEFAULT_METHODS = ("voxref", "mean", "resemblyzer", "mfcc")
+DEFAULT_METHODS = ("voxref", "mean", "voxref-trained", "resemblyzer", "mfcc")
 
 
 def register_method(name: str, factory: Callable[[], Method]) -> None:
@@ -391,6 +392,17 @@ register_method(
 )
 register_method("resemblyzer", ResemblyzerMethod)
 register_method("mfcc", MfccMethod)
+register_method(
+    "voxref-trained",
+    lambda: VoxrefMethod(
+        "voxref-trained",
+        {"pooling": "trained"},
+        description="voxref.Embedder(pooling='trained'): the shipped pooling head instead of the "
+        "parameter-free attention (caveat: trained by scripts/train_pooling_head.py on renderings "
+        "of the same synthetic voices, fold 0 train speakers, so some trial speakers here were "
+        "seen in training; its held-apart evaluation is the script's)",
+    ),
+)
 
 ABLATIONS: dict[str, tuple[dict[str, Any], str]] = {
     "voxref-noclean": ({"clean": False}, "default pooling and guiding without the cleaning stage"),
