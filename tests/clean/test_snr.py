@@ -67,3 +67,19 @@ def test_snr_against_reference_is_scale_invariant():
     assert snr_against_reference(3 * noisy, s) == pytest.approx(
         snr_against_reference(noisy, s), abs=1e-6
     )
+
+
+def test_speech_missed_by_the_vad_is_not_taken_for_noise(speech_with_pauses):
+    """A clean clip whose first utterance the VAD missed (it then sits in the 'pauses') must not
+    read as noisy (a clean benchmark clip read -20 dB this way)."""
+    from voxref.clean.vad import SpeechRegions
+
+    x = speech_with_pauses
+    later = SpeechRegions(tuple(x.spans[1:]), np.zeros(0), 0.032, len(x.samples) / SR)
+    assert estimate_snr(x.samples, SR, regions=later) >= 30.0
+
+
+def test_dc_offset_does_not_lower_the_estimate(speech_with_pauses):
+    x = speech_with_pauses
+    noisy = add_noise(x.samples, x.mask, white_noise(len(x.samples), seed=3), 15.0)
+    assert estimate_snr(noisy + 0.1, SR) == pytest.approx(estimate_snr(noisy, SR), abs=0.5)
