@@ -217,9 +217,7 @@ class AutoDenoiser:
         snr = estimate_snr(samples, sample_rate, vad=self.vad)
         modulation = noise_modulation(samples, sample_rate)
         chosen = self.choose(snr, modulation)
-        log.debug(
-            "auto denoise: SNR %.1f dB, modulation %.2f -> %s", snr, modulation, chosen.name
-        )
+        log.debug("auto denoise: SNR %.1f dB, modulation %.2f -> %s", snr, modulation, chosen.name)
         return chosen.denoise(samples, sample_rate)
 
 
