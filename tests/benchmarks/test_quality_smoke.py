@@ -14,10 +14,10 @@ CONDITIONS = ("clean", "white-5dB", "overlap-sir5dB", "reverb-0.6s", "mixed")
 METHODS = ("voxref", "mean", "resemblyzer", "mfcc")
 
 
-@pytest.fixture(scope="module")
-def result(tiny_corpus: Path) -> dict:
-    config = QualityConfig(
-        corpus=tiny_corpus,
+def tiny_config(corpus: Path, **options) -> QualityConfig:
+    """3 trial speakers with 3 + 2 clips, one process, no DER run; ``options`` override."""
+    base = dict(
+        corpus=corpus,
         mode="smoke",
         conditions=CONDITIONS,
         methods=METHODS,
@@ -30,7 +30,12 @@ def result(tiny_corpus: Path) -> dict:
         workers=1,
         diarization=False,
     )
-    return run_quality(config, command=["pytest"])
+    return QualityConfig(**{**base, **options})
+
+
+@pytest.fixture(scope="module")
+def result(tiny_corpus: Path) -> dict:
+    return run_quality(tiny_config(tiny_corpus), command=["pytest"])
 
 
 def test_result_has_every_cell_and_is_strict_json(result: dict) -> None:
@@ -105,19 +110,11 @@ def test_report_from_smoke_result(result: dict, tmp_path: Path) -> None:
 def test_prepared_cache_reuses_items_and_gives_identical_results(
     tiny_corpus: Path, tmp_path: Path
 ) -> None:
-    config = QualityConfig(
-        corpus=tiny_corpus,
-        mode="smoke",
+    config = tiny_config(
+        tiny_corpus,
         conditions=("clean", "white-5dB"),
         methods=("mean", "guide-mean"),  # one prepare group, two combine variants
         ks=(1,),
-        n_enroll=3,
-        n_test=2,
-        n_interferers=3,
-        max_trial_speakers=3,
-        max_sets=3,
-        workers=1,
-        diarization=False,
         cache_dir=tmp_path / "cache",
     )
     first = run_quality(config, command=["pytest"])
@@ -125,9 +122,9 @@ def test_prepared_cache_reuses_items_and_gives_identical_results(
     computed = first["prepare_cpu_seconds"]["n_computed"]
     assert list(computed.values()) == [3 * 3 + 3 * 2 + 3 * 3]  # enrol+test clean, enrol noisy
     assert second["prepare_cpu_seconds"]["n_computed"] == {}
-    assert [(r["condition"], r["method"], r["eer"], r["mean_target"]) for r in first["results"]] == [
-        (r["condition"], r["method"], r["eer"], r["mean_target"]) for r in second["results"]
-    ]
+    assert [
+        (r["condition"], r["method"], r["eer"], r["mean_target"]) for r in first["results"]
+    ] == [(r["condition"], r["method"], r["eer"], r["mean_target"]) for r in second["results"]]
 
 
 def test_cache_fingerprint_follows_per_clip_code(tmp_path: Path) -> None:
