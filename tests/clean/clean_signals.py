@@ -61,3 +61,17 @@ def add_noise(
     p_speech = np.mean(clean[speech_mask].astype(np.float64) ** 2)
     g = np.sqrt(p_speech / (np.mean(noise**2) * 10 ** (snr_db / 10)))
     return (clean + g * noise).astype(np.float32)
+
+
+def babble(talkers: list[list[np.ndarray]], n: int, seed: int) -> np.ndarray:
+    """Sum of the talkers (each a list of utterances, played back to back from a random point,
+    looped) at equal power: ``n`` samples of babble."""
+    rng = np.random.default_rng(seed)
+    out = np.zeros(n)
+    for utts in talkers:
+        talk = np.concatenate([utts[i] for i in rng.permutation(len(utts))])
+        talk = np.tile(talk, n // len(talk) + 2)
+        start = int(rng.integers(len(talk) - n))
+        seg = talk[start : start + n].astype(np.float64)
+        out += seg / np.sqrt(np.mean(seg**2))
+    return out
