@@ -119,6 +119,66 @@ def _plot_quality(q: dict[str, Any], out_dir: Path) -> list[Path]:
     return paths
 
 
+def uncertainty_lines(q: dict[str, Any], ks: Sequence[int]) -> list[str]:
+    """Markdown table: ours / baseline EER ratio with its speaker-bootstrap interval, per scope."""
+    u = q.get("uncertainty")
+    if not u or not u.get("rows"):
+        return []
+    rows_in = u["rows"]
+    ours = rows_in[0]["method"]
+    pairs = list(dict.fromkeys((r["baseline"], r["k"]) for r in rows_in))
+    cell = {(r["scope"], r["baseline"], r["k"]): r for r in rows_in}
+    ratio_idx = {(r["condition"], r["k"], r["baseline"]): r for r in q.get("ratios", [])}
+    idx = _index(q["results"])
+    scopes = [s for s in dict.fromkeys(r["scope"] for r in rows_in) if s == "degraded"]
+    scopes += [s for s in dict.fromkeys(r["scope"] for r in rows_in) if s.startswith("family:")]
+    shown = {"clean", "mixed"} | {c["name"] for c in q["conditions"] if c["family"] == "overlap"}
+    scopes += [s for s in dict.fromkeys(r["scope"] for r in rows_in) if s in shown]
+
+    def point(scope: str, b: str, k: int) -> float | None:
+        if scope in {c["name"] for c in q["conditions"]}:
+            return ratio_idx.get((scope, k, b), {}).get("eer_ratio")
+        names = [
+            c["name"]
+            for c in q["conditions"]
+            if (scope == "degraded" and c["family"] != "clean")
+            or (scope.startswith("family:") and c["family"] == scope.split(":", 1)[1])
+        ]
+        a = [idx.get((n, k, ours), {}).get("eer") for n in names]
+        bb = [idx.get((n, k, b), {}).get("eer") for n in names]
+        pairs_ok = [(x, y) for x, y in zip(a, bb) if x is not None and y is not None]
+        if not pairs_ok or not sum(y for _, y in pairs_ok):
+            return None
+        return sum(x for x, _ in pairs_ok) / sum(y for _, y in pairs_ok)
+
+    rows = []
+    for scope in scopes:
+        row = [scope.replace("family:", "") + (" (all degraded)" if scope == "degraded" else "")]
+        for b, k in pairs:
+            r = cell.get((scope, b, k))
+            if r is None:
+                row.append("")
+                continue
+            lo, hi = r["ci"]
+            row.append(
+                f"{_ratio(point(scope, b, k))} [{_ratio(lo)}–{_ratio(hi)}] p="
+                + ("–" if r["p_better"] is None else f"{r['p_better']:.2f}")
+            )
+        rows.append(row)
+    level = int(round(100 * rows_in[0].get("level", 0.95)))
+    return [
+        "### How sure: EER ratios with speaker-bootstrap intervals",
+        "",
+        f"{ours}'s EER divided by the baseline's (a family or 'all degraded': mean EER over its "
+        f"conditions), [{level} % interval] from {u['n_boot']} paired resamples of the trial "
+        f"speakers, and p = share of resamples in which {ours} has the lower EER. An interval "
+        "that contains 1 is a difference these speakers cannot show.",
+        "",
+        _table(["scope"] + [f"{ours} / {b}, k={k}" for b, k in pairs], rows),
+        "",
+    ]
+
+
 def quality_section(q: dict[str, Any], plots: list[Path], md_dir: Path) -> str:
     """Markdown for the quality results."""
     idx = _index(q["results"])
@@ -204,6 +264,8 @@ def quality_section(q: dict[str, Any], plots: list[Path], md_dir: Path) -> str:
         ),
         "",
     ]
+
+    out += uncertainty_lines(q, ks)
 
     ratio_idx = {(r["condition"], r["k"], r["baseline"]): r for r in q.get("ratios", [])}
     compared = [b for b in ("mean", "resemblyzer") if b in baselines] or baselines[:1]
@@ -546,7 +608,11 @@ def write_report(results_dir: str | Path, out: str | Path) -> Path:
     for name, title in (
         ("ablation.md", "Pipeline ablation: which stage helps where"),
         ("denoise_decision.md", "Denoising policy: per-clip evidence"),
-        ("pooling_head.md", "Trained pooling head vs parameter-free attention (held-apart speakers)"),
+        (
+            "pooling_head.md",
+            "Trained pooling head vs parameter-free attention (held-apart speakers)",
+        ),
+        ("target_extractor.md", "Target-speaker extractor (trained; held-apart speakers)"),
         ("scale.md", "Scale-out"),
         ("ablation_timbre.md", "Training ablation"),
     ):

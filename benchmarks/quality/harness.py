@@ -13,6 +13,9 @@ Flow of :func:`run_quality`:
    clean embedding.
 5. The ``mixed`` condition reuses prepared clips of the other conditions (kept in memory only
    where a mixed set needs them).
+6. How sure the ratios are: a paired bootstrap over trial speakers (:mod:`.bootstrap`) gives
+   the interval of ours / baseline EER per condition, per family and over all degraded
+   conditions (``"uncertainty"`` in the JSON).
 
 Examples
 --------
@@ -237,9 +240,12 @@ def _evaluate(
     clean_emb: np.ndarray | None,
     test_emb: dict[str, np.ndarray | None],
     trials: Trials,
+    keep_scores: dict[tuple[str, int, str], np.ndarray] | None = None,
 ) -> dict[str, Any]:
     dim = set_emb.shape[1]
     scores, ok = _score(set_emb, test_emb, trials, dim)
+    if keep_scores is not None:
+        keep_scores[(condition.name, k, method.name)] = np.where(ok, scores, np.nan)
     rec: dict[str, Any] = {
         "condition": condition.name,
         "family": condition.family,
@@ -274,6 +280,73 @@ def _ratios(results: list[dict[str, Any]], ours: str) -> list[dict[str, Any]]:
             row[f"{metric}_ratio"] = (a / b) if (a is not None and b) else None
         out.append(row)
     return out
+
+
+UNCERTAINTY_BASELINES = ("mean", "resemblyzer")
+"""Baselines whose EER ratio to ours gets a bootstrap interval (when they are in the run)."""
+
+
+def _uncertainty(
+    scores: dict[tuple[str, int, str], np.ndarray],
+    conditions: list[Condition],
+    sets: dict[int, list[EnrollmentSet]],
+    trials: dict[int, Trials],
+    ours: str,
+    baselines: list[str],
+    seed: int,
+) -> dict[str, Any]:
+    """Speaker-bootstrap intervals of ours / baseline EER: per condition, family and overall.
+
+    One resample of the trial speakers per draw is shared by every condition and method of a
+    ``k`` (paired), see :mod:`.bootstrap`. A method's EER uses the trials it could score, as in
+    its reported EER.
+    """
+    from .bootstrap import N_BOOT, ratio_summary, speaker_bootstrap_eers, speaker_weights
+
+    rows: list[dict[str, Any]] = []
+    for k, tr in trials.items():
+        speakers = np.array([sets[k][i].speaker for i in tr.set_index])
+        draw = speaker_weights(speakers, N_BOOT, seed)
+        boot: dict[tuple[str, str], np.ndarray] = {}
+        for c in conditions:
+            for m in (ours, *baselines):
+                s = scores.get((c.name, k, m))
+                if s is None:
+                    continue
+                ok = np.isfinite(s)  # the trials this method could score, as in its EER
+                if (ok & tr.target).any() and (ok & ~tr.target).any():
+                    boot[(c.name, m)] = speaker_bootstrap_eers(
+                        {m: s[ok]}, tr.target[ok], speakers[ok], counts=draw
+                    )[m]
+        scopes: dict[str, list[str]] = {c.name: [c.name] for c in conditions}
+        for fam in dict.fromkeys(c.family for c in conditions if c.family != "clean"):
+            scopes[f"family:{fam}"] = [c.name for c in conditions if c.family == fam]
+        scopes["degraded"] = [c.name for c in conditions if c.family != "clean"]
+        for scope, names in scopes.items():
+            for b in baselines:
+                got = [n for n in names if (n, ours) in boot and (n, b) in boot]
+                if not got or (scope.startswith("family:") and len(names) == 1):
+                    continue
+                # mean EER over the scope's conditions, per draw
+                mean_a = np.mean(np.stack([boot[(n, ours)] for n in got]), axis=0)
+                mean_b = np.mean(np.stack([boot[(n, b)] for n in got]), axis=0)
+                rows.append(
+                    {
+                        "k": k,
+                        "scope": scope,
+                        "method": ours,
+                        "baseline": b,
+                        "n_conditions": len(got),
+                    }
+                    | ratio_summary(mean_a, mean_b)
+                )
+    return {
+        "method": "paired bootstrap over trial speakers (percentile interval of the EER ratio; "
+        "scopes with several conditions use the mean EER over them)",
+        "n_boot": N_BOOT,
+        "seed": seed,
+        "rows": rows,
+    }
 
 
 def _mixed_plan(
@@ -332,6 +405,7 @@ def run_quality(config: QualityConfig, command: list[str] | None = None) -> dict
     }
 
     results: list[dict[str, Any]] = []
+    trial_scores: dict[tuple[str, int, str], np.ndarray] = {}
     test_emb: dict[str, dict[str, np.ndarray | None]] = {}
     clean_emb: dict[tuple[str, int], np.ndarray] = {}
     retained: dict[tuple[str, str], dict[str, Any]] = {}
@@ -425,7 +499,14 @@ def run_quality(config: QualityConfig, command: list[str] | None = None) -> dict
                         clean_emb[(m.name, k)] = emb
                     results.append(
                         _evaluate(
-                            cond, k, m, emb, clean_emb[(m.name, k)], test_emb[m.name], trials[k]
+                            cond,
+                            k,
+                            m,
+                            emb,
+                            clean_emb[(m.name, k)],
+                            test_emb[m.name],
+                            trials[k],
+                            trial_scores,
                         )
                     )
             for key in [ck for ck in keep_for_mixed if ck[0] == cond.name]:
@@ -459,7 +540,16 @@ def run_quality(config: QualityConfig, command: list[str] | None = None) -> dict
                     ],
                 )
                 results.append(
-                    _evaluate(mixed, k, m, emb, clean_emb[(m.name, k)], test_emb[m.name], trials[k])
+                    _evaluate(
+                        mixed,
+                        k,
+                        m,
+                        emb,
+                        clean_emb[(m.name, k)],
+                        test_emb[m.name],
+                        trials[k],
+                        trial_scores,
+                    )
                 )
         condition_info[mixed.name] = {
             **mixed.to_dict(),
@@ -497,6 +587,15 @@ def run_quality(config: QualityConfig, command: list[str] | None = None) -> dict
         "metric_settings": {"p_target": 0.01, "c_miss": 1.0, "c_fa": 1.0, "score": "cosine"},
         "results": results,
         "ratios": _ratios(results, ours),
+        "uncertainty": _uncertainty(
+            trial_scores,
+            [*regular, *([mixed] if mixed is not None else [])],
+            sets,
+            trials,
+            ours,
+            [b for b in UNCERTAINTY_BASELINES if b in config.methods[1:]],
+            config.seed,
+        ),
         "failed_clips": failed_clips,
         "failure_examples": failure_examples,
         "prepare_cpu_seconds": {

@@ -88,3 +88,42 @@ def test_summary_and_input_checks() -> None:
         equal_error_rate(np.array([0.1, 0.2]), np.array([1, 1]))
     with pytest.raises(ValueError, match="NaN"):
         min_dcf(np.array([np.nan, 0.2]), np.array([1, 0]))
+
+
+def test_weighted_eer_equals_eer_of_repeated_trials() -> None:
+    from benchmarks.quality.bootstrap import weighted_eers
+
+    rng = np.random.default_rng(3)
+    s = rng.normal(size=400)
+    y = rng.random(400) < 0.5
+    s[y] += 1.0
+    s[:80] = np.round(s[:80], 1)  # ties form one threshold, as in roc_curve
+    w = rng.integers(0, 4, size=(5, 400)).astype(float)
+    got = weighted_eers(s, y, np.vstack([np.ones(400), w]))
+    assert got[0] == pytest.approx(equal_error_rate(s, y), abs=1e-12)
+    for row, e in zip(w, got[1:]):
+        idx = np.repeat(np.arange(400), row.astype(int))
+        assert e == pytest.approx(equal_error_rate(s[idx], y[idx]), abs=1e-12)
+
+
+def test_speaker_bootstrap_separates_a_real_difference_from_none() -> None:
+    from benchmarks.quality.bootstrap import ratio_summary, speaker_bootstrap_eers
+
+    rng = np.random.default_rng(4)
+    n_spk, per = 26, 60
+    speakers = np.repeat([f"s{i:02d}" for i in range(n_spk)], per)
+    y = np.tile(np.arange(per) % 2 == 0, n_spk)
+    offset = rng.normal(0, 0.3, n_spk).repeat(per)  # speakers differ: the resampling unit matters
+    base = np.where(y, 1.0, 0.0) + offset * y
+    good = base + rng.normal(0, 0.4, y.size)
+    bad = base + rng.normal(0, 0.8, y.size)
+    eers = speaker_bootstrap_eers({"good": good, "bad": bad}, y, speakers, n_boot=300, seed=1)
+    clear = ratio_summary(eers["good"], eers["bad"])
+    assert clear["ci"][1] < 1.0 and clear["p_better"] > 0.97
+    same = ratio_summary(eers["good"], eers["good"])
+    assert same["ci"] == [1.0, 1.0] and same["p_better"] == 0.5
+    # a tiny perturbation is not a difference the speakers can show
+    near = good + rng.normal(0, 0.02, y.size)
+    e2 = speaker_bootstrap_eers({"a": good, "b": near}, y, speakers, n_boot=300, seed=1)
+    r = ratio_summary(e2["a"], e2["b"])
+    assert r["ci"][0] < 1.0 < r["ci"][1]

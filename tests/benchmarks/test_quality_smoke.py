@@ -83,6 +83,13 @@ def test_result_has_every_cell_and_is_strict_json(result: dict) -> None:
         assert r["n_target"] == r["n_nontarget"] > 0
     baselines = {(r["condition"], r["k"], r["baseline"]) for r in result["ratios"]}
     assert ("white-5dB", 3, "resemblyzer") in baselines and ("clean", 1, "mfcc") in baselines
+    # bootstrap intervals of ours / mean and ours / resemblyzer, per condition and overall
+    u = {(r["scope"], r["k"], r["baseline"]): r for r in result["uncertainty"]["rows"]}
+    for key in (("clean", 3, "mean"), ("degraded", 1, "resemblyzer"), ("white-5dB", 3, "mean")):
+        r = u[key]
+        lo, hi = r["ci"]
+        assert r["n_draws"] > 0 and 0.0 <= r["p_better"] <= 1.0
+        assert lo is None or hi is None or lo <= hi
 
 
 def test_numbers_behave(result: dict) -> None:
@@ -103,6 +110,7 @@ def test_report_from_smoke_result(result: dict, tmp_path: Path) -> None:
     md = write_report(tmp_path, tmp_path / "BENCHMARKS.md").read_text()
     assert "## Quality" in md and "k = 3" in md and "white-5dB" in md
     assert "No `speed.json` yet" in md
+    assert "speaker-bootstrap intervals" in md and "(all degraded)" in md
     assert (tmp_path / "quality_eer_k1.png").stat().st_size > 1000
     assert (tmp_path / "quality_eer_k3.png").stat().st_size > 1000
 
