@@ -158,6 +158,9 @@ class VoxrefMethod(Method):
             prepared = self.embedder.prepare((samples, sample_rate))
         except VoxrefError as exc:
             return Failed(f"{type(exc).__name__}: {str(exc).splitlines()[0]}")
+        if self.kwargs.get("guide", True):
+            # what combine() computes from the speech of a lone reference (sets of k = 1)
+            self.embedder.lone_target(prepared)
         # combine() needs the windows and the report, not the audio: keep items small to ship
         # between processes and to cache
         return dataclasses.replace(prepared, audio=None, speech=None)

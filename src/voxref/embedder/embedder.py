@@ -189,7 +189,8 @@ class Embedder:
         path, or an object with ``pool(embeddings, qualities)``.
     guide
         Find the target voice in each reference (the voice the references share) and embed only
-        the windows where it speaks alone (guided speaker embedding).
+        the windows where it speaks alone (guided speaker embedding). A single reference with
+        another speaker's turns keeps its dominant voice (:meth:`lone_target`).
     window, hop
         Window length / step in seconds for window embeddings (default: the encoder's).
     min_seconds
@@ -392,25 +393,33 @@ class Embedder:
 
         usable = [p for p in prepared if isinstance(p, PreparedReference)]
         activities: list[Any] = [None] * len(usable)
+        pooled_windows = [p.windows for p in usable]
         if self.guide and usable:
             from ..separation.guide import target_activity
 
             activities = target_activity(
                 [p.windows for p in usable], guide=guide, attribute_only=True
             )
+            if len(usable) == 1 and guide is None:
+                # a lone reference: nothing to compare with, so the dominant voice is the target;
+                # short windows find another speaker's turn where the 1.6 s windows cannot
+                lone = self.lone_target(usable[0])
+                if lone is not None:
+                    pooled_windows[0], activities[0] = lone.windows, lone.activity
+                    log.info("%s: %s", usable[0].source, lone.activity.reason)
         # "mean" pooling is a plain (masked) mean inside each reference too
         window_opts = {"temperature": float("inf")} if self.pooling == "mean" else {}
         if self.window_temperature is not None:
             window_opts = {"temperature": float(self.window_temperature)}
         refs: list[ReferenceResult] = []
         report = BatchReport()
-        pairs = iter(zip(usable, activities))
+        pairs = iter(zip(usable, activities, pooled_windows))
         for p in prepared:
             if isinstance(p, InputFate):
                 refs.append(ReferenceResult(p.source, None, 0.0, p))
                 report.add(p)
                 continue
-            _, act = next(pairs)
+            _, act, windows = next(pairs)
             # a copy: the prepared reference may be combined into other sets
             quality = (
                 None
@@ -418,9 +427,7 @@ class Embedder:
                 else dataclasses.replace(p.report, reasons=list(p.report.reasons))
             )
             if act is not None:
-                emb, window_w = guided_window_pool(
-                    p.windows, act.weights, act.overlap, **window_opts
-                )
+                emb, window_w = guided_window_pool(windows, act.weights, act.overlap, **window_opts)
                 if quality is not None:
                     # what is left of other voices once their turns are masked out
                     quality.set_overlap_ratio(act.mixed_ratio)
@@ -434,7 +441,7 @@ class Embedder:
             )
             refs.append(
                 ReferenceResult(
-                    p.source, emb, 0.0, fate, p.windows, window_w, p.speech_seconds, p, act, quality
+                    p.source, emb, 0.0, fate, windows, window_w, p.speech_seconds, p, act, quality
                 )
             )
             report.add(fate)
@@ -455,6 +462,23 @@ class Embedder:
             encoder=self.encoder.describe(),
             pooling=self.pooling if isinstance(self.pooling, str) else type(self.pooling).__name__,
         )
+
+    def lone_target(self, prepared: PreparedReference) -> Any:
+        """The dominant voice of a reference used alone, without another speaker's turns.
+
+        :func:`voxref.separation.dominant.lone_reference_target` on the reference's speech
+        (computed once, kept in ``prepared.extras["lone_target"]``); ``None`` when it holds one
+        voice, when no voice dominates, or when its audio was dropped.
+        """
+        from ..separation.dominant import lone_reference_target
+
+        if "lone_target" not in prepared.extras:
+            if prepared.speech is None:
+                return None
+            prepared.extras["lone_target"] = lone_reference_target(
+                prepared.speech.samples, prepared.speech.sample_rate, self.encoder
+            )
+        return prepared.extras["lone_target"]
 
     def prepare_all(
         self, inputs: AudioInput | Sequence[AudioInput], *, sample_rate: int | None = None

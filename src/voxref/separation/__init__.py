@@ -7,6 +7,10 @@ Modules (import the one you need; this package imports nothing heavy by itself):
 * :mod:`.pyannote_backend` — run a user-supplied pyannote.audio pipeline instead.
 * :mod:`.guide` — :func:`~.guide.target_activity`: soft target activity of every window of every
   reference (cross-reference agreement or an enrollment guide), for guided pooling.
+* :mod:`.dominant` — :func:`~.dominant.lone_reference_target`: a lone reference's dominant voice
+  without another speaker's turns (short windows; what ``embed`` does with a single reference).
+* :mod:`.extractor` — a guide-conditioned mask estimator (trainable; not shipped: see
+  ``scripts/train_target_extractor.py`` and BENCHMARKS.md).
 * :mod:`.target` — :func:`~.target.extract_target`: the target's part of a multi-speaker recording.
 * :mod:`.clustering`, :mod:`.resegment`, :mod:`.speech`, :mod:`.windows` — the diarizer's stages.
 * :mod:`.synthetic` — synthetic multi-speaker conversations with known turns (tests, benchmarks).
