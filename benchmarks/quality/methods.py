@@ -159,8 +159,8 @@ class VoxrefMethod(Method):
         except VoxrefError as exc:
             return Failed(f"{type(exc).__name__}: {str(exc).splitlines()[0]}")
         if self.kwargs.get("guide", True):
-            # what combine() computes from the speech of a lone reference (sets of k = 1)
-            self.embedder.lone_target(prepared)
+            # what combine() computes from a reference's speech when it holds two voices
+            self.embedder.voice_split(prepared)
         # combine() needs the windows and the report, not the audio: keep items small to ship
         # between processes and to cache
         return dataclasses.replace(prepared, audio=None, speech=None)

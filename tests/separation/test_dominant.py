@@ -12,6 +12,7 @@ from voxref.separation.dominant import (
     FINE_WINDOW_S,
     dominant_voice,
     lone_reference_target,
+    split_voices,
     window_purity,
 )
 
@@ -44,7 +45,7 @@ def test_lone_reference_drops_the_other_speakers_turn(voices, encoder, target, o
     assert window_purity(d, turn)[0] < 0.05
     assert d.target_seconds > 0.6 * (len(x) / SR - (t1 - t0))
 
-    lone = lone_reference_target(x, SR, encoder)
+    lone = lone_reference_target(split_voices(x, SR, encoder))
     assert lone is not None and "second voice" in lone.activity.reason
     plain = encoder.embed_windows(x).mean()
     assert float(lone.windows.mean() @ clean_target) > float(plain @ clean_target) + 0.01
@@ -62,7 +63,7 @@ def test_lone_reference_drops_the_other_speakers_turn(voices, encoder, target, o
 def test_one_voice_is_not_split(voices, encoder) -> None:
     for name in ("espeak-us-m3", "flite-kal"):
         x = utterances(voices[name], [0, 1, 2, 3])
-        assert lone_reference_target(x, SR, encoder) is None
+        assert split_voices(x, SR, encoder) is None
 
 
 def test_no_dominant_voice_or_too_short_is_left_whole() -> None:
@@ -79,3 +80,35 @@ def test_no_dominant_voice_or_too_short_is_left_whole() -> None:
     assert dominant_voice(windows([a] * 5)) is None  # too short to split
     d = dominant_voice(windows([a] * 14 + [b] * 6))
     assert d is not None and d.labels[:14].all() and not d.labels[14:].any()
+
+
+def test_guided_voice_keeps_the_target_even_when_it_is_the_minority(voices, encoder) -> None:
+    from voxref import Embedder
+    from voxref.separation.dominant import guided_voice
+
+    target, other = "espeak-us-m3", "flite-slt"
+    # the other speaker talks most of this reference; the target only briefly
+    x = np.concatenate(
+        [
+            utterances(voices[other], [0, 1]),
+            utterances(voices[target], [6, 7]),
+            utterances(voices[other], [2]),
+        ]
+    )
+    split = split_voices(x, SR, encoder)
+    assert split is not None
+    clean_target = encoder.embed_windows(utterances(voices[target], [3, 4, 5])).mean()
+    windows, act = guided_voice(split, clean_target)
+    assert float(windows.mean() @ clean_target) > 0.9 and "closest to the target" in act.reason
+    # without a clear target direction nothing is chosen
+    assert guided_voice(split, l2_normalize(split.centroids.sum(axis=0))) is None
+
+    # in embed(): the other references (the target alone) are the guide
+    refs = [(utterances(voices[target], [8, 9]), SR), (utterances(voices[target], [10, 11]), SR)]
+    res = Embedder(clean=False).embed([*refs, (x, SR)], return_details=True)
+    mixed = res.references[2]
+    assert mixed.activity is not None and mixed.activity.other_speakers == 1
+    assert (
+        float(mixed.embedding @ clean_target)
+        > float(encoder.embed_windows(x).mean() @ clean_target) + 0.05
+    )

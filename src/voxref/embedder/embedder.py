@@ -407,6 +407,19 @@ class Embedder:
                 if lone is not None:
                     pooled_windows[0], activities[0] = lone.windows, lone.activity
                     log.info("%s: %s", usable[0].source, lone.activity.reason)
+            else:
+                # several references (or a guide) say who the target is: a reference holding two
+                # voices keeps the one closest to it, re-embedded where it speaks alone
+                from ..separation.dominant import guided_voice
+
+                for i, (p, act) in enumerate(zip(usable, activities)):
+                    target = guide if guide is not None else act.target
+                    if target is None or not np.size(target):
+                        continue
+                    chosen = guided_voice(self.voice_split(p), l2_normalize(np.asarray(target)))
+                    if chosen is not None:
+                        pooled_windows[i], activities[i] = chosen
+                        log.info("%s: %s", p.source, chosen[1].reason)
         # "mean" pooling is a plain (masked) mean inside each reference too
         window_opts = {"temperature": float("inf")} if self.pooling == "mean" else {}
         if self.window_temperature is not None:
@@ -463,22 +476,32 @@ class Embedder:
             pooling=self.pooling if isinstance(self.pooling, str) else type(self.pooling).__name__,
         )
 
+    def voice_split(self, prepared: PreparedReference) -> Any:
+        """Two voices of a reference, each re-embedded where it speaks alone (or ``None``).
+
+        :func:`voxref.separation.dominant.split_voices` on the reference's speech (0.8 s windows
+        every 0.2 s), computed once and kept in ``prepared.extras["voice_split"]``; ``None`` when
+        it holds one voice or its audio was dropped.
+        """
+        from ..separation.dominant import split_voices
+
+        if "voice_split" not in prepared.extras:
+            if prepared.speech is None:
+                return None
+            prepared.extras["voice_split"] = split_voices(
+                prepared.speech.samples, prepared.speech.sample_rate, self.encoder
+            )
+        return prepared.extras["voice_split"]
+
     def lone_target(self, prepared: PreparedReference) -> Any:
         """The dominant voice of a reference used alone, without another speaker's turns.
 
-        :func:`voxref.separation.dominant.lone_reference_target` on the reference's speech
-        (computed once, kept in ``prepared.extras["lone_target"]``); ``None`` when it holds one
-        voice, when no voice dominates, or when its audio was dropped.
+        :func:`voxref.separation.dominant.lone_reference_target` of :meth:`voice_split`;
+        ``None`` when it holds one voice or no voice dominates.
         """
         from ..separation.dominant import lone_reference_target
 
-        if "lone_target" not in prepared.extras:
-            if prepared.speech is None:
-                return None
-            prepared.extras["lone_target"] = lone_reference_target(
-                prepared.speech.samples, prepared.speech.sample_rate, self.encoder
-            )
-        return prepared.extras["lone_target"]
+        return lone_reference_target(self.voice_split(prepared))
 
     def prepare_all(
         self, inputs: AudioInput | Sequence[AudioInput], *, sample_rate: int | None = None

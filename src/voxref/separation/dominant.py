@@ -37,11 +37,11 @@ Examples
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..embedder.base import WindowEmbeddings
+from ..embedder.base import WindowEmbeddings, l2_normalize
 from .clustering import cluster_centroids, ward_clusters
 
 __all__ = [
@@ -51,8 +51,12 @@ __all__ = [
     "DominantVoice",
     "dominant_voice",
     "window_purity",
+    "VoiceSplit",
+    "two_voices",
+    "split_voices",
     "LoneTarget",
     "lone_reference_target",
+    "guided_voice",
 ]
 
 FINE_WINDOW_S = 0.8
@@ -69,6 +73,12 @@ MIN_OTHER_WINDOWS = 4
 
 MIN_WINDOWS = 8
 """Shorter recordings (in short windows) are not split."""
+
+MIN_SOLO_S = 1.6
+"""Fewest seconds of a voice alone worth embedding (one encoder window)."""
+
+GUIDED_MARGIN = 0.05
+"""With a target direction, a voice is the target when its centroid is this much closer."""
 
 MARGIN_S = 0.3
 """The other voice's spans are widened by this much on each side (a short window is labelled by
@@ -123,16 +133,50 @@ def _intervals(mask: np.ndarray, grid: np.ndarray, step: float) -> np.ndarray:
     return np.asarray(spans, dtype=np.float64).reshape(-1, 2)
 
 
-def dominant_voice(
+@dataclass
+class VoiceSplit:
+    """Two voices found among the short windows of one recording.
+
+    Attributes
+    ----------
+    labels
+        ``(N,)`` voice of each short window: 0 = the dominant voice (more windows), 1 = the other.
+    spans
+        Per voice, ``(M, 2)`` start/end seconds where that voice's windows are found and the
+        other's are not (the other's widened by the margin).
+    centroids
+        ``(2, D)`` unit-norm centroid of each voice's short windows.
+    shares
+        ``(2,)`` share of the short windows of each voice.
+    centroid_cosine
+        Cosine between the two centroids.
+    solo
+        Per voice, the encoder windows of its solo spans concatenated (``None`` when shorter than
+        :data:`MIN_SOLO_S` or not computed: :func:`split_voices` fills them).
+    """
+
+    labels: np.ndarray
+    spans: tuple[np.ndarray, np.ndarray]
+    centroids: np.ndarray
+    shares: np.ndarray
+    centroid_cosine: float
+    solo: list[WindowEmbeddings | None] = field(default_factory=lambda: [None, None])
+
+    def seconds(self, voice: int) -> float:
+        """Seconds in ``spans[voice]``."""
+        s = self.spans[voice]
+        return float(np.sum(s[:, 1] - s[:, 0])) if len(s) else 0.0
+
+
+def two_voices(
     fine: WindowEmbeddings,
     *,
     distinct_below: float = DISTINCT_BELOW,
     min_other_windows: int = MIN_OTHER_WINDOWS,
     min_windows: int = MIN_WINDOWS,
     margin: float = MARGIN_S,
-    max_other_share: float = MAX_OTHER_SHARE,
-) -> DominantVoice | None:
-    """Find a second voice among short windows; ``None`` when the recording holds one voice.
+) -> VoiceSplit | None:
+    """Split short windows into two voices; ``None`` when the recording holds one voice.
 
     Parameters
     ----------
@@ -142,16 +186,9 @@ def dominant_voice(
     distinct_below
         Centroid cosine under which the two clusters are two voices.
     min_other_windows, min_windows
-        Fewest windows of the other voice, and of the recording, to split at all.
+        Fewest windows of the smaller voice, and of the recording, to split at all.
     margin
-        Seconds by which the other voice's windows are widened on each side.
-    max_other_share
-        Largest share of windows the other voice may hold (beyond it, no voice dominates).
-
-    Returns
-    -------
-    DominantVoice or None
-        The dominant voice (most windows) and the spans where it speaks alone.
+        Seconds by which each voice's windows are widened when they mask the other voice.
     """
     e = np.asarray(fine.embeddings, dtype=np.float64)
     if len(e) < max(min_windows, 2 * min_other_windows):
@@ -164,28 +201,58 @@ def dominant_voice(
     # nearest centroid (Ward's tree can leave a few windows on the wrong side)
     labels = np.argmax(e @ cents.T, axis=1)
     counts = np.bincount(labels, minlength=2)
-    if counts.min() < min_other_windows or counts.min() > max_other_share * counts.sum():
+    if counts.min() < min_other_windows:
         return None
-    dom = int(np.argmax(counts))
-    is_dom = labels == dom
-    # a time point is the dominant voice's alone when no window covering it is the other voice
+    if counts[1] > counts[0]:  # voice 0 = the dominant one
+        labels, cents, counts = 1 - labels, cents[::-1], counts[::-1]
     step = float(np.median(np.diff(fine.starts))) if len(fine) > 1 else FINE_HOP_S
     step = max(step / 4.0, 1e-3)
     grid = np.arange(float(fine.starts.min()), float(fine.ends.max()), step)
-    covered_other = np.zeros(grid.size, dtype=bool)
-    covered_dom = np.zeros(grid.size, dtype=bool)
-    for s, t, d in zip(fine.starts, fine.ends, is_dom):
-        inside = (grid >= s) & (grid < t)
-        if d:
-            covered_dom |= inside
-        else:
-            covered_other |= (grid >= s - margin) & (grid < t + margin)
-    spans = _intervals(covered_dom & ~covered_other, grid, step)
-    return DominantVoice(
-        labels=is_dom,
+    covered = np.zeros((2, grid.size), dtype=bool)
+    widened = np.zeros((2, grid.size), dtype=bool)
+    for s, t, v in zip(fine.starts, fine.ends, labels):
+        covered[v] |= (grid >= s) & (grid < t)
+        widened[v] |= (grid >= s - margin) & (grid < t + margin)
+    spans = (
+        _intervals(covered[0] & ~widened[1], grid, step),
+        _intervals(covered[1] & ~widened[0], grid, step),
+    )
+    return VoiceSplit(
+        labels=labels,
         spans=spans,
-        other_share=float(1.0 - is_dom.mean()),
+        centroids=l2_normalize(cents),
+        shares=counts / counts.sum(),
         centroid_cosine=cos,
+    )
+
+
+def dominant_voice(
+    fine: WindowEmbeddings, *, max_other_share: float = MAX_OTHER_SHARE, **options: float
+) -> DominantVoice | None:
+    """The dominant voice among short windows; ``None`` for one voice or no clear dominance.
+
+    Parameters
+    ----------
+    fine
+        Short-window embeddings of one recording.
+    max_other_share
+        Largest share of windows the other voice may hold (beyond it, no voice dominates).
+    options
+        Passed to :func:`two_voices`.
+
+    Returns
+    -------
+    DominantVoice or None
+        The dominant voice (most windows) and the spans where it speaks alone.
+    """
+    split = two_voices(fine, **options)
+    if split is None or split.shares[1] > max_other_share:
+        return None
+    return DominantVoice(
+        labels=split.labels == 0,
+        spans=split.spans[0],
+        other_share=float(split.shares[1]),
+        centroid_cosine=split.centroid_cosine,
     )
 
 
@@ -197,10 +264,6 @@ def window_purity(voice: DominantVoice, windows: WindowEmbeddings) -> np.ndarray
     for a, b in voice.spans:
         out += np.clip(np.minimum(ends, b) - np.maximum(starts, a), 0.0, None)
     return np.clip(out / np.maximum(ends - starts, 1e-9), 0.0, 1.0)
-
-
-MIN_SOLO_S = 1.6
-"""Fewest seconds of the dominant voice alone worth embedding (one encoder window)."""
 
 
 @dataclass
@@ -224,15 +287,15 @@ class LoneTarget:
     activity: object
 
 
-def lone_reference_target(
+def split_voices(
     speech: np.ndarray, sample_rate: int, encoder: object, **options: float
-) -> LoneTarget | None:
-    """Find another speaker's turns in a lone reference and embed the dominant voice without them.
+) -> VoiceSplit | None:
+    """Two voices of one recording, each re-embedded from the spans where it speaks alone.
 
     Short windows (:data:`FINE_WINDOW_S` every :data:`FINE_HOP_S`) find the voices
-    (:func:`dominant_voice`); the spans where the dominant voice speaks alone are concatenated
-    and embedded with the encoder's own windows (a short window's embedding is noisier and
-    differs from the encoder's usual one, so they are not pooled directly).
+    (:func:`two_voices`); each voice's solo spans are concatenated and embedded with the
+    encoder's own windows (a short window's embedding is noisier and differs from the encoder's
+    usual one, so short windows are not pooled directly).
 
     Parameters
     ----------
@@ -243,41 +306,90 @@ def lone_reference_target(
     encoder
         A :class:`voxref.embedder.base.Encoder`.
     options
-        Passed to :func:`dominant_voice`.
-
-    Returns
-    -------
-    LoneTarget or None
-        ``None`` when one voice is found, when no voice clearly dominates, or when the dominant
-        voice has less than :data:`MIN_SOLO_S` seconds alone.
+        Passed to :func:`two_voices`.
     """
     from ..errors import VoxrefError
-    from .guide import TargetActivity
 
     x = np.asarray(speech, dtype=np.float32)
     try:
         fine = encoder.embed_windows(x, FINE_WINDOW_S, FINE_HOP_S)  # type: ignore[attr-defined]
     except VoxrefError:  # too short for even one short window
         return None
-    d = dominant_voice(fine, **options)
-    if d is None or d.target_seconds < MIN_SOLO_S:
+    split = two_voices(fine, **options)
+    if split is None:
         return None
-    parts = [x[int(a * sample_rate) : int(b * sample_rate)] for a, b in d.spans]
-    solo = np.concatenate(parts)
-    if solo.size < MIN_SOLO_S * sample_rate:
-        return None
-    windows = encoder.embed_windows(solo)  # type: ignore[attr-defined]
-    ones = np.ones(len(windows))
-    activity = TargetActivity(
+    for v in (0, 1):
+        parts = [x[int(a * sample_rate) : int(b * sample_rate)] for a, b in split.spans[v]]
+        solo = np.concatenate(parts) if parts else np.zeros(0, dtype=np.float32)
+        if solo.size >= MIN_SOLO_S * sample_rate:
+            split.solo[v] = encoder.embed_windows(solo)  # type: ignore[attr-defined]
+    return split
+
+
+def _activity(split: VoiceSplit, voice: int, why: str) -> object:
+    from .guide import TargetActivity
+
+    n = len(split.solo[voice]) if split.solo[voice] is not None else 0
+    ones = np.ones(n)
+    other = float(split.shares[1 - voice])
+    return TargetActivity(
         weights=ones,
         overlap=np.zeros_like(ones),
         other_speakers=1,
-        confidence=float(np.clip(1.0 - 2.0 * d.other_share, 0.0, 1.0)),
-        overlap_ratio=d.other_share,
+        confidence=float(np.clip(1.0 - 2.0 * other, 0.0, 1.0)) if voice == 0 else 0.5,
+        overlap_ratio=other,
         reason=(
-            f"a second voice holds {d.other_share:.0%} of the speech (voice cosine "
-            f"{d.centroid_cosine:.2f}); the dominant voice is taken as the target and embedded "
-            f"from the {d.target_seconds:.1f} s where it speaks alone"
+            f"a second voice holds {other:.0%} of the speech (voice cosine "
+            f"{split.centroid_cosine:.2f}); {why}, embedded from the {split.seconds(voice):.1f} s "
+            "where it speaks alone"
         ),
     )
-    return LoneTarget(windows, d, activity)
+
+
+def lone_reference_target(
+    split: VoiceSplit | None, *, max_other_share: float = MAX_OTHER_SHARE
+) -> LoneTarget | None:
+    """The target of a reference used alone: its dominant voice, from :func:`split_voices`.
+
+    Returns ``None`` when there is one voice, when no voice clearly dominates (the other holds
+    more than ``max_other_share``), or when the dominant voice has under :data:`MIN_SOLO_S`
+    seconds alone.
+    """
+    if split is None or split.shares[1] > max_other_share or split.solo[0] is None:
+        return None
+    act = _activity(split, 0, "the dominant voice is taken as the target")
+    d = DominantVoice(
+        split.labels == 0, split.spans[0], float(split.shares[1]), split.centroid_cosine
+    )
+    return LoneTarget(split.solo[0], d, act)
+
+
+def guided_voice(
+    split: VoiceSplit | None, target: np.ndarray, *, min_margin: float = GUIDED_MARGIN
+) -> tuple[WindowEmbeddings, object] | None:
+    """The voice of a two-voice reference that is the target, by a target direction.
+
+    Parameters
+    ----------
+    split
+        From :func:`split_voices`.
+    target
+        Unit-norm target direction (an enrollment embedding, or the centroid the other
+        references agree on).
+    min_margin
+        The chosen voice's centroid must be this much closer (cosine) to ``target`` than the
+        other voice's.
+
+    Returns
+    -------
+    (windows, activity) or None
+        The chosen voice's solo windows; ``None`` when no voice is clearly the target or it has
+        too little solo speech.
+    """
+    if split is None:
+        return None
+    sims = split.centroids @ np.asarray(target, dtype=np.float64)
+    v = int(np.argmax(sims))
+    if sims[v] - sims[1 - v] < min_margin or split.solo[v] is None:
+        return None
+    return split.solo[v], _activity(split, v, "the voice closest to the target is kept")
