@@ -410,11 +410,11 @@ class Embedder:
             else:
                 # several references (or a guide) say who the target is: a reference holding two
                 # voices keeps the one closest to it, re-embedded where it speaks alone
-                from ..separation.dominant import guided_voice
+                from ..separation.dominant import guided_voice, worth_splitting
 
                 for i, (p, act) in enumerate(zip(usable, activities)):
                     target = guide if guide is not None else act.target
-                    if target is None or not np.size(target):
+                    if target is None or not np.size(target) or not worth_splitting(act):
                         continue
                     chosen = guided_voice(self.voice_split(p), l2_normalize(np.asarray(target)))
                     if chosen is not None:

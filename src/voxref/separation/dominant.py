@@ -57,6 +57,7 @@ __all__ = [
     "LoneTarget",
     "lone_reference_target",
     "guided_voice",
+    "worth_splitting",
 ]
 
 FINE_WINDOW_S = 0.8
@@ -76,6 +77,12 @@ MIN_WINDOWS = 8
 
 MIN_SOLO_S = 1.6
 """Fewest seconds of a voice alone worth embedding (one encoder window)."""
+
+SPLIT_BELOW = 0.8
+"""In a set of references, a reference is searched for a second voice (short windows cost about a
+fifth of its embedding time) only when the guided activity found another voice in it or one of its
+windows has a cosine to the target under this. Quality benchmark: 76 % of the references with
+another speaker's turn qualify and all their usable splits but 5 %; 9 % of clean references do."""
 
 GUIDED_MARGIN = 0.05
 """With a target direction, a voice is the target when its centroid is this much closer."""
@@ -393,3 +400,11 @@ def guided_voice(
     if sims[v] - sims[1 - v] < min_margin or split.solo[v] is None:
         return None
     return split.solo[v], _activity(split, v, "the voice closest to the target is kept")
+
+
+def worth_splitting(activity: object) -> bool:
+    """Should a reference of a set be searched for a second voice (see :data:`SPLIT_BELOW`)?"""
+    sim = np.asarray(getattr(activity, "similarity", np.zeros(0)))
+    return bool(
+        getattr(activity, "other_speakers", 0) > 0 or (sim.size and sim.min() < SPLIT_BELOW)
+    )
