@@ -100,6 +100,11 @@ def test_guided_voice_keeps_the_target_even_when_it_is_the_minority(voices, enco
     clean_target = encoder.embed_windows(utterances(voices[target], [3, 4, 5])).mean()
     windows, act = guided_voice(split, clean_target)
     assert float(windows.mean() @ clean_target) > 0.9 and "closest to the target" in act.reason
+    # its windows are placed on the recording's timeline: inside the target's turn
+    t0 = len(utterances(voices[other], [0, 1])) / SR
+    t1 = t0 + len(utterances(voices[target], [6, 7])) / SR
+    assert windows.starts.min() >= t0 - 0.1 and windows.ends.max() <= t1 + 0.1
+    assert np.all(windows.ends > windows.starts)
     # without a clear target direction nothing is chosen
     assert guided_voice(split, l2_normalize(split.centroids.sum(axis=0))) is None
 
