@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from ..errors import ConfigError
 from .base import Encoder
 
@@ -10,14 +12,17 @@ __all__ = ["get_encoder", "ENCODER_NAMES"]
 ENCODER_NAMES = ("ge2e",)
 
 
-def get_encoder(spec: str | Encoder = "ge2e", device: str = "cpu") -> Encoder:
+def get_encoder(spec: str | os.PathLike | Encoder = "ge2e", device: str = "cpu") -> Encoder:
     """An encoder instance from ``spec``.
 
     Parameters
     ----------
     spec
-        ``"ge2e"`` (bundled, offline default) or an :class:`Encoder` instance. Checkpoints of other
-        backends load with :meth:`voxref.Embedder.from_pretrained`.
+        ``"ge2e"`` (bundled, offline default), an :class:`Encoder` instance, or a checkpoint
+        (an existing path, or a hub id ``"owner/name"``) loaded with
+        :func:`voxref.embedder.checkpoint.load_pretrained` (so ``Embedder(encoder=path)``,
+        ``voxref.embed(files, encoder=path)`` and every CLI ``--encoder`` take checkpoints).
+        Hub options (revision, token, offline) go through :meth:`voxref.Embedder.from_pretrained`.
 
     Examples
     --------
@@ -30,7 +35,12 @@ def get_encoder(spec: str | Encoder = "ge2e", device: str = "cpu") -> Encoder:
         from .ge2e import GE2EEncoder
 
         return GE2EEncoder(device=device)
+    if isinstance(spec, (str, os.PathLike)):
+        from .checkpoint import _HUB_ID, load_pretrained
+
+        if os.path.exists(spec) or _HUB_ID.match(str(spec)):
+            return load_pretrained(spec, device=device)
     raise ConfigError(
-        f"unknown encoder {spec!r}; use one of {ENCODER_NAMES}, an Encoder instance, or "
-        "voxref.Embedder.from_pretrained(path) for a checkpoint."
+        f"unknown encoder {spec!r}; use one of {ENCODER_NAMES}, an Encoder instance, an existing "
+        "checkpoint path, or a hub id 'owner/name'."
     )
