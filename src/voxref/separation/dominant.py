@@ -280,13 +280,14 @@ class LoneTarget:
     Attributes
     ----------
     windows
-        Encoder windows of the dominant voice's solo speech (spans concatenated; times on that
-        concatenation).
+        Encoder windows of the dominant voice's solo speech, then the other voice's (each voice's
+        solo spans embedded on their own; times on the recording's speech timeline).
     voice
         The :class:`DominantVoice` found.
     activity
-        A :class:`~voxref.separation.guide.TargetActivity` for the report (all of ``windows``
-        active; the reason says what was removed).
+        A :class:`~voxref.separation.guide.TargetActivity`: 1 on the dominant voice's windows,
+        0 on the other voice's (pooling ignores them; a report shows where that voice spoke);
+        the reason says what was removed.
     """
 
     windows: WindowEmbeddings
@@ -361,15 +362,30 @@ def _concatenated_to_source(
     return spans[idx, 0] + np.minimum(t - offsets[idx], lengths[idx])
 
 
-def _activity(split: VoiceSplit, voice: int, why: str) -> object:
+def _voice_windows(split: VoiceSplit, voice: int) -> tuple[WindowEmbeddings, np.ndarray]:
+    """``voice``'s solo windows and the other voice's, in time order, with their activity.
+
+    The other voice's windows carry activity 0: pooling gives them no weight (the embedding is
+    that of ``voice`` alone), and a report can show where on the recording the other voice spoke.
+    """
+    parts = [(split.solo[voice], 1.0), (split.solo[1 - voice], 0.0)]
+    parts = [(w, z) for w, z in parts if w is not None and len(w)]
+    emb = np.concatenate([np.asarray(w.embeddings) for w, _ in parts])
+    starts = np.concatenate([np.asarray(w.starts, dtype=np.float64) for w, _ in parts])
+    ends = np.concatenate([np.asarray(w.ends, dtype=np.float64) for w, _ in parts])
+    z = np.concatenate([np.full(len(w), v) for w, v in parts])
+    order = np.argsort(starts, kind="stable")
+    return WindowEmbeddings(emb[order], starts[order], ends[order]), z[order]
+
+
+def _activity(split: VoiceSplit, voice: int, why: str) -> tuple[WindowEmbeddings, object]:
     from .guide import TargetActivity
 
-    n = len(split.solo[voice]) if split.solo[voice] is not None else 0
-    ones = np.ones(n)
+    windows, z = _voice_windows(split, voice)
     other = float(split.shares[1 - voice])
-    return TargetActivity(
-        weights=ones,
-        overlap=np.zeros_like(ones),
+    act = TargetActivity(
+        weights=z,
+        overlap=np.zeros_like(z),
         other_speakers=1,
         confidence=float(np.clip(1.0 - 2.0 * other, 0.0, 1.0)) if voice == 0 else 0.5,
         overlap_ratio=other,
@@ -379,6 +395,7 @@ def _activity(split: VoiceSplit, voice: int, why: str) -> object:
             "where it speaks alone"
         ),
     )
+    return windows, act
 
 
 def lone_reference_target(
@@ -392,11 +409,11 @@ def lone_reference_target(
     """
     if split is None or split.shares[1] > max_other_share or split.solo[0] is None:
         return None
-    act = _activity(split, 0, "the dominant voice is taken as the target")
+    windows, act = _activity(split, 0, "the dominant voice is taken as the target")
     d = DominantVoice(
         split.labels == 0, split.spans[0], float(split.shares[1]), split.centroid_cosine
     )
-    return LoneTarget(split.solo[0], d, act)
+    return LoneTarget(windows, d, act)
 
 
 def guided_voice(
@@ -418,8 +435,9 @@ def guided_voice(
     Returns
     -------
     (windows, activity) or None
-        The chosen voice's solo windows; ``None`` when no voice is clearly the target or it has
-        too little solo speech.
+        The chosen voice's solo windows (activity 1) and the other voice's (activity 0), in
+        time order; ``None`` when no voice is clearly the target or it has too little solo
+        speech.
     """
     if split is None:
         return None
@@ -427,7 +445,7 @@ def guided_voice(
     v = int(np.argmax(sims))
     if sims[v] - sims[1 - v] < min_margin or split.solo[v] is None:
         return None
-    return split.solo[v], _activity(split, v, "the voice closest to the target is kept")
+    return _activity(split, v, "the voice closest to the target is kept")
 
 
 def worth_splitting(activity: object) -> bool:
