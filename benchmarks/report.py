@@ -47,11 +47,15 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[str]], align: str | No
     return "\n".join(lines)
 
 
-def _run_lines(run: dict[str, Any]) -> list[str]:
+def _commit_label(run: dict[str, Any]) -> str:
     git = run.get("git") or {}
-    commit = (git.get("commit") or "unknown")[:12] + (
+    return (git.get("commit") or "unknown")[:12] + (
         " (uncommitted changes)" if git.get("dirty") else ""
     )
+
+
+def _run_lines(run: dict[str, Any]) -> list[str]:
+    commit = _commit_label(run)
     m = run.get("machine") or {}
     v = run.get("versions") or {}
     versions = ", ".join(
@@ -367,6 +371,13 @@ def quality_section(q: dict[str, Any], plots: list[Path], md_dir: Path) -> str:
             ]
             for r in d["results"]
         ]
+        refreshed = d.get("run")
+        if refreshed:  # refreshed on its own by `benchmarks.run --only diarization`
+            out += [
+                f"Refreshed separately: {refreshed.get('date_utc', '')}, commit "
+                f"`{_commit_label(refreshed)}`, command `{refreshed.get('command', '')}`.",
+                "",
+            ]
         out += [
             "`voxref.diarize` vs `sample.rttm`, `pyannote.metrics` DER, no collar, overlap scored.",
             "",

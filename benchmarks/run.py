@@ -70,7 +70,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     """CLI entry point."""
     parser = argparse.ArgumentParser(description="Run the voxref quality and speed benchmarks.")
     parser.add_argument("--quick", action="store_true", help="small run (< 5 min for quality)")
-    parser.add_argument("--only", choices=("quality", "speed"), help="run one benchmark only")
+    parser.add_argument(
+        "--only",
+        choices=("quality", "speed", "diarization"),
+        help="run one benchmark only (diarization: refresh the DER section of an existing "
+        "quality.json, with its own commit and command)",
+    )
     parser.add_argument("--threads", type=int, default=1, help="OMP/torch threads per process (1)")
     parser.add_argument(
         "--workers", type=int, default=2, help="quality: processes for per-clip work"
@@ -127,6 +132,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         log.info(
             "quality done in %.0f s -> %s", time.perf_counter() - t0, args.results / "quality.json"
         )
+
+    if args.only == "diarization":
+        from benchmarks.quality.diarization import diarization_benchmark
+        from benchmarks.speed.machine import run_info
+
+        path = args.results / "quality.json"
+        if not path.exists():
+            parser.error(f"{path} does not exist: run the quality benchmark first")
+        quality = json.loads(path.read_text())
+        quality["diarization"] = {
+            **diarization_benchmark(),
+            "run": run_info("diarization", command),
+        }
+        write_json(path, quality)
+        log.info("diarization done in %.0f s -> %s", time.perf_counter() - t0, path)
 
     if args.only in (None, "speed"):
         from benchmarks.speed.harness import SpeedConfig, run_speed
