@@ -19,6 +19,9 @@ Conditions (:func:`standard_conditions`):
   level): the interferer (chosen as for ``overlap``) speaks for a seeded 20-45 % of the speech
   (the target stays the main speaker of their own reference), spliced in at the quietest point
   of the middle of the clip with 0.25 s pauses (an interview, a call);
+* ``quiet-20dB``: the clip 20 dB quieter (a distant microphone, a low recording gain);
+* ``level-random``: each clip at its own seeded gain in [-30, +6] dB, clipped at full scale
+  (references recorded on different days and devices; the loudest ones saturate);
 * ``mixed``: not a degradation of its own; each reference of a set is taken from another
   condition by role (clean, noisy, reverberant, overlapped, noisy again), see
   :func:`mixed_roles`.
@@ -63,6 +66,7 @@ CONVERSATION_SHARE = (0.2, 0.45)
 CONVERSATION_GAP_S = 0.25
 BABBLE_TALKERS = 4
 REVERB_DRR_DB = 3.0
+LEVEL_RANDOM_DB = (-30.0, 6.0)
 PEAK_LIMIT = 0.99
 
 MIXED_ROLE_ORDER = ("clean", "noisy", "reverb", "overlap", "noisy")
@@ -92,7 +96,8 @@ class Condition:
     name
         Unique name (also seeds its randomness).
     family
-        ``clean``, ``noise``, ``babble``, ``reverb``, ``telephone``, ``overlap`` or ``mixed``.
+        ``clean``, ``noise``, ``babble``, ``reverb``, ``telephone``, ``overlap``,
+        ``conversation``, ``level`` or ``mixed``.
     params
         Its parameters (SNR, colour, RT60, SIR, ...).
     """
@@ -132,6 +137,8 @@ def standard_conditions() -> list[Condition]:
     out.append(
         Condition("conversation", "conversation", {"share": CONVERSATION_SHARE, "sir_db": 0.0})
     )
+    out.append(Condition("quiet-20dB", "level", {"gain_db": (-20.0, -20.0), "clip": False}))
+    out.append(Condition("level-random", "level", {"gain_db": LEVEL_RANDOM_DB, "clip": True}))
     out.append(Condition("mixed", "mixed", {"roles": list(MIXED_ROLE_ORDER)}))
     return out
 
@@ -245,6 +252,12 @@ def degrade(
         speaker, interferer = bank.interferer_for(clip, rng)
         y, share = _conversation(x, sample_rate, interferer, p, rng)
         info.update(interferer=speaker, share=share)
+    elif condition.family == "level":
+        gain_db = float(rng.uniform(*p["gain_db"]))
+        y = x * np.float32(10.0 ** (gain_db / 20.0))
+        if p.get("clip"):
+            y = np.clip(y, -1.0, 1.0)
+        info.update(gain_db=gain_db)
     else:
         raise ValueError(f"condition {condition.name!r} ({condition.family}) is not a degradation")
     y = np.asarray(y, dtype=np.float32)

@@ -389,8 +389,9 @@ register_method(
     lambda: VoxrefMethod(
         "mean",
         {"pooling": "mean", "clean": False, "guide": False},
-        description="voxref.Embedder(pooling='mean', clean=False, guide=False): the same encoder "
-        "on each whole file, plain mean of per-file embeddings (what other tools do)",
+        description="voxref.Embedder(pooling='mean', clean=False, guide=False): "
+        "the same encoder on each whole file as recorded, plain mean of per-file embeddings "
+        "(what other tools do)",
     ),
 )
 register_method("resemblyzer", ResemblyzerMethod)
@@ -411,6 +412,18 @@ ABLATIONS: dict[str, tuple[dict[str, Any], str]] = {
     "voxref-noclean": ({"clean": False}, "default pooling and guiding without the cleaning stage"),
     "voxref-noguide": ({"guide": False}, "defaults without guided target activity"),
     "voxref-nodenoise": ({"denoise": "off"}, "defaults with VAD but no denoiser"),
+    "voxref-level20": ({"level_dbfs": -20.0}, "defaults, speech scaled to -20 dBFS active"),
+    "voxref-level30": ({"level_dbfs": -30.0}, "defaults, speech scaled to -30 dBFS active"),
+    "voxref-level25": ({"level_dbfs": -25.0}, "defaults, speech scaled to -25 dBFS active"),
+    "voxref-level35": ({"level_dbfs": -35.0}, "defaults, speech scaled to -35 dBFS active"),
+    "voxref-level20+30": (
+        {"level_dbfs": (-20.0, -30.0)},
+        "defaults, windows embedded at -20 and -30 dBFS and averaged",
+    ),
+    "level-mean": (
+        {"pooling": "mean", "clean": False, "guide": False, "level_dbfs": -20.0},
+        "the plain mean baseline with the speech level normalisation (-20 dBFS) only",
+    ),
     "voxref-dfn3": ({"denoise": "dfn3"}, "defaults with DeepFilterNet3 on every clip"),
     "voxref-gate": ({"denoise": "gate"}, "defaults with noisereduce spectral gating on every clip"),
     "voxref-noquality": (

@@ -41,6 +41,7 @@ from typing import Any
 
 import numpy as np
 
+from .audio.level import normalize_level
 from .audio.signal import Audio
 from .audio.stream import AudioChunk, iter_blocks
 from .embedder.base import WindowEmbeddings
@@ -220,7 +221,13 @@ def embed_long(
                 "Give a longer recording.",
                 name,
             )
-        w = encoder.embed_windows(chunk.samples, window, hop, source=name)
+        samples = chunk.samples
+        level = getattr(embedder, "level_dbfs", None)
+        if isinstance(level, tuple):
+            level = level[0]
+        if level is not None:  # each chunk at the reference level, as Embedder.prepare does
+            samples, _ = normalize_level(samples, sr, level)
+        w = encoder.embed_windows(samples, window, hop, source=name)
         starts = w.starts + offset
         first = np.round(starts * sr).astype(np.int64)
         keep = first >= core_start

@@ -18,6 +18,7 @@ from contextlib import nullcontext
 
 import numpy as np
 
+from ..audio.level import normalize_level
 from ..embedder.base import Encoder, WindowEmbeddings, l2_normalize
 
 __all__ = ["speech_window_bounds", "embed_speech_windows"]
@@ -73,12 +74,15 @@ def embed_speech_windows(
     window: float,
     hop: float,
     short: str = "context",
+    level_dbfs: float | None = None,
 ) -> WindowEmbeddings:
     """Unit-norm embeddings of the windows of :func:`speech_window_bounds`.
 
     ``samples`` must be at ``encoder.sample_rate`` (``sample_rate`` is checked against it).
     Windows shorter than ``window`` (short regions with ``short="tile"``, or at the signal's
-    edges) are filled by repeating their own samples.
+    edges) are filled by repeating their own samples. With ``level_dbfs`` the recording is first
+    scaled to that active speech level (as :class:`voxref.Embedder` can do with references);
+    ``None`` (default): as recorded.
     """
     if sample_rate != encoder.sample_rate:
         from ..errors import SampleRateError
@@ -88,6 +92,8 @@ def embed_speech_windows(
             "resample them first (voxref.load_audio does)."
         )
     x = np.asarray(samples, dtype=np.float32)
+    if level_dbfs is not None:
+        x, _ = normalize_level(x, sample_rate, level_dbfs)
     bounds = speech_window_bounds(
         regions, len(x) / sample_rate, window=window, hop=hop, short=short
     )

@@ -1,0 +1,66 @@
+"""Speech level normalisation: measured on real (synthesised) speech, and its effect on embeddings."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from voxref.audio.level import MAX_GAIN_DB, active_level_db, normalize_level
+
+
+@pytest.fixture(scope="module")
+def utterance(speech_by_speaker) -> tuple[np.ndarray, int]:
+    first = next(iter(speech_by_speaker.values()))[0]
+    x, sr = sf.read(first, dtype="float32")
+    return x, sr
+
+
+def test_active_level_ignores_pauses_and_follows_gain(utterance) -> None:
+    x, sr = utterance
+    level = active_level_db(x, sr)
+    assert -45.0 < level < -3.0
+    padded = np.concatenate([np.zeros(3 * sr, np.float32), x, np.zeros(3 * sr, np.float32)])
+    assert active_level_db(padded, sr) == pytest.approx(level, abs=0.01)
+    for gain_db in (-25.0, -10.0, 6.0):
+        y = x * np.float32(10 ** (gain_db / 20))
+        assert active_level_db(y, sr) == pytest.approx(level + gain_db, abs=0.05)
+    assert active_level_db(np.zeros(sr, np.float32), sr) == float("-inf")
+
+
+@pytest.mark.parametrize("gain_db", [-30.0, -8.0, 0.0, 10.0])
+def test_normalize_level_reaches_the_target_whatever_the_input_gain(utterance, gain_db) -> None:
+    x, sr = utterance
+    y, applied = normalize_level(x * np.float32(10 ** (gain_db / 20)), sr, -23.0)
+    assert active_level_db(y, sr) == pytest.approx(-23.0, abs=0.05)
+    assert applied == pytest.approx(-23.0 - active_level_db(x, sr) - gain_db, abs=0.05)
+    # the waveform is only scaled
+    assert np.corrcoef(x, y)[0, 1] > 0.9999
+
+
+def test_normalize_level_limits_the_gain_and_leaves_silence_alone(utterance) -> None:
+    x, sr = utterance
+    faint = x * np.float32(1e-4)  # -80 dB
+    _, gain = normalize_level(faint, sr, -20.0)
+    assert gain == MAX_GAIN_DB
+    silence = np.zeros(sr, np.float32)
+    y, gain = normalize_level(silence, sr)
+    assert gain == 0.0 and not y.any()
+
+
+def test_embedding_does_not_depend_on_the_recording_level(speech_by_speaker) -> None:
+    """GE2E's power-mel input is level-dependent: without the normalisation a 20 dB quieter copy
+    of a clip embeds measurably apart (cosine ~0.75-0.9 measured), with it the two agree."""
+    from voxref import Embedder
+
+    clip = next(iter(speech_by_speaker.values()))[1]
+    x, sr = sf.read(clip, dtype="float32")
+    quiet = x * np.float32(0.1)
+    levelled, raw = Embedder(clean=False, level_dbfs=-20.0), Embedder(clean=False)
+    a, b = levelled.embed([(x, sr)]), levelled.embed([(quiet, sr)])
+    c, d = raw.embed([(x, sr)]), raw.embed([(quiet, sr)])
+    assert float(a @ b) > 0.999
+    assert float(c @ d) < 0.97
+    res = levelled.embed([(quiet, sr)], return_details=True)
+    steps = " ".join(res.references[0].prepared.speech.history)
+    assert "level: speech scaled by +" in steps  # the step is visible
