@@ -34,6 +34,7 @@ ABLATION_METHODS: dict[str, str] = {
     "voxref-nodenoise": "VAD and quality report, no denoiser",
     "voxref-dfn3": "DeepFilterNet3 on every clip instead of the 'auto' policy",
     "voxref-noguide": "no guided target activity (every window kept)",
+    "voxref-nolevel": "no speech level normalisation (references embedded as recorded)",
     "voxref[pooling=mean]": "plain means instead of attention (windows and references)",
     "voxref[temperature=inf]": "reference weights from the quality prior only (no agreement)",
     "voxref[use_quality=false]": "reference weights from agreement only (no quality prior)",

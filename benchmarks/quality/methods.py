@@ -24,7 +24,7 @@ Examples
 --------
 >>> sorted(DEFAULT_METHODS)
 ['mean', 'mfcc', 'resemblyzer', 'voxref', 'voxref-trained']
->>> make_method("mean").prepare_group == make_method("voxref-noclean").prepare_group
+>>> make_method("mean").prepare_group == make_method("guide-mean").prepare_group
 True
 """
 
@@ -296,7 +296,15 @@ def register_method(name: str, factory: Callable[[], Method]) -> None:
     METHODS[name] = factory
 
 
-_EMBEDDER_KEYS = ("clean", "guide", "denoise", "window_temperature", "pooling", "vad")
+_EMBEDDER_KEYS = (
+    "clean",
+    "guide",
+    "denoise",
+    "window_temperature",
+    "pooling",
+    "vad",
+    "level_dbfs",
+)
 
 
 def _value(text: str) -> Any:
@@ -312,7 +320,7 @@ def parse_method_spec(name: str) -> Method:
     """A :class:`VoxrefMethod` from ``"voxref[key=value,...]"`` (ablations without registering).
 
     Keys of :class:`voxref.Embedder` (``clean``, ``guide``, ``denoise``, ``window_temperature``,
-    ``pooling``, ``vad``) go to the embedder; every other key (``margin``, ``temperature``,
+    ``pooling``, ``vad``, ``level_dbfs``, e.g. ``voxref[level_dbfs=-35]``) go to the embedder; every other key (``margin``, ``temperature``,
     ``min_effective``, ``use_quality``, ``ignore`` as ``a+b``...) to :class:`AttentionVariant`.
 
     Examples
@@ -388,8 +396,8 @@ register_method(
     "mean",
     lambda: VoxrefMethod(
         "mean",
-        {"pooling": "mean", "clean": False, "guide": False},
-        description="voxref.Embedder(pooling='mean', clean=False, guide=False): "
+        {"pooling": "mean", "clean": False, "guide": False, "level_dbfs": None},
+        description="voxref.Embedder(pooling='mean', clean=False, guide=False, level_dbfs=None): "
         "the same encoder on each whole file as recorded, plain mean of per-file embeddings "
         "(what other tools do)",
     ),
@@ -412,13 +420,9 @@ ABLATIONS: dict[str, tuple[dict[str, Any], str]] = {
     "voxref-noclean": ({"clean": False}, "default pooling and guiding without the cleaning stage"),
     "voxref-noguide": ({"guide": False}, "defaults without guided target activity"),
     "voxref-nodenoise": ({"denoise": "off"}, "defaults with VAD but no denoiser"),
-    "voxref-level20": ({"level_dbfs": -20.0}, "defaults, speech scaled to -20 dBFS active"),
-    "voxref-level30": ({"level_dbfs": -30.0}, "defaults, speech scaled to -30 dBFS active"),
-    "voxref-level25": ({"level_dbfs": -25.0}, "defaults, speech scaled to -25 dBFS active"),
-    "voxref-level35": ({"level_dbfs": -35.0}, "defaults, speech scaled to -35 dBFS active"),
-    "voxref-level20+30": (
-        {"level_dbfs": (-20.0, -30.0)},
-        "defaults, windows embedded at -20 and -30 dBFS and averaged",
+    "voxref-nolevel": (
+        {"level_dbfs": None},
+        "defaults without the speech level normalisation (references embedded as recorded)",
     ),
     "level-mean": (
         {"pooling": "mean", "clean": False, "guide": False, "level_dbfs": -20.0},
@@ -493,8 +497,8 @@ ABLATIONS: dict[str, tuple[dict[str, Any], str]] = {
         "VAD + the default denoise policy, then a plain mean",
     ),
     "guide-mean": (
-        {"clean": False, "pooling": "mean"},
-        "no cleaning, guided target activity, plain mean over references",
+        {"clean": False, "pooling": "mean", "level_dbfs": None},
+        "no cleaning, guided target activity, plain mean over references, as recorded",
     ),
     "noclean-attention": (
         {"clean": False, "guide": False},

@@ -41,7 +41,7 @@ from typing import Any
 
 import numpy as np
 
-from .audio.level import normalize_level
+from .audio.level import ActiveLevelMeter, scale_to
 from .audio.signal import Audio
 from .audio.stream import AudioChunk, iter_blocks
 from .embedder.base import WindowEmbeddings
@@ -187,6 +187,19 @@ def embed_long(
     name = os.fsdecode(path)
     clean = bool(getattr(embedder, "clean", False))
 
+    # without cleaning the file is one reference: one gain for all of it, measured in a first pass
+    # (with cleaning each chunk is a reference and Embedder.prepare levels it)
+    target_level = getattr(embedder, "level_dbfs", None)
+    gain: float | None = None
+    file_level_db = float("nan")
+    if not clean and target_level is not None:
+        meter = ActiveLevelMeter(sr)
+        for block in iter_blocks(name, sr):
+            meter.update(block.samples)
+        file_level_db = meter.level_db()
+        gain = scale_to(np.zeros(1, np.float32), file_level_db, target_level)[1]
+        log.info("%s: active level %.1f dBFS, scaled by %+.1f dB", name, file_level_db, gain)
+
     prepared: list[Any] = []  # PreparedReference (samples dropped) or InputFate, per chunk
     parts: list[WindowEmbeddings] = []
     n_chunks = 0
@@ -222,11 +235,8 @@ def embed_long(
                 name,
             )
         samples = chunk.samples
-        level = getattr(embedder, "level_dbfs", None)
-        if isinstance(level, tuple):
-            level = level[0]
-        if level is not None:  # each chunk at the reference level, as Embedder.prepare does
-            samples, _ = normalize_level(samples, sr, level)
+        if gain is not None:  # the whole file's gain, as Embedder.prepare gives the whole file
+            samples, _ = scale_to(samples, file_level_db, target_level)
         w = encoder.embed_windows(samples, window, hop, source=name)
         starts = w.starts + offset
         first = np.round(starts * sr).astype(np.int64)

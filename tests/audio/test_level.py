@@ -56,7 +56,8 @@ def test_embedding_does_not_depend_on_the_recording_level(speech_by_speaker) -> 
     clip = next(iter(speech_by_speaker.values()))[1]
     x, sr = sf.read(clip, dtype="float32")
     quiet = x * np.float32(0.1)
-    levelled, raw = Embedder(clean=False, level_dbfs=-20.0), Embedder(clean=False)
+    levelled, raw = Embedder(clean=False), Embedder(clean=False, level_dbfs=None)
+    assert levelled.level_dbfs == -20.0  # on by default
     a, b = levelled.embed([(x, sr)]), levelled.embed([(quiet, sr)])
     c, d = raw.embed([(x, sr)]), raw.embed([(quiet, sr)])
     assert float(a @ b) > 0.999
@@ -64,3 +65,33 @@ def test_embedding_does_not_depend_on_the_recording_level(speech_by_speaker) -> 
     res = levelled.embed([(quiet, sr)], return_details=True)
     steps = " ".join(res.references[0].prepared.speech.history)
     assert "level: speech scaled by +" in steps  # the step is visible
+
+
+def test_level_option_reaches_the_embedder_from_the_command_line(
+    speech_by_speaker, tmp_path
+) -> None:
+    """``voxref embed --level off`` embeds as recorded; ``--level -30`` at -30 dBFS."""
+    from voxref import Embedder
+    from voxref.cli.main import main
+
+    clip = next(iter(speech_by_speaker.values()))[2]
+    x, sr = sf.read(clip, dtype="float32")
+    quiet = tmp_path / "quiet.wav"
+    sf.write(quiet, x * np.float32(0.05), sr)
+    outs = {}
+    for level in ("off", "-30"):
+        out = tmp_path / f"{level}.npy"
+        assert main(["embed", str(quiet), "-o", str(out), "--level", level]) == 0
+        outs[level] = np.load(out)
+    assert np.allclose(outs["off"], Embedder(level_dbfs=None).embed([quiet]), atol=1e-5)
+    assert np.allclose(outs["-30"], Embedder(level_dbfs=-30.0).embed([quiet]), atol=1e-5)
+    assert float(outs["off"] @ outs["-30"]) < 0.99  # the option changed something
+
+
+def test_embedder_rejects_a_level_that_is_not_a_number() -> None:
+    from voxref import Embedder
+    from voxref.errors import ConfigError
+
+    for bad in ("loud", float("nan"), float("inf")):
+        with pytest.raises(ConfigError, match="level_dbfs"):
+            Embedder(level_dbfs=bad)

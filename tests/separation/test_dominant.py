@@ -58,11 +58,11 @@ def test_lone_reference_drops_the_other_speakers_turn(voices, encoder, target, o
 
     # through the public API (no cleaning, to compare on the same audio): the reference's
     # embedding is the dominant voice's, and the report says a second voice was removed
-    res = Embedder(clean=False).embed([(x, SR)], return_details=True)
+    res = Embedder(clean=False, level_dbfs=None).embed([(x, SR)], return_details=True)
     assert float(res.embedding @ clean_target) > float(plain @ clean_target) + 0.01
     ref = res.references[0]
     assert ref.activity is not None and ref.activity.other_speakers == 1
-    unguided = Embedder(clean=False, guide=False).embed([(x, SR)])
+    unguided = Embedder(clean=False, guide=False, level_dbfs=None).embed([(x, SR)])
     assert np.allclose(unguided, plain, atol=1e-5)
 
 

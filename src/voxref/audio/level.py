@@ -16,7 +16,13 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["TARGET_LEVEL_DBFS", "active_level_db", "normalize_level"]
+__all__ = [
+    "TARGET_LEVEL_DBFS",
+    "ActiveLevelMeter",
+    "active_level_db",
+    "normalize_level",
+    "scale_to",
+]
 
 TARGET_LEVEL_DBFS = -20.0
 """Default active speech level (dBFS, RMS over the active 20 ms frames) references are scaled to."""
@@ -46,17 +52,55 @@ def active_level_db(samples: np.ndarray, sample_rate: int) -> float:
     >>> round(active_level_db(x, 16000), 1)  # the long pause does not count
     -20.0
     """
-    x = np.asarray(samples, dtype=np.float64).reshape(-1)
-    n = max(1, int(round(_FRAME_S * sample_rate)))
-    m = len(x) // n
-    if m == 0:
-        power = np.array([np.mean(x**2)]) if x.size else np.zeros(0)
-    else:
-        power = np.mean(x[: m * n].reshape(m, n) ** 2, axis=1)
-    if power.size == 0 or power.max() <= 0:
-        return float("-inf")
-    active = power[power >= power.max() * 10.0 ** (-_ACTIVE_BELOW_DB / 10.0)]
-    return float(10.0 * np.log10(active.mean()))
+    meter = ActiveLevelMeter(sample_rate)
+    meter.update(samples)
+    return meter.level_db()
+
+
+class ActiveLevelMeter:
+    """:func:`active_level_db` of a signal fed in consecutive pieces (a long file, block by block).
+
+    Gives the same value as :func:`active_level_db` on the whole signal; keeps one float per
+    20 ms frame (about 1.4 MB per hour of audio).
+
+    Parameters
+    ----------
+    sample_rate
+        Rate of the pieces (Hz).
+
+    Examples
+    --------
+    >>> x = np.concatenate([0.1 * np.ones(1600), np.zeros(16000)]).astype(np.float32)
+    >>> meter = ActiveLevelMeter(16000)
+    >>> for piece in np.array_split(x, 7):
+    ...     meter.update(piece)
+    >>> round(meter.level_db(), 6) == round(active_level_db(x, 16000), 6)
+    True
+    """
+
+    def __init__(self, sample_rate: int) -> None:
+        self.frame = max(1, int(round(_FRAME_S * sample_rate)))
+        self._rest = np.zeros(0, dtype=np.float64)
+        self._powers: list[np.ndarray] = []
+
+    def update(self, samples: np.ndarray) -> None:
+        """Add the next piece of the signal."""
+        x = np.concatenate([self._rest, np.asarray(samples, dtype=np.float64).reshape(-1)])
+        m = len(x) // self.frame
+        if m:
+            self._powers.append(np.mean(x[: m * self.frame].reshape(m, self.frame) ** 2, axis=1))
+        self._rest = x[m * self.frame :]
+
+    def level_db(self) -> float:
+        """Active level (dBFS) of everything fed so far; ``-inf`` for digital silence."""
+        if self._powers:
+            power = np.concatenate(self._powers)
+        else:  # shorter than one frame: the whole signal is one frame
+            power = np.array([np.mean(self._rest**2)]) if self._rest.size else np.zeros(0)
+        if power.size == 0 or power.max() <= 0:
+            return float("-inf")
+        active = power[power >= power.max() * 10.0 ** (-_ACTIVE_BELOW_DB / 10.0)]
+        return float(10.0 * np.log10(active.mean()))
 
 
 def normalize_level(
@@ -94,8 +138,29 @@ def normalize_level(
     (20.0, -20.0)
     """
     x = np.asarray(samples, dtype=np.float32)
-    level = active_level_db(x, sample_rate)
-    if not np.isfinite(level):
+    return scale_to(x, active_level_db(x, sample_rate), target_dbfs, max_gain_db=max_gain_db)
+
+
+def scale_to(
+    samples: np.ndarray,
+    level_db: float,
+    target_dbfs: float = TARGET_LEVEL_DBFS,
+    *,
+    max_gain_db: float = MAX_GAIN_DB,
+) -> tuple[np.ndarray, float]:
+    """Scale ``samples`` whose active level is ``level_db`` to ``target_dbfs``.
+
+    :func:`normalize_level` with the level measured elsewhere (e.g. over a whole long file by
+    :class:`ActiveLevelMeter`, applied to each of its chunks).
+
+    Examples
+    --------
+    >>> y, gain = scale_to(np.full(4, 0.5, np.float32), -6.0, -26.0)
+    >>> gain, y.dtype
+    (-20.0, dtype('float32'))
+    """
+    x = np.asarray(samples, dtype=np.float32)
+    if not np.isfinite(level_db):
         return x, 0.0
-    gain = float(np.clip(target_dbfs - level, -max_gain_db, max_gain_db))
+    gain = float(np.clip(target_dbfs - level_db, -max_gain_db, max_gain_db))
     return (x * np.float32(10.0 ** (gain / 20.0))).astype(np.float32), gain

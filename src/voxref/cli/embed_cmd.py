@@ -9,6 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .options import add_level_argument
+
 __all__ = ["register", "run", "write_embedding"]
 
 
@@ -44,6 +46,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--pooling", default=None, help="pooling over references (default: the library's)"
     )
+    add_level_argument(p)
     p.set_defaults(func=run)
 
 
@@ -65,9 +68,11 @@ def run(args: argparse.Namespace) -> int:
     from ..embedder.embedder import Embedder
     from ..embedder.registry import ENCODER_NAMES
 
-    options = {}
+    options: dict = {}
     if args.pooling:
         options["pooling"] = args.pooling
+    if hasattr(args, "level"):
+        options["level_dbfs"] = args.level
     if args.encoder in ENCODER_NAMES:
         emb = get_embedder(encoder=args.encoder, **options)
     else:

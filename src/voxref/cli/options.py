@@ -5,16 +5,47 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-__all__ = ["add_embedder_arguments", "embedder_options"]
+__all__ = ["add_embedder_arguments", "add_level_argument", "embedder_options", "level_option"]
+
+
+def level_option(text: str) -> float | None:
+    """``--level`` value: a dBFS number, or ``off`` (embed as recorded).
+
+    Examples
+    --------
+    >>> level_option("-23"), level_option("off")
+    (-23.0, None)
+    """
+    if text.strip().lower() in ("off", "none", "as-recorded"):
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"--level takes a dBFS number (e.g. -20) or 'off'; got {text!r}"
+        ) from None
+
+
+def add_level_argument(p: argparse.ArgumentParser) -> None:
+    """``--level DBFS|off``: the active speech level references are scaled to."""
+    p.add_argument(
+        "--level",
+        type=level_option,
+        default=argparse.SUPPRESS,  # absent: the library's default
+        metavar="DBFS|off",
+        help="active speech level the references are scaled to before the encoder "
+        "(default: the library's, -20 dBFS); 'off' embeds them as recorded",
+    )
 
 
 def add_embedder_arguments(p: argparse.ArgumentParser) -> None:
-    """``--encoder``, ``--pooling``, ``--no-clean``."""
+    """``--encoder``, ``--pooling``, ``--no-clean``, ``--level``."""
     p.add_argument("--encoder", default="ge2e", help="encoder backend (default: ge2e, bundled)")
     p.add_argument("--pooling", default=None, help="pooling (default: the library's)")
     p.add_argument(
         "--no-clean", action="store_true", help="skip the cleaning stage (VAD, denoising)"
     )
+    add_level_argument(p)
 
 
 def embedder_options(args: argparse.Namespace) -> dict[str, Any]:
@@ -24,10 +55,14 @@ def embedder_options(args: argparse.Namespace) -> dict[str, Any]:
     --------
     >>> embedder_options(argparse.Namespace(encoder="ge2e", pooling=None, no_clean=True))
     {'encoder': 'ge2e', 'clean': False}
+    >>> embedder_options(argparse.Namespace(encoder="ge2e", pooling=None, no_clean=False, level=None))
+    {'encoder': 'ge2e', 'level_dbfs': None}
     """
     options: dict[str, Any] = {"encoder": args.encoder}
     if args.pooling:
         options["pooling"] = args.pooling
     if args.no_clean:
         options["clean"] = False
+    if hasattr(args, "level"):
+        options["level_dbfs"] = args.level
     return options

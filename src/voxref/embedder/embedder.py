@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from ..audio.level import normalize_level
+from ..audio.level import TARGET_LEVEL_DBFS, normalize_level
 from ..audio.load import AudioInput, load_audio
 from ..audio.signal import Audio
 from ..errors import (
@@ -206,14 +206,12 @@ class Embedder:
         stage's default policy, chosen on the quality benchmark.
     level_dbfs
         Active speech level (dBFS) each reference's speech is scaled to before the encoder
-        (:func:`voxref.audio.level.normalize_level`), or several levels whose window
-        embeddings are averaged. The GE2E encoder is not level-invariant, so a quiet and a loud
-        recording of one voice embed apart: on the quality benchmark (cached run, EER k=1)
-        ``quiet-20dB`` 6.09 % as recorded vs 1.82 % at ``TARGET_LEVEL_DBFS`` (-20), and
-        ``level-random`` 13.78 vs 1.82 %, clean unchanged (1.92). Opt-in until a full benchmark
-        run confirms it (at -20 babble/reverb/overlap moved by +5-15 %, within the speaker
-        bootstrap noise; -35 dBFS lowered them a lot but cost 20-50 % on clean).
-        ``None`` (default): as recorded.
+        (:func:`voxref.audio.level.normalize_level`); ``None``: as recorded. The GE2E encoder is
+        not level-invariant (its input is a power mel spectrogram), so a quiet and a loud
+        recording of one voice embed apart. Default -20 dBFS
+        (:data:`~voxref.audio.level.TARGET_LEVEL_DBFS`), about the level of the speech
+        Resemblyzer-based TTS models were trained on; measured on the quality benchmark in
+        ``BENCHMARKS.md`` (``voxref-nolevel`` is the same pipeline as recorded).
     window_temperature
         Cosine temperature of the attention over one reference's windows
         (:func:`voxref.embedder.pooling.guided_window_pool`); ``inf`` = plain masked mean.
@@ -244,7 +242,7 @@ class Embedder:
         guide: bool = True,
         vad: str = "silero",
         denoise: str | None = None,
-        level_dbfs: float | tuple[float, ...] | None = None,
+        level_dbfs: float | None = TARGET_LEVEL_DBFS,
         window_temperature: float | None = None,
         device: str = "cpu",
     ) -> None:
@@ -272,12 +270,15 @@ class Embedder:
                 f"window_temperature must be > 0 (inf: plain mean); got {window_temperature}."
             )
         self.window_temperature = window_temperature
-        if isinstance(level_dbfs, (tuple, list)):
-            level_dbfs = tuple(float(v) for v in level_dbfs)
-        elif level_dbfs is not None:
-            level_dbfs = float(level_dbfs)
-        if level_dbfs is not None and not np.all(np.isfinite(level_dbfs)):
-            raise ConfigError(f"level_dbfs must be a finite dBFS value or None; got {level_dbfs}.")
+        if level_dbfs is not None:
+            try:
+                level_dbfs = float(level_dbfs)
+            except (TypeError, ValueError):
+                level_dbfs = float("nan")
+            if not np.isfinite(level_dbfs):
+                raise ConfigError(
+                    f"level_dbfs must be a finite dBFS value or None; got {level_dbfs!r}."
+                )
         self.level_dbfs = level_dbfs
         self._clean_options: dict[str, Any] = {"vad": vad}
         if denoise is not None:
@@ -374,28 +375,14 @@ class Embedder:
                 "Give a longer clip of the target voice.",
                 audio.source,
             )
-        levels = self.level_dbfs if isinstance(self.level_dbfs, tuple) else (self.level_dbfs,)
-        if levels[0] is not None:
-            scaled, gain = normalize_level(speech.samples, speech.sample_rate, levels[0])
+        if self.level_dbfs is not None:
+            scaled, gain = normalize_level(speech.samples, speech.sample_rate, self.level_dbfs)
             speech = speech.replace(
-                scaled, f"level: speech scaled by {gain:+.1f} dB to {levels[0]:g} dBFS active"
+                scaled, f"level: speech scaled by {gain:+.1f} dB to {self.level_dbfs:g} dBFS active"
             )
         windows = self.encoder.embed_windows(
             speech.samples, self.window, self.hop, source=audio.source
         )
-        if len(levels) > 1:  # the same windows at other levels, averaged (test-time gains)
-            emb = windows.embeddings.astype(np.float64)
-            for lv in levels[1:]:
-                other, _ = normalize_level(speech.samples, speech.sample_rate, lv)
-                emb = (
-                    emb
-                    + self.encoder.embed_windows(
-                        other, self.window, self.hop, source=audio.source
-                    ).embeddings
-                )
-            windows = WindowEmbeddings(
-                l2_normalize(emb).astype(np.float32), windows.starts, windows.ends
-            )
         if not np.all(np.isfinite(windows.embeddings)):
             raise NonFiniteAudioError(
                 "the encoder produced non-finite embeddings for this audio; check its level "
