@@ -279,9 +279,10 @@ def _active_frames(x: np.ndarray, sample_rate: int) -> np.ndarray:
 
 
 def _active_rms(x: np.ndarray, sample_rate: int) -> float:
-    """RMS over the active frames (:func:`_active_frames`)."""
-    active = _active_frames(x, sample_rate)
-    return float(np.sqrt(active.mean())) if active.size else 0.0
+    """RMS over the active frames (:func:`voxref.audio.level.active_level_db`, same rule)."""
+    from voxref.audio.level import active_level_db
+
+    return float(10.0 ** (active_level_db(x, sample_rate) / 20.0))
 
 
 def _conversation(
