@@ -52,7 +52,7 @@ import os
 import time
 import traceback
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -70,6 +70,7 @@ __all__ = [
     "embed_dir",
     "discover",
     "atomic_save_npy",
+    "atomic_write",
     "atomic_write_text",
     "exclusive_output",
 ]
@@ -110,10 +111,37 @@ def _fsync_dir(directory: Path) -> None:
             os.close(fd)
 
 
+def atomic_write(path: str | os.PathLike, write: Callable[[Path], None]) -> Path:
+    """Run ``write(tmp_path)``, ``fsync`` the file and rename it to ``path`` (never torn).
+
+    ``path`` is either absent or complete, whatever happens: the temporary file lives in the same
+    folder and is removed on failure.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> p = os.path.join(tempfile.mkdtemp(), "x.txt")
+    >>> _ = atomic_write(p, lambda t: t.write_text("hello"))
+    >>> open(p).read(), [f for f in os.listdir(os.path.dirname(p)) if f.endswith(".tmp")]
+    ('hello', [])
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        write(tmp)
+        with open(tmp, "rb+") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+    _fsync_dir(path.parent)
+    return path
+
+
 def atomic_save_npy(path: str | os.PathLike, array: np.ndarray) -> None:
     """Save ``array`` as ``.npy`` so that ``path`` is either absent or complete (never torn).
-
-    Writes a temporary file in the same folder, ``fsync``-s it and renames it over ``path``.
 
     Examples
     --------
@@ -122,36 +150,17 @@ def atomic_save_npy(path: str | os.PathLike, array: np.ndarray) -> None:
     >>> atomic_save_npy(p, np.ones(3, dtype=np.float32)); np.load(p).tolist()
     [1.0, 1.0, 1.0]
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "wb") as fh:
+
+    def write(tmp: Path) -> None:
+        with open(tmp, "wb") as fh:  # a handle: np.save would add ".npy" to a name
             np.save(fh, np.asarray(array), allow_pickle=False)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
-    _fsync_dir(path.parent)
+
+    atomic_write(path, write)
 
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> None:
-    """Write a text file atomically (temporary file + ``fsync`` + ``os.replace``)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
-    _fsync_dir(path.parent)
+    """Write a text file atomically (:func:`atomic_write`)."""
+    atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
 
 
 # =========================================================================== ledger

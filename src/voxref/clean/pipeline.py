@@ -22,6 +22,7 @@ import numpy as np
 
 from ..audio.load import AudioInput, load_audio, to_mono_float
 from ..audio.signal import Audio
+from ..audio.timeline import span_samples
 from ..errors import AudioError, NoSpeechError, SilentAudioError, TooShortAudioError
 from .denoise import AUTO_SNR_THRESHOLD_DB, DEFAULT_POLICY, AutoDenoiser, Denoiser, get_denoiser
 from .quality import REJECT_MIN_SPEECH_S, QualityReport, assess, clipping_ratio
@@ -110,8 +111,8 @@ def concatenate_regions(
     x = np.asarray(samples, dtype=np.float32)
     n_fade = int(round(fade * sample_rate))
     parts = []
-    for s, e in regions:
-        seg = x[int(round(s * sample_rate)) : int(round(e * sample_rate))].copy()
+    for a, b in span_samples(list(regions), sample_rate):
+        seg = x[a:b].copy()
         k = min(n_fade, len(seg) // 2)
         if k > 0:
             ramp = (0.5 - 0.5 * np.cos(np.pi * (np.arange(k) + 0.5) / k)).astype(np.float32)

@@ -76,14 +76,12 @@ class PreparedReference:
 
     def to_original_time(self, t: np.ndarray) -> np.ndarray:
         """Map times on the concatenated-speech timeline (window starts/ends) to the recording's."""
+        from ..audio.timeline import concatenated_to_source
+
         t = np.asarray(t, dtype=np.float64)
         if self.regions is None or not len(self.regions):
             return t
-        spans = np.array(self.regions.regions, dtype=np.float64)
-        lengths = spans[:, 1] - spans[:, 0]
-        offsets = np.concatenate([[0.0], np.cumsum(lengths)[:-1]])
-        idx = np.clip(np.searchsorted(offsets, t, side="right") - 1, 0, len(spans) - 1)
-        return spans[idx, 0] + np.minimum(t - offsets[idx], lengths[idx])
+        return concatenated_to_source(t, self.regions.regions)
 
 
 @dataclass

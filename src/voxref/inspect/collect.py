@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from ..audio.timeline import source_to_concatenated
 from ..errors import AudioError, ConfigError, VoxrefError
 
 __all__ = [
@@ -200,13 +201,6 @@ class Inspection:
 
 
 # ----------------------------------------------------------------------------- timelines
-def _region_offsets(regions: Sequence[tuple[float, float]]) -> tuple[np.ndarray, np.ndarray]:
-    spans = np.asarray(regions, dtype=np.float64).reshape(-1, 2)
-    lengths = spans[:, 1] - spans[:, 0]
-    offsets = np.concatenate([[0.0], np.cumsum(lengths)[:-1]])
-    return spans, offsets
-
-
 def speech_time(t: np.ndarray, regions: Sequence[tuple[float, float]] | None) -> np.ndarray:
     """Map recording times to the concatenated-speech timeline (``nan`` outside speech).
 
@@ -222,13 +216,7 @@ def speech_time(t: np.ndarray, regions: Sequence[tuple[float, float]] | None) ->
     t = np.asarray(t, dtype=np.float64)
     if regions is None:
         return t.copy()
-    if not len(regions):
-        return np.full_like(t, np.nan)
-    spans, offsets = _region_offsets(regions)
-    idx = np.clip(np.searchsorted(spans[:, 0], t, side="right") - 1, 0, len(spans) - 1)
-    inside = (t >= spans[idx, 0]) & (t < spans[idx, 1])
-    out = offsets[idx] + (t - spans[idx, 0])
-    return np.where(inside, out, np.nan)
+    return source_to_concatenated(t, regions)
 
 
 #: Grid step (s) on which window values are accumulated before being read back at any time.

@@ -24,12 +24,13 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from ..batch import atomic_write
 from ..errors import MissingDependencyError
 
 __all__ = [
@@ -156,50 +157,11 @@ def bucket_path(out: str | os.PathLike, bucket: int) -> Path:
 
 
 # ----------------------------------------------------------------------------- writing
-def _fsync_dir(directory: Path) -> None:
-    with contextlib.suppress(OSError):
-        fd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
-def atomic_write(path: str | os.PathLike, write: Callable[[Path], None]) -> Path:
-    """Run ``write(tmp_path)``, ``fsync`` the file and rename it to ``path`` (never torn).
-
-    The same protocol as :func:`voxref.batch.atomic_save_npy` / ``atomic_write_text``, for
-    writers that need a file name (Parquet).
-
-    Examples
-    --------
-    >>> import tempfile, os
-    >>> p = os.path.join(tempfile.mkdtemp(), "x.txt")
-    >>> _ = atomic_write(p, lambda t: t.write_text("hello"))
-    >>> open(p).read(), [f for f in os.listdir(os.path.dirname(p)) if f.endswith(".tmp")]
-    ('hello', [])
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        write(tmp)
-        with open(tmp, "rb+") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
-    _fsync_dir(path.parent)
-    return path
-
-
 def atomic_write_json(path: str | os.PathLike, data: Any) -> Path:
     """Write ``data`` as indented JSON, atomically (:func:`voxref.batch.atomic_write_text`)."""
-    from ..batch import atomic_write_text
-
-    atomic_write_text(path, json.dumps(data, indent=1, ensure_ascii=False))
-    return Path(path)
+    return atomic_write(
+        path, lambda tmp: tmp.write_text(json.dumps(data, indent=1, ensure_ascii=False), "utf-8")
+    )
 
 
 def write_parquet(

@@ -41,6 +41,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..audio.timeline import concatenated_to_source, span_samples
 from ..embedder.base import WindowEmbeddings, l2_normalize
 from .clustering import cluster_centroids, ward_clusters
 
@@ -327,39 +328,17 @@ def split_voices(
     if split is None:
         return None
     for v in (0, 1):
-        parts = [x[int(a * sample_rate) : int(b * sample_rate)] for a, b in split.spans[v]]
+        parts = [x[a:b] for a, b in span_samples(split.spans[v], sample_rate)]
         solo = np.concatenate(parts) if parts else np.zeros(0, dtype=np.float32)
         if solo.size >= MIN_SOLO_S * sample_rate:
             w = encoder.embed_windows(solo)  # type: ignore[attr-defined]
             # window times back on the recording's (speech) timeline, as for its other windows
-            starts = _concatenated_to_source(w.starts, split.spans[v], sample_rate)
-            ends = _concatenated_to_source(w.ends, split.spans[v], sample_rate, at_end=True)
+            starts = concatenated_to_source(w.starts, split.spans[v], sample_rate=sample_rate)
+            ends = concatenated_to_source(
+                w.ends, split.spans[v], sample_rate=sample_rate, at_end=True
+            )
             split.solo[v] = WindowEmbeddings(w.embeddings, starts, ends)
     return split
-
-
-def _concatenated_to_source(
-    t: np.ndarray, spans: np.ndarray, sample_rate: int, *, at_end: bool = False
-) -> np.ndarray:
-    """Map times on the concatenation of ``spans`` to the timeline the spans are on.
-
-    Examples
-    --------
-    >>> spans = np.array([[1.0, 2.0], [5.0, 7.0]])
-    >>> _concatenated_to_source(np.array([0.0, 0.5, 1.0, 2.5]), spans, 16000).tolist()
-    [1.0, 1.5, 5.0, 6.5]
-    >>> _concatenated_to_source(np.array([1.0]), spans, 16000, at_end=True).tolist()
-    [2.0]
-    """
-    # the span lengths as the concatenation cut them (whole samples)
-    lengths = np.array(
-        [(int(b * sample_rate) - int(a * sample_rate)) / sample_rate for a, b in spans]
-    )
-    offsets = np.concatenate([[0.0], np.cumsum(lengths)[:-1]])
-    t = np.asarray(t, dtype=np.float64)
-    side = "left" if at_end else "right"
-    idx = np.clip(np.searchsorted(offsets, t, side=side) - 1, 0, len(spans) - 1)
-    return spans[idx, 0] + np.minimum(t - offsets[idx], lengths[idx])
 
 
 def _voice_windows(split: VoiceSplit, voice: int) -> tuple[WindowEmbeddings, np.ndarray]:
