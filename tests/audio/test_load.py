@@ -168,3 +168,21 @@ def test_bad_arrays_raise_typed_errors(x, kw, err):
 def test_too_short():
     with pytest.raises(TooShortAudioError, match="at least 1.00 s"):
         load_audio(tone(16000, 0.2), sample_rate=16000, min_duration=1.0)
+
+
+def test_a_long_file_is_read_whole_with_a_hint_to_stream_it(tmp_path, monkeypatch, caplog) -> None:
+    import logging
+
+    import voxref.audio.load as load
+
+    path = tmp_path / "long.wav"
+    sf.write(path, np.zeros(16000 * 3, np.float32) + 0.01, 16000)
+    with caplog.at_level(logging.WARNING, logger="voxref.audio.load"):
+        x, sr = load.read_file(path)
+    assert not [r for r in caplog.records if "embed_long" in r.message]  # short: no hint
+    monkeypatch.setattr(load, "LONG_FILE_S", 2.0)
+    with caplog.at_level(logging.WARNING, logger="voxref.audio.load"):
+        y, _ = load.read_file(path)
+    hints = [r.message for r in caplog.records if "embed_long" in r.message]
+    assert len(hints) == 1 and "long.wav" in hints[0]
+    assert np.array_equal(x, y) and sr == 16000  # still read whole

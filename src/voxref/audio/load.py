@@ -101,6 +101,10 @@ def check_audio_path(path: str | os.PathLike) -> str:
     return name
 
 
+LONG_FILE_S = 20 * 60.0
+"""Files longer than this (seconds) are read whole with a hint to stream them instead."""
+
+
 def read_file(path: str | os.PathLike) -> tuple[np.ndarray, int]:
     """Read an audio file with soundfile (wav, flac, ogg/vorbis/opus, mp3, aiff...).
 
@@ -119,6 +123,14 @@ def read_file(path: str | os.PathLike) -> tuple[np.ndarray, int]:
     try:
         with sf.SoundFile(name) as f:
             expected, sr = f.frames, f.samplerate
+            if expected > LONG_FILE_S * sr:
+                log.warning(
+                    "%s: %.0f min of audio, read whole into memory (%.1f GB as float32); "
+                    "voxref.embed_long streams a long recording chunk by chunk",
+                    name,
+                    expected / sr / 60.0,
+                    expected * f.channels * 4 / 1e9,
+                )
             parts = [f.read(dtype="float32", always_2d=True)]
             # a decoder may stop short at a corrupt frame (mp3) and resync on the next read:
             # keep reading to the end, as the streamed reader does
