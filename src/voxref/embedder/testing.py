@@ -56,8 +56,37 @@ TINY_CONFIGS: dict[str, dict[str, Any]] = {
     "xvector-tdnn": {"tdnn_channels": [64, 64, 64, 64, 128], "lin_neurons": 512},
 }
 
+# The end shared by both hub files: embedding normalisation, modules, label encoder, pretrainer.
+_SPEECHBRAIN_TAIL = """\
+mean_var_norm_emb: !new:speechbrain.processing.features.InputNormalization
+    norm_type: global
+    std_norm: False
+
+modules:
+    compute_features: !ref <compute_features>
+    mean_var_norm: !ref <mean_var_norm>
+    embedding_model: !ref <embedding_model>
+    mean_var_norm_emb: !ref <mean_var_norm_emb>
+    classifier: !ref <classifier>
+
+label_encoder: !new:speechbrain.dataio.encoder.CategoricalEncoder
+
+pretrainer: !new:speechbrain.utils.parameter_transfer.Pretrainer
+    loadables:
+        embedding_model: !ref <embedding_model>
+        mean_var_norm_emb: !ref <mean_var_norm_emb>
+        classifier: !ref <classifier>
+        label_encoder: !ref <label_encoder>
+    paths:
+        embedding_model: !ref <pretrained_path>/embedding_model.ckpt
+        mean_var_norm_emb: !ref <pretrained_path>/mean_var_norm_emb.ckpt
+        classifier: !ref <pretrained_path>/classifier.ckpt
+        label_encoder: !ref <pretrained_path>/label_encoder.txt
+"""
+
 # Same keys, tags and pretrainer layout as the hub's hyperparams.yaml of spkrec-ecapa-voxceleb.
-ECAPA_HPARAMS_TEMPLATE = """\
+ECAPA_HPARAMS_TEMPLATE = (
+    """\
 # ############################################################################
 # Model: ECAPA for speaker verification (tiny random copy made by voxref.embedder.testing)
 # ############################################################################
@@ -91,34 +120,13 @@ classifier: !new:speechbrain.lobes.models.ECAPA_TDNN.Classifier
     input_size: {lin_neurons}
     out_neurons: !ref <out_n_neurons>
 
-mean_var_norm_emb: !new:speechbrain.processing.features.InputNormalization
-    norm_type: global
-    std_norm: False
-
-modules:
-    compute_features: !ref <compute_features>
-    mean_var_norm: !ref <mean_var_norm>
-    embedding_model: !ref <embedding_model>
-    mean_var_norm_emb: !ref <mean_var_norm_emb>
-    classifier: !ref <classifier>
-
-label_encoder: !new:speechbrain.dataio.encoder.CategoricalEncoder
-
-pretrainer: !new:speechbrain.utils.parameter_transfer.Pretrainer
-    loadables:
-        embedding_model: !ref <embedding_model>
-        mean_var_norm_emb: !ref <mean_var_norm_emb>
-        classifier: !ref <classifier>
-        label_encoder: !ref <label_encoder>
-    paths:
-        embedding_model: !ref <pretrained_path>/embedding_model.ckpt
-        mean_var_norm_emb: !ref <pretrained_path>/mean_var_norm_emb.ckpt
-        classifier: !ref <pretrained_path>/classifier.ckpt
-        label_encoder: !ref <pretrained_path>/label_encoder.txt
 """
+    + _SPEECHBRAIN_TAIL
+)
 
 # Same layout as the hub's hyperparams.yaml of spkrec-xvect-voxceleb.
-XVECTOR_HPARAMS_TEMPLATE = """\
+XVECTOR_HPARAMS_TEMPLATE = (
+    """\
 # Model: x-vector for speaker verification (tiny random copy made by voxref.embedder.testing)
 n_mels: {n_mels}
 pretrained_path: speechbrain/spkrec-xvect-voxceleb
@@ -147,31 +155,9 @@ classifier: !new:speechbrain.lobes.models.Xvector.Classifier
     lin_neurons: {lin_neurons}
     out_neurons: !ref <out_n_neurons>
 
-mean_var_norm_emb: !new:speechbrain.processing.features.InputNormalization
-    norm_type: global
-    std_norm: False
-
-modules:
-    compute_features: !ref <compute_features>
-    mean_var_norm: !ref <mean_var_norm>
-    embedding_model: !ref <embedding_model>
-    mean_var_norm_emb: !ref <mean_var_norm_emb>
-    classifier: !ref <classifier>
-
-label_encoder: !new:speechbrain.dataio.encoder.CategoricalEncoder
-
-pretrainer: !new:speechbrain.utils.parameter_transfer.Pretrainer
-    loadables:
-        embedding_model: !ref <embedding_model>
-        mean_var_norm_emb: !ref <mean_var_norm_emb>
-        classifier: !ref <classifier>
-        label_encoder: !ref <label_encoder>
-    paths:
-        embedding_model: !ref <pretrained_path>/embedding_model.ckpt
-        mean_var_norm_emb: !ref <pretrained_path>/mean_var_norm_emb.ckpt
-        classifier: !ref <pretrained_path>/classifier.ckpt
-        label_encoder: !ref <pretrained_path>/label_encoder.txt
 """
+    + _SPEECHBRAIN_TAIL
+)
 
 
 @contextlib.contextmanager
