@@ -130,7 +130,7 @@ def test_checkpoint_errors(tmp_path):
         AttentivePooling.load(other)
     garbage = tmp_path / "garbage.pt"
     garbage.write_bytes(b"not a checkpoint")
-    with pytest.raises(CheckpointError, match="cannot read"):
+    with pytest.raises(CheckpointError, match="not a readable torch checkpoint"):
         AttentivePooling.load(garbage)
     bad_config = tmp_path / "bad_config.pt"
     torch.save({"format": CHECKPOINT_FORMAT, "config": {"bogus": 1}, "state_dict": {}}, bad_config)

@@ -103,6 +103,7 @@ __all__ = [
     "save_network",
     "load_checkpoint",
     "safe_torch_load",
+    "load_module_checkpoint",
     "read_checkpoint_bytes",
     "detect_format",
     "hub_file",
@@ -243,6 +244,46 @@ def safe_torch_load(
             f"{label} is not a readable torch checkpoint ({type(exc).__name__}: "
             f"{str(exc).splitlines()[0] if str(exc) else ''}); is the file complete?"
         ) from None
+
+
+def load_module_checkpoint(
+    cls: Any,
+    path: str | os.PathLike,
+    *,
+    checkpoint_format: str,
+    what: str,
+    map_location: str = "cpu",
+) -> Any:
+    """A ``torch.nn.Module`` of class ``cls`` from a ``{format, config, state_dict, metadata}``
+    checkpoint written by its ``save`` (the pooling head, the target extractor).
+
+    Loaded with :func:`safe_torch_load`; the module is built from ``config``, gets ``metadata``
+    as an attribute and is returned in eval mode on ``map_location``.
+
+    Raises
+    ------
+    UnsafeCheckpointError, CheckpointError
+    """
+    ckpt = safe_torch_load(path)
+    fmt = ckpt.get("format") if isinstance(ckpt, dict) else type(ckpt).__name__
+    if fmt != checkpoint_format or "config" not in ckpt or "state_dict" not in ckpt:
+        raise CheckpointError(
+            f"{path} is not a {checkpoint_format} checkpoint (format={fmt!r}); write one with "
+            f"{cls.__name__}.save."
+        )
+    try:
+        net = cls(**ckpt["config"])
+    except (TypeError, ConfigError, KeyError) as exc:
+        raise CheckpointError(
+            f"{path}: unusable {what} config {ckpt.get('config')!r}: {exc}"
+        ) from exc
+    try:
+        net.load_state_dict(ckpt["state_dict"])
+    except RuntimeError as exc:
+        raise CheckpointError(f"{path}: weights do not match the stored config: {exc}") from exc
+    net.metadata = dict(ckpt.get("metadata", {}))
+    net.eval()
+    return net.to(map_location) if map_location != "cpu" else net
 
 
 def unsafe_global_in(exc: BaseException) -> str | None:

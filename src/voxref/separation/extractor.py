@@ -37,7 +37,6 @@ Examples
 from __future__ import annotations
 
 import os
-import pickle
 from importlib import resources
 from pathlib import Path
 
@@ -47,10 +46,8 @@ from torch import nn
 
 from ..errors import (
     AudioShapeError,
-    CheckpointError,
     ConfigError,
     MissingCheckpointError,
-    UnsafeCheckpointError,
 )
 
 __all__ = ["CHECKPOINT_FORMAT", "DEFAULT_CHECKPOINT", "TargetExtractor", "default_checkpoint"]
@@ -290,33 +287,12 @@ class TargetExtractor(nn.Module):
                 f"no target-extractor checkpoint at {path}; train one with "
                 "scripts/train_target_extractor.py."
             )
-        try:
-            ckpt = torch.load(path, map_location=map_location, weights_only=True)
-        except pickle.UnpicklingError as exc:
-            if "Unsupported global" not in str(exc):
-                raise CheckpointError(f"cannot read {path} as a torch checkpoint: {exc}") from exc
-            raise UnsafeCheckpointError(
-                f"{path} holds Python objects, not only tensors ({exc.__class__.__name__}); voxref "
-                "only loads weights-only checkpoints written by TargetExtractor.save."
-            ) from exc
-        except Exception as exc:  # truncated / not a torch file at all
-            raise CheckpointError(f"cannot read {path} as a torch checkpoint: {exc}") from exc
-        fmt = ckpt.get("format") if isinstance(ckpt, dict) else type(ckpt).__name__
-        if fmt != CHECKPOINT_FORMAT or "config" not in ckpt or "state_dict" not in ckpt:
-            raise CheckpointError(
-                f"{path} is not a {CHECKPOINT_FORMAT} checkpoint (format={fmt!r}); write one with "
-                "TargetExtractor.save."
-            )
-        try:
-            net = cls(**ckpt["config"])
-        except (TypeError, ConfigError, KeyError) as exc:
-            raise CheckpointError(
-                f"{path}: unusable target-extractor config {ckpt.get('config')!r}: {exc}"
-            ) from exc
-        try:
-            net.load_state_dict(ckpt["state_dict"])
-        except RuntimeError as exc:
-            raise CheckpointError(f"{path}: weights do not match the stored config: {exc}") from exc
-        net.metadata = dict(ckpt.get("metadata", {}))
-        net.eval()
-        return net
+        from ..embedder.checkpoint import load_module_checkpoint
+
+        return load_module_checkpoint(
+            cls,
+            path,
+            checkpoint_format=CHECKPOINT_FORMAT,
+            what="target-extractor",
+            map_location=map_location,
+        )

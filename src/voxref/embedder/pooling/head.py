@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import math
 import os
-import pickle
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -45,7 +44,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ...errors import CheckpointError, ConfigError, MissingCheckpointError, UnsafeCheckpointError
+from ...errors import ConfigError, MissingCheckpointError
 from .quality import QUALITY_FEATURE_NAMES, as_qualities, quality_features
 
 __all__ = ["AttentivePooling", "CHECKPOINT_FORMAT", "set_features"]
@@ -266,33 +265,12 @@ class AttentivePooling(nn.Module):
                 f"no pooling-head checkpoint at {path}; train one with scripts/train_pooling_head.py "
                 "or use pooling='attention'."
             )
-        try:
-            ckpt = torch.load(path, map_location=map_location, weights_only=True)
-        except pickle.UnpicklingError as exc:
-            if "Unsupported global" not in str(exc):  # not a pickle of Python objects: corrupt
-                raise CheckpointError(f"cannot read {path} as a torch checkpoint: {exc}") from exc
-            raise UnsafeCheckpointError(
-                f"{path} holds Python objects, not only tensors ({exc.__class__.__name__}); voxref "
-                "only loads weights-only checkpoints written by AttentivePooling.save."
-            ) from exc
-        except Exception as exc:  # truncated / not a torch file at all
-            raise CheckpointError(f"cannot read {path} as a torch checkpoint: {exc}") from exc
-        fmt = ckpt.get("format") if isinstance(ckpt, dict) else type(ckpt).__name__
-        if fmt != CHECKPOINT_FORMAT or "config" not in ckpt or "state_dict" not in ckpt:
-            raise CheckpointError(
-                f"{path} is not a {CHECKPOINT_FORMAT} checkpoint (format={fmt!r}); write one with "
-                "AttentivePooling.save."
-            )
-        try:
-            head = cls(**ckpt["config"])
-        except (TypeError, ConfigError, KeyError) as exc:
-            raise CheckpointError(
-                f"{path}: unusable pooling-head config {ckpt.get('config')!r}: {exc}"
-            ) from exc
-        try:
-            head.load_state_dict(ckpt["state_dict"])
-        except RuntimeError as exc:
-            raise CheckpointError(f"{path}: weights do not match the stored config: {exc}") from exc
-        head.metadata = dict(ckpt.get("metadata", {}))
-        head.eval()
-        return head
+        from ..checkpoint import load_module_checkpoint
+
+        return load_module_checkpoint(
+            cls,
+            path,
+            checkpoint_format=CHECKPOINT_FORMAT,
+            what="pooling-head",
+            map_location=map_location,
+        )
