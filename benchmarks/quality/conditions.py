@@ -270,19 +270,15 @@ def degrade(
 
 def _active_frames(x: np.ndarray, sample_rate: int) -> np.ndarray:
     """Powers of the 20 ms frames within 40 dB of the loudest (speech, not pauses)."""
-    n = max(1, int(0.02 * sample_rate))
-    frames = x[: len(x) // n * n].reshape(-1, n).astype(np.float64)
-    power = (frames**2).mean(axis=1)
-    if power.size == 0 or power.max() <= 0:
-        return np.zeros(0)
-    return power[power >= power.max() * 1e-4]
+    from voxref.audio.level import active_frame_powers
+
+    return active_frame_powers(x, sample_rate)
 
 
 def _active_rms(x: np.ndarray, sample_rate: int) -> float:
-    """RMS over the active frames (:func:`voxref.audio.level.active_level_db`, same rule)."""
-    from voxref.audio.level import active_level_db
-
-    return float(10.0 ** (active_level_db(x, sample_rate) / 20.0))
+    """RMS over the active frames (:func:`_active_frames`)."""
+    active = _active_frames(x, sample_rate)
+    return float(np.sqrt(active.mean())) if active.size else 0.0
 
 
 def _conversation(

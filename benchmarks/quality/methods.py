@@ -320,8 +320,9 @@ def parse_method_spec(name: str) -> Method:
     """A :class:`VoxrefMethod` from ``"voxref[key=value,...]"`` (ablations without registering).
 
     Keys of :class:`voxref.Embedder` (``clean``, ``guide``, ``denoise``, ``window_temperature``,
-    ``pooling``, ``vad``, ``level_dbfs``, e.g. ``voxref[level_dbfs=-35]``) go to the embedder; every other key (``margin``, ``temperature``,
-    ``min_effective``, ``use_quality``, ``ignore`` as ``a+b``...) to :class:`AttentionVariant`.
+    ``pooling``, ``vad``, ``level_dbfs``, e.g. ``voxref[level_dbfs=-35]``) go to the embedder;
+    every other key (``margin``, ``temperature``, ``min_effective``, ``use_quality``, ``ignore``
+    as ``a+b``...) to :class:`AttentionVariant`.
 
     Examples
     --------

@@ -187,18 +187,16 @@ def embed_long(
     name = os.fsdecode(path)
     clean = bool(getattr(embedder, "clean", False))
 
-    # without cleaning the file is one reference: one gain for all of it, measured in a first pass
-    # (with cleaning each chunk is a reference and Embedder.prepare levels it)
+    # without cleaning the file is one reference: one active level for all of it, measured in a
+    # first pass (with cleaning each chunk is a reference and Embedder.prepare levels it)
     target_level = getattr(embedder, "level_dbfs", None)
-    gain: float | None = None
-    file_level_db = float("nan")
+    file_level_db: float | None = None
     if not clean and target_level is not None:
         meter = ActiveLevelMeter(sr)
         for block in iter_blocks(name, sr):
             meter.update(block.samples)
         file_level_db = meter.level_db()
-        gain = scale_to(np.zeros(1, np.float32), file_level_db, target_level)[1]
-        log.info("%s: active level %.1f dBFS, scaled by %+.1f dB", name, file_level_db, gain)
+        log.info("%s: active level %.1f dBFS, scaled to %g dBFS", name, file_level_db, target_level)
 
     prepared: list[Any] = []  # PreparedReference (samples dropped) or InputFate, per chunk
     parts: list[WindowEmbeddings] = []
@@ -235,7 +233,7 @@ def embed_long(
                 name,
             )
         samples = chunk.samples
-        if gain is not None:  # the whole file's gain, as Embedder.prepare gives the whole file
+        if file_level_db is not None:  # the whole file's gain, as Embedder.prepare would give it
             samples, _ = scale_to(samples, file_level_db, target_level)
         w = encoder.embed_windows(samples, window, hop, source=name)
         starts = w.starts + offset

@@ -19,6 +19,7 @@ import numpy as np
 __all__ = [
     "TARGET_LEVEL_DBFS",
     "ActiveLevelMeter",
+    "active_frame_powers",
     "active_level_db",
     "normalize_level",
     "scale_to",
@@ -57,6 +58,20 @@ def active_level_db(samples: np.ndarray, sample_rate: int) -> float:
     return meter.level_db()
 
 
+def active_frame_powers(samples: np.ndarray, sample_rate: int) -> np.ndarray:
+    """Mean powers of the 20 ms frames :func:`active_level_db` averages (empty for silence).
+
+    Examples
+    --------
+    >>> x = np.concatenate([0.1 * np.ones(1600), np.zeros(16000)]).astype(np.float32)
+    >>> active_frame_powers(x, 16000).size  # 0.1 s of signal = 5 frames of 20 ms
+    5
+    """
+    meter = ActiveLevelMeter(sample_rate)
+    meter.update(samples)
+    return meter.active_powers()
+
+
 class ActiveLevelMeter:
     """:func:`active_level_db` of a signal fed in consecutive pieces (a long file, block by block).
 
@@ -91,16 +106,20 @@ class ActiveLevelMeter:
             self._powers.append(np.mean(x[: m * self.frame].reshape(m, self.frame) ** 2, axis=1))
         self._rest = x[m * self.frame :]
 
-    def level_db(self) -> float:
-        """Active level (dBFS) of everything fed so far; ``-inf`` for digital silence."""
+    def active_powers(self) -> np.ndarray:
+        """Mean powers of the frames within 40 dB of the loudest (empty for digital silence)."""
         if self._powers:
             power = np.concatenate(self._powers)
         else:  # shorter than one frame: the whole signal is one frame
             power = np.array([np.mean(self._rest**2)]) if self._rest.size else np.zeros(0)
         if power.size == 0 or power.max() <= 0:
-            return float("-inf")
-        active = power[power >= power.max() * 10.0 ** (-_ACTIVE_BELOW_DB / 10.0)]
-        return float(10.0 * np.log10(active.mean()))
+            return np.zeros(0)
+        return power[power >= power.max() * 10.0 ** (-_ACTIVE_BELOW_DB / 10.0)]
+
+    def level_db(self) -> float:
+        """Active level (dBFS) of everything fed so far; ``-inf`` for digital silence."""
+        active = self.active_powers()
+        return float(10.0 * np.log10(active.mean())) if active.size else float("-inf")
 
 
 def normalize_level(

@@ -283,7 +283,7 @@ def load_module_checkpoint(
         raise CheckpointError(f"{path}: weights do not match the stored config: {exc}") from exc
     net.metadata = dict(ckpt.get("metadata", {}))
     net.eval()
-    return net.to(map_location) if map_location != "cpu" else net
+    return net.to(map_location)
 
 
 def unsafe_global_in(exc: BaseException) -> str | None:

@@ -272,13 +272,14 @@ class Embedder:
         self.window_temperature = window_temperature
         if level_dbfs is not None:
             try:
-                level_dbfs = float(level_dbfs)
+                finite = bool(np.isfinite(float(level_dbfs)))
             except (TypeError, ValueError):
-                level_dbfs = float("nan")
-            if not np.isfinite(level_dbfs):
+                finite = False
+            if not finite:
                 raise ConfigError(
                     f"level_dbfs must be a finite dBFS value or None; got {level_dbfs!r}."
                 )
+            level_dbfs = float(level_dbfs)
         self.level_dbfs = level_dbfs
         self._clean_options: dict[str, Any] = {"vad": vad}
         if denoise is not None:

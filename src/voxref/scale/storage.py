@@ -158,7 +158,7 @@ def bucket_path(out: str | os.PathLike, bucket: int) -> Path:
 
 # ----------------------------------------------------------------------------- writing
 def atomic_write_json(path: str | os.PathLike, data: Any) -> Path:
-    """Write ``data`` as indented JSON, atomically (:func:`voxref.batch.atomic_write_text`)."""
+    """Write ``data`` as indented JSON, atomically (:func:`voxref.batch.atomic_write`)."""
     return atomic_write(
         path, lambda tmp: tmp.write_text(json.dumps(data, indent=1, ensure_ascii=False), "utf-8")
     )
