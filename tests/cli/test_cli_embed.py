@@ -22,6 +22,24 @@ def test_embed_writes_npy_and_json(tmp_path, speech_by_speaker, capsys):
     assert [r["source"] for r in d["references"]] == paths
 
 
+def test_embed_options_reach_the_embedder(tmp_path, speech_by_speaker):
+    """``--no-clean``, ``--pooling`` and ``--encoder CHECKPOINT`` give what the library gives."""
+    from voxref import Embedder
+    from voxref.embedder.testing import make_voxref_checkpoint
+
+    paths = [str(p) for p in next(iter(speech_by_speaker.values()))[:2]]
+    out = tmp_path / "raw.npy"
+    assert main(["embed", *paths, "-o", str(out), "--no-clean", "--pooling", "mean"]) == 0
+    expected = Embedder(clean=False, pooling="mean").embed(paths)
+    np.testing.assert_allclose(np.load(out), expected, atol=1e-5)
+    assert float(np.load(out) @ Embedder().embed(paths)) < 0.9999  # the options changed it
+
+    ckpt = make_voxref_checkpoint(str(tmp_path / "enc.pt"))
+    out = tmp_path / "ckpt.npy"
+    assert main(["embed", *paths, "-o", str(out), "--encoder", str(ckpt)]) == 0
+    np.testing.assert_allclose(np.load(out), Embedder.from_pretrained(ckpt).embed(paths), atol=1e-5)
+
+
 def test_embed_error_exit_code_and_message(tmp_path, capsys):
     assert main(["embed", str(tmp_path / "missing.wav"), "-o", str(tmp_path / "x.npy")]) == 1
     err = capsys.readouterr().err

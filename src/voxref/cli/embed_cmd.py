@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .options import add_level_argument
+from .options import add_embedder_arguments, embedder_options
 
 __all__ = ["register", "run", "write_embedding"]
 
@@ -38,15 +38,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--bridge", default=None, help="a fitted bridge (.pt) mapping into the TTS encoder's space"
     )
-    p.add_argument(
-        "--encoder",
-        default="ge2e",
-        help="'ge2e' (bundled), or a checkpoint path / hub id loaded with Embedder.from_pretrained",
-    )
-    p.add_argument(
-        "--pooling", default=None, help="pooling over references (default: the library's)"
-    )
-    add_level_argument(p)
+    add_embedder_arguments(p)
     p.set_defaults(func=run)
 
 
@@ -65,19 +57,8 @@ def write_embedding(path: Path, result) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..api import get_embedder
-    from ..embedder.embedder import Embedder
-    from ..embedder.registry import ENCODER_NAMES
 
-    options: dict = {}
-    if args.pooling:
-        options["pooling"] = args.pooling
-    if hasattr(args, "level"):
-        options["level_dbfs"] = args.level
-    if args.encoder in ENCODER_NAMES:
-        emb = get_embedder(encoder=args.encoder, **options)
-    else:
-        emb = Embedder.from_pretrained(args.encoder, **options)
-    result = emb.embed(args.files, return_details=True)
+    result = get_embedder(**embedder_options(args)).embed(args.files, return_details=True)
     for fate in result.report.fates:
         if fate.status in ("rejected", "failed"):
             print(f"voxref: {fate.status}: {fate.source}: {fate.reason}", file=sys.stderr)

@@ -1,4 +1,4 @@
-"""Embedder options shared by the commands that embed many files (``embed-dir``, ``embed-dataset``)."""
+"""Embedder options shared by the commands that embed (``embed``, ``embed-dir``, ``embed-dataset``)."""
 
 from __future__ import annotations
 
@@ -40,8 +40,15 @@ def add_level_argument(p: argparse.ArgumentParser) -> None:
 
 def add_embedder_arguments(p: argparse.ArgumentParser) -> None:
     """``--encoder``, ``--pooling``, ``--no-clean``, ``--level``."""
-    p.add_argument("--encoder", default="ge2e", help="encoder backend (default: ge2e, bundled)")
-    p.add_argument("--pooling", default=None, help="pooling (default: the library's)")
+    p.add_argument(
+        "--encoder",
+        default="ge2e",
+        help="'ge2e' (bundled, default), or a checkpoint path / hub id "
+        "(voxref train output, SpeechBrain or pyannote model)",
+    )
+    p.add_argument(
+        "--pooling", default=None, help="pooling over references (default: the library's)"
+    )
     p.add_argument(
         "--no-clean", action="store_true", help="skip the cleaning stage (VAD, denoising)"
     )
