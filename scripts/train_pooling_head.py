@@ -23,7 +23,7 @@ Re-runnable and seeded; CPU minutes. Three stages, each cached under ``--work``:
    speaker of the fold. EER of mean pooling, the clean stage's ``QualityReport.weight_hint``, the
    parameter-free attention (agreement only / quality only / both) and the trained head, per fold
    and averaged, on plain and on overlap-masked (``guided_window_pool``) reference embeddings, is
-   printed as markdown tables and written to ``results-seed<seed><tag>.json``.
+   printed as markdown tables and written to ``results-seed<seed><level><tag>.json``.
 
 Usage (repository root; the corpus takes 4-10 CPU minutes once, each fold ~3-4 more)::
 
@@ -31,6 +31,11 @@ Usage (repository root; the corpus takes 4-10 CPU minutes once, each fold ~3-4 m
     .venv/bin/python scripts/train_pooling_head.py --folds 0        # one fold
     .venv/bin/python scripts/train_pooling_head.py --eval-only      # reuse the heads
     .venv/bin/python scripts/train_pooling_head.py --ship           # + maybe ship
+
+``--level-dbfs`` (default -20, as ``voxref.Embedder``) is the active speech level every reference
+and test utterance is scaled to before the encoder; ``off`` embeds them as rendered. The shipped
+head was trained as rendered (before the option existed) and loses nothing on levelled references
+(``benchmarks/results/pooling_head.md``, "Speech level").
 
 ``--ship`` writes the fold-0 head to ``src/voxref/data/pooling_head.pt`` only when, on plain
 reference embeddings, it beats the parameter-free attention on both mixed bags (k = 3 and 5) and
@@ -55,6 +60,8 @@ log = logging.getLogger("train_pooling_head")
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE_RATE = 16_000
+TARGET_LEVEL_DBFS = -20.0
+"""Default speech level of the corpus: ``voxref.audio.level.TARGET_LEVEL_DBFS`` (checked in main)."""
 
 CONDITIONS = ("clean", "noise", "reverb", "overlap", "babble", "telephone")
 """Rendering of each enrollment utterance; index = position."""
@@ -205,9 +212,17 @@ def _nuisance(condition: int, facts: dict) -> np.ndarray:
 
 
 def build_corpus(
-    seed: int = 0, enroll_utts: int = 8, test_utts: int = 4, held_apart: int = 12
+    seed: int = 0,
+    enroll_utts: int = 8,
+    test_utts: int = 4,
+    held_apart: int = 12,
+    level_dbfs: float | None = TARGET_LEVEL_DBFS,
 ) -> Corpus:
-    """Synthesise, degrade and embed the whole corpus (see the module docstring)."""
+    """Synthesise, degrade and embed the whole corpus (see the module docstring).
+
+    Every reference and test utterance is scaled to ``level_dbfs`` active level before the encoder
+    sees it, as ``voxref.Embedder`` does by default (``None``: embedded as rendered).
+    """
     from benchmarks.corpus.synth import synthesize, voices
 
     from voxref.clean.quality import assess
@@ -249,7 +264,7 @@ def build_corpus(
                 picks = rng.choice(len(pool), 3, replace=False)
                 others = [enroll[pool[p]][int(rng.integers(enroll_utts))] for p in picks]
                 y, mask, facts = _render(cond, x, rng, others)
-                we = enc.embed_windows(y)
+                we = enc.embed_windows(_level(y, level_dbfs))
                 cover = np.array(
                     [
                         mask[int(a * SAMPLE_RATE) : int(b * SAMPLE_RATE)].mean()
@@ -281,7 +296,7 @@ def build_corpus(
     test_emb, test_spk = [], []
     for s in range(n_spk):
         for x in tests[s]:
-            test_emb.append(enc.embed_utterance(x))
+            test_emb.append(enc.embed_utterance(_level(x, level_dbfs)))
             test_spk.append(s)
     return Corpus(
         speakers=[v.id for v in catalogue],
@@ -305,12 +320,26 @@ def build_corpus(
     )
 
 
-def load_or_build_corpus(work: Path, seed: int, rebuild: bool = False) -> Corpus:
-    path = work / f"corpus-seed{seed}.npz"
+def _level(x: np.ndarray, level_dbfs: float | None) -> np.ndarray:
+    """``x`` scaled to ``level_dbfs`` active level (unchanged when ``None``)."""
+    from voxref.audio.level import normalize_level
+
+    return x if level_dbfs is None else normalize_level(x, SAMPLE_RATE, level_dbfs)[0]
+
+
+def level_tag(level_dbfs: float | None) -> str:
+    """File-name part naming the speech level of a corpus (``-level-20`` / ``-nolevel``)."""
+    return "-nolevel" if level_dbfs is None else f"-level{level_dbfs:g}"
+
+
+def load_or_build_corpus(
+    work: Path, seed: int, rebuild: bool = False, level_dbfs: float | None = TARGET_LEVEL_DBFS
+) -> Corpus:
+    path = work / f"corpus-seed{seed}{level_tag(level_dbfs)}.npz"
     if path.exists() and not rebuild:
         log.info("corpus from %s", path)
         return Corpus.load(path)
-    corpus = build_corpus(seed)
+    corpus = build_corpus(seed, level_dbfs=level_dbfs)
     work.mkdir(parents=True, exist_ok=True)
     corpus.save(path)
     log.info("corpus written to %s (%d references)", path, corpus.num_references)
@@ -724,6 +753,12 @@ def main(argv: list[str] | None = None) -> int:
         default=[0, 1, 2, 3],
         help="speaker folds to hold apart (of 4; fold 0 = the shipped head's split)",
     )
+    parser.add_argument(
+        "--level-dbfs",
+        default=str(TARGET_LEVEL_DBFS),
+        help="active speech level references and tests are scaled to before the encoder, as "
+        "voxref.Embedder(level_dbfs=...) does ('off': as rendered; default %(default)s)",
+    )
     parser.add_argument("--steps", type=int, default=TrainConfig.steps)
     parser.add_argument("--lambda-mi", type=float, default=TrainConfig.lambda_mi)
     parser.add_argument("--ge2e-weight", type=float, default=TrainConfig.ge2e_weight)
@@ -744,9 +779,14 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     torch.set_num_threads(1)
+    from voxref.audio.level import TARGET_LEVEL_DBFS as embedder_level
     from voxref.embedder.pooling.head import AttentivePooling
 
-    full = load_or_build_corpus(args.work, args.seed, args.rebuild)
+    if embedder_level != TARGET_LEVEL_DBFS:  # pragma: no cover - guards a silent drift
+        raise SystemExit(f"update TARGET_LEVEL_DBFS here to voxref's {embedder_level}")
+    level_dbfs = None if args.level_dbfs.lower() == "off" else float(args.level_dbfs)
+    full = load_or_build_corpus(args.work, args.seed, args.rebuild, level_dbfs)
+    lt = level_tag(level_dbfs)
     qualities = reference_qualities(full)
     embeddings = {
         "plain": reference_embeddings(full, guided=False),
@@ -763,7 +803,7 @@ def main(argv: list[str] | None = None) -> int:
     heads, histories = {}, {}
     for fold in args.folds:
         corpus = fold_split(full, fold, 4, args.seed)
-        head_path = args.work / f"pooling_head-seed{args.seed}{args.tag}-fold{fold}.pt"
+        head_path = args.work / f"pooling_head-seed{args.seed}{lt}{args.tag}-fold{fold}.pt"
         if args.eval_only:
             head = AttentivePooling.load(head_path)
             histories[fold] = head.metadata.get("history", [])
@@ -775,6 +815,7 @@ def main(argv: list[str] | None = None) -> int:
                 metadata={
                     "train_config": dict(config.__dict__),
                     "fold": fold,
+                    "level_dbfs": level_dbfs,
                     "history": histories[fold],
                     "train_speakers": train_spk,
                 },
@@ -802,6 +843,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\nship trained head: {ok} ({reason})")
     summary = {
         "seed": args.seed,
+        "level_dbfs": level_dbfs,
         "folds": args.folds,
         "train_config": dict(config.__dict__),
         "history": histories,
@@ -810,7 +852,7 @@ def main(argv: list[str] | None = None) -> int:
         "ship": ok,
         "ship_reason": reason,
     }
-    out = args.work / f"results-seed{args.seed}{args.tag}.json"
+    out = args.work / f"results-seed{args.seed}{lt}{args.tag}.json"
     out.write_text(json.dumps(summary, indent=1))
     log.info("results written to %s", out)
     if args.ship:
@@ -821,6 +863,7 @@ def main(argv: list[str] | None = None) -> int:
                 metadata={
                     "train_config": dict(config.__dict__),
                     "trained_by": "scripts/train_pooling_head.py --ship",
+                    "level_dbfs": level_dbfs,
                     "held_apart_fold0": per_fold["plain"][args.folds.index(0)]["trained head"],
                     "held_apart_mean_over_folds": results["plain"]["trained head"],
                 },
