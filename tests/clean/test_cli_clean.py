@@ -114,3 +114,17 @@ def test_clean_refuses_to_write_a_rejected_file(files, tmp_path, capsys):
     args = parser().parse_args(["clean", str(files["noise"]), "-o", str(out)])
     assert args.func(args) == 1
     assert not out.exists() and "rejected" in capsys.readouterr().err
+
+
+def test_clean_takes_a_limited_dfn3_and_refuses_an_unknown_policy(files, tmp_path, capsys):
+    out = tmp_path / "lim.wav"
+    args = parser().parse_args(
+        ["clean", str(files["noisy"]), "-o", str(out), "--denoise", "dfn3-lim6"]
+    )
+    assert args.func(args) == 0
+    assert "denoise dfn3-lim6" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        parser().parse_args(
+            ["clean", str(files["noisy"]), "-o", str(out), "--denoise", "dfn3-lim0"]
+        )
+    assert "dfn3-lim<N>" in capsys.readouterr().err

@@ -9,6 +9,7 @@ import pytest
 
 from voxref.clean import dfn3 as dfn3_module
 from voxref.clean.denoise import (
+    AUTO_BABBLE_ATTEN_LIM_DB,
     AUTO_SNR_THRESHOLD_DB,
     AutoDenoiser,
     Denoiser,
@@ -108,6 +109,41 @@ def test_gate_raises_snr_at_0_db_and_is_deterministic(pair, speech_with_pauses, 
     assert np.array_equal(out, gate.denoise(noisy, SR))
 
 
+@pytest.mark.parametrize("limit", [6.0, 12.0])
+def test_dfn3_attenuation_limit_caps_how_much_noise_is_removed(limit):
+    """On noise alone the limited network removes its limit (+-1 dB); unlimited, far more."""
+    noise = white_noise(2 * SR, seed=11)
+    limited = DeepFilterNet3(atten_lim_db=limit)
+    assert limited.name == f"dfn3-lim{limit:g}"
+
+    def removed(d):
+        y = d.denoise(noise, SR)
+        return 10 * np.log10(np.mean(noise[SR // 4 :] ** 2) / np.mean(y[SR // 4 :] ** 2))
+
+    assert abs(removed(limited) - limit) < 1.0
+    full = DeepFilterNet3()
+    assert full.name == "dfn3" and removed(full) > 30.0
+
+
+def test_dfn3_rejects_a_limit_that_is_not_positive():
+    for bad in (0.0, -6.0, float("nan")):
+        with pytest.raises(ConfigError, match="atten_lim_db"):
+            DeepFilterNet3(atten_lim_db=bad)
+
+
+def test_auto_policy_by_snr_and_noise_kind():
+    strong, gentle = SpectralGate(), SpectralGate(prop_decrease=0.5)
+    auto = AutoDenoiser(strong=strong, babble=gentle)
+    low, high = AUTO_SNR_THRESHOLD_DB - 5, AUTO_SNR_THRESHOLD_DB + 5
+    assert auto.choose(low, modulation=0.3) is strong  # stationary noise
+    assert auto.choose(low, modulation=1.3) is gentle  # babble
+    assert auto.choose(low, modulation=13.0).name == "off"  # reverberant tails, other talkers
+    assert auto.choose(high, modulation=1.3).name == "off"  # not noisy enough
+    assert AutoDenoiser(max_babble_modulation=1.0).choose(low, 1.3).name == "off"  # branch off
+    default = AutoDenoiser().babble
+    assert isinstance(default, DeepFilterNet3) and default.atten_lim_db == AUTO_BABBLE_ATTEN_LIM_DB
+
+
 def test_auto_policy_picks_by_snr():
     auto = AutoDenoiser(strong=SpectralGate())
     assert auto.choose(AUTO_SNR_THRESHOLD_DB - 1).name == "gate"
@@ -134,3 +170,15 @@ def test_policies_by_name():
     assert get_denoiser(mine) is mine
     with pytest.raises(ConfigError, match="unknown denoise policy"):
         get_denoiser("wiener")
+    assert get_denoiser("dfn3-lim6").atten_lim_db == 6.0
+    for bad in ("dfn3-lim", "dfn3-limx", "dfn3-lim-3"):
+        with pytest.raises(ConfigError, match="dfn3-lim<N>"):
+            get_denoiser(bad)
+
+
+def test_a_misspelt_policy_fails_when_the_embedder_is_built():
+    from voxref import Embedder
+
+    with pytest.raises(ConfigError, match="unknown denoise policy 'dfn'"):
+        Embedder(denoise="dfn")
+    assert Embedder(denoise="dfn3-lim9") is not None

@@ -9,10 +9,14 @@ policy     what runs
 ``off``    :class:`NoDenoiser`: the audio passes unchanged.
 ``gate``   :class:`SpectralGate`: noisereduce spectral gating (non-stationary by default).
 ``dfn3``   :class:`~voxref.clean.dfn3.DeepFilterNet3`: the DeepFilterNet3 network.
-``auto``   :class:`AutoDenoiser`: DeepFilterNet3 when the estimated SNR is below
-           :data:`AUTO_SNR_THRESHOLD_DB` *and* the noise is stationary
+``dfn3-    DeepFilterNet3 removing at most N dB of noise (``atten_lim_db=N``), e.g.
+limN``     ``"dfn3-lim6"``.
+``auto``   :class:`AutoDenoiser`: when the estimated SNR is below
+           :data:`AUTO_SNR_THRESHOLD_DB`: DeepFilterNet3 if the noise is stationary
            (:func:`~voxref.clean.noise_profile.noise_modulation` below
-           :data:`AUTO_MAX_MODULATION`), otherwise nothing.
+           :data:`AUTO_MAX_MODULATION`), DeepFilterNet3 limited to
+           :data:`AUTO_BABBLE_ATTEN_LIM_DB` of attenuation if it is babble-like (modulation
+           below :data:`AUTO_MAX_BABBLE_MODULATION`); otherwise nothing.
 =========  ==================================================================================
 
 Which policy helps a speaker embedding is an empirical question: denoising raises SNR and
@@ -37,6 +41,17 @@ Hence ``"auto"``: DeepFilterNet3 only when the noise is stationary (modulation b
 :data:`AUTO_MAX_MODULATION`: coloured noise reads 0.2-0.8, babble 1.2-1.4, clean pauses,
 reverberant tails and overlapped speech 12-15) and the estimated SNR is below
 :data:`AUTO_SNR_THRESHOLD_DB` (white/pink noise at 10 dB reads 9-10 dB, at 20 dB 19-20 dB).
+
+Babble: a *limited* DeepFilterNet3. With speech levelled to -20 dBFS before the encoder
+(:mod:`voxref.audio.level`), the quality benchmark (26 speakers, EER % k = 1 / 3 / 5, cached
+ablation ``benchmarks.run --only quality --conditions babble-* ... --methods voxref mean
+voxref[denoise=...]``, ``benchmarks/results/denoise_babble.md``) at babble 5 dB: nothing
+15.60 / 13.27 / 12.39, full DeepFilterNet3 20.62 / 17.50 / 18.48, limited to 20 dB
+16.56 / 12.88 / 13.46, to 12 dB 14.74 / 11.67 / 12.07, to 6 dB 14.00 / 11.99 / 10.68 (plain
+mean 13.89 / 12.18 / 11.22); at 0 dB only the 6 dB limit beats nothing (26.71 vs 28.63 with one
+reference). Removing a little of the babble helps; removing all of it carves the voice.
+Babble reads 0.9-1.9 in modulation, every clean, reverberant, overlapped or telephone clip of
+``benchmarks/clean/denoise_decision.py`` 2.2 or more: :data:`AUTO_MAX_BABBLE_MODULATION` is 2.
 """
 
 from __future__ import annotations
@@ -54,10 +69,13 @@ __all__ = [
     "SpectralGate",
     "AutoDenoiser",
     "get_denoiser",
+    "check_policy",
     "DENOISE_POLICIES",
     "DEFAULT_POLICY",
     "AUTO_SNR_THRESHOLD_DB",
     "AUTO_MAX_MODULATION",
+    "AUTO_MAX_BABBLE_MODULATION",
+    "AUTO_BABBLE_ATTEN_LIM_DB",
 ]
 
 log = logging.getLogger(__name__)
@@ -70,6 +88,10 @@ DEFAULT_POLICY = "auto"
 AUTO_SNR_THRESHOLD_DB = 15.0
 #: ... and whose noise modulation (:func:`~voxref.clean.noise_profile.noise_modulation`) is below this.
 AUTO_MAX_MODULATION = 1.0
+#: Noise modulated more than stationary noise but below this is babble-like (limited denoising).
+AUTO_MAX_BABBLE_MODULATION = 2.0
+#: Most noise (dB) ``"auto"`` removes from babble-like noise.
+AUTO_BABBLE_ATTEN_LIM_DB = 6.0
 
 
 @runtime_checkable
@@ -165,6 +187,13 @@ class AutoDenoiser:
         ... when their noise modulation is below this (stationary noise); ``inf``: SNR only.
     strong
         The denoiser for noisy recordings (default: DeepFilterNet3, built on first use).
+    max_babble_modulation
+        Recordings below ``threshold_db`` whose noise modulation lies between ``max_modulation``
+        and this (babble-like noise) are passed to ``babble``; ``max_babble_modulation <=
+        max_modulation`` leaves them untouched.
+    babble
+        The denoiser for babble-like noise (default: DeepFilterNet3 limited to
+        :data:`AUTO_BABBLE_ATTEN_LIM_DB` dB, built on first use).
     vad
         Detector used to estimate the SNR when :meth:`denoise` is not given one.
 
@@ -173,7 +202,10 @@ class AutoDenoiser:
     >>> auto = AutoDenoiser(strong=SpectralGate())
     >>> auto.choose(25.0).name, auto.choose(3.0).name, auto.choose(3.0, modulation=0.3).name
     ('off', 'gate', 'gate')
-    >>> auto.choose(3.0, modulation=1.3).name  # babble-like: denoising would hurt
+    >>> auto = AutoDenoiser(strong=SpectralGate(), babble=SpectralGate(prop_decrease=0.5))
+    >>> auto.choose(3.0, modulation=1.3) is auto.babble  # babble-like: a milder denoiser
+    True
+    >>> auto.choose(3.0, modulation=13.0).name  # reverberant tails / another talker: nothing
     'off'
     """
 
@@ -185,10 +217,14 @@ class AutoDenoiser:
         strong: Denoiser | None = None,
         vad: str = "silero",
         max_modulation: float = AUTO_MAX_MODULATION,
+        max_babble_modulation: float = AUTO_MAX_BABBLE_MODULATION,
+        babble: Denoiser | None = None,
     ) -> None:
         self.threshold_db = float(threshold_db)
         self.max_modulation = float(max_modulation)
+        self.max_babble_modulation = float(max_babble_modulation)
         self._strong = strong
+        self._babble = babble
         self.vad = vad
         self._off = NoDenoiser()
 
@@ -200,14 +236,23 @@ class AutoDenoiser:
             self._strong = DeepFilterNet3()
         return self._strong
 
+    @property
+    def babble(self) -> Denoiser:
+        if self._babble is None:
+            from .dfn3 import DeepFilterNet3
+
+            self._babble = DeepFilterNet3(atten_lim_db=AUTO_BABBLE_ATTEN_LIM_DB)
+        return self._babble
+
     def choose(self, snr_db: float, modulation: float | None = None) -> Denoiser:
         """The denoiser for a recording with estimated SNR ``snr_db`` (``nan``: no speech -> off)
         and noise ``modulation`` (``None`` or ``nan``: unknown, the SNR decides)."""
-        stationary = (
-            modulation is None or not np.isfinite(modulation) or modulation < self.max_modulation
-        )
-        if np.isfinite(snr_db) and snr_db < self.threshold_db and stationary:
+        if not (np.isfinite(snr_db) and snr_db < self.threshold_db):
+            return self._off
+        if modulation is None or not np.isfinite(modulation) or modulation < self.max_modulation:
             return self.strong
+        if modulation < self.max_babble_modulation:
+            return self.babble
         return self._off
 
     def denoise(self, samples: np.ndarray, sample_rate: int) -> np.ndarray:
@@ -225,7 +270,7 @@ def get_denoiser(
     policy: str | Denoiser = DEFAULT_POLICY, *, threshold_db: float = AUTO_SNR_THRESHOLD_DB
 ) -> Denoiser:
     """The denoiser for a policy name (``"off"``, ``"gate"``, ``"gate-stationary"``, ``"dfn3"``,
-    ``"auto"``); a :class:`Denoiser` object is returned as is.
+    ``"dfn3-lim<N>"``, ``"auto"``); a :class:`Denoiser` object is returned as is.
 
     Examples
     --------
@@ -248,8 +293,47 @@ def get_denoiser(
         from .dfn3 import DeepFilterNet3
 
         return DeepFilterNet3()
+    if policy.startswith("dfn3-lim"):
+        from .dfn3 import DeepFilterNet3
+
+        return DeepFilterNet3(atten_lim_db=_attenuation_limit(policy))
     if policy == "auto":
         return AutoDenoiser(threshold_db=threshold_db)
-    raise ConfigError(
-        f"unknown denoise policy {policy!r}; use one of {[*DENOISE_POLICIES, 'gate-stationary']}."
-    )
+    raise ConfigError(_UNKNOWN_POLICY.format(policy=policy))
+
+
+_UNKNOWN_POLICY = (
+    "unknown denoise policy {policy!r}; use one of off, gate, gate-stationary, dfn3, auto, "
+    "or dfn3-lim<N> (DeepFilterNet3 removing at most N dB, e.g. dfn3-lim6)."
+)
+
+
+def _attenuation_limit(policy: str) -> float:
+    """N of a ``"dfn3-lim<N>"`` policy (a positive number of dB), else :class:`ConfigError`."""
+    try:
+        limit = float(policy[len("dfn3-lim") :])
+    except ValueError:
+        limit = float("nan")
+    if not limit > 0:
+        raise ConfigError(_UNKNOWN_POLICY.format(policy=policy))
+    return limit
+
+
+def check_policy(policy: str) -> str:
+    """``policy`` unchanged if it names a denoising policy, else :class:`ConfigError` (nothing built).
+
+    Examples
+    --------
+    >>> check_policy("dfn3-lim6")
+    'dfn3-lim6'
+    >>> check_policy("wiener")
+    Traceback (most recent call last):
+    ...
+    voxref.errors.ConfigError: unknown denoise policy 'wiener'; use one of off, gate, gate-stationary, dfn3, auto, or dfn3-lim<N> (DeepFilterNet3 removing at most N dB, e.g. dfn3-lim6).
+    """
+    if policy in (*DENOISE_POLICIES, "gate-stationary"):
+        return policy
+    if policy.startswith("dfn3-lim"):
+        _attenuation_limit(policy)
+        return policy
+    raise ConfigError(_UNKNOWN_POLICY.format(policy=policy))

@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from ..audio.resample import resample
-from ..errors import MissingDependencyError, VoxrefError
+from ..errors import ConfigError, MissingDependencyError, VoxrefError
 
 __all__ = ["DeepFilterNet3", "DFN3Error", "DFN3_SAMPLE_RATE", "DFN3_DELAY_48K", "dfn3_available"]
 
@@ -137,11 +137,20 @@ class DeepFilterNet3:
     (True, dtype('float32'), True)
     """
 
-    name = "dfn3"
-
     def __init__(self, atten_lim_db: float = DEFAULT_ATTEN_LIM_DB) -> None:
         self.atten_lim_db = float(atten_lim_db)
+        if not self.atten_lim_db > 0:  # also rejects nan
+            raise ConfigError(
+                f"atten_lim_db must be a positive number of dB (100 = unlimited); got {atten_lim_db!r}."
+            )
         _runtime()  # fail early with a clear message
+
+    @property
+    def name(self) -> str:
+        """``"dfn3"`` (no attenuation limit) or ``"dfn3-lim<N>"`` (at most N dB removed)."""
+        if self.atten_lim_db >= DEFAULT_ATTEN_LIM_DB:
+            return "dfn3"
+        return f"dfn3-lim{self.atten_lim_db:g}"
 
     def __repr__(self) -> str:
         return f"DeepFilterNet3(atten_lim_db={self.atten_lim_db:g})"

@@ -331,7 +331,8 @@ def clean(
             chosen = denoiser.choose(snr.snr_db, modulation)
             note = (
                 f" (auto: estimated SNR {snr.snr_db:.1f} dB, threshold {denoiser.threshold_db:g} dB;"
-                f" noise modulation {modulation:.2f}, stationary below {denoiser.max_modulation:g})"
+                f" noise modulation {modulation:.2f}, stationary below {denoiser.max_modulation:g},"
+                f" babble-like below {denoiser.max_babble_modulation:g})"
             )
         chosen_name = chosen.name
         if chosen.name == "off":

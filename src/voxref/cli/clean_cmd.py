@@ -9,6 +9,17 @@ from pathlib import Path
 __all__ = ["register", "run"]
 
 
+def _denoise_policy(text: str) -> str:
+    """``--denoise`` value: a policy name or ``dfn3-lim<N>``."""
+    from ..clean.denoise import check_policy
+    from ..errors import ConfigError
+
+    try:
+        return check_policy(text)
+    except ConfigError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     from ..clean.denoise import AUTO_SNR_THRESHOLD_DB, DEFAULT_POLICY
 
@@ -25,8 +36,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--denoise",
         default=DEFAULT_POLICY,
-        choices=("off", "gate", "gate-stationary", "dfn3", "auto"),
-        help=f"denoiser (default: {DEFAULT_POLICY}; auto = dfn3 below --snr-threshold dB of estimated SNR)",
+        type=_denoise_policy,
+        metavar="{off,gate,gate-stationary,dfn3,dfn3-limN,auto}",
+        help=f"denoiser (default: {DEFAULT_POLICY}; auto = below --snr-threshold dB of estimated "
+        "SNR, dfn3 for stationary noise and dfn3 limited to 6 dB of attenuation for babble; "
+        "dfn3-limN removes at most N dB)",
     )
     p.add_argument(
         "--snr-threshold",

@@ -200,8 +200,8 @@ class Embedder:
     vad
         Voice activity detector for cleaning: ``"silero"`` (bundled) or ``"energy"``.
     denoise
-        Denoising policy (``"off"``, ``"gate"``, ``"dfn3"``, ``"auto"``); default: the cleaning
-        stage's default policy, chosen on the quality benchmark.
+        Denoising policy (``"off"``, ``"gate"``, ``"dfn3"``, ``"dfn3-lim<N>"``, ``"auto"``) or a
+        ``Denoiser``; default: the cleaning stage's ``"auto"``, chosen on the quality benchmark.
     level_dbfs
         Active speech level (dBFS) each reference's speech is scaled to before the encoder
         (:func:`voxref.audio.level.normalize_level`); ``None``: as recorded. The GE2E encoder is
@@ -283,6 +283,10 @@ class Embedder:
         self.level_dbfs = level_dbfs
         self._clean_options: dict[str, Any] = {"vad": vad}
         if denoise is not None:
+            if isinstance(denoise, str):
+                from ..clean.denoise import check_policy
+
+                check_policy(denoise)  # a typo fails here, not at the first reference
             self._clean_options["denoise"] = denoise
         self.device = device
         self._lock = threading.Lock()
