@@ -619,6 +619,7 @@ def write_report(results_dir: str | Path, out: str | Path) -> Path:
     for name, title in (
         ("ablation.md", "Pipeline ablation: which stage helps where"),
         ("denoise_decision.md", "Denoising policy: per-clip evidence"),
+        ("denoise_babble.md", "Denoising policy: babble (attenuation limit)"),
         (
             "pooling_head.md",
             "Trained pooling head vs parameter-free attention (held-apart speakers)",

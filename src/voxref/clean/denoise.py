@@ -43,15 +43,15 @@ reverberant tails and overlapped speech 12-15) and the estimated SNR is below
 :data:`AUTO_SNR_THRESHOLD_DB` (white/pink noise at 10 dB reads 9-10 dB, at 20 dB 19-20 dB).
 
 Babble: a *limited* DeepFilterNet3. With speech levelled to -20 dBFS before the encoder
-(:mod:`voxref.audio.level`), the quality benchmark (26 speakers, EER % k = 1 / 3 / 5, cached
-ablation ``benchmarks.run --only quality --conditions babble-* ... --methods voxref mean
-voxref[denoise=...]``, ``benchmarks/results/denoise_babble.md``) at babble 5 dB: nothing
-15.60 / 13.27 / 12.39, full DeepFilterNet3 20.62 / 17.50 / 18.48, limited to 20 dB
-16.56 / 12.88 / 13.46, to 12 dB 14.74 / 11.67 / 12.07, to 6 dB 14.00 / 11.99 / 10.68 (plain
-mean 13.89 / 12.18 / 11.22); at 0 dB only the 6 dB limit beats nothing (26.71 vs 28.63 with one
-reference). Removing a little of the babble helps; removing all of it carves the voice.
-Babble reads 0.9-1.9 in modulation, every clean, reverberant, overlapped or telephone clip of
-``benchmarks/clean/denoise_decision.py`` 2.2 or more: :data:`AUTO_MAX_BABBLE_MODULATION` is 2.
+(:mod:`voxref.audio.level`), the quality benchmark (26 speakers, EER % with k = 1 / 3 / 5
+references; BENCHMARKS.md, "Denoising policy: babble"; ``benchmarks/results/denoise_babble.md``)
+at babble 5 dB: nothing 15.60 / 13.27 / 12.39, full DeepFilterNet3 20.62 / 17.50 / 18.48,
+limited to 20 dB 16.56 / 12.88 / 13.46, to 12 dB 14.74 / 11.67 / 12.07, to 6 dB
+14.00 / 11.99 / 10.68 (plain mean 13.89 / 12.18 / 11.22); at 0 dB only the 6 dB limit beats
+nothing (26.71 vs 28.63 with one reference). Removing a little of the babble helps; removing all
+of it carves the voice. Babble reads 0.9-1.9 in modulation, every clean, reverberant, overlapped
+or telephone clip of ``benchmarks/clean/denoise_decision.py`` 2.2 or more:
+:data:`AUTO_MAX_BABBLE_MODULATION` is 2.
 """
 
 from __future__ import annotations
