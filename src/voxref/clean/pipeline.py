@@ -271,10 +271,10 @@ def clean(
         Voice activity detector: ``"silero"`` (bundled Silero VAD, ONNX), ``"energy"``, or an object
         (see :func:`voxref.clean.vad.get_vad`).
     denoise
-        Policy ``"off"``, ``"gate"``, ``"gate-stationary"``, ``"dfn3"``, ``"auto"`` (DeepFilterNet3
-        below ``snr_threshold_db`` of estimated SNR when the noise is stationary, nothing
-        otherwise; see :mod:`voxref.clean.denoise`), or a
-        :class:`~voxref.clean.denoise.Denoiser`.
+        Policy ``"off"``, ``"gate"``, ``"gate-stationary"``, ``"dfn3"``, ``"dfn3-lim<N>"``,
+        ``"auto"`` (below ``snr_threshold_db`` of estimated SNR: DeepFilterNet3 for stationary
+        noise, DeepFilterNet3 limited to 6 dB for babble, nothing otherwise; see
+        :mod:`voxref.clean.denoise`), or a :class:`~voxref.clean.denoise.Denoiser`.
     snr_threshold_db
         Threshold of the ``"auto"`` policy.
     min_speech
