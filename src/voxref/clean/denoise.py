@@ -38,7 +38,7 @@ perceived quality but also moves the voice, and it moves *every* voice towards t
   20 dB and reverberation for that reason.
 
 Hence ``"auto"``: DeepFilterNet3 only when the noise is stationary (modulation below
-:data:`AUTO_MAX_MODULATION`: coloured noise reads 0.2-0.8, babble 1.2-1.4, clean pauses,
+:data:`AUTO_MAX_MODULATION`: coloured noise reads 0.2-0.8, babble 0.9-1.9, clean pauses,
 reverberant tails and overlapped speech 12-15) and the estimated SNR is below
 :data:`AUTO_SNR_THRESHOLD_DB` (white/pink noise at 10 dB reads 9-10 dB, at 20 dB 19-20 dB).
 
@@ -51,7 +51,11 @@ limited to 20 dB 16.56 / 12.88 / 13.46, to 12 dB 14.74 / 11.67 / 12.07, to 6 dB
 nothing (26.71 vs 28.63 with one reference). Removing a little of the babble helps; removing all
 of it carves the voice. Babble reads 0.9-1.9 in modulation, every clean, reverberant, overlapped
 or telephone clip of ``benchmarks/clean/denoise_decision.py`` 2.2 or more:
-:data:`AUTO_MAX_BABBLE_MODULATION` is 2.
+:data:`AUTO_MAX_BABBLE_MODULATION` is 2. The stationary boundary :data:`AUTO_MAX_MODULATION` is
+0.8 (it was 1.0): of the quality benchmark's 234 babble enrollment clips at 0-10 dB (78 per SNR),
+15 read 0.8-1.0 and one below 0.8, and full DeepFilterNet3 on babble is the worst choice
+(above); white and pink noise at 0-10 dB read 0.17-0.63 (p95 at most 0.58); brown noise spreads
+over 0.3-1.5 (at 10 dB, 39 of 74 noisy clips read 1-2 and get the limited network).
 """
 
 from __future__ import annotations
@@ -87,7 +91,7 @@ DEFAULT_POLICY = "auto"
 #: ``"auto"`` runs DeepFilterNet3 on recordings whose estimated SNR is below this (dB).
 AUTO_SNR_THRESHOLD_DB = 15.0
 #: ... and whose noise modulation (:func:`~voxref.clean.noise_profile.noise_modulation`) is below this.
-AUTO_MAX_MODULATION = 1.0
+AUTO_MAX_MODULATION = 0.8
 #: Noise modulated more than stationary noise but below this is babble-like (limited denoising).
 AUTO_MAX_BABBLE_MODULATION = 2.0
 #: Most noise (dB) ``"auto"`` removes from babble-like noise.
