@@ -56,12 +56,13 @@ from pathlib import Path
 
 import numpy as np
 
+from voxref.audio.level import TARGET_LEVEL_DBFS
+from voxref.cli.options import level_option
+
 log = logging.getLogger("train_pooling_head")
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE_RATE = 16_000
-TARGET_LEVEL_DBFS = -20.0
-"""Default speech level of the corpus: ``voxref.audio.level.TARGET_LEVEL_DBFS`` (checked in main)."""
 
 CONDITIONS = ("clean", "noise", "reverb", "overlap", "babble", "telephone")
 """Rendering of each enrollment utterance; index = position."""
@@ -755,7 +756,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--level-dbfs",
-        default=str(TARGET_LEVEL_DBFS),
+        type=level_option,
+        default=TARGET_LEVEL_DBFS,
         help="active speech level references and tests are scaled to before the encoder, as "
         "voxref.Embedder(level_dbfs=...) does ('off': as rendered; default %(default)s)",
     )
@@ -779,12 +781,9 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     torch.set_num_threads(1)
-    from voxref.audio.level import TARGET_LEVEL_DBFS as embedder_level
     from voxref.embedder.pooling.head import AttentivePooling
 
-    if embedder_level != TARGET_LEVEL_DBFS:  # pragma: no cover - guards a silent drift
-        raise SystemExit(f"update TARGET_LEVEL_DBFS here to voxref's {embedder_level}")
-    level_dbfs = None if args.level_dbfs.lower() == "off" else float(args.level_dbfs)
+    level_dbfs = args.level_dbfs
     full = load_or_build_corpus(args.work, args.seed, args.rebuild, level_dbfs)
     lt = level_tag(level_dbfs)
     qualities = reference_qualities(full)

@@ -21,7 +21,7 @@ def _denoise_policy(text: str) -> str:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from ..clean.denoise import AUTO_SNR_THRESHOLD_DB, DEFAULT_POLICY
+    from ..clean.denoise import AUTO_BABBLE_ATTEN_LIM_DB, AUTO_SNR_THRESHOLD_DB, DEFAULT_POLICY
 
     p = sub.add_parser(
         "clean",
@@ -39,7 +39,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         type=_denoise_policy,
         metavar="{off,gate,gate-stationary,dfn3,dfn3-limN,auto}",
         help=f"denoiser (default: {DEFAULT_POLICY}; auto = below --snr-threshold dB of estimated "
-        "SNR, dfn3 for stationary noise and dfn3 limited to 6 dB of attenuation for babble; "
+        f"SNR, dfn3 for stationary noise and dfn3 limited to {AUTO_BABBLE_ATTEN_LIM_DB:g} dB of "
+        "attenuation for babble; "
         "dfn3-limN removes at most N dB)",
     )
     p.add_argument(
