@@ -26,7 +26,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from benchmarks.quality.conditions import CORPUS_LEVEL_DBFS
 from benchmarks.speed.machine import set_thread_env
+from voxref.cli.options import level_option
 
 log = logging.getLogger("benchmarks.run")
 
@@ -66,8 +68,8 @@ def write_json(path: Path, data: dict) -> None:
     tmp.replace(path)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """CLI entry point."""
+def build_parser() -> argparse.ArgumentParser:
+    """The command line of ``python -m benchmarks.run``."""
     parser = argparse.ArgumentParser(description="Run the voxref quality and speed benchmarks.")
     parser.add_argument("--quick", action="store_true", help="small run (< 5 min for quality)")
     parser.add_argument(
@@ -96,9 +98,42 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="quality: prepared-items cache folder, for ablations of combine-only options "
         "(see benchmarks/quality/cache.py; not for published runs)",
     )
+    parser.add_argument(
+        "--corpus-level",
+        type=level_option,
+        default=CORPUS_LEVEL_DBFS,
+        metavar="DBFS|off",
+        help=f"quality: active level every corpus clip is scaled to before degradation "
+        f"(default {CORPUS_LEVEL_DBFS:g}; 'off' = as rendered, the runs before session 7)",
+    )
     parser.add_argument("--scenarios", nargs="+", help="speed: scenario names")
     parser.add_argument("--no-report", action="store_true", help="do not regenerate BENCHMARKS.md")
     parser.add_argument("-v", "--verbose", action="store_true")
+    return parser
+
+
+def quality_config(args: argparse.Namespace) -> Any:
+    """The :class:`~benchmarks.quality.harness.QualityConfig` parsed arguments ask for."""
+    from benchmarks.quality.harness import QualityConfig
+
+    overrides: dict = {"workers": args.workers, "threads": args.threads}
+    if args.methods:
+        overrides["methods"] = tuple(args.methods)
+    if args.conditions:
+        overrides["conditions"] = tuple(args.conditions)
+    if args.speakers is not None:
+        overrides["max_trial_speakers"] = args.speakers or None
+    if args.no_diarization:
+        overrides["diarization"] = False
+    if args.cache is not None:
+        overrides["cache_dir"] = args.cache
+    overrides["corpus_level_dbfs"] = args.corpus_level
+    return QualityConfig.preset(args.quick, args.corpus, **overrides)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """CLI entry point."""
+    parser = build_parser()
     args = parser.parse_args(argv)
 
     set_thread_env(args.threads)  # before torch / numpy start their thread pools
@@ -112,21 +147,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     t0 = time.perf_counter()
 
     if args.only in (None, "quality"):
-        from benchmarks.quality.harness import QualityConfig, run_quality
+        from benchmarks.quality.harness import run_quality
 
         ensure_corpus(args.corpus)
-        overrides: dict = {"workers": args.workers, "threads": args.threads}
-        if args.methods:
-            overrides["methods"] = tuple(args.methods)
-        if args.conditions:
-            overrides["conditions"] = tuple(args.conditions)
-        if args.speakers is not None:
-            overrides["max_trial_speakers"] = args.speakers or None
-        if args.no_diarization:
-            overrides["diarization"] = False
-        if args.cache is not None:
-            overrides["cache_dir"] = args.cache
-        config = QualityConfig.preset(args.quick, args.corpus, **overrides)
+        config = quality_config(args)
         result = run_quality(config, command)
         write_json(args.results / "quality.json", result)
         log.info(

@@ -82,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     split = split_corpus(
         load_manifest(args.corpus), 6, 6, 6, max_trial_speakers=args.speakers, seed=0
     )
-    bank = InterfererBank(split, SR)
+    bank = InterfererBank(split, SR, level_dbfs=None)  # as rendered, as when it was run
     enc = GE2EEncoder()
     from voxref.audio.load import load_audio
 

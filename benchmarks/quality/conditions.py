@@ -55,6 +55,8 @@ __all__ = [
     "condition_rng",
     "mixed_roles",
     "MIXED_ROLE_ORDER",
+    "CORPUS_LEVEL_DBFS",
+    "corpus_clip",
 ]
 
 SNRS_DB = (20.0, 10.0, 5.0, 0.0)
@@ -68,6 +70,15 @@ BABBLE_TALKERS = 4
 REVERB_DRR_DB = 3.0
 LEVEL_RANDOM_DB = (-30.0, 6.0)
 PEAK_LIMIT = 0.99
+
+CORPUS_LEVEL_DBFS = -20.0
+"""Active speech level (dBFS, :func:`voxref.audio.level.active_level_db`) every corpus clip is
+scaled to when it is read, before any degradation. The synthetic voices come out of espeak-ng /
+flite at speaker-specific gains (clip levels: between-speaker std 2.0 dB, within-speaker 0.78 dB;
+the level difference of two clips alone tells same from different speaker at 30 % EER), and the
+encoder's input is level-sensitive: unscaled, a method that keeps the level "as recorded" gets a
+speaker cue real recordings (made on other days and devices) do not give. The ``quiet`` and
+``level-random`` conditions then test level handling on top of this common level."""
 
 MIXED_ROLE_ORDER = ("clean", "noisy", "reverb", "overlap", "noisy")
 """Roles of a mixed-bag set of 4 or 5 references (a 3-reference set: clean + 2 of the next 3)."""
@@ -177,15 +188,21 @@ class InterfererBank:
         The corpus split (its ``interferers``).
     sample_rate
         Rate the clips are loaded at.
+    level_dbfs
+        Active level they are read at (:func:`corpus_clip`; mixtures are set by SNR / SIR
+        relative to the target, so this only keeps every clip of the corpus alike).
     """
 
-    def __init__(self, split: CorpusSplit, sample_rate: int) -> None:
-        from voxref.audio.load import load_audio
-
+    def __init__(
+        self,
+        split: CorpusSplit,
+        sample_rate: int,
+        level_dbfs: float | None = CORPUS_LEVEL_DBFS,
+    ) -> None:
         self.sample_rate = int(sample_rate)
         self.speakers = sorted(split.interferers)
         self._audio = {
-            s: [load_audio(c.path, sample_rate).samples for c in split.interferers[s]]
+            s: [corpus_clip(c.path, sample_rate, level_dbfs) for c in split.interferers[s]]
             for s in self.speakers
         }
         self._enroll_index = {c.key: j for s, cl in split.enroll.items() for j, c in enumerate(cl)}
@@ -202,6 +219,23 @@ class InterfererBank:
         ]
         utts = self._audio[spk]
         return spk, utts[int(rng.integers(len(utts)))]
+
+
+def corpus_clip(
+    path: str | Any, sample_rate: int, level_dbfs: float | None = CORPUS_LEVEL_DBFS
+) -> np.ndarray:
+    """Samples of a corpus clip at ``sample_rate``, scaled to ``level_dbfs`` active level.
+
+    ``level_dbfs=None`` reads the clip as rendered (the benchmark before session 7; see
+    :data:`CORPUS_LEVEL_DBFS` for why not).
+    """
+    from voxref.audio.level import normalize_level
+    from voxref.audio.load import load_audio
+
+    x = load_audio(path, sample_rate).samples
+    if level_dbfs is not None:
+        x, _ = normalize_level(x, sample_rate, level_dbfs)
+    return np.asarray(x, dtype=np.float32)
 
 
 def degrade(

@@ -40,9 +40,11 @@ from typing import Any
 import numpy as np
 
 from .conditions import (
+    CORPUS_LEVEL_DBFS,
     QUICK_CONDITIONS,
     Condition,
     InterfererBank,
+    corpus_clip,
     degrade,
     get_condition,
     mixed_roles,
@@ -92,6 +94,9 @@ class QualityConfig:
     cache_dir
         Folder of the prepared-items cache (:mod:`.cache`; ``None``: no cache). For ablations
         of combine-only options; published runs use none.
+    corpus_level_dbfs
+        Active level every corpus clip is scaled to before degradation
+        (:data:`.conditions.CORPUS_LEVEL_DBFS`; ``None``: as rendered, the runs before session 7).
     """
 
     corpus: Path
@@ -111,6 +116,7 @@ class QualityConfig:
     seed: int = 0
     diarization: bool = True
     cache_dir: Path | None = None
+    corpus_level_dbfs: float | None = CORPUS_LEVEL_DBFS
 
     @classmethod
     def preset(cls, quick: bool, corpus: str | Path, **overrides: Any) -> QualityConfig:
@@ -157,7 +163,8 @@ def _init_worker(config: QualityConfig, split: CorpusSplit) -> None:
         m.setup()
     _WORKER.update(
         preparers=preparers,
-        bank=InterfererBank(split, SAMPLE_RATE),
+        bank=InterfererBank(split, SAMPLE_RATE, config.corpus_level_dbfs),
+        corpus_level_dbfs=config.corpus_level_dbfs,
         seed=config.seed,
         conditions={c.name: c for c in standard_conditions()},
     )
@@ -167,11 +174,9 @@ def _prepare_job(
     job: tuple[str, Clip, tuple[str, ...]],
 ) -> tuple[str, dict[str, Any], dict[str, float], dict]:
     """Degrade one clip and prepare it with the method groups ``job[2]``."""
-    from voxref.audio.load import load_audio
-
     cond_name, clip, wanted = job
     c0 = time.process_time()
-    x = load_audio(clip.path, SAMPLE_RATE).samples
+    x = corpus_clip(clip.path, SAMPLE_RATE, _WORKER["corpus_level_dbfs"])
     y, info = degrade(
         _WORKER["conditions"][cond_name], x, SAMPLE_RATE, clip, _WORKER["bank"], _WORKER["seed"]
     )
@@ -417,7 +422,12 @@ def run_quality(config: QualityConfig, command: list[str] | None = None) -> dict
     if config.cache_dir is not None:
         from .cache import PreparedCache, code_fingerprint
 
-        extra = [config.seed, config.corpus.resolve(), *sorted(split.interferers)]
+        extra = [
+            config.seed,
+            config.corpus.resolve(),
+            config.corpus_level_dbfs,
+            *sorted(split.interferers),
+        ]
         manifest = config.corpus / "manifest.json"
         extra.append(manifest.read_text() if manifest.is_file() else "")
         cache = PreparedCache(config.cache_dir, code_fingerprint(map(str, extra)))

@@ -7,7 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 from benchmarks.quality.conditions import (
+    CORPUS_LEVEL_DBFS,
     InterfererBank,
+    corpus_clip,
     degrade,
     get_condition,
     mixed_roles,
@@ -33,6 +35,31 @@ def _audio(clip) -> np.ndarray:
     from voxref.audio.load import load_audio
 
     return load_audio(clip.path, SR).samples
+
+
+def test_corpus_clips_are_read_at_one_level_so_level_is_no_speaker_cue(split) -> None:
+    from voxref.audio.level import active_level_db
+
+    clips = [cl[0] for cl in split.enroll.values()]
+    rendered = [active_level_db(corpus_clip(c.path, SR, None), SR) for c in clips]
+    assert np.ptp(rendered) > 1.0  # the synthetic voices come out at different gains
+    for c in clips:
+        x = corpus_clip(c.path, SR)
+        assert active_level_db(x, SR) == pytest.approx(CORPUS_LEVEL_DBFS, abs=0.2)
+        # only a gain: the same waveform as rendered
+        raw = corpus_clip(c.path, SR, None)
+        assert abs(np.corrcoef(x, raw)[0, 1]) > 0.9999
+
+
+def test_corpus_level_option_reaches_the_quality_config() -> None:
+    from benchmarks.run import build_parser, quality_config
+
+    parse = build_parser().parse_args
+    assert quality_config(parse([])).corpus_level_dbfs == CORPUS_LEVEL_DBFS
+    assert quality_config(parse(["--corpus-level", "off"])).corpus_level_dbfs is None
+    assert quality_config(parse(["--corpus-level", "-26"])).to_dict()["corpus_level_dbfs"] == -26.0
+    with pytest.raises(SystemExit):
+        parse(["--corpus-level", "loud"])
 
 
 def test_split_keeps_trial_and_interferer_speakers_apart(split) -> None:
