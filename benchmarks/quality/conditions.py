@@ -72,7 +72,7 @@ LEVEL_RANDOM_DB = (-30.0, 6.0)
 PEAK_LIMIT = 0.99
 
 CORPUS_LEVEL_DBFS = -20.0
-"""Active speech level (dBFS, :func:`voxref.audio.level.active_level_db`) every corpus clip is
+"""Full-band active level (dBFS, :func:`voxref.audio.level.active_level_db`) every corpus clip is
 scaled to when it is read, before any degradation. The synthetic voices come out of espeak-ng /
 flite at speaker-specific gains (clip levels: between-speaker std 2.0 dB, within-speaker 0.78 dB;
 the level difference of two clips alone tells same from different speaker at 30 % EER), and the
@@ -234,7 +234,7 @@ def corpus_clip(
 
     x = load_audio(path, sample_rate).samples
     if level_dbfs is not None:
-        x, _ = normalize_level(x, sample_rate, level_dbfs)
+        x, _ = normalize_level(x, sample_rate, level_dbfs, band=None)
     return np.asarray(x, dtype=np.float32)
 
 

@@ -426,8 +426,8 @@ ABLATIONS: dict[str, tuple[dict[str, Any], str]] = {
         "defaults without the speech level normalisation (references embedded as recorded)",
     ),
     "level-mean": (
-        {"pooling": "mean", "clean": False, "guide": False, "level_dbfs": -20.0},
-        "the plain mean baseline with the speech level normalisation (-20 dBFS) only",
+        {"pooling": "mean", "clean": False, "guide": False},
+        "the plain mean baseline with the Embedder's speech level normalisation only",
     ),
     "voxref-dfn3": ({"denoise": "dfn3"}, "defaults with DeepFilterNet3 on every clip"),
     "voxref-gate": ({"denoise": "gate"}, "defaults with noisereduce spectral gating on every clip"),

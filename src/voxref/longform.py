@@ -41,7 +41,7 @@ from typing import Any
 
 import numpy as np
 
-from .audio.level import ActiveLevelMeter, scale_to
+from .audio.level import SPEECH_BAND_HZ, ActiveLevelMeter, scale_to
 from .audio.signal import Audio
 from .audio.stream import AudioChunk, iter_blocks
 from .embedder.base import WindowEmbeddings
@@ -192,11 +192,16 @@ def embed_long(
     target_level = getattr(embedder, "level_dbfs", None)
     file_level_db: float | None = None
     if not clean and target_level is not None:
-        meter = ActiveLevelMeter(sr)
+        meter = ActiveLevelMeter(sr, SPEECH_BAND_HZ)  # the meter of Embedder.prepare
         for block in iter_blocks(name, sr):
             meter.update(block.samples)
         file_level_db = meter.level_db()
-        log.info("%s: active level %.1f dBFS, scaled to %g dBFS", name, file_level_db, target_level)
+        log.info(
+            "%s: speech-band active level %.1f dBFS, scaled to %g dBFS",
+            name,
+            file_level_db,
+            target_level,
+        )
 
     prepared: list[Any] = []  # PreparedReference (samples dropped) or InputFate, per chunk
     parts: list[WindowEmbeddings] = []

@@ -6,7 +6,14 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from voxref.audio.level import MAX_GAIN_DB, active_level_db, normalize_level
+from voxref.audio.level import (
+    MAX_GAIN_DB,
+    SPEECH_BAND_HZ,
+    TARGET_LEVEL_DBFS,
+    ActiveLevelMeter,
+    active_level_db,
+    normalize_level,
+)
 
 
 @pytest.fixture(scope="module")
@@ -32,10 +39,44 @@ def test_active_level_ignores_pauses_and_follows_gain(utterance) -> None:
 def test_normalize_level_reaches_the_target_whatever_the_input_gain(utterance, gain_db) -> None:
     x, sr = utterance
     y, applied = normalize_level(x * np.float32(10 ** (gain_db / 20)), sr, -23.0)
-    assert active_level_db(y, sr) == pytest.approx(-23.0, abs=0.05)
-    assert applied == pytest.approx(-23.0 - active_level_db(x, sr) - gain_db, abs=0.05)
+    band_level = active_level_db(x, sr, SPEECH_BAND_HZ)
+    assert active_level_db(y, sr, SPEECH_BAND_HZ) == pytest.approx(-23.0, abs=0.05)
+    assert applied == pytest.approx(-23.0 - band_level - gain_db, abs=0.05)
+    # full band: the same gain, measured without the band-pass
+    y_full, applied_full = normalize_level(x, sr, -23.0, band=None)
+    assert active_level_db(y_full, sr) == pytest.approx(-23.0, abs=0.05)
     # the waveform is only scaled
     assert np.corrcoef(x, y)[0, 1] > 0.9999
+
+
+def test_speech_band_level_ignores_what_lies_outside_the_voice_band(utterance) -> None:
+    """A telephone copy (300-3400 Hz) or a copy with low rumble is scaled like the original by
+    the speech-band meter; the full-band meter scales them apart by several dB."""
+    from scipy.signal import butter, sosfiltfilt
+
+    x, sr = utterance
+    rng = np.random.default_rng(0)
+    sos = butter(8, [300, 3400], btype="bandpass", fs=sr, output="sos")
+    phone = sosfiltfilt(sos, x).astype(np.float32)
+    rumble_sos = butter(4, 120, btype="lowpass", fs=sr, output="sos")
+    rumble = sosfiltfilt(rumble_sos, rng.standard_normal(len(x))).astype(np.float32)
+    rumble *= np.float32(3.0 * np.sqrt(np.mean(x**2)) / np.sqrt(np.mean(rumble**2)))
+    rumbly = x + rumble  # rumble ~10 dB above the speech, all below 120 Hz
+    g = normalize_level(x, sr)[1]
+    assert normalize_level(phone, sr)[1] == pytest.approx(g, abs=0.5)
+    assert normalize_level(rumbly, sr)[1] == pytest.approx(g, abs=0.5)
+    g_full = normalize_level(x, sr, band=None)[1]
+    assert normalize_level(rumbly, sr, band=None)[1] < g_full - 6.0
+
+
+def test_band_meter_streams_exactly(utterance) -> None:
+    x, sr = utterance
+    meter = ActiveLevelMeter(sr, SPEECH_BAND_HZ)
+    for piece in np.array_split(x, 13):
+        meter.update(piece)
+    assert meter.level_db() == pytest.approx(active_level_db(x, sr, SPEECH_BAND_HZ), abs=1e-9)
+    # an 8 kHz telephone file keeps a valid band
+    assert np.isfinite(active_level_db(x[::2], sr // 2, SPEECH_BAND_HZ))
 
 
 def test_normalize_level_limits_the_gain_and_leaves_silence_alone(utterance) -> None:
@@ -57,7 +98,7 @@ def test_embedding_does_not_depend_on_the_recording_level(speech_by_speaker) -> 
     x, sr = sf.read(clip, dtype="float32")
     quiet = x * np.float32(0.1)
     levelled, raw = Embedder(clean=False), Embedder(clean=False, level_dbfs=None)
-    assert levelled.level_dbfs == -20.0  # on by default
+    assert levelled.level_dbfs == TARGET_LEVEL_DBFS == -22.0  # on by default
     a, b = levelled.embed([(x, sr)]), levelled.embed([(quiet, sr)])
     c, d = raw.embed([(x, sr)]), raw.embed([(quiet, sr)])
     assert float(a @ b) > 0.999

@@ -160,7 +160,7 @@ def test_audio_players_hold_the_cleaned_target_speech(page, built_report):
         if not len(expected):
             expected = view.speech[: 30 * sr]
         assert 0 < len(x) == len(expected) <= min(len(view.speech), 30 * sr)
-        # the speech the encoder heard (levelled to -20 dBFS active: peaks may pass full scale,
+        # the speech the encoder heard (levelled to the default speech level: peaks may pass full scale,
         # then the player scales it down as a whole)
         expected = expected / max(1.0, float(np.max(np.abs(expected))))
         np.testing.assert_allclose(x, expected, atol=1.5 / 32768)  # 16-bit quantisation only

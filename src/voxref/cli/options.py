@@ -33,8 +33,9 @@ def add_level_argument(p: argparse.ArgumentParser) -> None:
         type=level_option,
         default=argparse.SUPPRESS,  # absent: the library's default
         metavar="DBFS|off",
-        help="active speech level the references are scaled to before the encoder "
-        "(default: the library's, -20 dBFS); 'off' embeds them as recorded",
+        help="active speech level the references are scaled to before the encoder, measured in "
+        "the 300-3400 Hz speech band (default: the library's, -22 dBFS); 'off' embeds them as "
+        "recorded",
     )
 
 

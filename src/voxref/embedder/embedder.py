@@ -203,12 +203,14 @@ class Embedder:
         Denoising policy (``"off"``, ``"gate"``, ``"dfn3"``, ``"dfn3-lim<N>"``, ``"auto"``) or a
         ``Denoiser``; default: the cleaning stage's ``"auto"``, chosen on the quality benchmark.
     level_dbfs
-        Active speech level (dBFS) each reference's speech is scaled to before the encoder
-        (:func:`voxref.audio.level.normalize_level`); ``None``: as recorded. The GE2E encoder is
-        not level-invariant (its input is a power mel spectrogram), so a quiet and a loud
-        recording of one voice embed apart. Default -20 dBFS
-        (:data:`~voxref.audio.level.TARGET_LEVEL_DBFS`), about the level of the speech
-        Resemblyzer-based TTS models were trained on; measured on the quality benchmark in
+        Active speech level (dBFS, measured in the 300-3400 Hz speech band) each reference's
+        speech is scaled to before the encoder (:func:`voxref.audio.level.normalize_level`);
+        ``None``: as recorded. The GE2E encoder is not level-invariant (its input is a power mel
+        spectrogram), so a quiet and a loud recording of one voice embed apart. Default -22 dBFS
+        in the speech band (:data:`~voxref.audio.level.TARGET_LEVEL_DBFS`; about -20 dBFS over
+        the full band for an average voice), about the level of the speech Resemblyzer-based TTS
+        models were trained on; why the speech band: :mod:`voxref.audio.level`. Level on vs off
+        measured on the quality benchmark (full-band meter then) in
         ``benchmarks/results/level_decision.md`` (EER k=3 with vs without: quiet-20dB 1.28 vs
         4.81 %, level-random 1.35 vs 11.92 %, clean 1.35 vs 1.28 %, all degraded 0.93x
         [0.89-0.97]).
