@@ -385,7 +385,8 @@ class Embedder:
         if self.level_dbfs is not None:
             scaled, gain = normalize_level(speech.samples, speech.sample_rate, self.level_dbfs)
             speech = speech.replace(
-                scaled, f"level: speech scaled by {gain:+.1f} dB to {self.level_dbfs:g} dBFS active"
+                scaled,
+                f"level: speech scaled by {gain:+.1f} dB to {self.level_dbfs:g} dBFS active (speech band)",
             )
         windows = self.encoder.embed_windows(
             speech.samples, self.window, self.hop, source=audio.source
