@@ -23,7 +23,10 @@ def _hide_speechbrain_lazy_modules_from_hypothesis() -> None:
     if seen is None:
         return
     for module in list(sys.modules.values()):
-        if type(module).__name__ in ("LazyModule", "DeprecatedModuleRedirect") and id(module) not in seen:
+        if (
+            type(module).__name__ in ("LazyModule", "DeprecatedModuleRedirect")
+            and id(module) not in seen
+        ):
             seen.add(id(module))
 
 
