@@ -183,9 +183,10 @@ def uncertainty_lines(q: dict[str, Any], ks: Sequence[int]) -> list[str]:
     ]
 
 
-def _corpus_level_line(level: Any) -> str:
-    """How the corpus clips were scaled before degradation (``absent``: runs before the option)."""
-    if level is None or level == "absent":
+def _corpus_level_line(level: float | None) -> str:
+    """How the corpus clips were scaled before degradation (``None``: as rendered, also for runs
+    made before the option existed)."""
+    if level is None:
         return (
             "- corpus clips as rendered (speaker-specific gains: their level is a speaker cue for "
             "methods that keep the level as recorded; runs since session 7 scale every clip to one "
@@ -217,7 +218,7 @@ def quality_section(q: dict[str, Any], plots: list[Path], md_dir: Path) -> str:
         f"{corpus['n_enroll']} enrollment + {corpus['n_test']} test clips each; "
         f"{len(corpus['interferer_speakers'])} interferer speakers (babble / overlap only, never in a trial): "
         + ", ".join(f"`{s}`" for s in corpus["interferer_speakers"]),
-        _corpus_level_line(q["config"].get("corpus_level_dbfs", "absent")),
+        _corpus_level_line(q["config"].get("corpus_level_dbfs")),
         "- trials per condition: "
         + "; ".join(
             f"k={k}: {t['n_sets']} sets, {t['n_trials']} trials ({t['n_target']} target, "

@@ -43,7 +43,7 @@ def test_normalize_level_reaches_the_target_whatever_the_input_gain(utterance, g
     assert active_level_db(y, sr, SPEECH_BAND_HZ) == pytest.approx(-23.0, abs=0.05)
     assert applied == pytest.approx(-23.0 - band_level - gain_db, abs=0.05)
     # full band: the same gain, measured without the band-pass
-    y_full, applied_full = normalize_level(x, sr, -23.0, band=None)
+    y_full, _ = normalize_level(x, sr, -23.0, band=None)
     assert active_level_db(y_full, sr) == pytest.approx(-23.0, abs=0.05)
     # the waveform is only scaled
     assert np.corrcoef(x, y)[0, 1] > 0.9999

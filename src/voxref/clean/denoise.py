@@ -42,10 +42,11 @@ Hence ``"auto"``: DeepFilterNet3 only when the noise is stationary (modulation b
 reverberant tails and overlapped speech 12-15) and the estimated SNR is below
 :data:`AUTO_SNR_THRESHOLD_DB` (white/pink noise at 10 dB reads 9-10 dB, at 20 dB 19-20 dB).
 
-Babble: a *limited* DeepFilterNet3. With speech levelled to -20 dBFS (full band, session 6) before the encoder
-(:mod:`voxref.audio.level`), the quality benchmark (26 speakers, EER % with k = 1 / 3 / 5
-references; BENCHMARKS.md, "Denoising policy: babble"; ``benchmarks/results/denoise_babble.md``)
-at babble 5 dB: nothing 15.60 / 13.27 / 12.39, full DeepFilterNet3 20.62 / 17.50 / 18.48,
+Babble: a *limited* DeepFilterNet3. With speech levelled to -20 dBFS (full band, session 6)
+before the encoder (:mod:`voxref.audio.level`), the quality benchmark (26 speakers, EER % with
+k = 1 / 3 / 5 references; BENCHMARKS.md, "Denoising policy: babble";
+``benchmarks/results/denoise_babble.md``) at babble 5 dB: nothing 15.60 / 13.27 / 12.39, full
+DeepFilterNet3 20.62 / 17.50 / 18.48,
 limited to 20 dB 16.56 / 12.88 / 13.46, to 12 dB 14.74 / 11.67 / 12.07, to 6 dB
 14.00 / 11.99 / 10.68 (plain mean 13.89 / 12.18 / 11.22); at 0 dB only the 6 dB limit beats
 nothing (26.71 vs 28.63 with one reference). Removing a little of the babble helps; removing all

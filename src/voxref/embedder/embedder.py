@@ -386,7 +386,8 @@ class Embedder:
             scaled, gain = normalize_level(speech.samples, speech.sample_rate, self.level_dbfs)
             speech = speech.replace(
                 scaled,
-                f"level: speech scaled by {gain:+.1f} dB to {self.level_dbfs:g} dBFS active (speech band)",
+                f"level: speech scaled by {gain:+.1f} dB to {self.level_dbfs:g} dBFS active "
+                "(speech band)",
             )
         windows = self.encoder.embed_windows(
             speech.samples, self.window, self.hop, source=audio.source
