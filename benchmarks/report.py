@@ -642,6 +642,7 @@ def write_report(results_dir: str | Path, out: str | Path) -> Path:
             "Trained pooling head vs parameter-free attention (held-apart speakers)",
         ),
         ("target_extractor.md", "Target-speaker extractor (trained; held-apart speakers)"),
+        ("separation.md", "Overlapped references: two-talker separation and its headroom"),
         ("scale.md", "Scale-out"),
         ("ablation_timbre.md", "Training ablation"),
     ):

@@ -161,6 +161,8 @@ class VoxrefMethod(Method):
         if self.kwargs.get("guide", True):
             # what combine() computes from a reference's speech when it holds two voices
             self.embedder.voice_split(prepared)
+            if self.kwargs.get("separate"):
+                self.embedder.separated_streams(prepared)
         # combine() needs the windows and the report, not the audio: keep items small to ship
         # between processes and to cache
         return dataclasses.replace(prepared, audio=None, speech=None)
@@ -304,6 +306,7 @@ _EMBEDDER_KEYS = (
     "pooling",
     "vad",
     "level_dbfs",
+    "separate",
 )
 
 
@@ -434,6 +437,10 @@ ABLATIONS: dict[str, tuple[dict[str, Any], str]] = {
     "voxref-noquality": (
         {"pooling": AttentionVariant(use_quality=False)},
         "defaults, reference attention without the quality prior",
+    ),
+    "voxref-sep": (
+        {"separate": True},
+        "defaults + the two-talker separator on references that hold two voices (shipped)",
     ),
     "guided-mean": ({"pooling": "mean"}, "cleaning and guiding, then plain means"),
     "att-prior-only": (

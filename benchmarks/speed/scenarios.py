@@ -40,7 +40,7 @@ from .audio import SpeedAudio
 
 __all__ = ["Scenario", "SCENARIOS", "NotAvailable", "run_scenario", "STAGES"]
 
-STAGES = ("load", "clean", "diarize", "guide", "encode", "pool")
+STAGES = ("load", "clean", "diarize", "guide", "separate", "encode", "pool")
 """Per-reference pipeline stages, in data-flow order (the RTF-per-stage table)."""
 
 Timed = tuple[Callable[[], Any], Callable[[], Any] | None]
@@ -163,6 +163,31 @@ def _voxref_guide(label: str) -> Callable[[SpeedAudio], Timed]:
         return (lambda: extract_target((x, sr), enrollment)), (
             lambda: extract_target(short, enrollment)
         )
+
+    return build
+
+
+def _voxref_separate(label: str) -> Callable[[SpeedAudio], Timed]:
+    def build(audio: SpeedAudio) -> Timed:
+        from voxref.separation.separator import TwoSpeakerSeparator, default_checkpoint
+        from voxref.separation.streams import stream_windows
+
+        if not default_checkpoint().is_file():
+            raise NotAvailable("no shipped two-speaker separator checkpoint")
+        emb = _embedder()
+        net = TwoSpeakerSeparator.load()
+        x, sr = _read(audio.paths(label)[0])
+        short, _ = _short(audio)
+        rate = emb.encoder.sample_rate
+        if sr != rate:  # the Embedder hands the separator speech at the encoder's rate
+            from voxref.audio.resample import resample
+
+            x, short = resample(x, sr, rate), resample(short, sr, rate)
+
+        def run(samples: np.ndarray) -> Any:
+            return stream_windows(net.split(samples, rate), rate, emb.encoder, level_dbfs=-22.0)
+
+        return (lambda: run(x)), (lambda: run(short))
 
     return build
 
@@ -388,6 +413,14 @@ def _registry() -> dict[str, Scenario]:
                 label,
                 _voxref_guide(label),
                 note="extract_target(x, guide=[2 references of 5 s])",
+            ),
+            Scenario(
+                f"voxref.separate@{label}",
+                "voxref",
+                "separate",
+                label,
+                _voxref_separate(label),
+                note="two-talker separator + both streams levelled and embedded (separate=True)",
             ),
             Scenario(
                 f"voxref.encode@{label}",

@@ -40,6 +40,23 @@ def test_embed_options_reach_the_embedder(tmp_path, speech_by_speaker):
     np.testing.assert_allclose(np.load(out), Embedder.from_pretrained(ckpt).embed(paths), atol=1e-5)
 
 
+def test_embed_separate_option_reaches_the_embedder(tmp_path, speech_by_speaker, capsys):
+    """``--separate MODEL`` gives ``Embedder(separate=MODEL)``; a missing model exits 1 saying so."""
+    from voxref import Embedder
+    from voxref.separation.separator import TwoSpeakerSeparator
+
+    paths = [str(p) for p in next(iter(speech_by_speaker.values()))[:2]]
+    ckpt = TwoSpeakerSeparator(channels=8, hidden=16, blocks=2, repeats=1, seed=0).save(
+        tmp_path / "sep.pt"
+    )
+    out = tmp_path / "sep.npy"
+    assert main(["embed", *paths, "-o", str(out), "--separate", str(ckpt)]) == 0
+    np.testing.assert_allclose(np.load(out), Embedder(separate=ckpt).embed(paths), atol=1e-5)
+    missing = tmp_path / "absent.pt"
+    assert main(["embed", *paths, "-o", str(out), "--separate", str(missing)]) == 1
+    assert "no separator checkpoint" in capsys.readouterr().err
+
+
 def test_embed_error_exit_code_and_message(tmp_path, capsys):
     assert main(["embed", str(tmp_path / "missing.wav"), "-o", str(tmp_path / "x.npy")]) == 1
     err = capsys.readouterr().err

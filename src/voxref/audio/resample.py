@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from fractions import Fraction
 
 import numpy as np
 
-__all__ = ["resample", "downmix"]
+__all__ = ["resample", "downmix", "run_at_rate"]
 
 log = logging.getLogger(__name__)
 
@@ -57,3 +58,33 @@ def downmix(samples: np.ndarray) -> np.ndarray:
     if x.ndim == 1:
         return x.astype(np.float32)
     return x.mean(axis=1).astype(np.float32)
+
+
+def run_at_rate(
+    samples: np.ndarray,
+    sample_rate: int,
+    model_rate: int,
+    process: Callable[[np.ndarray], np.ndarray],
+) -> np.ndarray:
+    """``process`` (a model working at ``model_rate``) applied to mono ``samples`` at any rate.
+
+    The input is resampled to ``model_rate`` when it differs, ``process`` returns ``(..., n)``
+    signals at that rate, and they come back at ``sample_rate`` with exactly the input's length
+    (zero-padded or cut), float32.
+
+    Examples
+    --------
+    >>> x = np.ones(16000, dtype=np.float32)
+    >>> run_at_rate(x, 16000, 8000, lambda y: np.stack([y, -y])).shape
+    (2, 16000)
+    """
+    x = np.asarray(samples, dtype=np.float32)
+    sr, own = int(sample_rate), int(model_rate)
+    work = x if sr == own else resample(x, sr, own).astype(np.float32)
+    y = np.asarray(process(np.ascontiguousarray(work)), dtype=np.float32)
+    if sr != own:
+        lead = y.shape[:-1]
+        flat = y.reshape(-1, y.shape[-1])
+        y = np.stack([resample(s, own, sr) for s in flat]).reshape(*lead, -1)
+    pad = [(0, 0)] * (y.ndim - 1) + [(0, max(0, x.size - y.shape[-1]))]
+    return np.pad(y, pad)[..., : x.size].astype(np.float32)

@@ -40,7 +40,7 @@ def add_level_argument(p: argparse.ArgumentParser) -> None:
 
 
 def add_embedder_arguments(p: argparse.ArgumentParser) -> None:
-    """``--encoder``, ``--pooling``, ``--no-clean``, ``--level``."""
+    """``--encoder``, ``--pooling``, ``--no-clean``, ``--separate``, ``--level``."""
     p.add_argument(
         "--encoder",
         default="ge2e",
@@ -52,6 +52,16 @@ def add_embedder_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--no-clean", action="store_true", help="skip the cleaning stage (VAD, denoising)"
+    )
+    p.add_argument(
+        "--separate",
+        nargs="?",
+        const="default",
+        default=None,
+        metavar="MODEL",
+        help="split references into two talkers and keep the target's stream; MODEL: voxref's "
+        "separator checkpoint (default: the shipped one) or a SpeechBrain separation model "
+        "directory / hub id, e.g. speechbrain/sepformer-libri2mix",
     )
     add_level_argument(p)
 
@@ -71,6 +81,8 @@ def embedder_options(args: argparse.Namespace) -> dict[str, Any]:
         options["pooling"] = args.pooling
     if args.no_clean:
         options["clean"] = False
+    if getattr(args, "separate", None):
+        options["separate"] = args.separate
     if hasattr(args, "level"):
         options["level_dbfs"] = args.level
     return options

@@ -246,6 +246,29 @@ def safe_torch_load(
         ) from None
 
 
+def save_module_checkpoint(
+    module: Any, path: str | os.PathLike, *, checkpoint_format: str, metadata: dict | None
+) -> Path:
+    """Write ``{"format", "config", "state_dict", "metadata"}`` for ``module`` (its ``config``
+    dict and CPU copies of its tensors): plain values only, so :func:`load_module_checkpoint`
+    reads it back with ``torch.load(weights_only=True)``."""
+    import torch
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    state = {k: v.detach().cpu().clone() for k, v in module.state_dict().items()}
+    torch.save(
+        {
+            "format": checkpoint_format,
+            "config": dict(module.config),
+            "state_dict": state,
+            "metadata": dict(metadata or {}),
+        },
+        path,
+    )
+    return path
+
+
 def load_module_checkpoint(
     cls: Any,
     path: str | os.PathLike,

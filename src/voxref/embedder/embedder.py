@@ -8,6 +8,7 @@ import os
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -19,6 +20,7 @@ from ..errors import (
     BatchReport,
     ConfigError,
     InputFate,
+    MissingCheckpointError,
     NonFiniteAudioError,
     NoUsableReferenceError,
     TooShortAudioError,
@@ -219,6 +221,14 @@ class Embedder:
         (:func:`voxref.embedder.pooling.guided_window_pool`); ``inf`` = plain masked mean.
         Default: :data:`voxref.embedder.pooling.attention.WINDOW_TEMPERATURE` (``inf`` with
         ``pooling="mean"``).
+    separate
+        Split references into two talkers and keep the stream the other references (or
+        ``guide``) point to, when it is closer to them than the reference itself
+        (:mod:`voxref.separation.streams`); needs at least two references or a guide. ``True``:
+        voxref's own separator (:mod:`voxref.separation.separator`, shipped checkpoint), or a
+        checkpoint path of it; or a SpeechBrain separation model directory or hub id
+        (``"speechbrain/sepformer-libri2mix"``, :mod:`voxref.separation.speechbrain_separator`).
+        Default off.
     device
         Torch device for the encoder.
 
@@ -246,6 +256,7 @@ class Embedder:
         denoise: str | None = None,
         level_dbfs: float | None = TARGET_LEVEL_DBFS,
         window_temperature: float | None = None,
+        separate: bool | str | os.PathLike = False,
         device: str = "cpu",
     ) -> None:
         from .pooling import POOLING_METHODS
@@ -290,6 +301,8 @@ class Embedder:
 
                 check_policy(denoise)  # a typo fails here, not at the first reference
             self._clean_options["denoise"] = denoise
+        self.separate: str | Path | None = _separator_spec(separate)
+        self._separator: Any = None
         self.device = device
         self._lock = threading.Lock()
 
@@ -448,7 +461,15 @@ class Embedder:
 
                 for i, (p, act) in enumerate(zip(usable, activities)):
                     target = guide if guide is not None else act.target
-                    if target is None or not np.size(target) or not worth_splitting(act):
+                    if target is None or not np.size(target):
+                        continue
+                    if self.separate is not None:
+                        chosen = self.separated_target(p, l2_normalize(np.asarray(target)), act)
+                        if chosen is not None:
+                            pooled_windows[i], activities[i] = chosen
+                            log.info("%s: %s", p.source, chosen[1].reason)
+                            continue
+                    if not worth_splitting(act):
                         continue
                     chosen = guided_voice(self.voice_split(p), l2_normalize(np.asarray(target)))
                     if chosen is not None:
@@ -526,6 +547,94 @@ class Embedder:
                 prepared.speech.samples, prepared.speech.sample_rate, self.encoder
             )
         return prepared.extras["voice_split"]
+
+    @property
+    def separator(self) -> Any:
+        """The two-talker separator (loaded on first use; ``None`` when ``separate`` is off)."""
+        if self.separate is None:
+            return None
+        with self._lock:
+            if self._separator is None:
+                if isinstance(self.separate, Path):
+                    from ..separation.separator import TwoSpeakerSeparator
+
+                    self._separator = TwoSpeakerSeparator.load(self.separate)
+                else:
+                    from ..separation.speechbrain_separator import SpeechBrainSeparator
+
+                    self._separator = SpeechBrainSeparator.load(self.separate, device=self.device)
+        return self._separator
+
+    def separated_streams(self, prepared: PreparedReference) -> Any:
+        """The reference's speech split into two talkers, each as ``(windows, activity)``.
+
+        :attr:`separator` on the speech, each stream levelled and embedded
+        (:func:`voxref.separation.streams.stream_windows`); computed once and kept in
+        ``prepared.extras["streams"]``. ``None`` when ``separate`` is off or the audio was
+        dropped before it was computed.
+        """
+        if "streams" not in prepared.extras:
+            if prepared.speech is None or self.separator is None:
+                return None
+            from ..separation.streams import stream_windows
+
+            sp = prepared.speech
+            prepared.extras["streams"] = stream_windows(
+                self.separator.split(sp.samples, sp.sample_rate),
+                sp.sample_rate,
+                self.encoder,
+                level_dbfs=self.level_dbfs,
+                window=self.window,
+                hop=self.hop,
+            )
+        return prepared.extras["streams"]
+
+    def separated_target(
+        self, prepared: PreparedReference, target: np.ndarray, activity: Any = None
+    ) -> tuple[WindowEmbeddings, Any] | None:
+        """The reference's separated stream closest to ``target``, as ``(windows, activity)``.
+
+        Streams from :meth:`separated_streams`; ``None`` when neither stream is closer to
+        ``target`` than the reference would be without separation (its windows pooled under
+        ``activity``, the guided target activity, as :meth:`combine` would pool them;
+        :func:`voxref.separation.streams.choose_stream`) or the audio was dropped.
+        """
+        from ..separation.guide import TargetActivity
+        from ..separation.streams import choose_stream
+        from .pooling import guided_window_pool
+
+        streams = self.separated_streams(prepared)
+        if streams is None:
+            return None
+        if activity is not None:
+            unseparated, _ = guided_window_pool(
+                prepared.windows, activity.weights, activity.overlap
+            )
+        else:
+            unseparated, _ = guided_window_pool(prepared.windows)
+        choice = choose_stream(
+            [w.embeddings for w, _ in streams],
+            np.asarray(unseparated)[None],
+            target,
+            stream_weights=[a for _, a in streams],
+        )
+        if choice.index is None:
+            return None
+        windows, z = streams[choice.index]
+        act = TargetActivity(
+            weights=z,
+            overlap=np.zeros_like(z),
+            other_speakers=1,
+            confidence=float(np.clip(choice.stream_cosine, 0.0, 1.0)),
+            overlap_ratio=0.0,
+            reason=(
+                f"separated into two voices; the one closest to the target is kept (cosine "
+                f"{choice.stream_cosine:.2f} vs {choice.mixture_cosine:.2f} unseparated)"
+            ),
+            similarity=windows.embeddings @ target if len(windows) else np.zeros(0),
+            target=target,
+        )
+        return windows, act
 
     def lone_target(self, prepared: PreparedReference) -> Any:
         """The dominant voice of a reference used alone, without another speaker's turns.
@@ -618,6 +727,28 @@ class Embedder:
         if return_details:
             results.update(failures)
         return results
+
+
+def _separator_spec(separate: bool | str | os.PathLike) -> str | Path | None:
+    """``None`` (off), a voxref separator checkpoint ``Path``, or a SpeechBrain directory / hub
+    id ``str``; a missing voxref checkpoint fails here, not at the first reference."""
+    if separate is False or separate is None:
+        return None
+    from ..separation.speechbrain_separator import is_speechbrain_separator
+
+    if separate is True or separate == "default":
+        from ..separation.separator import default_checkpoint
+
+        separate = default_checkpoint()
+    elif is_speechbrain_separator(separate):
+        return str(separate)
+    path = Path(separate)
+    if not path.is_file():
+        raise MissingCheckpointError(
+            f"no separator checkpoint at {path}; pass separate=False, a SpeechBrain separation "
+            "model (directory or hub id), or train one with scripts/train_separator.py."
+        )
+    return path
 
 
 def _as_list(inputs: Any) -> list:

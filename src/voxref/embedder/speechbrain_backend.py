@@ -43,6 +43,8 @@ from .checkpoint import ModuleEncoder, _probe_dimension, hub_file, safe_torch_lo
 
 __all__ = [
     "SpeechBrainEncoder",
+    "load_speechbrain_directory",
+    "speechbrain_hub_directory",
     "DEFAULT_ALLOWED_YAML_TARGETS",
     "check_hyperparams",
     "pretrainer_files",
@@ -60,6 +62,7 @@ DEFAULT_ALLOWED_YAML_TARGETS: tuple[str, ...] = (
     "speechbrain.lobes.models.ECAPA_TDNN.",
     "speechbrain.lobes.models.Xvector.",
     "speechbrain.lobes.models.ResNet.",
+    "speechbrain.lobes.models.dual_path.",
     "speechbrain.processing.features.",
     "speechbrain.nnet.",
     "speechbrain.dataio.encoder.CategoricalEncoder",
@@ -226,6 +229,105 @@ def pretrainer_files(text: str) -> dict[str, str]:
     return out
 
 
+def load_speechbrain_directory(
+    directory: str | os.PathLike,
+    *,
+    hparams_file: str = HPARAMS_FILE,
+    allow_yaml_targets: Iterable[str] = (),
+    modules_needed: tuple[str, ...] = (),
+    what: str = "a SpeechBrain inference model",
+) -> tuple[Any, Mapping[str, Any]]:
+    """``(hparams, modules)`` of a local SpeechBrain model directory, weights loaded, checked.
+
+    The YAML is checked against the allow-list before anything is built
+    (:func:`check_hyperparams`), every weight file its pretrainer names must be in the directory
+    and load with ``torch.load(weights_only=True)``, and weights are read only from there.
+
+    Raises
+    ------
+    UnsafeCheckpointError
+        The YAML names a target outside the allow-list, or a weight file holds a pickle that
+        would run code.
+    MissingCheckpointError
+        No YAML, or a file the YAML's pretrainer needs is not in the directory.
+    CheckpointError
+        The YAML cannot be built, lacks ``pretrainer`` or one of ``modules_needed``, or the
+        weights do not fit.
+    """
+    d = Path(directory)
+    hp = d / hparams_file
+    if not hp.is_file():
+        raise MissingCheckpointError(f"{d} has no {hparams_file}: not a SpeechBrain model.")
+    text = hp.read_text(encoding="utf-8")
+    check_hyperparams(text, allow_yaml_targets=allow_yaml_targets, source=str(hp))
+    files = {k: d / f for k, f in pretrainer_files(text).items()}
+    missing = [str(p.name) for p in files.values() if not p.is_file()]
+    if missing:
+        raise MissingCheckpointError(
+            f"{d} is missing {', '.join(missing)} named by its {hparams_file}."
+        )
+    for p in files.values():
+        if p.suffix.lower() in (".ckpt", ".pt", ".pth", ".bin"):
+            safe_torch_load(p)
+    _import_speechbrain()
+    import yaml
+    from hyperpyyaml import load_hyperpyyaml
+
+    top = yaml.compose(text, Loader=yaml.SafeLoader)
+    keys = {k.value for k, _ in getattr(top, "value", [])}
+    overrides = {"pretrained_path": str(d)} if "pretrained_path" in keys else {}
+    try:
+        hparams = load_hyperpyyaml(text, overrides)
+    except Exception as exc:  # HyperPyYAML raises many types
+        raise CheckpointError(f"{hp} could not be built: {type(exc).__name__}: {exc}") from exc
+    pre = hparams.get("pretrainer")
+    modules = hparams.get("modules")
+    if (
+        pre is None
+        or not isinstance(modules, Mapping)
+        or any(m not in modules for m in modules_needed)
+    ):
+        need = ", ".join(f"modules.{m}" for m in modules_needed) or "modules"
+        raise CheckpointError(f"{hp} needs 'pretrainer' and {need} ({what}).")
+    pre.paths = {k: str(p) for k, p in files.items()}  # only the files we checked
+    pre.set_collect_in(None)
+    try:
+        pre.collect_files(default_source=str(d))
+        pre.load_collected()
+    except Exception as exc:
+        raise CheckpointError(
+            f"loading the weights of {d} failed: {type(exc).__name__}: {exc}"
+        ) from exc
+    return hparams, modules
+
+
+def speechbrain_hub_directory(
+    repo_id: str,
+    *,
+    revision: str | None = None,
+    cache_dir: str | os.PathLike | None = None,
+    token: str | bool | None = None,
+    local_files_only: bool = False,
+    allow_yaml_targets: Iterable[str] = (),
+) -> Path:
+    """The snapshot directory of a SpeechBrain hub model (cache first; downloads only when
+    allowed), its YAML checked before any weight file is fetched."""
+    kw = {
+        "revision": revision,
+        "cache_dir": cache_dir,
+        "token": token,
+        "local_files_only": local_files_only,
+    }
+    hp = hub_file(repo_id, HPARAMS_FILE, **kw)
+    text = hp.read_text(encoding="utf-8")
+    check_hyperparams(text, allow_yaml_targets=allow_yaml_targets, source=f"{repo_id}/{hp.name}")
+    for filename in pretrainer_files(text).values():
+        got = hub_file(repo_id, filename, **kw)
+        if got.parent != hp.parent:
+            raise CheckpointError(f"{repo_id}: {filename} is not in the same snapshot.")
+    return hp.parent
+
+
 # =========================================================================== encoder
 class SpeechBrainEncoder(ModuleEncoder):
     """A SpeechBrain ``EncoderClassifier`` (ECAPA-TDNN, x-vector, ...) as a voxref encoder.
@@ -282,47 +384,15 @@ class SpeechBrainEncoder(ModuleEncoder):
         MissingCheckpointError
             A file the YAML's pretrainer needs is not in the directory.
         """
-        d = Path(directory)
-        hp = d / hparams_file
-        if not hp.is_file():
-            raise MissingCheckpointError(f"{d} has no {hparams_file}: not a SpeechBrain model.")
-        text = hp.read_text(encoding="utf-8")
-        check_hyperparams(text, allow_yaml_targets=allow_yaml_targets, source=str(hp))
-        files = {k: d / f for k, f in pretrainer_files(text).items()}
-        missing = [str(p.name) for p in files.values() if not p.is_file()]
-        if missing:
-            raise MissingCheckpointError(
-                f"{d} is missing {', '.join(missing)} named by its {hparams_file}."
-            )
-        for p in files.values():
-            if p.suffix.lower() in (".ckpt", ".pt", ".pth", ".bin"):
-                safe_torch_load(p)
+        hparams, modules = load_speechbrain_directory(
+            directory,
+            hparams_file=hparams_file,
+            allow_yaml_targets=allow_yaml_targets,
+            modules_needed=("embedding_model",),
+            what="an EncoderClassifier",
+        )
         speaker = _import_speechbrain()
-        import yaml
-        from hyperpyyaml import load_hyperpyyaml
-
-        top = yaml.compose(text, Loader=yaml.SafeLoader)
-        keys = {k.value for k, _ in getattr(top, "value", [])}
-        overrides = {"pretrained_path": str(d)} if "pretrained_path" in keys else {}
-        try:
-            hparams = load_hyperpyyaml(text, overrides)
-        except Exception as exc:  # HyperPyYAML raises many types
-            raise CheckpointError(f"{hp} could not be built: {type(exc).__name__}: {exc}") from exc
-        pre = hparams.get("pretrainer")
-        modules = hparams.get("modules")
-        if pre is None or not isinstance(modules, Mapping) or "embedding_model" not in modules:
-            raise CheckpointError(
-                f"{hp} needs 'pretrainer' and modules.embedding_model (an EncoderClassifier)."
-            )
-        pre.paths = {k: str(p) for k, p in files.items()}  # only the files we checked
-        pre.set_collect_in(None)
-        try:
-            pre.collect_files(default_source=str(d))
-            pre.load_collected()
-        except Exception as exc:
-            raise CheckpointError(
-                f"loading the weights of {d} failed: {type(exc).__name__}: {exc}"
-            ) from exc
+        d = Path(directory)
         classifier = speaker.EncoderClassifier(
             modules=modules, hparams=hparams, run_opts={"device": device}
         )
@@ -346,23 +416,16 @@ class SpeechBrainEncoder(ModuleEncoder):
         allow_yaml_targets: Iterable[str] = (),
     ) -> SpeechBrainEncoder:
         """Load a hub model (cache first; downloads only when allowed), with the same checks."""
-        kw = {
-            "revision": revision,
-            "cache_dir": cache_dir,
-            "token": token,
-            "local_files_only": local_files_only,
-        }
-        hp = hub_file(repo_id, HPARAMS_FILE, **kw)
-        text = hp.read_text(encoding="utf-8")
-        check_hyperparams(
-            text, allow_yaml_targets=allow_yaml_targets, source=f"{repo_id}/{hp.name}"
+        directory = speechbrain_hub_directory(
+            repo_id,
+            revision=revision,
+            cache_dir=cache_dir,
+            token=token,
+            local_files_only=local_files_only,
+            allow_yaml_targets=allow_yaml_targets,
         )
-        for filename in pretrainer_files(text).values():
-            got = hub_file(repo_id, filename, **kw)
-            if got.parent != hp.parent:
-                raise CheckpointError(f"{repo_id}: {filename} is not in the same snapshot.")
         return cls.from_directory(
-            hp.parent,
+            directory,
             device=device,
             allow_yaml_targets=allow_yaml_targets,
             name=f"speechbrain:{repo_id}",

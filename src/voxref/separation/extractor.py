@@ -238,43 +238,30 @@ class TargetExtractor(nn.Module):
                 f"shape {g.shape}. Embed a clean reference with the same encoder."
             )
         g = g / max(float(np.linalg.norm(g)), 1e-8)
-        sr = int(sample_rate)
-        own = self.config["sample_rate"]
-        work = x
-        if sr != own:
-            from ..audio.resample import resample
+        from ..audio.resample import run_at_rate
 
-            work = resample(x, sr, own).astype(np.float32)
-        was_training = self.training
-        self.eval()
-        try:
-            y, _ = self.separate(torch.from_numpy(work)[None], torch.from_numpy(g)[None])
-        finally:
-            self.train(was_training)
-        out = y[0].numpy().astype(np.float32)
-        if sr != own:
-            from ..audio.resample import resample
+        def run(work: np.ndarray) -> np.ndarray:
+            was_training = self.training
+            self.eval()
+            try:
+                y, _ = self.separate(torch.from_numpy(work)[None], torch.from_numpy(g)[None])
+            finally:
+                self.train(was_training)
+            return y[0].numpy()
 
-            out = resample(out, own, sr).astype(np.float32)
-            out = np.pad(out, (0, max(0, x.size - out.size)))[: x.size]
-        return out
+        return run_at_rate(x, sample_rate, self.config["sample_rate"], run)
 
     # ------------------------------------------------------------------ checkpoints
     def save(self, path: str | os.PathLike, metadata: dict | None = None) -> Path:
         """Write ``{"format", "config", "state_dict", "metadata"}`` (weights_only-loadable)."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        state = {k: v.detach().cpu().clone() for k, v in self.state_dict().items()}
-        torch.save(
-            {
-                "format": CHECKPOINT_FORMAT,
-                "config": dict(self.config),
-                "state_dict": state,
-                "metadata": dict(metadata if metadata is not None else self.metadata),
-            },
+        from ..embedder.checkpoint import save_module_checkpoint
+
+        return save_module_checkpoint(
+            self,
             path,
+            checkpoint_format=CHECKPOINT_FORMAT,
+            metadata=metadata if metadata is not None else self.metadata,
         )
-        return path
 
     @classmethod
     def load(

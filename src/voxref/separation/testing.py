@@ -1,4 +1,5 @@
-"""Tiny, randomly initialised pyannote.audio diarization pipelines, for offline wiring tests.
+"""Tiny, randomly initialised pyannote.audio diarization pipelines and SpeechBrain SepFormer
+separators, for offline wiring tests.
 
 :func:`build_tiny_diarization_pipeline` writes a folder that ``pyannote.audio.Pipeline``
 loads exactly like a downloaded one (``Pipeline.from_pretrained(folder)``), without the hub:
@@ -18,6 +19,10 @@ are meaningless; it only proves that voxref's pyannote backend loads, runs and c
 Building takes a few seconds (``pyannote.audio`` import included); random initialisation runs
 under ``torch.random.fork_rng`` so the global RNG state is left untouched.
 
+:func:`build_tiny_sepformer` writes a SpeechBrain ``SepformerSeparation`` directory as the hub
+lays it out (``hyperparams.yaml`` in the published inference format + ``encoder.ckpt``,
+``masknet.ckpt``, ``decoder.ckpt``), with a one-layer transformer of width 16.
+
 Examples
 --------
 >>> folder = build_tiny_diarization_pipeline("/tmp/tiny-pipeline")  # doctest: +SKIP
@@ -31,7 +36,71 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["build_tiny_diarization_pipeline", "PIPELINE_CONFIG"]
+__all__ = [
+    "build_tiny_diarization_pipeline",
+    "build_tiny_sepformer",
+    "PIPELINE_CONFIG",
+    "SEPFORMER_HPARAMS",
+]
+
+#: A SepFormer inference ``hyperparams.yaml`` as on the hub (``speechbrain/sepformer-wsj02mix``
+#: layout), with tiny sizes (``{rate}``, ``{d}`` are filled in).
+SEPFORMER_HPARAMS = """\
+sample_rate: {rate}
+num_spks: 2
+
+Encoder: !new:speechbrain.lobes.models.dual_path.Encoder
+  kernel_size: 16
+  out_channels: {d}
+
+SBtfintra: !new:speechbrain.lobes.models.dual_path.SBTransformerBlock
+  num_layers: 1
+  d_model: {d}
+  nhead: 2
+  d_ffn: 32
+  dropout: 0
+  use_positional_encoding: true
+  norm_before: true
+
+SBtfinter: !new:speechbrain.lobes.models.dual_path.SBTransformerBlock
+  num_layers: 1
+  d_model: {d}
+  nhead: 2
+  d_ffn: 32
+  dropout: 0
+  use_positional_encoding: true
+  norm_before: true
+
+MaskNet: !new:speechbrain.lobes.models.dual_path.Dual_Path_Model
+  num_spks: !ref <num_spks>
+  in_channels: {d}
+  out_channels: {d}
+  num_layers: 1
+  K: 50
+  intra_model: !ref <SBtfintra>
+  inter_model: !ref <SBtfinter>
+  norm: ln
+  linear_layer_after_inter_intra: false
+  skip_around_intra: true
+
+Decoder: !new:speechbrain.lobes.models.dual_path.Decoder
+  in_channels: {d}
+  out_channels: 1
+  kernel_size: 16
+  stride: 8
+  bias: false
+
+modules:
+  encoder: !ref <Encoder>
+  decoder: !ref <Decoder>
+  masknet: !ref <MaskNet>
+
+pretrainer: !new:speechbrain.utils.parameter_transfer.Pretrainer
+  loadables:
+    encoder: !ref <Encoder>
+    masknet: !ref <MaskNet>
+    decoder: !ref <Decoder>
+"""
 
 #: The pipeline's ``config.yaml`` (``{lda}`` is filled in).
 PIPELINE_CONFIG = """\
@@ -155,3 +224,23 @@ def build_tiny_diarization_pipeline(
     )
     (folder / "config.yaml").write_text(PIPELINE_CONFIG)
     return folder
+
+
+def build_tiny_sepformer(
+    directory: str | Path, *, sample_rate: int = 8000, width: int = 16, seed: int = 0
+) -> Path:
+    """Write a tiny random SepFormer model directory (see the module docstring); returns it."""
+    import torch
+    import yaml  # noqa: F401 - hyperpyyaml needs it
+    from hyperpyyaml import load_hyperpyyaml
+
+    out = Path(directory)
+    out.mkdir(parents=True, exist_ok=True)
+    text = SEPFORMER_HPARAMS.format(rate=int(sample_rate), d=int(width))
+    (out / "hyperparams.yaml").write_text(text)
+    with torch.random.fork_rng():
+        torch.manual_seed(seed)
+        hp = load_hyperpyyaml(text)
+    for name in ("encoder", "masknet", "decoder"):
+        torch.save(hp["modules"][name].state_dict(), out / f"{name}.ckpt")
+    return out

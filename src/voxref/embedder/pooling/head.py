@@ -242,19 +242,11 @@ class AttentivePooling(nn.Module):
     # ------------------------------------------------------------------ checkpoints
     def save(self, path: str | os.PathLike, metadata: dict | None = None) -> Path:
         """Write ``{"format", "config", "state_dict", "metadata"}`` (weights_only-loadable)."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        state = {k: v.detach().cpu().clone() for k, v in self.state_dict().items()}
-        torch.save(
-            {
-                "format": CHECKPOINT_FORMAT,
-                "config": dict(self.config),
-                "state_dict": state,
-                "metadata": dict(metadata or {}),
-            },
-            path,
+        from ..checkpoint import save_module_checkpoint
+
+        return save_module_checkpoint(
+            self, path, checkpoint_format=CHECKPOINT_FORMAT, metadata=metadata
         )
-        return path
 
     @classmethod
     def load(cls, path: str | os.PathLike, map_location: str = "cpu") -> AttentivePooling:

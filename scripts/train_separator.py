@@ -1,0 +1,265 @@
+"""Train voxref's speaker-independent two-talker separator (issue #5).
+
+Re-runnable and seeded. Stages:
+
+1. **Voices.** ``--voices`` espeak-ng voice variants that the benchmark corpus does *not* use
+   (so the quality benchmark's speakers, targets and interferers alike, are never heard in
+   training), each at two pitches, read random word sequences drawn from the corpus sentences'
+   vocabulary (new sentences, not the corpus texts). Rendered at 16 kHz with silence trimmed and
+   cached in ``--work`` (``voices-<hash>.npz``). A seeded tenth of the voices is held apart for
+   validation.
+2. **Training** of :class:`voxref.separation.separator.TwoSpeakerSeparator`. Each example is drawn
+   on the fly (seeded): a ``--crop`` second crop of one voice's utterance and another voice's
+   utterance overlapped with :func:`voxref.augment.overlap.add_overlap` at an SIR uniform in
+   [-5, 10] dB over 30-100 % of the crop; sources are the target and the placed interferer.
+   Loss: utterance-level permutation-invariant negative SI-SDR of the two resynthesised streams
+   (:func:`voxref.separation.separator.pit_si_sdr_loss`). Adam, cosine learning-rate decay over
+   ``--steps`` (cut short at ``--max-minutes``; the steps done are recorded).
+3. **Validation** on the held-apart voices: SI-SDR improvement of the better-matching stream over
+   the mixture, for the target, at SIR 0 and 5 dB.
+
+Writes ``--work/separator.pt`` and, with ``--ship``, copies it to
+``src/voxref/data/two_speaker_separator.pt``: whether ``voxref.embed`` uses it is decided by the
+quality benchmark (BENCHMARKS.md), not here.
+
+``--resume CKPT`` continues from a checkpoint's weights with a fresh optimiser and schedule (and
+a new data seed); the earlier runs are listed in the checkpoint's ``metadata["history"]``.
+
+Usage (repository root)::
+
+    .venv/bin/python scripts/train_separator.py --batch 12 --steps 7000 --max-minutes 62
+    .venv/bin/python scripts/train_separator.py --resume benchmarks/work/separator/separator.pt \
+        --batch 12 --steps 2500 --max-minutes 40 --lr 5e-4 --ship
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import logging
+import math
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+log = logging.getLogger("train_separator")
+
+REPO = Path(__file__).resolve().parents[1]
+SAMPLE_RATE = 16_000
+SHIP_PATH = REPO / "src" / "voxref" / "data" / "two_speaker_separator.pt"
+
+# espeak-ng variants the benchmark corpus (benchmarks/corpus/synth.py) does not use
+TRAIN_VARIANTS = (
+    "adam", "Alex", "Andy", "Annie", "antonio", "benjamin", "boris", "caleb", "david", "Denis",
+    "Diogo", "ed", "edward", "edward2", "Gene", "Gene2", "gustave", "Henrique", "Hugo", "Jacky",
+    "john", "Lee", "linda", "Marco", "Mario", "marcelo", "max", "Michael", "michel", "miguel",
+    "Mike", "pablo", "paul", "pedro", "quincy", "rob", "robert", "shelby", "Storm", "zac",
+    "klatt3", "klatt5", "klatt6", "iven", "iven2", "iven4", "steph2", "steph3",
+)  # fmt: skip
+ACCENTS = ("en-us", "en", "en-gb-x-rp", "en-gb-scotland", "en-029", "en-us-nyc")
+
+
+def _vocabulary() -> list[str]:
+    sys.path.insert(0, str(REPO))
+    from benchmarks.corpus.sentences import SENTENCES
+
+    words = sorted({w.lower() for s in SENTENCES for w in re.findall(r"[A-Za-z']+", s)})
+    return words
+
+
+def render_voices(work: Path, n_utts: int, seed: int) -> dict[str, list[np.ndarray]]:
+    """Utterances of every training voice (cached)."""
+    key = hashlib.sha1(f"{TRAIN_VARIANTS}{ACCENTS}{n_utts}{seed}v1".encode()).hexdigest()[:10]
+    cache = work / f"voices-{key}.npz"
+    if cache.is_file():
+        data = np.load(cache)
+        out: dict[str, list[np.ndarray]] = {}
+        for name in data.files:
+            voice, _, _ = name.rpartition("#")
+            out.setdefault(voice, []).append(data[name])
+        return out
+    import soundfile as sf
+
+    from voxref.audio.resample import resample
+
+    sys.path.insert(0, str(REPO))
+    from benchmarks.corpus.synth import trim_silence
+
+    rng = np.random.default_rng(seed)
+    words = _vocabulary()
+    out = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for v, variant in enumerate(TRAIN_VARIANTS):
+            for pitch in (int(rng.integers(20, 45)), int(rng.integers(55, 85))):
+                accent = ACCENTS[int(rng.integers(len(ACCENTS)))]
+                speed = int(rng.integers(140, 185))
+                name = f"{accent}+{variant}-p{pitch}"
+                utts = []
+                for _ in range(n_utts):
+                    text = " ".join(rng.choice(words, size=int(rng.integers(8, 15))))
+                    txt, wav = Path(tmp) / "t.txt", Path(tmp) / "o.wav"
+                    txt.write_text(text + ".\n")
+                    cmd = ["espeak-ng", "-v", f"{accent}+{variant}", "-s", str(speed)]
+                    cmd += ["-p", str(pitch), "-w", str(wav), "-f", str(txt)]
+                    subprocess.run(cmd, check=True, capture_output=True)
+                    x, sr = sf.read(wav, dtype="float32")
+                    x = resample(x, sr, SAMPLE_RATE).astype(np.float32)
+                    x = trim_silence(x, SAMPLE_RATE)
+                    utts.append(x / max(1e-6, float(np.abs(x).max())) * 0.5)
+                out[name] = utts
+            log.info("rendered %d/%d variants", v + 1, len(TRAIN_VARIANTS))
+    work.mkdir(parents=True, exist_ok=True)
+    np.savez(cache, **{f"{k}#{i}": u for k, us in out.items() for i, u in enumerate(us)})
+    return out
+
+
+def make_example(
+    rng: np.random.Generator,
+    voices: dict[str, list[np.ndarray]],
+    names: list[str],
+    crop: int,
+    sir: tuple[float, float] = (-5.0, 10.0),
+) -> tuple[np.ndarray, np.ndarray]:
+    """(mixture (N,), sources (2, N)): a crop of one voice overlapped by another."""
+    from voxref.augment.overlap import add_overlap
+
+    a, b = rng.choice(len(names), size=2, replace=False)
+    ua = voices[names[a]][int(rng.integers(len(voices[names[a]])))]
+    ub = voices[names[b]][int(rng.integers(len(voices[names[b]])))]
+    if ua.size >= crop:
+        s = int(rng.integers(0, ua.size - crop + 1))
+        t = ua[s : s + crop].copy()
+    else:
+        t = np.zeros(crop, np.float32)
+        s = int(rng.integers(0, crop - ua.size + 1))
+        t[s : s + ua.size] = ua
+    if np.sqrt(np.mean(t**2)) < 1e-3:
+        return make_example(rng, voices, names, crop, sir)
+    res = add_overlap(t, SAMPLE_RATE, ub, float(rng.uniform(*sir)), float(rng.uniform(0.3, 1.0)),
+                      rng=rng)  # fmt: skip
+    mix = res.samples.astype(np.float32)
+    gain = np.float32(10 ** (rng.uniform(-10, 6) / 20))
+    return mix * gain, np.stack([t, mix - t]).astype(np.float32) * gain
+
+
+def validate(net, voices, names, n: int, seed: int, crop: int) -> dict:
+    import torch
+
+    from voxref.separation.separator import si_sdr
+
+    out = {}
+    for sir in (0.0, 5.0):
+        rng = np.random.default_rng(seed + 1000 + int(sir))
+        gains = []
+        for _ in range(n):
+            mix, src = make_example(rng, voices, names, crop, (sir, sir))
+            est = torch.from_numpy(net.split(mix, SAMPLE_RATE))
+            t = torch.from_numpy(src[0])
+            best = max(float(si_sdr(est[0], t)), float(si_sdr(est[1], t)))
+            gains.append(best - float(si_sdr(torch.from_numpy(mix), t)))
+        out[f"sir{sir:g}"] = {"si_sdr_improvement_db": float(np.mean(gains)), "n": n}
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--work", type=Path, default=REPO / "benchmarks" / "work" / "separator")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--utts", type=int, default=12, help="utterances per voice")
+    p.add_argument("--steps", type=int, default=6000)
+    p.add_argument("--batch", type=int, default=8)
+    p.add_argument("--crop", type=float, default=3.0)
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--max-minutes", type=float, default=60.0)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--val", type=int, default=60, help="validation mixtures per SIR")
+    p.add_argument("--resume", type=Path, help="start from this checkpoint's weights")
+    p.add_argument("--ship", action="store_true")
+    args = p.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    import torch
+
+    from voxref.separation.separator import TwoSpeakerSeparator, pit_si_sdr_loss
+
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    voices = render_voices(args.work, args.utts, args.seed)
+    names = sorted(voices)
+    rng = np.random.default_rng(args.seed)
+    held = sorted(rng.choice(names, size=max(2, len(names) // 10), replace=False).tolist())
+    train_names = [n for n in names if n not in held]
+    log.info("%d training voices, %d held apart", len(train_names), len(held))
+    net = TwoSpeakerSeparator(seed=args.seed)
+    history: list[dict] = []
+    if args.resume is not None:
+        start = TwoSpeakerSeparator.load(args.resume)
+        net.load_state_dict(start.state_dict())
+        history = [*start.metadata.get("history", []), {
+            k: start.metadata.get(k) for k in ("steps", "batch", "lr", "train_minutes", "seed")
+        }]  # fmt: skip
+        rng = np.random.default_rng(args.seed + 1 + len(history))
+        log.info("resumed from %s (%s)", args.resume, history[-1])
+    opt = torch.optim.Adam(net.parameters(), lr=args.lr)
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: 0.5 * (1 + math.cos(math.pi * min(1.0, s / args.steps)))
+    )
+    crop = int(round(args.crop * SAMPLE_RATE))
+    t0 = time.time()
+    losses: list[float] = []
+    step = 0
+    net.train()
+    while step < args.steps and (time.time() - t0) < args.max_minutes * 60:
+        batch = [make_example(rng, voices, train_names, crop) for _ in range(args.batch)]
+        mix = torch.from_numpy(np.stack([m for m, _ in batch]))
+        src = torch.from_numpy(np.stack([s for _, s in batch]))
+        loss = pit_si_sdr_loss(net.separate(mix), src)
+        opt.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(net.parameters(), 5.0)
+        opt.step()
+        sched.step()
+        losses.append(float(loss))
+        step += 1
+        if step % 50 == 0:
+            log.info(
+                "step %d loss %.2f (last 50) %.1f min",
+                step, float(np.mean(losses[-50:])), (time.time() - t0) / 60,
+            )  # fmt: skip
+        if step % 500 == 0:
+            net.save(args.work / "separator.pt")
+    minutes = (time.time() - t0) / 60
+    val = validate(net, voices, held, args.val, args.seed, crop)
+    log.info("validation on held-apart voices: %s", val)
+    meta = {
+        "seed": args.seed,
+        "steps": step,
+        "batch": args.batch,
+        "lr": args.lr,
+        "history": history,
+        "crop_seconds": args.crop,
+        "train_minutes": round(minutes, 2),
+        "train_voices": train_names,
+        "held_apart_voices": held,
+        "final_loss": float(np.mean(losses[-100:])) if losses else None,
+        "validation": val,
+        "loss": "uPIT negative SI-SDR",
+        "script": "scripts/train_separator.py",
+    }
+    path = net.save(args.work / "separator.pt", meta)
+    (args.work / "separator.json").write_text(json.dumps(meta, indent=2))
+    if args.ship:
+        SHIP_PATH.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(path, SHIP_PATH)
+        log.info("copied to %s", SHIP_PATH)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

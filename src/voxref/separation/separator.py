@@ -1,0 +1,309 @@
+"""A speaker-independent two-talker separator (time-frequency masks, permutation-invariant).
+
+:class:`TwoSpeakerSeparator` splits a mono recording into two streams, one per talker, without
+knowing who either is: it is trained with utterance-level permutation-invariant training (uPIT,
+Kolbaek et al. 2017), so it learns *how* two voices differ (harmonic structure, continuity),
+not *which* voices exist. Which stream is the target is decided afterwards by the guide (the
+other references or an enrollment embedding, :func:`voxref.separation.guided_streams`): this is
+why it generalises from a few dozen training voices where a guide-conditioned extractor
+(:mod:`.extractor`) did not.
+
+Architecture: log power spectrogram (level-normalised) -> 1x1 convolution -> a temporal
+convolutional network (depthwise-separable dilated 1-D convolutions with residual connections,
+Conv-TasNet's separator on STFT frames) -> two sigmoid masks ``(2, T, F)`` applied to the complex
+STFT, resynthesised with the mixture's phase; the output has exactly the input's length.
+
+Trained weights come from ``scripts/train_separator.py`` (espeak-ng voices that are not in the
+benchmark corpus, mixed with :func:`voxref.augment.overlap.add_overlap`). Checkpoints
+(:meth:`TwoSpeakerSeparator.save`) hold only tensors and plain values and load with
+``torch.load(..., weights_only=True)``.
+
+Importing this module imports torch.
+
+Examples
+--------
+>>> import numpy as np
+>>> net = TwoSpeakerSeparator(channels=8, hidden=16, blocks=2, repeats=1, seed=0)
+>>> x = np.random.default_rng(0).standard_normal(8000).astype(np.float32) * 0.1
+>>> streams = net.split(x, 16000)
+>>> streams.shape, streams.dtype
+((2, 8000), dtype('float32'))
+"""
+
+from __future__ import annotations
+
+import os
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..errors import AudioShapeError, ConfigError, MissingCheckpointError
+
+__all__ = [
+    "CHECKPOINT_FORMAT",
+    "DEFAULT_CHECKPOINT",
+    "TwoSpeakerSeparator",
+    "default_checkpoint",
+    "pit_si_sdr_loss",
+    "si_sdr",
+]
+
+CHECKPOINT_FORMAT = "voxref.two_speaker_separator/1"
+DEFAULT_CHECKPOINT = "two_speaker_separator.pt"
+_EPS = 1e-8
+
+
+def default_checkpoint() -> Path:
+    """Path of the shipped checkpoint (``voxref/data/two_speaker_separator.pt``; may not exist).
+
+    Examples
+    --------
+    >>> default_checkpoint().name
+    'two_speaker_separator.pt'
+    """
+    return Path(str(resources.files("voxref") / "data" / DEFAULT_CHECKPOINT))
+
+
+def si_sdr(estimate: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
+    """Scale-invariant SDR in dB over the last axis (zero-mean signals).
+
+    Examples
+    --------
+    >>> t = torch.sin(torch.arange(1000.0) / 5)
+    >>> round(float(si_sdr(3 * t, t)), 1) > 60
+    True
+    """
+    est = estimate - estimate.mean(dim=-1, keepdim=True)
+    ref = reference - reference.mean(dim=-1, keepdim=True)
+    scale = (est * ref).sum(-1, keepdim=True) / (ref.pow(2).sum(-1, keepdim=True) + _EPS)
+    target = scale * ref
+    noise = est - target
+    return 10 * torch.log10((target.pow(2).sum(-1) + _EPS) / (noise.pow(2).sum(-1) + _EPS))
+
+
+def pit_si_sdr_loss(estimates: torch.Tensor, sources: torch.Tensor) -> torch.Tensor:
+    """Negative SI-SDR of the better of the two stream orders, averaged over the batch.
+
+    ``estimates`` and ``sources`` are ``(B, 2, N)``; each example takes the permutation with the
+    higher mean SI-SDR (utterance-level PIT).
+
+    Examples
+    --------
+    >>> s = torch.randn(3, 2, 800)
+    >>> bool(pit_si_sdr_loss(s.flip(1), s) < -60)  # the swapped order is found
+    True
+    """
+    if estimates.shape != sources.shape or estimates.ndim != 3 or estimates.shape[1] != 2:
+        raise ConfigError(
+            f"estimates and sources must both be (batch, 2, samples); got "
+            f"{tuple(estimates.shape)} and {tuple(sources.shape)}."
+        )
+    same = (si_sdr(estimates[:, 0], sources[:, 0]) + si_sdr(estimates[:, 1], sources[:, 1])) / 2
+    swap = (si_sdr(estimates[:, 0], sources[:, 1]) + si_sdr(estimates[:, 1], sources[:, 0])) / 2
+    return -torch.maximum(same, swap).mean()
+
+
+class _Block(nn.Module):
+    """Residual depthwise-separable dilated convolution block (Conv-TasNet style)."""
+
+    def __init__(self, channels: int, hidden: int, dilation: int, kernel: int = 3) -> None:
+        super().__init__()
+        self.net = nn.Sequential(
+            nn.Conv1d(channels, hidden, 1),
+            nn.PReLU(),
+            nn.GroupNorm(1, hidden),
+            nn.Conv1d(
+                hidden,
+                hidden,
+                kernel,
+                dilation=dilation,
+                padding=dilation * (kernel - 1) // 2,
+                groups=hidden,
+            ),
+            nn.PReLU(),
+            nn.GroupNorm(1, hidden),
+            nn.Conv1d(hidden, channels, 1),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.net(x)
+
+
+class TwoSpeakerSeparator(nn.Module):
+    """Two-stream mask estimator (see the module docstring).
+
+    Parameters
+    ----------
+    n_fft, hop
+        STFT size (Hann window of the same length) and hop, in samples at ``sample_rate``.
+    channels
+        Width of the residual stream of the convolutional network.
+    hidden
+        Width inside each block.
+    blocks
+        Blocks per repeat; block ``b`` has dilation ``2**b``.
+    repeats
+        How many times the dilation ladder is stacked.
+    sample_rate
+        Rate the network works at; :meth:`split` resamples other rates (and says so in the log).
+    seed
+        Seeds the initialisation (torch's global RNG state is restored afterwards).
+
+    Examples
+    --------
+    >>> net = TwoSpeakerSeparator(channels=8, hidden=16, blocks=2, repeats=1, seed=0)
+    >>> m = net(torch.rand(2, 40, net.num_bins))
+    >>> m.shape, bool(((m >= 0) & (m <= 1)).all())
+    (torch.Size([2, 2, 40, 257]), True)
+    """
+
+    def __init__(
+        self,
+        n_fft: int = 512,
+        hop: int = 128,
+        channels: int = 128,
+        hidden: int = 256,
+        blocks: int = 6,
+        repeats: int = 2,
+        sample_rate: int = 16_000,
+        *,
+        seed: int | None = None,
+    ) -> None:
+        super().__init__()
+        if min(n_fft, hop, channels, hidden, blocks, repeats) < 1 or hop > n_fft or n_fft < 16:
+            raise ConfigError(
+                f"invalid TwoSpeakerSeparator config: n_fft={n_fft}, hop={hop}, "
+                f"channels={channels}, hidden={hidden}, blocks={blocks}, repeats={repeats} "
+                "(need positive sizes, n_fft >= 16 and hop <= n_fft)."
+            )
+        self.config = {
+            "n_fft": int(n_fft),
+            "hop": int(hop),
+            "channels": int(channels),
+            "hidden": int(hidden),
+            "blocks": int(blocks),
+            "repeats": int(repeats),
+            "sample_rate": int(sample_rate),
+        }
+        self.metadata: dict = {}
+        bins = self.num_bins
+        state = torch.random.get_rng_state() if seed is not None else None
+        if seed is not None:
+            torch.manual_seed(seed)
+        try:
+            self.inp = nn.Sequential(nn.GroupNorm(1, bins), nn.Conv1d(bins, channels, 1))
+            self.tcn = nn.Sequential(
+                *[
+                    _Block(channels, hidden, 2**b)
+                    for _ in range(int(repeats))
+                    for b in range(int(blocks))
+                ]
+            )
+            self.out = nn.Sequential(nn.PReLU(), nn.Conv1d(channels, 2 * bins, 1))
+        finally:
+            if state is not None:
+                torch.random.set_rng_state(state)
+        self.register_buffer("window", torch.hann_window(n_fft), persistent=False)
+
+    @property
+    def num_bins(self) -> int:
+        """Frequency bins of the STFT (``n_fft // 2 + 1``)."""
+        return self.config["n_fft"] // 2 + 1
+
+    def stft(self, samples: torch.Tensor) -> torch.Tensor:
+        """Complex STFT ``(B, T, F)`` of waveforms ``(B, N)`` (centred frames, Hann window)."""
+        c = self.config
+        spec = torch.stft(
+            samples, c["n_fft"], c["hop"], window=self.window, center=True, return_complex=True
+        )
+        return spec.transpose(1, 2)
+
+    def istft(self, spec: torch.Tensor, length: int) -> torch.Tensor:
+        """Waveforms ``(..., length)`` from a complex STFT ``(..., T, F)``."""
+        c = self.config
+        lead = spec.shape[:-2]
+        flat = spec.reshape(-1, *spec.shape[-2:]).transpose(1, 2)
+        y = torch.istft(flat, c["n_fft"], c["hop"], window=self.window, center=True, length=length)
+        return y.reshape(*lead, length)
+
+    def forward(self, magnitude: torch.Tensor) -> torch.Tensor:
+        """Masks ``(B, 2, T, F)`` in ``[0, 1]`` for mixture magnitudes ``(B, T, F)``.
+
+        The input is the log power minus its mean over the whole spectrogram, so scaling the
+        mixture does not change the masks.
+        """
+        if magnitude.ndim != 3 or magnitude.shape[-1] != self.num_bins:
+            raise ConfigError(
+                f"magnitude must be (batch, frames, {self.num_bins}); got {tuple(magnitude.shape)}."
+            )
+        x = torch.log(magnitude.pow(2) + 1e-10)
+        x = x - x.mean(dim=(1, 2), keepdim=True)
+        h = self.tcn(self.inp(x.transpose(1, 2)))
+        m = torch.sigmoid(self.out(h))  # (B, 2F, T)
+        b, _, t = m.shape
+        return m.reshape(b, 2, self.num_bins, t).transpose(2, 3)
+
+    def separate(self, samples: torch.Tensor) -> torch.Tensor:
+        """Differentiable separation: streams ``(B, 2, N)`` of waveforms ``(B, N)``."""
+        spec = self.stft(samples)
+        masks = self(spec.abs())
+        return self.istft(spec.unsqueeze(1) * masks, samples.shape[-1])
+
+    @torch.no_grad()
+    def split(self, samples: np.ndarray, sample_rate: int) -> np.ndarray:
+        """The two talkers of ``samples``: float32 ``(2, N)`` at ``sample_rate``, same length.
+
+        Stream order carries no meaning; pick the target with a guide. Other rates are resampled
+        to the network's rate and back.
+        """
+        x = np.asarray(samples, dtype=np.float32)
+        if x.ndim != 1 or x.size == 0:
+            raise AudioShapeError(f"samples must be a non-empty 1-D array; got shape {x.shape}.")
+        if not np.all(np.isfinite(x)):
+            raise AudioShapeError("samples contain NaN or infinity; clean the signal first.")
+        from ..audio.resample import run_at_rate
+
+        def run(work: np.ndarray) -> np.ndarray:
+            was_training = self.training
+            self.eval()
+            try:
+                return self.separate(torch.from_numpy(work)[None])[0].numpy()
+            finally:
+                self.train(was_training)
+
+        return run_at_rate(x, sample_rate, self.config["sample_rate"], run)
+
+    def save(self, path: str | os.PathLike, metadata: dict | None = None) -> Path:
+        """Write ``{"format", "config", "state_dict", "metadata"}`` (weights_only-loadable)."""
+        from ..embedder.checkpoint import save_module_checkpoint
+
+        return save_module_checkpoint(
+            self,
+            path,
+            checkpoint_format=CHECKPOINT_FORMAT,
+            metadata=metadata if metadata is not None else self.metadata,
+        )
+
+    @classmethod
+    def load(
+        cls, path: str | os.PathLike | None = None, map_location: str = "cpu"
+    ) -> TwoSpeakerSeparator:
+        """Load a checkpoint written by :meth:`save` (default: the shipped one)."""
+        path = Path(path) if path is not None else default_checkpoint()
+        if not path.is_file():
+            raise MissingCheckpointError(
+                f"no two-speaker separator checkpoint at {path}; train one with "
+                "scripts/train_separator.py."
+            )
+        from ..embedder.checkpoint import load_module_checkpoint
+
+        return load_module_checkpoint(
+            cls,
+            path,
+            checkpoint_format=CHECKPOINT_FORMAT,
+            what="two-speaker separator",
+            map_location=map_location,
+        )
