@@ -18,6 +18,11 @@ Re-runnable and seeded. Stages:
 3. **Validation** on the held-apart voices: SI-SDR improvement of the better-matching stream over
    the mixture, for the target, at SIR 0 and 5 dB.
 
+``--eval-corpus CKPT`` evaluates a checkpoint on the benchmark corpus's voices instead (none in
+training): SI-SDR and GE2E cosine to the clean target of the mixture, the better stream and the
+oracle ideal ratio mask, by engine pair. Whether ``voxref.embed`` gains from it is measured by the
+quality benchmark (``voxref[separate=CKPT]``; BENCHMARKS.md "Overlapped references").
+
 Writes ``--work/separator.pt`` and, with ``--ship``, copies it to
 ``src/voxref/data/two_speaker_separator.pt``: whether ``voxref.embed`` uses it is decided by the
 quality benchmark (BENCHMARKS.md), not here.
@@ -120,6 +125,26 @@ def render_voices(work: Path, n_utts: int, seed: int) -> dict[str, list[np.ndarr
     return out
 
 
+def perturb_voices(
+    voices: dict[str, list[np.ndarray]], factors: list[float]
+) -> dict[str, list[np.ndarray]]:
+    """Each voice also at every speed factor (resampled and played at the original rate: pitch
+    and formants move together, like a shorter or longer vocal tract): new voices named
+    ``name@factor``."""
+    from fractions import Fraction
+
+    from scipy.signal import resample_poly
+
+    out = dict(voices)
+    for f in factors:
+        q = Fraction(1 / f).limit_denominator(50)
+        for name, utts in voices.items():
+            out[f"{name}@{f:g}"] = [
+                resample_poly(u, q.numerator, q.denominator).astype(np.float32) for u in utts
+            ]
+    return out
+
+
 def make_example(
     rng: np.random.Generator,
     voices: dict[str, list[np.ndarray]],
@@ -168,6 +193,67 @@ def validate(net, voices, names, n: int, seed: int, crop: int) -> dict:
     return out
 
 
+def corpus_eval(net, corpus: Path, n: int, sir: float, seed: int) -> dict:
+    """The separator on the benchmark corpus's voices (never heard in training): ``n`` seeded
+    mixtures of two corpus speakers at ``sir`` dB over 30-100 % of the target. SI-SDR of the
+    mixture, of the better stream and of the oracle ideal ratio mask (headroom), and the cosine
+    of their GE2E embeddings (speech levelled to -22 dBFS) to the clean target's, by engine pair
+    (espeak-ng / flite / real)."""
+    import json as _json
+
+    import soundfile as sf
+    import torch
+
+    from voxref.audio.level import normalize_level
+    from voxref.augment.overlap import add_overlap
+    from voxref.embedder.registry import get_encoder
+    from voxref.separation.separator import si_sdr
+
+    sys.path.insert(0, str(REPO))
+    from benchmarks.quality.conditions import oracle_masked
+
+    enc = get_encoder("ge2e")
+    utts = _json.loads((corpus / "manifest.json").read_text())["utterances"]
+    rng = np.random.default_rng(seed)
+
+    def emb(x: np.ndarray) -> np.ndarray:
+        w = enc.embed_windows(normalize_level(x, SAMPLE_RATE, -22.0)[0])
+        m = w.embeddings.mean(axis=0)
+        return m / np.linalg.norm(m)
+
+    def sdr(x: np.ndarray, ref: np.ndarray) -> float:
+        return float(si_sdr(torch.from_numpy(np.asarray(x)), torch.from_numpy(ref)))
+
+    rows, pairs = [], []
+    while len(rows) < n:
+        a, b = rng.choice(len(utts), 2, replace=False)
+        if utts[a]["speaker"] == utts[b]["speaker"]:
+            continue
+        t, _ = sf.read(corpus / utts[a]["path"], dtype="float32")
+        i, _ = sf.read(corpus / utts[b]["path"], dtype="float32")
+        mix = add_overlap(t, SAMPLE_RATE, i, sir, float(rng.uniform(0.3, 1.0)), rng=rng).samples
+        streams = net.split(mix, SAMPLE_RATE)
+        best = max(streams, key=lambda y: sdr(y, t))
+        oracle = oracle_masked(t, mix, "irm")
+        et = emb(t)
+        rows.append([sdr(mix, t), sdr(best, t), sdr(oracle, t),
+                     emb(mix) @ et, emb(best) @ et, emb(oracle) @ et])  # fmt: skip
+        pairs.append("+".join(utts[k]["engine"].split("-")[0] for k in (a, b)))
+    r, pairs = np.array(rows), np.array(pairs)
+    cols = ("si_sdr_mix", "si_sdr_best_stream", "si_sdr_oracle_irm",
+            "cos_mix", "cos_best_stream", "cos_oracle_irm")  # fmt: skip
+
+    def summary(m: np.ndarray) -> dict:
+        out = {c: float(r[m, j].mean()) for j, c in enumerate(cols)}
+        return {**out, "n": int(m.sum())}
+
+    return {
+        "sir_db": sir,
+        "all": summary(np.ones(len(r), dtype=bool)),
+        "by_engines": {p: summary(pairs == p) for p in sorted(set(pairs))},
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--work", type=Path, default=REPO / "benchmarks" / "work" / "separator")
@@ -181,7 +267,22 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--val", type=int, default=60, help="validation mixtures per SIR")
     p.add_argument("--resume", type=Path, help="start from this checkpoint's weights")
+    p.add_argument(
+        "--perturb",
+        type=float,
+        nargs="*",
+        default=[],
+        help="speed factors: every voice also resampled by each (more, different voices)",
+    )
     p.add_argument("--ship", action="store_true")
+    p.add_argument(
+        "--eval-corpus",
+        type=Path,
+        metavar="CKPT",
+        help="only evaluate CKPT on the benchmark corpus's voices (--corpus), print JSON",
+    )
+    p.add_argument("--corpus", type=Path, default=REPO / "benchmarks" / "work" / "corpus")
+    p.add_argument("--eval-n", type=int, default=60, help="corpus mixtures for --eval-corpus")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     import torch
@@ -190,11 +291,24 @@ def main(argv: list[str] | None = None) -> int:
 
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
+    if args.eval_corpus is not None:
+        net = TwoSpeakerSeparator.load(args.eval_corpus)
+        result = {"checkpoint": str(args.eval_corpus), "metadata": {
+            k: net.metadata.get(k) for k in ("steps", "train_minutes", "perturb", "history")
+        }}  # fmt: skip
+        result["corpus"] = [
+            corpus_eval(net, args.corpus, args.eval_n, s, args.seed) for s in (0.0,)
+        ]
+        print(json.dumps(result, indent=2))
+        return 0
     voices = render_voices(args.work, args.utts, args.seed)
     names = sorted(voices)
     rng = np.random.default_rng(args.seed)
     held = sorted(rng.choice(names, size=max(2, len(names) // 10), replace=False).tolist())
     train_names = [n for n in names if n not in held]
+    if args.perturb:
+        voices = perturb_voices(voices, args.perturb)
+        train_names += [f"{n}@{f:g}" for n in train_names for f in args.perturb]
     log.info("%d training voices, %d held apart", len(train_names), len(held))
     net = TwoSpeakerSeparator(seed=args.seed)
     history: list[dict] = []
@@ -225,7 +339,7 @@ def main(argv: list[str] | None = None) -> int:
         torch.nn.utils.clip_grad_norm_(net.parameters(), 5.0)
         opt.step()
         sched.step()
-        losses.append(float(loss))
+        losses.append(float(loss.detach()))
         step += 1
         if step % 50 == 0:
             log.info(
@@ -242,10 +356,11 @@ def main(argv: list[str] | None = None) -> int:
         "steps": step,
         "batch": args.batch,
         "lr": args.lr,
+        "perturb": list(args.perturb),
         "history": history,
         "crop_seconds": args.crop,
         "train_minutes": round(minutes, 2),
-        "train_voices": train_names,
+        "train_voices": [n for n in train_names if "@" not in n],
         "held_apart_voices": held,
         "final_loss": float(np.mean(losses[-100:])) if losses else None,
         "validation": val,

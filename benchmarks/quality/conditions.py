@@ -15,6 +15,8 @@ Conditions (:func:`standard_conditions`):
 * ``overlap-sir{0,5,10}dB``: one interferer speaker over a seeded 30-100 % of the clip; the
   interferer of enrollment clip ``j`` of speaker ``s`` is interferer speaker
   ``(crc32(s) + j) mod n``, so the references of one set never share an interferer;
+* ``overlap-sir{S}dB-oracle-{irm,ibm}`` (not in a full run, :func:`extra_conditions`): the
+  overlap mixture through an oracle time-frequency mask, the headroom of separation;
 * ``conversation``: another speaker takes a turn in the middle of the clip (no overlap, same
   level): the interferer (chosen as for ``overlap``) speaks for a seeded 20-45 % of the speech
   (the target stays the main speaker of their own reference), spliced in at the quietest point
@@ -108,7 +110,7 @@ class Condition:
         Unique name (also seeds its randomness).
     family
         ``clean``, ``noise``, ``babble``, ``reverb``, ``telephone``, ``overlap``,
-        ``conversation``, ``level`` or ``mixed``.
+        ``conversation``, ``level``, ``mixed`` or ``oracle`` (overlap through an oracle mask).
     params
         Its parameters (SNR, colour, RT60, SIR, ...).
     """
@@ -154,13 +156,75 @@ def standard_conditions() -> list[Condition]:
     return out
 
 
+ORACLE_MASKS = ("irm", "ibm")
+"""Oracle time-frequency masks of the ``overlap-sir{S}dB-oracle-{mask}`` conditions."""
+
+
+def extra_conditions() -> list[Condition]:
+    """Conditions outside the full run, by name only (``--conditions``).
+
+    ``overlap-sir{0,5,10}dB-oracle-{irm,ibm}``: the ``overlap-sir{S}dB`` mixture of every clip
+    (the same interferer, region and draws: it is seeded as that condition), then masked with
+    the *oracle* ideal ratio / binary mask computed from the known target and interferer
+    (STFT 512 / hop 160 at 16 kHz, mixture phase): what a perfect time-frequency separator
+    would hand the encoder, the headroom of separation.
+    """
+    return [
+        Condition(
+            f"overlap-sir{_db(s)}-oracle-{m}",
+            "oracle",
+            {
+                "sir_db": s,
+                "fraction": OVERLAP_FRACTION,
+                "oracle_mask": m,
+                "seed_as": f"overlap-sir{_db(s)}",
+            },
+        )
+        for s in SIRS_DB
+        for m in ORACLE_MASKS
+    ]
+
+
 def get_condition(name: str) -> Condition:
-    """The standard condition called ``name``."""
-    for c in standard_conditions():
+    """The standard (or :func:`extra_conditions`) condition called ``name``."""
+    for c in (*standard_conditions(), *extra_conditions()):
         if c.name == name:
             return c
-    names = ", ".join(c.name for c in standard_conditions())
+    names = ", ".join(c.name for c in (*standard_conditions(), *extra_conditions()))
     raise KeyError(f"unknown condition {name!r}; known: {names}")
+
+
+def oracle_masked(target: np.ndarray, mixture: np.ndarray, mask: str) -> np.ndarray:
+    """``mixture`` through the oracle ``"irm"`` (sqrt of target / total power per bin) or
+    ``"ibm"`` (target louder than the rest) mask of ``target`` in it; same length, float32.
+
+    Examples
+    --------
+    >>> t = np.sin(np.arange(16000) / 3).astype(np.float32)
+    >>> i = np.random.default_rng(0).standard_normal(16000).astype(np.float32) * 0.01
+    >>> y = oracle_masked(t, t + i, "irm")
+    >>> float(np.mean((y - t) ** 2)) < float(np.mean(i**2))
+    True
+    """
+    from scipy.signal import istft, stft
+
+    n, hop = 512, 160
+    kw = {"nperseg": n, "noverlap": n - hop, "window": "hann"}
+    t = np.asarray(target, dtype=np.float64)
+    x = np.asarray(mixture, dtype=np.float64)
+    T = stft(t, **kw)[2]
+    X = stft(x, **kw)[2]
+    pt, pi = np.abs(T) ** 2, np.abs(X - T) ** 2
+    if mask == "irm":
+        m = np.sqrt(pt / (pt + pi + 1e-12))
+    elif mask == "ibm":
+        m = (pt > pi).astype(np.float64)
+    else:
+        raise ValueError(f"unknown oracle mask {mask!r}; use one of {ORACLE_MASKS}")
+    y = istft(X * m, **kw)[1]
+    out = np.zeros(x.size, dtype=np.float32)
+    out[: min(x.size, y.size)] = y[: x.size]
+    return out
 
 
 def condition_rng(condition: str, clip_key: str, seed: int = 0) -> np.random.Generator:
@@ -260,8 +324,8 @@ def degrade(
     from voxref.augment.reverb import reverberate
 
     x = np.asarray(samples, dtype=np.float32)
-    rng = condition_rng(condition.name, clip.key, seed)
     p = condition.params
+    rng = condition_rng(p.get("seed_as", condition.name), clip.key, seed)
     info: dict[str, Any] = {}
     if condition.family == "clean":
         y = x
@@ -275,12 +339,14 @@ def degrade(
         y = reverberate(x, sample_rate, rt60=p["rt60"], drr_db=p["drr_db"], rng=rng)
     elif condition.family == "telephone":
         y = telephone(x, sample_rate, codec=p["codec"], band=tuple(p["band_hz"]))
-    elif condition.family == "overlap":
+    elif condition.family in ("overlap", "oracle"):
         low, high = p["fraction"]
         fraction = float(rng.uniform(low, high))
         speaker, interferer = bank.interferer_for(clip, rng)
         res = add_overlap(x, sample_rate, interferer, p["sir_db"], fraction, rng=rng)
         y = res.samples
+        if p.get("oracle_mask"):
+            y = oracle_masked(x, y, p["oracle_mask"])
         info.update(interferer=speaker, fraction=res.fraction)
     elif condition.family == "conversation":
         speaker, interferer = bank.interferer_for(clip, rng)

@@ -11,6 +11,7 @@ from benchmarks.quality.conditions import (
     InterfererBank,
     corpus_clip,
     degrade,
+    extra_conditions,
     get_condition,
     mixed_roles,
     standard_conditions,
@@ -138,6 +139,28 @@ def test_overlap_interferers_differ_within_a_speaker_and_are_never_trial_speaker
             assert 0.3 - 1e-3 <= info["fraction"] <= 1.0
             used.append(info["interferer"])
         assert len(set(used)) == len(used)
+
+
+def test_oracle_overlap_conditions_mask_the_same_mixture_toward_the_target(split, bank) -> None:
+    """``overlap-sir0dB-oracle-irm`` draws what ``overlap-sir0dB`` draws (same interferer and
+    region) and hands over a signal far closer to the clean target; it is not in a full run."""
+    from voxref.augment.levels import snr_db
+
+    full = {c.name for c in standard_conditions()}
+    assert not full & {c.name for c in extra_conditions()}
+    base = get_condition("overlap-sir0dB")
+    for clip in split.enroll_clips()[:3]:
+        x = _audio(clip)
+        mix, info = degrade(base, x, SR, clip, bank)
+        for mask in ("irm", "ibm"):
+            y, oinfo = degrade(get_condition(f"overlap-sir0dB-oracle-{mask}"), x, SR, clip, bank)
+            assert (oinfo["interferer"], oinfo["fraction"]) == (
+                info["interferer"],
+                info["fraction"],
+            )
+            assert y.shape == mix.shape
+            # residual of the interferer: the oracle mask removes most of it
+            assert snr_db(x, y - x, SR) > snr_db(x, mix - x, SR) + 6
 
 
 def test_conversation_splices_a_whole_turn_of_another_speaker(split, bank) -> None:

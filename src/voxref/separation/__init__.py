@@ -9,6 +9,10 @@ Modules (import the one you need; this package imports nothing heavy by itself):
   reference (cross-reference agreement or an enrollment guide), for guided pooling.
 * :mod:`.dominant` — :func:`~.dominant.lone_reference_target`: a lone reference's dominant voice
   without another speaker's turns (short windows; what ``embed`` does with a single reference).
+* :mod:`.separator` — a speaker-independent two-talker separator (uPIT masks;
+  ``scripts/train_separator.py``); :mod:`.speechbrain_separator` — a pretrained SpeechBrain
+  SepFormer in its place; :mod:`.streams` — the guide picks the target's stream
+  (``Embedder(separate=...)``).
 * :mod:`.extractor` — a guide-conditioned mask estimator (trainable; not shipped: see
   ``scripts/train_target_extractor.py`` and BENCHMARKS.md).
 * :mod:`.target` — :func:`~.target.extract_target`: the target's part of a multi-speaker recording.
