@@ -33,10 +33,13 @@ from __future__ import annotations
 import abc
 import contextlib
 import dataclasses
+import hashlib
 import io
 import json
 import logging
+import os
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -108,6 +111,20 @@ class Method(abc.ABC):
         return {"name": self.name, "description": self.description, "group": self.prepare_group}
 
 
+def _with_file_hash(value: Any) -> Any:
+    """``value``, or ``"path#sha1:<12 hex>"`` when it names an existing file.
+
+    Examples
+    --------
+    >>> _with_file_hash("mean"), _with_file_hash(3)
+    ('mean', 3)
+    """
+    if isinstance(value, (str, os.PathLike)) and os.path.isfile(value):
+        digest = hashlib.sha1(Path(value).read_bytes()).hexdigest()[:12]
+        return f"{value}#sha1:{digest}"
+    return value
+
+
 class VoxrefMethod(Method):
     """``voxref.Embedder(**embedder_kwargs)``: ``prepare()`` per clip, ``combine()`` per set.
 
@@ -126,7 +143,12 @@ class VoxrefMethod(Method):
         self,
         name: str,
         embedder_kwargs: dict[str, Any] | None = None,
-        combine_only: Sequence[str] = ("pooling", "guide", "window_temperature"),
+        combine_only: Sequence[str] = (
+            "pooling",
+            "guide",
+            "window_temperature",
+            "separate_margin",
+        ),
         description: str = "",
     ) -> None:
         self.name = name
@@ -137,7 +159,11 @@ class VoxrefMethod(Method):
 
     @property
     def prepare_group(self) -> str:
-        shared = {k: v for k, v in self.kwargs.items() if k not in self.combine_only}
+        """Options that change ``prepare()``; a model file option also names its content (its
+        SHA-1), so a retrained checkpoint at the same path is a new group (and cache entry)."""
+        shared = {
+            k: _with_file_hash(v) for k, v in self.kwargs.items() if k not in self.combine_only
+        }
         return "voxref:" + json.dumps(shared, sort_keys=True, default=str)
 
     @property
@@ -307,6 +333,7 @@ _EMBEDDER_KEYS = (
     "vad",
     "level_dbfs",
     "separate",
+    "separate_margin",
 )
 
 

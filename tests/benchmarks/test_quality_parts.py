@@ -229,3 +229,16 @@ def test_mfcc_floor_needs_fit_and_separates_speakers(split) -> None:
     other = float(ea @ m.combine([items[split.test[b][0].key]]))
     assert abs(float(np.linalg.norm(ea)) - 1.0) < 1e-5
     assert same > other
+
+
+def test_a_retrained_model_file_is_a_new_prepare_group(tmp_path) -> None:
+    """The prepared-items cache must not hand a retrained checkpoint the old one's items."""
+    from benchmarks.quality.methods import parse_method_spec
+
+    ckpt = tmp_path / "sep.pt"
+    ckpt.write_bytes(b"first weights")
+    spec = f"voxref[separate={ckpt}]"
+    first = parse_method_spec(spec).prepare_group
+    assert first == parse_method_spec(spec).prepare_group
+    ckpt.write_bytes(b"retrained weights")
+    assert parse_method_spec(spec).prepare_group != first

@@ -228,7 +228,8 @@ class Embedder:
         voxref's own separator (:mod:`voxref.separation.separator`, shipped checkpoint), or a
         checkpoint path of it; or a SpeechBrain separation model directory or hub id
         (``"speechbrain/sepformer-libri2mix"``, :mod:`voxref.separation.speechbrain_separator`).
-        Default off.
+        Default off. ``separate_margin``: the stream must be this much closer (cosine) to the
+        target than the unseparated reference (negative: kept even when a little farther).
     device
         Torch device for the encoder.
 
@@ -257,6 +258,7 @@ class Embedder:
         level_dbfs: float | None = TARGET_LEVEL_DBFS,
         window_temperature: float | None = None,
         separate: bool | str | os.PathLike = False,
+        separate_margin: float = 0.0,
         device: str = "cpu",
     ) -> None:
         from .pooling import POOLING_METHODS
@@ -302,6 +304,7 @@ class Embedder:
                 check_policy(denoise)  # a typo fails here, not at the first reference
             self._clean_options["denoise"] = denoise
         self.separate: str | Path | None = _separator_spec(separate)
+        self.separate_margin = float(separate_margin)
         self._separator: Any = None
         self.device = device
         self._lock = threading.Lock()
@@ -617,6 +620,7 @@ class Embedder:
             np.asarray(unseparated)[None],
             target,
             stream_weights=[a for _, a in streams],
+            margin=self.separate_margin,
         )
         if choice.index is None:
             return None
