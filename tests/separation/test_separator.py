@@ -195,6 +195,16 @@ def test_choose_stream_keeps_a_one_voice_reference_as_it_is(two_talkers, encoder
     assert choice.index is None and choice.mixture_cosine > choice.stream_cosine
 
 
+def test_choose_stream_never_takes_an_empty_or_silent_stream():
+    t = np.eye(3)[0]
+    mixture = np.array([[0.0, 1.0, 0.0]])
+    empty, silent = np.zeros((0, 3)), np.array([[1.0, 0.0, 0.0]])
+    choice = choose_stream(
+        [empty, silent], mixture, t, stream_weights=[np.zeros(0), np.zeros(1)], margin=-2.0
+    )
+    assert choice.index is None
+
+
 def test_stream_activity_marks_the_silent_part_of_a_stream(two_talkers, encoder):
     a, _ = two_talkers
     t = a[0]

@@ -93,12 +93,18 @@ def choose_stream(
     """
     t = l2_normalize(np.asarray(target, dtype=np.float64))
     weights = stream_weights or [None] * len(streams)
-    cos = [float(_mean_direction(s, w) @ t) for s, w in zip(streams, weights)]
+    # a stream with no (active) window cannot be the target's
+    cos = [
+        float(_mean_direction(s, w) @ t)
+        if len(s) and (w is None or np.sum(w) > 0)
+        else float("-inf")
+        for s, w in zip(streams, weights)
+    ]
     mix = float(_mean_direction(mixture) @ t)
     if not cos:
         return StreamChoice(None, float("nan"), mix)
     best = int(np.argmax(cos))
-    chosen = best if cos[best] > mix + margin else None
+    chosen = best if np.isfinite(cos[best]) and cos[best] > mix + margin else None
     return StreamChoice(chosen, cos[best], mix)
 
 
