@@ -231,16 +231,38 @@ def build_tiny_sepformer(
 ) -> Path:
     """Write a tiny random SepFormer model directory (see the module docstring); returns it."""
     import torch
-    import yaml  # noqa: F401 - hyperpyyaml needs it
-    from hyperpyyaml import load_hyperpyyaml
+    from speechbrain.lobes.models.dual_path import (
+        Decoder,
+        Dual_Path_Model,
+        Encoder,
+        SBTransformerBlock,
+    )
 
     out = Path(directory)
     out.mkdir(parents=True, exist_ok=True)
-    text = SEPFORMER_HPARAMS.format(rate=int(sample_rate), d=int(width))
-    (out / "hyperparams.yaml").write_text(text)
+    d = int(width)
+    (out / "hyperparams.yaml").write_text(SEPFORMER_HPARAMS.format(rate=int(sample_rate), d=d))
+    # the same modules the YAML describes, built here (no YAML is executed to write the fixture)
+    block = {"num_layers": 1, "d_model": d, "nhead": 2, "d_ffn": 32, "dropout": 0}
+    block |= {"use_positional_encoding": True, "norm_before": True}
     with torch.random.fork_rng():
         torch.manual_seed(seed)
-        hp = load_hyperpyyaml(text)
-    for name in ("encoder", "masknet", "decoder"):
-        torch.save(hp["modules"][name].state_dict(), out / f"{name}.ckpt")
+        modules = {
+            "encoder": Encoder(kernel_size=16, out_channels=d),
+            "masknet": Dual_Path_Model(
+                num_spks=2,
+                in_channels=d,
+                out_channels=d,
+                num_layers=1,
+                K=50,
+                intra_model=SBTransformerBlock(**block),
+                inter_model=SBTransformerBlock(**block),
+                norm="ln",
+                linear_layer_after_inter_intra=False,
+                skip_around_intra=True,
+            ),
+            "decoder": Decoder(in_channels=d, out_channels=1, kernel_size=16, stride=8, bias=False),
+        }
+    for name, module in modules.items():
+        torch.save(module.state_dict(), out / f"{name}.ckpt")
     return out
