@@ -204,7 +204,7 @@ def corpus_eval(net, corpus: Path, n: int, sir: float, seed: int) -> dict:
     import soundfile as sf
     import torch
 
-    from voxref.audio.level import normalize_level
+    from voxref.audio.level import TARGET_LEVEL_DBFS, normalize_level
     from voxref.augment.overlap import add_overlap
     from voxref.embedder.registry import get_encoder
     from voxref.separation.separator import si_sdr
@@ -217,7 +217,7 @@ def corpus_eval(net, corpus: Path, n: int, sir: float, seed: int) -> dict:
     rng = np.random.default_rng(seed)
 
     def emb(x: np.ndarray) -> np.ndarray:
-        w = enc.embed_windows(normalize_level(x, SAMPLE_RATE, -22.0)[0])
+        w = enc.embed_windows(normalize_level(x, SAMPLE_RATE, TARGET_LEVEL_DBFS)[0])
         m = w.embeddings.mean(axis=0)
         return m / np.linalg.norm(m)
 

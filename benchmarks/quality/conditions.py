@@ -185,13 +185,17 @@ def extra_conditions() -> list[Condition]:
     ]
 
 
+def known_conditions() -> dict[str, Condition]:
+    """Every condition by name: :func:`standard_conditions`, then :func:`extra_conditions`."""
+    return {c.name: c for c in (*standard_conditions(), *extra_conditions())}
+
+
 def get_condition(name: str) -> Condition:
     """The standard (or :func:`extra_conditions`) condition called ``name``."""
-    for c in (*standard_conditions(), *extra_conditions()):
-        if c.name == name:
-            return c
-    names = ", ".join(c.name for c in (*standard_conditions(), *extra_conditions()))
-    raise KeyError(f"unknown condition {name!r}; known: {names}")
+    known = known_conditions()
+    if name not in known:
+        raise KeyError(f"unknown condition {name!r}; known: {', '.join(known)}")
+    return known[name]
 
 
 def oracle_masked(target: np.ndarray, mixture: np.ndarray, mask: str) -> np.ndarray:

@@ -46,8 +46,8 @@ from .conditions import (
     InterfererBank,
     corpus_clip,
     degrade,
-    extra_conditions,
     get_condition,
+    known_conditions,
     mixed_roles,
     standard_conditions,
 )
@@ -167,7 +167,7 @@ def _init_worker(config: QualityConfig, split: CorpusSplit) -> None:
         bank=InterfererBank(split, SAMPLE_RATE, config.corpus_level_dbfs),
         corpus_level_dbfs=config.corpus_level_dbfs,
         seed=config.seed,
-        conditions={c.name: c for c in (*standard_conditions(), *extra_conditions())},
+        conditions=known_conditions(),
     )
 
 

@@ -185,7 +185,8 @@ def _voxref_separate(label: str) -> Callable[[SpeedAudio], Timed]:
             x, short = resample(x, sr, rate), resample(short, sr, rate)
 
         def run(samples: np.ndarray) -> Any:
-            return stream_windows(net.split(samples, rate), rate, emb.encoder, level_dbfs=-22.0)
+            streams = net.split(samples, rate)
+            return stream_windows(streams, rate, emb.encoder, level_dbfs=emb.level_dbfs)
 
         return (lambda: run(x)), (lambda: run(short))
 

@@ -999,6 +999,18 @@ def _looks_like_path(source: str) -> bool:
     )
 
 
+def is_hub_id(source: str | os.PathLike) -> bool:
+    """Is ``source`` a hub id ``owner/name`` (and not something that looks like a local path)?
+
+    Examples
+    --------
+    >>> is_hub_id("speechbrain/spkrec-ecapa-voxceleb"), is_hub_id("./models/x"), is_hub_id("a.pt")
+    (True, False, False)
+    """
+    text = os.fspath(source)
+    return not _looks_like_path(text) and bool(_HUB_ID.match(text))
+
+
 def load_pretrained(
     source: str | os.PathLike | Encoder,
     *,
@@ -1060,7 +1072,7 @@ def load_pretrained(
             raise ConfigError("revision= applies to hub ids only, not to local paths.")
         kind = backend or detect_format(path)
         return _load_local(kind, path, device=device, allow_yaml_targets=yaml_allow)
-    if _looks_like_path(text) or not _HUB_ID.match(text):
+    if not is_hub_id(text):
         raise MissingCheckpointError(
             f"{text!r} is neither an existing file or directory nor a hub id 'owner/name'."
         )

@@ -45,11 +45,12 @@ def is_speechbrain_separator(spec: str | os.PathLike) -> bool:
     >>> is_speechbrain_separator("model.pt")
     False
     """
+    from ..embedder.checkpoint import is_hub_id
+
     p = Path(spec)
     if p.is_dir():
         return (p / "hyperparams.yaml").is_file()
-    text = str(spec)
-    return not p.exists() and text.count("/") == 1 and not text.endswith((".pt", ".ckpt"))
+    return not p.exists() and is_hub_id(spec)
 
 
 class SpeechBrainSeparator:

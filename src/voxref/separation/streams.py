@@ -126,14 +126,9 @@ def stream_activity(
     [1.0, 0.0]
     """
     x = np.asarray(samples, dtype=np.float64)
-    rms = []
-    for a, b in zip(np.asarray(windows.starts), np.asarray(windows.ends)):
-        seg = x[
-            int(round(a * sample_rate)) : max(
-                int(round(b * sample_rate)), int(round(a * sample_rate)) + 1
-            )
-        ]
-        rms.append(np.sqrt(np.mean(seg**2)) if seg.size else 0.0)
+    starts = np.round(np.asarray(windows.starts) * sample_rate).astype(int)
+    ends = np.maximum(np.round(np.asarray(windows.ends) * sample_rate).astype(int), starts + 1)
+    rms = [np.sqrt(np.mean(x[a:b] ** 2)) if x[a:b].size else 0.0 for a, b in zip(starts, ends)]
     db = 20 * np.log10(np.maximum(np.asarray(rms), 1e-10))
     if db.size == 0:
         return np.zeros(0)
@@ -151,8 +146,8 @@ def stream_windows(
 ) -> list[tuple[WindowEmbeddings, np.ndarray]]:
     """Each stream levelled to ``level_dbfs`` (speech band; as the references are) and embedded.
 
-    Returns ``(windows, activity)`` per stream (:func:`stream_activity`); a stream too quiet to
-    level or too short for one window gets empty windows.
+    Returns ``(windows, activity)`` per stream (:func:`stream_activity`); a stream the encoder
+    refuses (too short for one window) gets empty windows.
     """
     from ..audio.level import normalize_level
     from ..errors import VoxrefError
