@@ -11,17 +11,25 @@ Re-runnable and seeded. Stages:
 2. **Training** of :class:`voxref.separation.separator.TwoSpeakerSeparator`. Each example is drawn
    on the fly (seeded): a ``--crop`` second crop of one voice's utterance and another voice's
    utterance overlapped with :func:`voxref.augment.overlap.add_overlap` at an SIR uniform in
-   [-5, 10] dB over 30-100 % of the crop; sources are the target and the placed interferer.
-   Loss: utterance-level permutation-invariant negative SI-SDR of the two resynthesised streams
-   (:func:`voxref.separation.separator.pit_si_sdr_loss`). Adam, cosine learning-rate decay over
-   ``--steps`` (cut short at ``--max-minutes``; the steps done are recorded).
+   [-5, 10] dB over 30-100 % of the crop; sources are the target and the placed interferer. A
+   ``--single`` share of examples (after ``--single-from`` steps) is one voice alone (second
+   source silent), a ``--noise`` share gets a little coloured noise (SNR 15-40 dB, in neither
+   source) and a ``--reverb`` share is in a reverberant room (sources reverberant). Loss:
+   :func:`voxref.separation.separator.pit_separation_loss` (utterance-level permutation-invariant
+   negative SNR; for one voice, SNR of the stream holding it plus the other stream's energy),
+   Adam, cosine learning-rate decay over ``--steps`` (cut short at ``--max-minutes``; the steps
+   done are recorded).
 3. **Validation** on the held-apart voices: SI-SDR improvement of the better-matching stream over
-   the mixture, for the target, at SIR 0 and 5 dB.
+   the mixture, for the target, at SIR 0, 5 and 10 dB; and the one/two-voice gate: the level of
+   the quieter stream (:func:`voxref.separation.separator.weaker_stream_db`) that best separates
+   single voices from those mixtures, written to the checkpoint as
+   ``metadata["two_voice_threshold_db"]`` (the Embedder separates only above it).
 
 ``--eval-corpus CKPT`` evaluates a checkpoint on the benchmark corpus's voices instead (none in
 training): SI-SDR and GE2E cosine to the clean target of the mixture, the better stream and the
-oracle ideal ratio mask, by engine pair. Whether ``voxref.embed`` gains from it is measured by the
-quality benchmark (``voxref[separate=CKPT]``; BENCHMARKS.md "Overlapped references").
+oracle ideal ratio mask, by engine pair, and how often the gate is right there. Whether
+``voxref.embed`` gains from it is measured by the quality benchmark (``voxref[separate=CKPT]``;
+BENCHMARKS.md "Overlapped references").
 
 Writes ``--work/separator.pt`` and, with ``--ship``, copies it to
 ``src/voxref/data/two_speaker_separator.pt``: whether ``voxref.embed`` uses it is decided by the
@@ -32,7 +40,8 @@ a new data seed); the earlier runs are listed in the checkpoint's ``metadata["hi
 
 Usage (repository root)::
 
-    .venv/bin/python scripts/train_separator.py --batch 12 --steps 7000 --max-minutes 62
+    .venv/bin/python scripts/train_separator.py --batch 12 --steps 6000 --max-minutes 80 \
+        --perturb 0.82 0.9 0.95 1.05 1.1 1.2
     .venv/bin/python scripts/train_separator.py --resume benchmarks/work/separator/separator.pt \
         --batch 12 --steps 2500 --max-minutes 40 --lr 5e-4 --ship
 """
@@ -151,9 +160,20 @@ def make_example(
     names: list[str],
     crop: int,
     sir: tuple[float, float] = (-5.0, 10.0),
+    *,
+    single: bool = False,
+    noise: float = 0.0,
+    reverb: float = 0.0,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(mixture (N,), sources (2, N)): a crop of one voice overlapped by another."""
+    """(mixture (N,), sources (2, N)): a crop of one voice overlapped by another, or (``single``)
+    the voice alone with a silent second source. With probability ``noise`` a little coloured
+    noise (SNR 15-40 dB to the mixture; in neither source) is added, as references keep after
+    denoising. With probability ``reverb`` both voices are reverberated (one room: RT60
+    0.2-0.9 s, DRR 0-10 dB, a separate impulse response each) and the sources are the
+    reverberant voices, so a reverberant single voice stays one voice."""
+    from voxref.augment.noise import colored_noise, mix_at_snr
     from voxref.augment.overlap import add_overlap
+    from voxref.augment.reverb import reverberate
 
     a, b = rng.choice(len(names), size=2, replace=False)
     ua = voices[names[a]][int(rng.integers(len(voices[names[a]])))]
@@ -166,31 +186,79 @@ def make_example(
         s = int(rng.integers(0, crop - ua.size + 1))
         t[s : s + ua.size] = ua
     if np.sqrt(np.mean(t**2)) < 1e-3:
-        return make_example(rng, voices, names, crop, sir)
-    res = add_overlap(t, SAMPLE_RATE, ub, float(rng.uniform(*sir)), float(rng.uniform(0.3, 1.0)),
-                      rng=rng)  # fmt: skip
-    mix = res.samples.astype(np.float32)
+        return make_example(rng, voices, names, crop, sir, single=single, noise=noise,
+                            reverb=reverb)  # fmt: skip
+    if rng.random() < reverb:
+        rt60, drr = float(rng.uniform(0.2, 0.9)), float(rng.uniform(0.0, 10.0))
+        t = reverberate(t, SAMPLE_RATE, rt60, drr_db=drr, rng=rng).astype(np.float32)
+        ub = reverberate(ub, SAMPLE_RATE, rt60, drr_db=drr, rng=rng).astype(np.float32)
+    if single:
+        mix = t.copy()
+    else:
+        mix = add_overlap(t, SAMPLE_RATE, ub, float(rng.uniform(*sir)),
+                          float(rng.uniform(0.3, 1.0)), rng=rng).samples.astype(np.float32)  # fmt: skip
+    sources = np.stack([t, mix - t]).astype(np.float32)
+    if rng.random() < noise:
+        color = ("white", "pink", "brown")[int(rng.integers(3))]
+        n = colored_noise(crop, SAMPLE_RATE, color, rng=rng)
+        mix = mix_at_snr(mix, n, SAMPLE_RATE, float(rng.uniform(15, 40))).astype(np.float32)
     gain = np.float32(10 ** (rng.uniform(-10, 6) / 20))
-    return mix * gain, np.stack([t, mix - t]).astype(np.float32) * gain
+    return mix * gain, sources * gain
 
 
 def validate(net, voices, names, n: int, seed: int, crop: int) -> dict:
+    """SI-SDR improvement on held-apart voices at SIR 0/5/10 dB, and the one/two-voice gate
+    (:func:`calibrate_gate`) from the same mixtures, reverberant ones, and single voices (clean,
+    a little noisy, reverberant).
+    """
     import torch
 
-    from voxref.separation.separator import si_sdr
+    from voxref.separation.separator import si_sdr, weaker_stream_db
 
-    out = {}
-    for sir in (0.0, 5.0):
+    out: dict = {}
+    weaker: dict[str, list[float]] = {}
+    for sir in (0.0, 5.0, 10.0):
         rng = np.random.default_rng(seed + 1000 + int(sir))
         gains = []
         for _ in range(n):
             mix, src = make_example(rng, voices, names, crop, (sir, sir))
-            est = torch.from_numpy(net.split(mix, SAMPLE_RATE))
-            t = torch.from_numpy(src[0])
+            streams = net.split(mix, SAMPLE_RATE)
+            est, t = torch.from_numpy(streams), torch.from_numpy(src[0])
             best = max(float(si_sdr(est[0], t)), float(si_sdr(est[1], t)))
             gains.append(best - float(si_sdr(torch.from_numpy(mix), t)))
+            weaker.setdefault(f"two-sir{sir:g}", []).append(weaker_stream_db(streams, mix))
         out[f"sir{sir:g}"] = {"si_sdr_improvement_db": float(np.mean(gains)), "n": n}
+    rng = np.random.default_rng(seed + 2000)
+    kinds = {"one": {"single": True}, "one-noisy": {"single": True, "noise": 1.0},
+             "one-reverb": {"single": True, "reverb": 1.0},
+             "two-sir5-reverb": {"sir": (5.0, 5.0), "reverb": 1.0}}  # fmt: skip
+    for key, kw in kinds.items():
+        for _ in range(n):
+            mix, _ = make_example(rng, voices, names, crop, **kw)
+            weaker.setdefault(key, []).append(weaker_stream_db(net.split(mix, SAMPLE_RATE), mix))
+    out["gate"] = calibrate_gate(weaker)
     return out
+
+
+def calibrate_gate(weaker: dict[str, list[float]]) -> dict:
+    """The weaker-stream level (dB) that best tells one voice (keys ``one*``) from two
+    (``two*``): the threshold with the lowest mean of the two error rates; percentiles beside."""
+    one = np.concatenate([v for k, v in weaker.items() if k.startswith("one")])
+    two = np.concatenate([v for k, v in weaker.items() if k.startswith("two")])
+    grid = np.unique(np.r_[one, two])
+    errors = [(np.mean(one >= g) + np.mean(two < g)) / 2 for g in grid]
+    best = int(np.argmin(errors))
+    lo = grid[best - 1] if best > 0 else grid[best] - 1.0
+    threshold = float((lo + grid[best]) / 2)
+    return {
+        "threshold_db": threshold,
+        "error_one_voice": float(np.mean(one >= threshold)),
+        "error_two_voices": float(np.mean(two < threshold)),
+        "percentiles_db": {
+            k: [round(float(q), 2) for q in np.percentile(v, [5, 25, 50, 75, 95])]
+            for k, v in weaker.items()
+        },
+    }
 
 
 def corpus_eval(net, corpus: Path, n: int, sir: float, seed: int) -> dict:
@@ -207,7 +275,7 @@ def corpus_eval(net, corpus: Path, n: int, sir: float, seed: int) -> dict:
     from voxref.audio.level import TARGET_LEVEL_DBFS, normalize_level
     from voxref.augment.overlap import add_overlap
     from voxref.embedder.registry import get_encoder
-    from voxref.separation.separator import si_sdr
+    from voxref.separation.separator import si_sdr, weaker_stream_db
 
     sys.path.insert(0, str(REPO))
     from benchmarks.quality.conditions import oracle_masked
@@ -237,14 +305,21 @@ def corpus_eval(net, corpus: Path, n: int, sir: float, seed: int) -> dict:
         oracle = oracle_masked(t, mix, "irm")
         et = emb(t)
         rows.append([sdr(mix, t), sdr(best, t), sdr(oracle, t),
-                     emb(mix) @ et, emb(best) @ et, emb(oracle) @ et])  # fmt: skip
+                     emb(mix) @ et, emb(best) @ et, emb(oracle) @ et,
+                     weaker_stream_db(streams, mix),
+                     weaker_stream_db(net.split(t, SAMPLE_RATE), t)])  # fmt: skip
         pairs.append("+".join(utts[k]["engine"].split("-")[0] for k in (a, b)))
     r, pairs = np.array(rows), np.array(pairs)
     cols = ("si_sdr_mix", "si_sdr_best_stream", "si_sdr_oracle_irm",
-            "cos_mix", "cos_best_stream", "cos_oracle_irm")  # fmt: skip
+            "cos_mix", "cos_best_stream", "cos_oracle_irm",
+            "weaker_stream_db_mix", "weaker_stream_db_target_alone")  # fmt: skip
+    threshold = net.two_voice_threshold_db
 
     def summary(m: np.ndarray) -> dict:
         out = {c: float(r[m, j].mean()) for j, c in enumerate(cols)}
+        if threshold is not None:  # the gate on voices it was not calibrated on
+            out["gate_two_voices_found"] = float(np.mean(r[m, 6] >= threshold))
+            out["gate_one_voice_found"] = float(np.mean(r[m, 7] < threshold))
         return {**out, "n": int(m.sum())}
 
     return {
@@ -274,6 +349,24 @@ def main(argv: list[str] | None = None) -> int:
         default=[],
         help="speed factors: every voice also resampled by each (more, different voices)",
     )
+    p.add_argument(
+        "--single",
+        type=float,
+        default=0.2,
+        help="share of single-voice examples (second stream taught to stay silent: the gate)",
+    )
+    p.add_argument(
+        "--single-from",
+        type=int,
+        default=600,
+        help="steps of two-voice examples only before single voices join (learn to separate first)",
+    )
+    p.add_argument(
+        "--noise", type=float, default=0.3, help="share of examples with a little coloured noise"
+    )
+    p.add_argument(
+        "--reverb", type=float, default=0.3, help="share of examples in a reverberant room"
+    )
     p.add_argument("--ship", action="store_true")
     p.add_argument(
         "--eval-corpus",
@@ -287,7 +380,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     import torch
 
-    from voxref.separation.separator import TwoSpeakerSeparator, pit_si_sdr_loss
+    from voxref.separation.separator import TwoSpeakerSeparator, pit_separation_loss
 
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
@@ -330,10 +423,13 @@ def main(argv: list[str] | None = None) -> int:
     step = 0
     net.train()
     while step < args.steps and (time.time() - t0) < args.max_minutes * 60:
-        batch = [make_example(rng, voices, train_names, crop) for _ in range(args.batch)]
+        share = args.single if step >= args.single_from else 0.0
+        single = rng.random(args.batch) < share
+        batch = [make_example(rng, voices, train_names, crop, single=bool(one), noise=args.noise,
+                              reverb=args.reverb) for one in single]  # fmt: skip
         mix = torch.from_numpy(np.stack([m for m, _ in batch]))
         src = torch.from_numpy(np.stack([s for _, s in batch]))
-        loss = pit_si_sdr_loss(net.separate(mix), src)
+        loss = pit_separation_loss(net.separate(mix), src, torch.from_numpy(single))
         opt.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(net.parameters(), 5.0)
@@ -346,8 +442,14 @@ def main(argv: list[str] | None = None) -> int:
                 "step %d loss %.2f (last 50) %.1f min",
                 step, float(np.mean(losses[-50:])), (time.time() - t0) / 60,
             )  # fmt: skip
-        if step % 500 == 0:
-            net.save(args.work / "separator.pt")
+        if step % 500 == 0:  # a checkpoint to resume from, with what made it so far
+            net.save(args.work / "separator.pt", {
+                "seed": args.seed, "steps": step, "batch": args.batch, "lr": args.lr,
+                "train_minutes": round((time.time() - t0) / 60, 2), "history": history,
+                "single_voice_share": args.single, "single_voice_from_step": args.single_from,
+                "noise_share": args.noise, "reverb_share": args.reverb,
+                "perturb": list(args.perturb), "partial": True,
+            })  # fmt: skip
     minutes = (time.time() - t0) / 60
     val = validate(net, voices, held, args.val, args.seed, crop)
     log.info("validation on held-apart voices: %s", val)
@@ -364,7 +466,12 @@ def main(argv: list[str] | None = None) -> int:
         "held_apart_voices": held,
         "final_loss": float(np.mean(losses[-100:])) if losses else None,
         "validation": val,
-        "loss": "uPIT negative SI-SDR",
+        "single_voice_share": args.single,
+        "single_voice_from_step": args.single_from,
+        "noise_share": args.noise,
+        "reverb_share": args.reverb,
+        "two_voice_threshold_db": val["gate"]["threshold_db"] if args.single > 0 else None,
+        "loss": "uPIT negative SNR; single voices: SNR + 0.1 x second-stream energy (dB, floor -30)",
         "script": "scripts/train_separator.py",
     }
     path = net.save(args.work / "separator.pt", meta)

@@ -56,6 +56,8 @@ FINGERPRINT_PATHS = (
     "src/voxref/embedder/ge2e.py",
     "src/voxref/embedder/checkpoint.py",
     "src/voxref/embedder/registry.py",
+    "src/voxref/separation/separator.py",
+    "src/voxref/separation/streams.py",
     "benchmarks/quality/conditions.py",
     "benchmarks/quality/methods.py",
     "benchmarks/quality/split.py",
@@ -66,6 +68,7 @@ FINGERPRINT_CALLABLES = (
     "voxref.embedder.embedder:Embedder.__init__",
     "voxref.embedder.embedder:Embedder.load",
     "voxref.embedder.embedder:Embedder.prepare",
+    "voxref.embedder.embedder:Embedder.separated_streams",
     "voxref.embedder.embedder:PreparedReference",
 )
 """Functions whose source decides per-clip items, in files that also hold combine-only code."""

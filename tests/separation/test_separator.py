@@ -20,8 +20,11 @@ from voxref.errors import (
 from voxref.separation.separator import (
     TwoSpeakerSeparator,
     default_checkpoint,
+    pit_separation_loss,
     pit_si_sdr_loss,
     si_sdr,
+    snr,
+    weaker_stream_db,
 )
 from voxref.separation.streams import choose_stream, stream_activity, stream_windows
 
@@ -43,10 +46,10 @@ def test_si_sdr_is_scale_invariant_and_tracks_the_noise_level():
     ref = torch.randn(4000, generator=gen)
     n = torch.randn(4000, generator=gen)
     n = n - (n @ ref) / (ref @ ref) * ref  # orthogonal to the reference
-    for snr in (0.0, 10.0, 20.0):
-        est = ref + n * (ref.norm() / n.norm()) * 10 ** (-snr / 20)
-        assert abs(float(si_sdr(est, ref)) - snr) < 0.05
-        assert abs(float(si_sdr(7.0 * est, ref)) - snr) < 0.05
+    for level in (0.0, 10.0, 20.0):
+        est = ref + n * (ref.norm() / n.norm()) * 10 ** (-level / 20)
+        assert abs(float(si_sdr(est, ref)) - level) < 0.05
+        assert abs(float(si_sdr(7.0 * est, ref)) - level) < 0.05
 
 
 def test_pit_loss_takes_the_better_order_and_is_lowest_at_the_sources():
@@ -146,6 +149,68 @@ def test_learns_to_split_two_tones_whatever_their_order():
     assert float(si_sdr(y[order[0]], ref[0])) > 15 and float(si_sdr(y[order[1]], ref[1])) > 15
 
 
+def test_separation_loss_single_voice_rows_want_the_other_stream_silent():
+    gen = torch.Generator().manual_seed(2)
+    s = torch.randn(3, 2, 3000, generator=gen)
+    s[2, 1] = 0  # one voice
+    single = torch.tensor([False, False, True])
+    # two-voice rows: permutation-invariant negative SNR (counted up to 30 dB)
+    est = s[:2] + 0.2 * torch.randn(s[:2].shape, generator=gen)
+    two = float(pit_separation_loss(est, s[:2], single[:2]))
+    assert two == pytest.approx(-float(snr(est, s[:2]).mean()), abs=1e-4)
+    assert float(pit_separation_loss(est.flip(1), s[:2], single[:2])) == pytest.approx(two)
+    assert float(pit_separation_loss(s[:2], s[:2], single[:2])) == pytest.approx(-30.0)
+    # a stream far too quiet is not a separated talker (SI-SDR would not see it)
+    quiet = est.clone()
+    quiet[:, 1] *= 0.01
+    assert float(pit_separation_loss(quiet, s[:2], single[:2])) > two + 5
+    # one voice: either stream may hold it; the other stream's leakage costs, floored at -30 dB
+    one = s[2:].clone()
+    best = float(pit_separation_loss(one, one, single[2:]))
+    assert best == pytest.approx(-30.0 + 0.1 * -30.0, abs=1e-3)
+    assert float(pit_separation_loss(one.flip(1), one, single[2:])) == pytest.approx(best)
+    costs = []
+    for leak in (0.1, 0.3, 0.5):
+        est1 = one.clone()
+        est1[0, 1] = leak * one[0, 0]
+        costs.append(float(pit_separation_loss(est1, one, single[2:])))
+    assert best < costs[0] < costs[1] < costs[2]
+    # 0.5 leakage is -6 dB: a tenth of its 24 dB above the floor is added
+    assert costs[2] - best == pytest.approx(0.1 * (30 + 20 * np.log10(0.5)), abs=0.05)
+    with pytest.raises(ConfigError):
+        pit_separation_loss(s, s, single[:2])
+
+
+def test_weaker_stream_db_measures_the_quieter_stream_against_the_mixture():
+    a, b = noise(8000, 0), noise(8000, 1)
+    assert weaker_stream_db(np.stack([a, b]), a + b) == pytest.approx(-3.0, abs=0.2)
+    assert weaker_stream_db(np.stack([a, 0.01 * b]), a) == pytest.approx(-40.0, abs=0.2)
+    assert weaker_stream_db(np.stack([a, 0 * b]), a) < -150
+
+
+def test_learns_to_leave_the_second_stream_silent_for_one_voice():
+    """Trained with single-tone examples too, the quieter stream says one voice or two."""
+    t = np.arange(8000) / SR
+    low = (0.3 * np.sin(2 * np.pi * 500 * t)).astype(np.float32)
+    high = (0.3 * np.sin(2 * np.pi * 3000 * t)).astype(np.float32)
+    net = tiny(seed=0)
+    opt = torch.optim.Adam(net.parameters(), lr=1e-2)
+    gen = torch.Generator().manual_seed(0)
+    pair = torch.from_numpy(np.stack([low, high]))
+    lone = torch.from_numpy(np.stack([[low, 0 * low], [high, 0 * high]]))
+    single = torch.tensor([False, False, True, True])
+    for _ in range(120):
+        src = torch.cat([pair[None].repeat(2, 1, 1), lone])
+        src = src * torch.exp(torch.randn(4, 2, 1, generator=gen) * 0.3)
+        loss = pit_separation_loss(net.separate(src.sum(1)), src, single)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    two_db = weaker_stream_db(net.split(low + high, SR), low + high)
+    one_db = max(weaker_stream_db(net.split(x, SR), x) for x in (low, high))
+    assert two_db > -8 and one_db < two_db - 15
+
+
 # ------------------------------------------------------------------------------- stream choice
 @pytest.fixture(scope="module")
 def two_talkers(speech_by_speaker):
@@ -237,6 +302,39 @@ def test_embedder_separate_option_errors_and_wiring(tmp_path, two_talkers):
     np.testing.assert_array_equal(emb.combine(prepared).embedding, res.embedding)
 
 
+def test_embedder_separates_only_behind_the_gate(tmp_path, two_talkers):
+    """A checkpoint with a one/two-voice threshold: references whose quieter stream is below it
+    are pooled as without separation; above it the closer stream is kept whatever the margin."""
+    from voxref import Embedder
+    from voxref.augment.overlap import add_overlap
+
+    a, b = two_talkers
+    refs = [(add_overlap(a[k], SR, b[k], 0.0, 1.0, seed=k).samples, SR) for k in range(3)]
+    plain = Embedder().embed(refs, return_details=True)
+    results = {}
+    for name, threshold in (("never", 1000.0), ("always", -1000.0)):
+        net = tiny(seed=0)
+        net.metadata = {"two_voice_threshold_db": threshold}
+        path = net.save(tmp_path / f"{name}.pt")
+        emb = Embedder(separate=path)
+        assert emb.separator.two_voice_threshold_db == threshold
+        results[name] = emb.embed(refs, return_details=True)
+    np.testing.assert_allclose(results["never"].embedding, plain.embedding, atol=1e-6)
+    reasons = [r.activity.reason for r in results["always"].references]
+    assert all("separated into two voices (quieter stream" in r for r in reasons), reasons
+    # babble (the auto policy's babble denoiser ran) is a crowd, not a second talker
+    emb = Embedder(separate=tmp_path / "always.pt")
+    prepared = emb.prepare_all(refs)
+    for p in prepared:
+        p.denoiser = "dfn3-lim6"
+    assert all(emb.separated_target(p, plain.embedding) is None for p in prepared)
+    # an explicit margin still applies behind the gate: nothing beats the mixture by 2
+    net = tiny(seed=0)
+    net.metadata = {"two_voice_threshold_db": -1000.0}
+    strict = Embedder(separate=net.save(tmp_path / "strict.pt"), separate_margin=2.0)
+    np.testing.assert_allclose(strict.embed(refs), plain.embedding, atol=1e-6)
+
+
 @pytest.mark.skipif(not default_checkpoint().is_file(), reason="no shipped separator")
 def test_shipped_separator_moves_overlapped_references_toward_the_target(two_talkers, encoder):
     """Three references of one talker, each fully overlapped at 0 dB by another talker: with
@@ -250,6 +348,25 @@ def test_shipped_separator_moves_overlapped_references_toward_the_target(two_tal
     with_sep = Embedder(separate=True).embed(refs)
     without = Embedder().embed(refs)
     assert float(with_sep @ clean) > float(without @ clean) + 0.01
+
+
+@pytest.mark.skipif(not default_checkpoint().is_file(), reason="no shipped separator")
+def test_shipped_separator_gate_tells_one_voice_from_two(two_talkers):
+    """Fixture speech of one talker stays one voice; the same speech under another talker at
+    0 and 5 dB is two (clean and with a little noise), with the checkpoint's threshold."""
+    from voxref.augment.noise import add_noise
+    from voxref.augment.overlap import add_overlap
+
+    net = TwoSpeakerSeparator.load()
+    threshold = net.two_voice_threshold_db
+    assert threshold is not None
+    a, b = two_talkers
+    for k in range(3):
+        for x in (a[k], add_noise(a[k], SR, 30.0, "pink", seed=k)):
+            assert weaker_stream_db(net.split(x, SR), x) < threshold
+        for sir in (0.0, 5.0):
+            mix = add_overlap(a[k], SR, b[k], sir, 1.0, seed=k).samples
+            assert weaker_stream_db(net.split(mix, SR), mix) > threshold
 
 
 # ------------------------------------------------------------------------------- SpeechBrain

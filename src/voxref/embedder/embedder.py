@@ -228,8 +228,19 @@ class Embedder:
         voxref's own separator (:mod:`voxref.separation.separator`, shipped checkpoint), or a
         checkpoint path of it; or a SpeechBrain separation model directory or hub id
         (``"speechbrain/sepformer-libri2mix"``, :mod:`voxref.separation.speechbrain_separator`).
-        Default off. ``separate_margin``: the stream must be this much closer (cosine) to the
-        target than the unseparated reference (negative: kept even when a little farther).
+        Default off. A reference where another talker takes turns keeps its voice split (the
+        target's solo speech) first; the others are separated. A separator that can tell one
+        voice from two (voxref's shipped one, trained with single-voice examples:
+        ``metadata["two_voice_threshold_db"]``) separates only references whose quieter stream
+        is above that level (:func:`voxref.separation.separator.weaker_stream_db`) and then
+        keeps the stream closest to the target; other separators keep a stream only when it is
+        closer to the target than the unseparated reference. References the clean stage found
+        babble in are never separated. Measured in BENCHMARKS.md, "Overlapped references"
+        (three references overlapped at 0 dB: EER 6.60 % vs 7.56 % without, 7.31 % plain mean).
+    separate_margin
+        Override of that rule: the stream must be this much closer (cosine) to the target than
+        the unseparated reference (negative: kept even when a little farther); applied after
+        the one/two-voice gate. ``None`` (default): ``-inf`` behind the gate, ``0`` without one.
     device
         Torch device for the encoder.
 
@@ -258,7 +269,7 @@ class Embedder:
         level_dbfs: float | None = TARGET_LEVEL_DBFS,
         window_temperature: float | None = None,
         separate: bool | str | os.PathLike = False,
-        separate_margin: float = 0.0,
+        separate_margin: float | None = None,
         device: str = "cpu",
     ) -> None:
         from .pooling import POOLING_METHODS
@@ -304,7 +315,7 @@ class Embedder:
                 check_policy(denoise)  # a typo fails here, not at the first reference
             self._clean_options["denoise"] = denoise
         self.separate: str | Path | None = _separator_spec(separate)
-        self.separate_margin = float(separate_margin)
+        self.separate_margin = None if separate_margin is None else float(separate_margin)
         self._separator: Any = None
         self.device = device
         self._lock = threading.Lock()
@@ -466,15 +477,12 @@ class Embedder:
                     target = guide if guide is not None else act.target
                     if target is None or not np.size(target):
                         continue
-                    if self.separate is not None:
-                        chosen = self.separated_target(p, l2_normalize(np.asarray(target)), act)
-                        if chosen is not None:
-                            pooled_windows[i], activities[i] = chosen
-                            log.info("%s: %s", p.source, chosen[1].reason)
-                            continue
-                    if not worth_splitting(act):
-                        continue
-                    chosen = guided_voice(self.voice_split(p), l2_normalize(np.asarray(target)))
+                    t = l2_normalize(np.asarray(target))
+                    # another talker's turns: keep the target's solo speech (measured better
+                    # than separating on the conversation condition); talkers at once: separate
+                    chosen = guided_voice(self.voice_split(p), t) if worth_splitting(act) else None
+                    if chosen is None and self.separate is not None:
+                        chosen = self.separated_target(p, t, act)
                     if chosen is not None:
                         pooled_windows[i], activities[i] = chosen
                         log.info("%s: %s", p.source, chosen[1].reason)
@@ -579,11 +587,14 @@ class Embedder:
         if "streams" not in prepared.extras:
             if prepared.speech is None or self.separator is None:
                 return None
+            from ..separation.separator import weaker_stream_db
             from ..separation.streams import stream_windows
 
             sp = prepared.speech
+            raw = self.separator.split(sp.samples, sp.sample_rate)
+            prepared.extras["weaker_stream_db"] = weaker_stream_db(raw, sp.samples)
             prepared.extras["streams"] = stream_windows(
-                self.separator.split(sp.samples, sp.sample_rate),
+                raw,
                 sp.sample_rate,
                 self.encoder,
                 level_dbfs=self.level_dbfs,
@@ -597,10 +608,13 @@ class Embedder:
     ) -> tuple[WindowEmbeddings, Any] | None:
         """The reference's separated stream closest to ``target``, as ``(windows, activity)``.
 
-        Streams from :meth:`separated_streams`; ``None`` when neither stream is closer to
-        ``target`` than the reference would be without separation (its windows pooled under
+        Streams from :meth:`separated_streams`. ``None`` when the clean stage found babble-like
+        noise (the ``"auto"`` policy's babble denoiser ran), when the separator's gate says the
+        reference holds one voice (its quieter stream below the checkpoint's
+        ``two_voice_threshold_db``), when the stream is not closer to ``target`` than the
+        reference would be without separation by ``separate_margin`` (its windows pooled under
         ``activity``, the guided target activity, as :meth:`combine` would pool them;
-        :func:`voxref.separation.streams.choose_stream`) or the audio was dropped.
+        :func:`voxref.separation.streams.choose_stream`), or when the audio was dropped.
         """
         from ..separation.guide import TargetActivity
         from ..separation.streams import choose_stream
@@ -609,6 +623,18 @@ class Embedder:
         streams = self.separated_streams(prepared)
         if streams is None:
             return None
+        if prepared.denoiser == _babble_denoiser_name():
+            # the clean stage judged the noise babble (a crowd, not a second talker): separating
+            # it cost 2.6 points of EER at babble 5 dB, k = 3 (benchmarks/results/separation.md)
+            return None
+        threshold = getattr(self.separator, "two_voice_threshold_db", None)
+        weaker = prepared.extras.get("weaker_stream_db")
+        gated = threshold is not None and weaker is not None
+        if gated and weaker < threshold:
+            return None  # one voice: separating would only damage it
+        margin = self.separate_margin
+        if margin is None:
+            margin = float("-inf") if gated else 0.0
         if activity is not None:
             unseparated, _ = guided_window_pool(
                 prepared.windows, activity.weights, activity.overlap
@@ -620,7 +646,7 @@ class Embedder:
             np.asarray(unseparated)[None],
             target,
             stream_weights=[a for _, a in streams],
-            margin=self.separate_margin,
+            margin=margin,
         )
         if choice.index is None:
             return None
@@ -632,7 +658,9 @@ class Embedder:
             confidence=float(np.clip(choice.stream_cosine, 0.0, 1.0)),
             overlap_ratio=0.0,
             reason=(
-                f"separated into two voices; the one closest to the target is kept (cosine "
+                "separated into two voices"
+                + (f" (quieter stream {weaker:.1f} dB)" if gated else "")
+                + f"; the one closest to the target is kept (cosine "
                 f"{choice.stream_cosine:.2f} vs {choice.mixture_cosine:.2f} unseparated)"
             ),
             similarity=windows.embeddings @ target if len(windows) else np.zeros(0),
@@ -731,6 +759,13 @@ class Embedder:
         if return_details:
             results.update(failures)
         return results
+
+
+def _babble_denoiser_name() -> str:
+    """Name of the denoiser the ``"auto"`` policy gives babble-like noise (``dfn3-lim<N>``)."""
+    from ..clean.denoise import AUTO_BABBLE_ATTEN_LIM_DB
+
+    return f"dfn3-lim{AUTO_BABBLE_ATTEN_LIM_DB:g}"
 
 
 def _separator_spec(separate: bool | str | os.PathLike) -> str | Path | None:

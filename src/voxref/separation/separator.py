@@ -47,8 +47,11 @@ __all__ = [
     "DEFAULT_CHECKPOINT",
     "TwoSpeakerSeparator",
     "default_checkpoint",
+    "pit_separation_loss",
     "pit_si_sdr_loss",
     "si_sdr",
+    "snr",
+    "weaker_stream_db",
 ]
 
 CHECKPOINT_FORMAT = "voxref.two_speaker_separator/1"
@@ -75,13 +78,17 @@ def si_sdr(estimate: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
     >>> t = torch.sin(torch.arange(1000.0) / 5)
     >>> round(float(si_sdr(3 * t, t)), 1) > 60
     True
+    >>> float(si_sdr(0 * t, t))  # silence holds none of the reference
+    -80.0
     """
     est = estimate - estimate.mean(dim=-1, keepdim=True)
     ref = reference - reference.mean(dim=-1, keepdim=True)
-    scale = (est * ref).sum(-1, keepdim=True) / (ref.pow(2).sum(-1, keepdim=True) + _EPS)
-    target = scale * ref
-    noise = est - target
-    return 10 * torch.log10((target.pow(2).sum(-1) + _EPS) / (noise.pow(2).sum(-1) + _EPS))
+    # from the correlation: SI-SDR = 10 log10(rho^2 / (1 - rho^2)); the same value as projecting
+    # onto the reference, but a silent estimate scores -80 dB (none of the reference in it), not
+    # the 0 dB that 0/0 gives, which a loss with single-voice examples would learn to exploit
+    rho2 = (est * ref).sum(-1).pow(2) / (est.pow(2).sum(-1) * ref.pow(2).sum(-1) + _EPS**2)
+    rho2 = rho2.clamp(0.0, 1.0)  # rounding can take it a hair above 1
+    return 10 * torch.log10(rho2 / (1 - rho2 + _EPS) + _EPS)
 
 
 def pit_si_sdr_loss(estimates: torch.Tensor, sources: torch.Tensor) -> torch.Tensor:
@@ -104,6 +111,102 @@ def pit_si_sdr_loss(estimates: torch.Tensor, sources: torch.Tensor) -> torch.Ten
     same = (si_sdr(estimates[:, 0], sources[:, 0]) + si_sdr(estimates[:, 1], sources[:, 1])) / 2
     swap = (si_sdr(estimates[:, 0], sources[:, 1]) + si_sdr(estimates[:, 1], sources[:, 0])) / 2
     return -torch.maximum(same, swap).mean()
+
+
+def snr(estimate: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
+    """Signal-to-noise ratio of ``estimate`` to ``reference`` in dB over the last axis.
+
+    Unlike :func:`si_sdr` the scale counts: a stream far too quiet (or silent) scores 0 dB, not
+    the SI-SDR of its shape.
+
+    Examples
+    --------
+    >>> t = torch.sin(torch.arange(1000.0) / 5)
+    >>> round(float(snr(0.9 * t, t)), 1), round(float(snr(0 * t, t)), 1)
+    (20.0, 0.0)
+    """
+    err = (estimate - reference).pow(2).sum(-1)
+    return 10 * torch.log10((reference.pow(2).sum(-1) + _EPS) / (err + _EPS))
+
+
+def pit_separation_loss(
+    estimates: torch.Tensor,
+    sources: torch.Tensor,
+    single: torch.Tensor,
+    *,
+    silence_weight: float = 0.1,
+    floor_db: float = -30.0,
+    max_db: float = 30.0,
+) -> torch.Tensor:
+    """Permutation-invariant negative SNR that also teaches the separator to say "one voice".
+
+    Two-voice examples: the negative mean :func:`snr` of the better stream order (uPIT). SNR,
+    not SI-SDR: SI-SDR ignores the scale, so a stream kept 40 dB too quiet would still score,
+    and a separator taught that one voice leaves the second stream quiet learns to keep it quiet
+    always. Examples where ``single`` is true hold one voice (``sources[:, 0]``;
+    ``sources[:, 1]`` is silent): the negative SNR of the stream that holds it plus
+    ``silence_weight`` times the other stream's energy in dB relative to the mixture's, floored
+    at ``floor_db`` (the better assignment). SNR counts up to ``max_db``. Averaged over the
+    batch. The silence reward is kept small (at most ``silence_weight * -floor_db`` = 3 dB per
+    single-voice example) so that muting the second stream everywhere never pays.
+
+    A separator trained this way leaves the second stream near silent for a single voice, so
+    :func:`weaker_stream_db` tells one voice from two.
+
+    Examples
+    --------
+    >>> s = torch.randn(2, 2, 800)
+    >>> s[1, 1] = 0
+    >>> single = torch.tensor([False, True])
+    >>> at_optimum = pit_separation_loss(s.flip(1), s, single)
+    >>> leaky = s.clone()
+    >>> leaky[1, 1] = 0.3 * s[1, 0]
+    >>> bool(at_optimum < pit_separation_loss(leaky, s, single))
+    True
+    """
+    if estimates.shape != sources.shape or estimates.ndim != 3 or estimates.shape[1] != 2:
+        raise ConfigError(
+            f"estimates and sources must both be (batch, 2, samples); got "
+            f"{tuple(estimates.shape)} and {tuple(sources.shape)}."
+        )
+    single = torch.as_tensor(single, dtype=torch.bool, device=estimates.device)
+    if single.shape != estimates.shape[:1]:
+        raise ConfigError(f"single must be (batch,); got {tuple(single.shape)}.")
+
+    def score(e: torch.Tensor, r: torch.Tensor) -> torch.Tensor:
+        return snr(e, r).clamp(max=max_db)
+
+    same = (score(estimates[:, 0], sources[:, 0]) + score(estimates[:, 1], sources[:, 1])) / 2
+    swap = (score(estimates[:, 0], sources[:, 1]) + score(estimates[:, 1], sources[:, 0])) / 2
+    two = -torch.maximum(same, swap)
+    mix_energy = sources.sum(dim=1).pow(2).sum(-1, keepdim=True) + _EPS
+    rel_db = 10 * torch.log10(estimates.pow(2).sum(-1) / mix_energy + _EPS)  # (B, 2)
+    quiet = torch.clamp(rel_db, min=floor_db)
+    voice = sources[:, 0]
+    first = -score(estimates[:, 0], voice) + silence_weight * quiet[:, 1]
+    second = -score(estimates[:, 1], voice) + silence_weight * quiet[:, 0]
+    one = torch.minimum(first, second)
+    return torch.where(single, one, two).mean()
+
+
+def weaker_stream_db(streams: np.ndarray, mixture: np.ndarray) -> float:
+    """Energy of the quieter of two separated streams relative to the mixture, in dB.
+
+    Near 0 to -10 dB when the mixture holds two talkers; far lower for one voice when the
+    separator was trained with single-voice examples (:func:`pit_separation_loss`): the
+    checkpoint's ``metadata["two_voice_threshold_db"]`` is the calibrated boundary.
+
+    Examples
+    --------
+    >>> t = np.linspace(0, 1, 1000)
+    >>> a, b = np.sin(40 * t), 0.1 * np.sin(70 * t)
+    >>> round(weaker_stream_db(np.stack([a, b]), a + b))
+    -20
+    """
+    s = np.asarray(streams, dtype=np.float64)
+    m = np.asarray(mixture, dtype=np.float64)
+    energy = (s**2).sum(axis=-1)
+    return float(10 * np.log10(energy.min() / max(float((m**2).sum()), 1e-20) + 1e-20))
 
 
 class _Block(nn.Module):
@@ -207,6 +310,14 @@ class TwoSpeakerSeparator(nn.Module):
             if state is not None:
                 torch.random.set_rng_state(state)
         self.register_buffer("window", torch.hann_window(n_fft), persistent=False)
+
+    @property
+    def two_voice_threshold_db(self) -> float | None:
+        """Level of the quieter stream (:func:`weaker_stream_db`) above which a recording holds
+        two voices; calibrated by ``scripts/train_separator.py`` on held-apart voices and kept in
+        ``metadata``. ``None`` for a separator trained without single-voice examples."""
+        value = self.metadata.get("two_voice_threshold_db")
+        return None if value is None else float(value)
 
     @property
     def num_bins(self) -> int:

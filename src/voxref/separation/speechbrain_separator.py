@@ -69,6 +69,8 @@ class SpeechBrainSeparator:
         self.source = source
         self.sample_rate = int(getattr(model.hparams, "sample_rate", 8000))
         self.num_sources = int(getattr(model.hparams, "num_spks", 2))
+        self.two_voice_threshold_db: float | None = None
+        """No one/two-voice gate: hub separators are trained on mixtures only."""
 
     @classmethod
     def from_directory(
