@@ -419,6 +419,17 @@ def main(argv: list[str] | None = None) -> int:
     )
     crop = int(round(args.crop * SAMPLE_RATE))
     t0 = time.time()
+
+    def settings(step: int, minutes: float) -> dict:
+        """What made the weights so far (kept in every checkpoint this run writes)."""
+        return {
+            "seed": args.seed, "steps": step, "batch": args.batch, "lr": args.lr,
+            "perturb": list(args.perturb), "history": history,
+            "train_minutes": round(minutes, 2),
+            "single_voice_share": args.single, "single_voice_from_step": args.single_from,
+            "noise_share": args.noise, "reverb_share": args.reverb,
+        }  # fmt: skip
+
     losses: list[float] = []
     step = 0
     net.train()
@@ -443,33 +454,20 @@ def main(argv: list[str] | None = None) -> int:
                 step, float(np.mean(losses[-50:])), (time.time() - t0) / 60,
             )  # fmt: skip
         if step % 500 == 0:  # a checkpoint to resume from, with what made it so far
-            net.save(args.work / "separator.pt", {
-                "seed": args.seed, "steps": step, "batch": args.batch, "lr": args.lr,
-                "train_minutes": round((time.time() - t0) / 60, 2), "history": history,
-                "single_voice_share": args.single, "single_voice_from_step": args.single_from,
-                "noise_share": args.noise, "reverb_share": args.reverb,
-                "perturb": list(args.perturb), "partial": True,
-            })  # fmt: skip
+            net.save(
+                args.work / "separator.pt",
+                {**settings(step, (time.time() - t0) / 60), "partial": True},
+            )
     minutes = (time.time() - t0) / 60
     val = validate(net, voices, held, args.val, args.seed, crop)
     log.info("validation on held-apart voices: %s", val)
     meta = {
-        "seed": args.seed,
-        "steps": step,
-        "batch": args.batch,
-        "lr": args.lr,
-        "perturb": list(args.perturb),
-        "history": history,
+        **settings(step, minutes),
         "crop_seconds": args.crop,
-        "train_minutes": round(minutes, 2),
         "train_voices": [n for n in train_names if "@" not in n],
         "held_apart_voices": held,
         "final_loss": float(np.mean(losses[-100:])) if losses else None,
         "validation": val,
-        "single_voice_share": args.single,
-        "single_voice_from_step": args.single_from,
-        "noise_share": args.noise,
-        "reverb_share": args.reverb,
         "two_voice_threshold_db": val["gate"]["threshold_db"] if args.single > 0 else None,
         "loss": "uPIT negative SNR; single voices: SNR + 0.1 x second-stream energy (dB, floor -30)",
         "script": "scripts/train_separator.py",

@@ -33,6 +33,7 @@ Examples
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
 
@@ -91,6 +92,27 @@ def si_sdr(estimate: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
     return 10 * torch.log10(rho2 / (1 - rho2 + _EPS) + _EPS)
 
 
+def _check_pair(estimates: torch.Tensor, sources: torch.Tensor) -> None:
+    if estimates.shape != sources.shape or estimates.ndim != 3 or estimates.shape[1] != 2:
+        raise ConfigError(
+            f"estimates and sources must both be (batch, 2, samples); got "
+            f"{tuple(estimates.shape)} and {tuple(sources.shape)}."
+        )
+
+
+def _best_order_score(
+    score: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+    estimates: torch.Tensor,
+    sources: torch.Tensor,
+) -> torch.Tensor:
+    """Per example ``(B,)``: the mean ``score`` of the two streams in the better of the two
+    stream orders (utterance-level PIT); checks the shapes first."""
+    _check_pair(estimates, sources)
+    same = (score(estimates[:, 0], sources[:, 0]) + score(estimates[:, 1], sources[:, 1])) / 2
+    swap = (score(estimates[:, 0], sources[:, 1]) + score(estimates[:, 1], sources[:, 0])) / 2
+    return torch.maximum(same, swap)
+
+
 def pit_si_sdr_loss(estimates: torch.Tensor, sources: torch.Tensor) -> torch.Tensor:
     """Negative SI-SDR of the better of the two stream orders, averaged over the batch.
 
@@ -103,14 +125,7 @@ def pit_si_sdr_loss(estimates: torch.Tensor, sources: torch.Tensor) -> torch.Ten
     >>> bool(pit_si_sdr_loss(s.flip(1), s) < -60)  # the swapped order is found
     True
     """
-    if estimates.shape != sources.shape or estimates.ndim != 3 or estimates.shape[1] != 2:
-        raise ConfigError(
-            f"estimates and sources must both be (batch, 2, samples); got "
-            f"{tuple(estimates.shape)} and {tuple(sources.shape)}."
-        )
-    same = (si_sdr(estimates[:, 0], sources[:, 0]) + si_sdr(estimates[:, 1], sources[:, 1])) / 2
-    swap = (si_sdr(estimates[:, 0], sources[:, 1]) + si_sdr(estimates[:, 1], sources[:, 0])) / 2
-    return -torch.maximum(same, swap).mean()
+    return -_best_order_score(si_sdr, estimates, sources).mean()
 
 
 def snr(estimate: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
@@ -164,11 +179,7 @@ def pit_separation_loss(
     >>> bool(at_optimum < pit_separation_loss(leaky, s, single))
     True
     """
-    if estimates.shape != sources.shape or estimates.ndim != 3 or estimates.shape[1] != 2:
-        raise ConfigError(
-            f"estimates and sources must both be (batch, 2, samples); got "
-            f"{tuple(estimates.shape)} and {tuple(sources.shape)}."
-        )
+    _check_pair(estimates, sources)
     single = torch.as_tensor(single, dtype=torch.bool, device=estimates.device)
     if single.shape != estimates.shape[:1]:
         raise ConfigError(f"single must be (batch,); got {tuple(single.shape)}.")
@@ -176,9 +187,7 @@ def pit_separation_loss(
     def score(e: torch.Tensor, r: torch.Tensor) -> torch.Tensor:
         return snr(e, r).clamp(max=max_db)
 
-    same = (score(estimates[:, 0], sources[:, 0]) + score(estimates[:, 1], sources[:, 1])) / 2
-    swap = (score(estimates[:, 0], sources[:, 1]) + score(estimates[:, 1], sources[:, 0])) / 2
-    two = -torch.maximum(same, swap)
+    two = -_best_order_score(score, estimates, sources)
     mix_energy = sources.sum(dim=1).pow(2).sum(-1, keepdim=True) + _EPS
     rel_db = 10 * torch.log10(estimates.pow(2).sum(-1) / mix_energy + _EPS)  # (B, 2)
     quiet = torch.clamp(rel_db, min=floor_db)
