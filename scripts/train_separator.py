@@ -80,6 +80,27 @@ TRAIN_VARIANTS = (
 ACCENTS = ("en-us", "en", "en-gb-x-rp", "en-gb-scotland", "en-029", "en-us-nyc")
 
 
+RUN_SETTINGS = (
+    "seed", "steps", "batch", "lr", "perturb", "train_minutes", "single_voice_share",
+    "single_voice_from_step", "noise_share", "reverb_share",
+)  # fmt: skip
+"""What a checkpoint's metadata says about the run that made it (copied into a resumed run's
+``history``)."""
+
+
+def loss_description() -> str:
+    """The training loss in words, with :func:`pit_separation_loss`'s own settings."""
+    import inspect
+
+    from voxref.separation.separator import pit_separation_loss
+
+    d = {k: v.default for k, v in inspect.signature(pit_separation_loss).parameters.items()}
+    return (
+        f"uPIT negative SNR (counted up to {d['max_db']:g} dB); single voices: SNR + "
+        f"{d['silence_weight']:g} x second-stream energy (dB re mixture, floor {d['floor_db']:g})"
+    )
+
+
 def _vocabulary() -> list[str]:
     sys.path.insert(0, str(REPO))
     from benchmarks.corpus.sentences import SENTENCES
@@ -408,8 +429,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.resume is not None:
         start = TwoSpeakerSeparator.load(args.resume)
         net.load_state_dict(start.state_dict())
+        # every setting of the run it continues (shares, perturbation...), not only its length
         history = [*start.metadata.get("history", []), {
-            k: start.metadata.get(k) for k in ("steps", "batch", "lr", "train_minutes", "seed")
+            k: v for k, v in start.metadata.items() if k in RUN_SETTINGS
         }]  # fmt: skip
         rng = np.random.default_rng(args.seed + 1 + len(history))
         log.info("resumed from %s (%s)", args.resume, history[-1])
@@ -469,7 +491,7 @@ def main(argv: list[str] | None = None) -> int:
         "final_loss": float(np.mean(losses[-100:])) if losses else None,
         "validation": val,
         "two_voice_threshold_db": val["gate"]["threshold_db"] if args.single > 0 else None,
-        "loss": "uPIT negative SNR; single voices: SNR + 0.1 x second-stream energy (dB, floor -30)",
+        "loss": loss_description(),
         "script": "scripts/train_separator.py",
     }
     path = net.save(args.work / "separator.pt", meta)

@@ -148,6 +148,7 @@ class VoxrefMethod(Method):
             "guide",
             "window_temperature",
             "separate_margin",
+            "separate_threshold_db",
         ),
         description: str = "",
     ) -> None:
@@ -334,6 +335,7 @@ _EMBEDDER_KEYS = (
     "level_dbfs",
     "separate",
     "separate_margin",
+    "separate_threshold_db",
 )
 
 

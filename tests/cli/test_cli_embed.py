@@ -55,6 +55,14 @@ def test_embed_separate_option_reaches_the_embedder(tmp_path, speech_by_speaker,
     missing = tmp_path / "absent.pt"
     assert main(["embed", *paths, "-o", str(out), "--separate", str(missing)]) == 1
     assert "no separator checkpoint" in capsys.readouterr().err
+    # --separate-threshold gates the separator (here: every reference is separated)
+    args = ["embed", *paths, "-o", str(out), "--separate", str(ckpt), "--separate-threshold"]
+    assert main([*args, "-1000"]) == 0
+    gated = Embedder(separate=ckpt, separate_threshold_db=-1000.0).embed(paths)
+    np.testing.assert_allclose(np.load(out), gated, atol=1e-5)
+    assert float(gated @ Embedder().embed(paths)) < 1 - 1e-4
+    assert main(["embed", *paths, "-o", str(out), "--separate-threshold", "-15"]) == 1
+    assert "--separate-threshold needs --separate" in capsys.readouterr().err
 
 
 def test_embed_error_exit_code_and_message(tmp_path, capsys):

@@ -333,6 +333,45 @@ def test_embedder_separates_only_behind_the_gate(tmp_path, two_talkers):
     net.metadata = {"two_voice_threshold_db": -1000.0}
     strict = Embedder(separate=net.save(tmp_path / "strict.pt"), separate_margin=2.0)
     np.testing.assert_allclose(strict.embed(refs), plain.embedding, atol=1e-6)
+    # the user's threshold overrides the checkpoint's, and gates a separator that has none
+    shut = Embedder(separate=tmp_path / "always.pt", separate_threshold_db=1000.0)
+    np.testing.assert_allclose(shut.embed(refs), plain.embedding, atol=1e-6)
+    net = tiny(seed=0)
+    net.metadata = {}
+    opened = Embedder(separate=net.save(tmp_path / "ungated.pt"), separate_threshold_db=-1000.0)
+    reasons = [r.activity.reason for r in opened.embed(refs, return_details=True).references]
+    assert all("separated into two voices (quieter stream" in r for r in reasons), reasons
+
+
+def test_lone_reference_keeps_the_dominant_stream_only_behind_a_gate(tmp_path, two_talkers):
+    """One reference, no guide: with a gate that says two voices the stream closest to the
+    unseparated reference is kept (and said so); a gate that says one voice, or a separator
+    without a gate, leaves it exactly as without separation."""
+    from voxref import Embedder
+    from voxref.augment.overlap import add_overlap
+
+    a, b = two_talkers
+    ref = [(add_overlap(a[0], SR, b[0], 6.0, 1.0, seed=0).samples, SR)]
+    plain = Embedder().embed(ref)
+    out = {}
+    for name, meta in (("never", 1000.0), ("always", -1000.0), ("ungated", None)):
+        net = tiny(seed=0)
+        net.metadata = {} if meta is None else {"two_voice_threshold_db": meta}
+        out[name] = Embedder(separate=net.save(tmp_path / f"{name}.pt")).embed(
+            ref, return_details=True
+        )
+    np.testing.assert_allclose(out["never"].embedding, plain, atol=1e-6)
+    np.testing.assert_allclose(out["ungated"].embedding, plain, atol=1e-6)
+    (r,) = out["always"].references
+    assert "no guide: the dominant voice's stream is kept" in r.activity.reason
+    assert float(out["always"].embedding @ plain) < 1 - 1e-4  # a stream, not the mixture
+    # the kept stream is the one closest to the unseparated reference
+    emb = Embedder(separate=tmp_path / "always.pt")
+    (p,) = emb.prepare_all(ref)
+    windows, _ = emb.separated_target(p, None)
+    own = [float(np.mean(w.embeddings, axis=0) @ plain) for w, _ in emb.separated_streams(p)]
+    kept = [np.array_equal(windows.embeddings, w.embeddings) for w, _ in p.extras["streams"]]
+    assert kept.index(True) == int(np.argmax(own))
 
 
 @pytest.mark.skipif(not default_checkpoint().is_file(), reason="no shipped separator")

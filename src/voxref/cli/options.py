@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from ..errors import ConfigError
+
 __all__ = ["add_embedder_arguments", "add_level_argument", "embedder_options", "level_option"]
 
 
@@ -40,7 +42,8 @@ def add_level_argument(p: argparse.ArgumentParser) -> None:
 
 
 def add_embedder_arguments(p: argparse.ArgumentParser) -> None:
-    """``--encoder``, ``--pooling``, ``--no-clean``, ``--separate``, ``--level``."""
+    """``--encoder``, ``--pooling``, ``--no-clean``, ``--separate`` (``--separate-threshold``),
+    ``--level``."""
     p.add_argument(
         "--encoder",
         default="ge2e",
@@ -63,6 +66,15 @@ def add_embedder_arguments(p: argparse.ArgumentParser) -> None:
         "separator checkpoint (default: the shipped one) or a SpeechBrain separation model "
         "directory / hub id, e.g. speechbrain/sepformer-libri2mix",
     )
+    p.add_argument(
+        "--separate-threshold",
+        type=float,
+        default=None,
+        metavar="DB",
+        help="with --separate: separate a reference only when its quieter stream is at least "
+        "DB dB re the reference (default: the checkpoint's calibrated threshold; higher "
+        "separates fewer references)",
+    )
     add_level_argument(p)
 
 
@@ -83,6 +95,10 @@ def embedder_options(args: argparse.Namespace) -> dict[str, Any]:
         options["clean"] = False
     if getattr(args, "separate", None):
         options["separate"] = args.separate
+        if getattr(args, "separate_threshold", None) is not None:
+            options["separate_threshold_db"] = args.separate_threshold
+    elif getattr(args, "separate_threshold", None) is not None:
+        raise ConfigError("--separate-threshold needs --separate.")
     if hasattr(args, "level"):
         options["level_dbfs"] = args.level
     return options

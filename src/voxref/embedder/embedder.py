@@ -241,6 +241,12 @@ class Embedder:
         Override of that rule: the stream must be this much closer (cosine) to the target than
         the unseparated reference (negative: kept even when a little farther); applied after
         the one/two-voice gate. ``None`` (default): ``-inf`` behind the gate, ``0`` without one.
+    separate_threshold_db
+        Override of the gate's threshold: a reference is separated only when its quieter stream
+        is at least this loud relative to the reference (dB,
+        :func:`voxref.separation.separator.weaker_stream_db`). ``None`` (default): the
+        checkpoint's calibrated threshold (none for separators without one). Raise it (e.g. -15)
+        to separate fewer references; it also gates a separator that has no threshold of its own.
     device
         Torch device for the encoder.
 
@@ -270,6 +276,7 @@ class Embedder:
         window_temperature: float | None = None,
         separate: bool | str | os.PathLike = False,
         separate_margin: float | None = None,
+        separate_threshold_db: float | None = None,
         device: str = "cpu",
     ) -> None:
         from .pooling import POOLING_METHODS
@@ -316,6 +323,9 @@ class Embedder:
             self._clean_options["denoise"] = denoise
         self.separate: str | Path | None = _separator_spec(separate)
         self.separate_margin = None if separate_margin is None else float(separate_margin)
+        self.separate_threshold_db = (
+            None if separate_threshold_db is None else float(separate_threshold_db)
+        )
         self._separator: Any = None
         self.device = device
         self._lock = threading.Lock()
@@ -468,6 +478,13 @@ class Embedder:
                 if lone is not None:
                     pooled_windows[0], activities[0] = lone.windows, lone.activity
                     log.info("%s: %s", usable[0].source, lone.activity.reason)
+                elif self.separate is not None:
+                    # talkers at once and no guide: the stream of the voice that dominates the
+                    # mixture (the one closest to the unseparated reference)
+                    chosen = self.separated_target(usable[0], None, activities[0])
+                    if chosen is not None:
+                        pooled_windows[0], activities[0] = chosen
+                        log.info("%s: %s", usable[0].source, chosen[1].reason)
             else:
                 # several references (or a guide) say who the target is: a reference holding two
                 # voices keeps the one closest to it, re-embedded where it speaks alone
@@ -604,14 +621,19 @@ class Embedder:
         return prepared.extras["streams"]
 
     def separated_target(
-        self, prepared: PreparedReference, target: np.ndarray, activity: Any = None
+        self, prepared: PreparedReference, target: np.ndarray | None, activity: Any = None
     ) -> tuple[WindowEmbeddings, Any] | None:
         """The reference's separated stream closest to ``target``, as ``(windows, activity)``.
 
+        ``target=None`` (a lone reference, no guide): the stream closest to the unseparated
+        reference, i.e. the voice that dominates the mixture; only with a gated separator
+        (without a gate nothing says the reference holds two voices, and no stream can be
+        closer to the mixture than the mixture itself).
+
         Streams from :meth:`separated_streams`. ``None`` when the clean stage found babble-like
         noise (the ``"auto"`` policy's babble denoiser ran), when the separator's gate says the
-        reference holds one voice (its quieter stream below the checkpoint's
-        ``two_voice_threshold_db``), when the stream is not closer to ``target`` than the
+        reference holds one voice (its quieter stream below ``separate_threshold_db``, by
+        default the checkpoint's ``two_voice_threshold_db``), when the stream is not closer to ``target`` than the
         reference would be without separation by ``separate_margin`` (its windows pooled under
         ``activity``, the guided target activity, as :meth:`combine` would pool them;
         :func:`voxref.separation.streams.choose_stream`), or when the audio was dropped.
@@ -627,7 +649,9 @@ class Embedder:
             # the clean stage judged the noise babble (a crowd, not a second talker): separating
             # it cost 2.6 points of EER at babble 5 dB, k = 3 (benchmarks/results/separation.md)
             return None
-        threshold = getattr(self.separator, "two_voice_threshold_db", None)
+        threshold = self.separate_threshold_db
+        if threshold is None:
+            threshold = getattr(self.separator, "two_voice_threshold_db", None)
         weaker = prepared.extras.get("weaker_stream_db")
         gated = threshold is not None and weaker is not None
         if gated and weaker < threshold:
@@ -641,6 +665,12 @@ class Embedder:
             )
         else:
             unseparated, _ = guided_window_pool(prepared.windows)
+        lone = target is None
+        if lone:
+            if not gated:
+                return None
+            target = l2_normalize(np.asarray(unseparated))
+            margin = float("-inf")  # the mixture is the target here: no stream can beat it
         choice = choose_stream(
             [w.embeddings for w, _ in streams],
             np.asarray(unseparated)[None],
@@ -660,8 +690,13 @@ class Embedder:
             reason=(
                 "separated into two voices"
                 + (f" (quieter stream {weaker:.1f} dB)" if gated else "")
-                + f"; the one closest to the target is kept (cosine "
-                f"{choice.stream_cosine:.2f} vs {choice.mixture_cosine:.2f} unseparated)"
+                + (
+                    f"; no guide: the dominant voice's stream is kept (cosine "
+                    f"{choice.stream_cosine:.2f} to the unseparated reference)"
+                    if lone
+                    else f"; the one closest to the target is kept (cosine "
+                    f"{choice.stream_cosine:.2f} vs {choice.mixture_cosine:.2f} unseparated)"
+                )
             ),
             similarity=windows.embeddings @ target if len(windows) else np.zeros(0),
             target=target,
