@@ -111,14 +111,21 @@ class Method(abc.ABC):
         return {"name": self.name, "description": self.description, "group": self.prepare_group}
 
 
-def _with_file_hash(value: Any) -> Any:
-    """``value``, or ``"path#sha1:<12 hex>"`` when it names an existing file.
+def _with_file_hash(value: Any, key: str = "") -> Any:
+    """``value``, or ``"path#sha1:<12 hex>"`` when it names an existing file; the shipped
+    separator (``separate=True``) as ``"shipped#sha1:<12 hex>"``.
 
     Examples
     --------
-    >>> _with_file_hash("mean"), _with_file_hash(3)
-    ('mean', 3)
+    >>> _with_file_hash("mean"), _with_file_hash(3), _with_file_hash(True, "clean")
+    ('mean', 3, True)
     """
+    if key == "separate" and (value is True or value == "default"):
+        from voxref.separation.separator import default_checkpoint
+
+        path = default_checkpoint()
+        if path.is_file():
+            return f"shipped#sha1:{hashlib.sha1(path.read_bytes()).hexdigest()[:12]}"
     if isinstance(value, (str, os.PathLike)) and os.path.isfile(value):
         digest = hashlib.sha1(Path(value).read_bytes()).hexdigest()[:12]
         return f"{value}#sha1:{digest}"
@@ -163,7 +170,7 @@ class VoxrefMethod(Method):
         """Options that change ``prepare()``; a model file option also names its content (its
         SHA-1), so a retrained checkpoint at the same path is a new group (and cache entry)."""
         shared = {
-            k: _with_file_hash(v) for k, v in self.kwargs.items() if k not in self.combine_only
+            k: _with_file_hash(v, k) for k, v in self.kwargs.items() if k not in self.combine_only
         }
         return "voxref:" + json.dumps(shared, sort_keys=True, default=str)
 

@@ -242,3 +242,13 @@ def test_a_retrained_model_file_is_a_new_prepare_group(tmp_path) -> None:
     assert first == parse_method_spec(spec).prepare_group
     ckpt.write_bytes(b"retrained weights")
     assert parse_method_spec(spec).prepare_group != first
+    # the shipped separator (separate=True) is named by its content too
+    from unittest import mock
+
+    shipped = tmp_path / "shipped.pt"
+    shipped.write_bytes(b"shipped weights")
+    with mock.patch("voxref.separation.separator.default_checkpoint", return_value=shipped):
+        before = parse_method_spec("voxref[separate=true]").prepare_group
+        shipped.write_bytes(b"new shipped weights")
+        after = parse_method_spec("voxref[separate=true]").prepare_group
+    assert before != after and "shipped#sha1:" in before

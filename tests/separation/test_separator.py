@@ -318,6 +318,7 @@ def test_embedder_separates_only_behind_the_gate(tmp_path, two_talkers):
         path = net.save(tmp_path / f"{name}.pt")
         emb = Embedder(separate=path)
         assert emb.separator.two_voice_threshold_db == threshold
+        assert emb.separator.separation_threshold_db == threshold  # no stricter one: the gate's
         results[name] = emb.embed(refs, return_details=True)
     np.testing.assert_allclose(results["never"].embedding, plain.embedding, atol=1e-6)
     reasons = [r.activity.reason for r in results["always"].references]
@@ -333,6 +334,14 @@ def test_embedder_separates_only_behind_the_gate(tmp_path, two_talkers):
     net.metadata = {"two_voice_threshold_db": -1000.0}
     strict = Embedder(separate=net.save(tmp_path / "strict.pt"), separate_margin=2.0)
     np.testing.assert_allclose(strict.embed(refs), plain.embedding, atol=1e-6)
+    # a checkpoint's own separation threshold (stricter than its gate) is the one applied
+    net = tiny(seed=0)
+    net.metadata = {"two_voice_threshold_db": -1000.0, "separation_threshold_db": 1000.0}
+    np.testing.assert_allclose(
+        Embedder(separate=net.save(tmp_path / "strict-gate.pt")).embed(refs),
+        plain.embedding,
+        atol=1e-6,
+    )
     # the user's threshold overrides the checkpoint's, and gates a separator that has none
     shut = Embedder(separate=tmp_path / "always.pt", separate_threshold_db=1000.0)
     np.testing.assert_allclose(shut.embed(refs), plain.embedding, atol=1e-6)
@@ -397,15 +406,16 @@ def test_shipped_separator_gate_tells_one_voice_from_two(two_talkers):
     from voxref.augment.overlap import add_overlap
 
     net = TwoSpeakerSeparator.load()
-    threshold = net.two_voice_threshold_db
-    assert threshold is not None
+    gate, separate_above = net.two_voice_threshold_db, net.separation_threshold_db
+    assert gate is not None and separate_above is not None
+    assert separate_above >= gate  # the Embedder's threshold is the stricter one
     a, b = two_talkers
     for k in range(3):
         for x in (a[k], add_noise(a[k], SR, 30.0, "pink", seed=k)):
-            assert weaker_stream_db(net.split(x, SR), x) < threshold
+            assert weaker_stream_db(net.split(x, SR), x) < gate
         for sir in (0.0, 5.0):
             mix = add_overlap(a[k], SR, b[k], sir, 1.0, seed=k).samples
-            assert weaker_stream_db(net.split(mix, SR), mix) > threshold
+            assert weaker_stream_db(net.split(mix, SR), mix) > separate_above
 
 
 # ------------------------------------------------------------------------------- SpeechBrain

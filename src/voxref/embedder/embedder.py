@@ -222,21 +222,21 @@ class Embedder:
         Default: :data:`voxref.embedder.pooling.attention.WINDOW_TEMPERATURE` (``inf`` with
         ``pooling="mean"``).
     separate
-        Split references into two talkers and keep the stream the other references (or
-        ``guide``) point to, when it is closer to them than the reference itself
-        (:mod:`voxref.separation.streams`); needs at least two references or a guide. ``True``:
-        voxref's own separator (:mod:`voxref.separation.separator`, shipped checkpoint), or a
-        checkpoint path of it; or a SpeechBrain separation model directory or hub id
-        (``"speechbrain/sepformer-libri2mix"``, :mod:`voxref.separation.speechbrain_separator`).
-        Default off. A reference where another talker takes turns keeps its voice split (the
-        target's solo speech) first; the others are separated. A separator that can tell one
-        voice from two (voxref's shipped one, trained with single-voice examples:
-        ``metadata["two_voice_threshold_db"]``) separates only references whose quieter stream
-        is above that level (:func:`voxref.separation.separator.weaker_stream_db`) and then
-        keeps the stream closest to the target; other separators keep a stream only when it is
-        closer to the target than the unseparated reference. References the clean stage found
-        babble in are never separated. Measured in BENCHMARKS.md, "Overlapped references"
-        (three references overlapped at 0 dB: EER 6.60 % vs 7.56 % without, 7.31 % plain mean).
+        Split references into two talkers and keep the target's stream
+        (:mod:`voxref.separation.streams`). ``True``: voxref's own separator
+        (:mod:`voxref.separation.separator`, shipped checkpoint), or a checkpoint path of it; or
+        a SpeechBrain separation model directory or hub id (``"speechbrain/sepformer-libri2mix"``,
+        :mod:`voxref.separation.speechbrain_separator`). Default off. A reference where another
+        talker takes turns keeps its voice split (the target's solo speech) first; the others
+        are separated. A separator that can tell one voice from two (voxref's shipped one,
+        trained with single-voice examples) separates only references whose quieter stream is
+        above ``separate_threshold_db`` (:func:`voxref.separation.separator.weaker_stream_db`)
+        and keeps the stream closest to the other references (or ``guide``); a lone reference
+        without a guide keeps the stream of the voice that dominates it. Other separators keep
+        a stream only when it is closer to the target than the unseparated reference (never for
+        a lone reference). References the clean stage found babble in are never separated.
+        Measured in BENCHMARKS.md, "Overlapped references" (three references overlapped at 0 dB:
+        EER 6.41 % vs 7.56 % without, 7.31 % plain mean; one: 11.00 vs 12.93 %).
     separate_margin
         Override of that rule: the stream must be this much closer (cosine) to the target than
         the unseparated reference (negative: kept even when a little farther); applied after
@@ -245,8 +245,10 @@ class Embedder:
         Override of the gate's threshold: a reference is separated only when its quieter stream
         is at least this loud relative to the reference (dB,
         :func:`voxref.separation.separator.weaker_stream_db`). ``None`` (default): the
-        checkpoint's calibrated threshold (none for separators without one). Raise it (e.g. -15)
-        to separate fewer references; it also gates a separator that has no threshold of its own.
+        checkpoint's ``separation_threshold_db`` (-12 dB for the shipped one, see
+        :class:`voxref.separation.separator.TwoSpeakerSeparator`; none for other separators).
+        Raise it to separate fewer references; it also gates a separator that has no
+        threshold of its own.
     device
         Torch device for the encoder.
 
@@ -633,10 +635,11 @@ class Embedder:
         Streams from :meth:`separated_streams`. ``None`` when the clean stage found babble-like
         noise (the ``"auto"`` policy's babble denoiser ran), when the separator's gate says the
         reference holds one voice (its quieter stream below ``separate_threshold_db``, by
-        default the checkpoint's ``two_voice_threshold_db``), when the stream is not closer to ``target`` than the
-        reference would be without separation by ``separate_margin`` (its windows pooled under
-        ``activity``, the guided target activity, as :meth:`combine` would pool them;
-        :func:`voxref.separation.streams.choose_stream`), or when the audio was dropped.
+        default the checkpoint's ``separation_threshold_db``), when the stream is not closer
+        to ``target`` than the reference would be without separation by ``separate_margin``
+        (its windows pooled under ``activity``, the guided target activity, as :meth:`combine`
+        would pool them; :func:`voxref.separation.streams.choose_stream`), or when the audio
+        was dropped.
         """
         from ..separation.guide import TargetActivity
         from ..separation.streams import choose_stream
@@ -651,7 +654,7 @@ class Embedder:
             return None
         threshold = self.separate_threshold_db
         if threshold is None:
-            threshold = getattr(self.separator, "two_voice_threshold_db", None)
+            threshold = getattr(self.separator, "separation_threshold_db", None)
         weaker = prepared.extras.get("weaker_stream_db")
         gated = threshold is not None and weaker is not None
         if gated and weaker < threshold:

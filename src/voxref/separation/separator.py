@@ -329,6 +329,17 @@ class TwoSpeakerSeparator(nn.Module):
         return None if value is None else float(value)
 
     @property
+    def separation_threshold_db(self) -> float | None:
+        """Level of the quieter stream above which :class:`voxref.Embedder` separates a
+        reference: ``metadata["separation_threshold_db"]`` when the checkpoint has one, else
+        :attr:`two_voice_threshold_db`. It may be stricter than the gate's equal-error point: a
+        single voice taken for two loses part of itself, while a faint second talker left in
+        costs little (the shipped checkpoint's value was chosen on the quality benchmark,
+        ``benchmarks/results/separation_threshold.json``)."""
+        value = self.metadata.get("separation_threshold_db")
+        return self.two_voice_threshold_db if value is None else float(value)
+
+    @property
     def num_bins(self) -> int:
         """Frequency bins of the STFT (``n_fft // 2 + 1``)."""
         return self.config["n_fft"] // 2 + 1
