@@ -80,14 +80,6 @@ TRAIN_VARIANTS = (
 ACCENTS = ("en-us", "en", "en-gb-x-rp", "en-gb-scotland", "en-029", "en-us-nyc")
 
 
-RUN_SETTINGS = (
-    "seed", "steps", "batch", "lr", "perturb", "train_minutes", "single_voice_share",
-    "single_voice_from_step", "noise_share", "reverb_share",
-)  # fmt: skip
-"""What a checkpoint's metadata says about the run that made it (copied into a resumed run's
-``history``)."""
-
-
 def loss_description() -> str:
     """The training loss in words, with :func:`pit_separation_loss`'s own settings."""
     import inspect
@@ -426,21 +418,6 @@ def main(argv: list[str] | None = None) -> int:
     log.info("%d training voices, %d held apart", len(train_names), len(held))
     net = TwoSpeakerSeparator(seed=args.seed)
     history: list[dict] = []
-    if args.resume is not None:
-        start = TwoSpeakerSeparator.load(args.resume)
-        net.load_state_dict(start.state_dict())
-        # every setting of the run it continues (shares, perturbation...), not only its length
-        history = [*start.metadata.get("history", []), {
-            k: v for k, v in start.metadata.items() if k in RUN_SETTINGS
-        }]  # fmt: skip
-        rng = np.random.default_rng(args.seed + 1 + len(history))
-        log.info("resumed from %s (%s)", args.resume, history[-1])
-    opt = torch.optim.Adam(net.parameters(), lr=args.lr)
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: 0.5 * (1 + math.cos(math.pi * min(1.0, s / args.steps)))
-    )
-    crop = int(round(args.crop * SAMPLE_RATE))
-    t0 = time.time()
 
     def settings(step: int, minutes: float) -> dict:
         """What made the weights so far (kept in every checkpoint this run writes)."""
@@ -451,6 +428,23 @@ def main(argv: list[str] | None = None) -> int:
             "single_voice_share": args.single, "single_voice_from_step": args.single_from,
             "noise_share": args.noise, "reverb_share": args.reverb,
         }  # fmt: skip
+
+    if args.resume is not None:
+        start = TwoSpeakerSeparator.load(args.resume)
+        net.load_state_dict(start.state_dict())
+        # every setting of the run it continues (the keys settings() writes), not only its length
+        keys = settings(0, 0.0).keys() - {"history"}
+        history = [*start.metadata.get("history", []), {
+            k: v for k, v in start.metadata.items() if k in keys
+        }]  # fmt: skip
+        rng = np.random.default_rng(args.seed + 1 + len(history))
+        log.info("resumed from %s (%s)", args.resume, history[-1])
+    opt = torch.optim.Adam(net.parameters(), lr=args.lr)
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: 0.5 * (1 + math.cos(math.pi * min(1.0, s / args.steps)))
+    )
+    crop = int(round(args.crop * SAMPLE_RATE))
+    t0 = time.time()
 
     losses: list[float] = []
     step = 0

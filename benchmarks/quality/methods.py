@@ -120,15 +120,14 @@ def _with_file_hash(value: Any, key: str = "") -> Any:
     >>> _with_file_hash("mean"), _with_file_hash(3), _with_file_hash(True, "clean")
     ('mean', 3, True)
     """
+    path, label = value, value
     if key == "separate" and (value is True or value == "default"):
         from voxref.separation.separator import default_checkpoint
 
-        path = default_checkpoint()
-        if path.is_file():
-            return f"shipped#sha1:{hashlib.sha1(path.read_bytes()).hexdigest()[:12]}"
-    if isinstance(value, (str, os.PathLike)) and os.path.isfile(value):
-        digest = hashlib.sha1(Path(value).read_bytes()).hexdigest()[:12]
-        return f"{value}#sha1:{digest}"
+        path, label = default_checkpoint(), "shipped"
+    if isinstance(path, (str, os.PathLike)) and os.path.isfile(path):
+        digest = hashlib.sha1(Path(path).read_bytes()).hexdigest()[:12]
+        return f"{label}#sha1:{digest}"
     return value
 
 

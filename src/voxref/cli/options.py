@@ -93,11 +93,12 @@ def embedder_options(args: argparse.Namespace) -> dict[str, Any]:
         options["pooling"] = args.pooling
     if args.no_clean:
         options["clean"] = False
+    threshold = getattr(args, "separate_threshold", None)
     if getattr(args, "separate", None):
         options["separate"] = args.separate
-        if getattr(args, "separate_threshold", None) is not None:
-            options["separate_threshold_db"] = args.separate_threshold
-    elif getattr(args, "separate_threshold", None) is not None:
+        if threshold is not None:
+            options["separate_threshold_db"] = threshold
+    elif threshold is not None:
         raise ConfigError("--separate-threshold needs --separate.")
     if hasattr(args, "level"):
         options["level_dbfs"] = args.level
