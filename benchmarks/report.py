@@ -368,6 +368,7 @@ def quality_section(q: dict[str, Any], plots: list[Path], md_dir: Path) -> str:
     if d.get("status") == "ok":
         rows = [
             [
+                r.get("setting", "default"),
                 str(r.get("num_speakers") or "estimated"),
                 _pct(r.get("der"), 1),
                 _pct(r.get("missed"), 1),
@@ -378,6 +379,7 @@ def quality_section(q: dict[str, Any], plots: list[Path], md_dir: Path) -> str:
             ]
             if r.get("status") == "ok"
             else [
+                r.get("setting", "default"),
                 str(r.get("num_speakers") or "estimated"),
                 "error",
                 "",
@@ -400,6 +402,7 @@ def quality_section(q: dict[str, Any], plots: list[Path], md_dir: Path) -> str:
             "",
             _table(
                 [
+                    "diarizer",
                     "speakers given",
                     "DER %",
                     "missed %",

@@ -2,7 +2,8 @@
 
 Runs only when ``voxref.separation.diarization.diarize`` exists; otherwise the result says it
 was skipped and why. DER is computed with ``pyannote.metrics`` (no collar, overlap scored), for
-the speaker count given (2) and estimated.
+the speaker count given (2) and estimated, with the default diarizer and, side by side in the
+same run, without its frame-level overlap detector (the diarizer of sessions 6-10).
 
 Examples
 --------
@@ -17,7 +18,13 @@ import logging
 import time
 from typing import Any
 
-__all__ = ["diarization_benchmark"]
+__all__ = ["SETTINGS", "diarization_benchmark"]
+
+#: Diarizer settings compared side by side: name -> options for ``voxref.diarize``.
+SETTINGS: dict[str, dict[str, Any]] = {
+    "default": {},
+    "no overlap detector": {"overlap_detector": None},
+}
 
 log = logging.getLogger(__name__)
 
@@ -40,13 +47,22 @@ def diarization_benchmark(collar: float = 0.0) -> dict[str, Any]:
     for i, turn in enumerate(read_rttm(rttm)):
         reference[Segment(turn.start, turn.end), i] = turn.speaker
     results = []
-    for num_speakers in (2, None):
+    for (setting, options), num_speakers in (
+        (item, k) for item in SETTINGS.items() for k in (2, None)
+    ):
         start = time.perf_counter()
         try:
-            hypothesis = diarize(str(wav), num_speakers=num_speakers)
+            hypothesis = diarize(str(wav), num_speakers=num_speakers, **options)
         except Exception as exc:  # noqa: BLE001 - report, don't crash the whole benchmark
-            log.warning("diarize(num_speakers=%s) failed: %s", num_speakers, exc)
-            results.append({"num_speakers": num_speakers, "status": "error", "error": repr(exc)})
+            log.warning("diarize(num_speakers=%s, %s) failed: %s", num_speakers, setting, exc)
+            results.append(
+                {
+                    "setting": setting,
+                    "num_speakers": num_speakers,
+                    "status": "error",
+                    "error": repr(exc),
+                }
+            )
             continue
         elapsed = time.perf_counter() - start
         metric = DiarizationErrorRate(collar=collar, skip_overlap=False)
@@ -54,6 +70,7 @@ def diarization_benchmark(collar: float = 0.0) -> dict[str, Any]:
         total = float(detail["total"])
         results.append(
             {
+                "setting": setting,
                 "num_speakers": num_speakers,
                 "status": "ok",
                 "der": float(detail["diarization error rate"]),

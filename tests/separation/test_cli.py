@@ -46,6 +46,34 @@ def test_diarize_writes_rttm_and_json(conversation_file, tmp_path, capsys):
         assert max(cover.values()) > 0.8 * t.duration
 
 
+def test_diarize_overlap_detector_option(conversation_file, tmp_path, monkeypatch, capsys):
+    """--overlap-detector reaches the offline diarizer: none, a checkpoint path, a bad path."""
+    import voxref.separation.diarization as diarization
+    from voxref.separation.overlap_detector import SpeakerCountNet
+
+    path, _ = conversation_file
+    seen = []
+    real = diarization.Diarizer
+
+    def spy(**options):
+        seen.append(options)
+        return real(**options)
+
+    monkeypatch.setattr(diarization, "Diarizer", spy)
+    assert main(["diarize", str(path), "--overlap-detector", "none"]) == 0
+    ckpt = SpeakerCountNet(channels=8, hidden=4, seed=0).save(tmp_path / "count.pt")
+    assert main(["diarize", str(path), "--overlap-detector", str(ckpt)]) == 0
+    assert main(["diarize", str(path)]) == 0
+    assert seen == [
+        {"overlap_detector": None},
+        {"overlap_detector": str(ckpt)},
+        {"overlap_detector": "default"},
+    ]
+    capsys.readouterr()
+    assert main(["diarize", str(path), "--overlap-detector", str(tmp_path / "nope.pt")]) != 0
+    assert "no speaker-count checkpoint" in capsys.readouterr().err
+
+
 def test_extract_writes_target_audio(conversation_file, tmp_path, capsys):
     import soundfile as sf
 

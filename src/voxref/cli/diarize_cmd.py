@@ -7,6 +7,8 @@ import json
 import sys
 from pathlib import Path
 
+from .options import add_overlap_detector_argument, diarizer_options
+
 __all__ = ["register", "run"]
 
 
@@ -32,6 +34,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--token", help="Hugging Face token for a hub pipeline")
     p.add_argument("--json", action="store_true", help="print turns as JSON instead of text")
+    add_overlap_detector_argument(p)
     p.set_defaults(func=run)
 
 
@@ -53,6 +56,7 @@ def run(args: argparse.Namespace) -> int:
         max_speakers=args.max_speakers,
         pipeline=args.pipeline,
         token=args.token,
+        **({} if args.pipeline else diarizer_options(args)),
     )
     uri = Path(args.file).stem
     turns = [

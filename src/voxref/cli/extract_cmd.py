@@ -7,6 +7,8 @@ import json
 import sys
 from pathlib import Path
 
+from .options import add_overlap_detector_argument
+
 __all__ = ["register", "run", "parse_segments"]
 
 
@@ -36,6 +38,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--token", help="Hugging Face token for a hub pipeline")
     p.add_argument("--embedding-out", help="also write the target embedding (.npy)")
+    add_overlap_detector_argument(p)
     p.set_defaults(func=run)
 
 
@@ -72,7 +75,9 @@ def run(args: argparse.Namespace) -> int:
     import numpy as np
 
     from ..errors import ConfigError
+    from ..separation.diarization import Diarizer
     from ..separation.target import extract_target
+    from .options import diarizer_options
 
     kinds = [bool(args.ref), bool(args.embedding), bool(args.segments)]
     if sum(kinds) != 1:
@@ -91,6 +96,7 @@ def run(args: argparse.Namespace) -> int:
         num_speakers=args.num_speakers,
         pipeline=args.pipeline,
         token=args.token,
+        diarizer=None if args.pipeline else Diarizer(**diarizer_options(args)),
     )
     if args.output:
         import soundfile as sf

@@ -1,4 +1,5 @@
-"""Embedder options shared by the commands that embed (``embed``, ``embed-dir``, ``embed-dataset``)."""
+"""Options shared by several commands: the Embedder's (``embed``, ``embed-dir``,
+``embed-dataset``) and the offline diarizer's (``diarize``, ``extract``)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,14 @@ from typing import Any
 
 from ..errors import ConfigError
 
-__all__ = ["add_embedder_arguments", "add_level_argument", "embedder_options", "level_option"]
+__all__ = [
+    "add_embedder_arguments",
+    "add_level_argument",
+    "add_overlap_detector_argument",
+    "diarizer_options",
+    "embedder_options",
+    "level_option",
+]
 
 
 def level_option(text: str) -> float | None:
@@ -103,3 +111,27 @@ def embedder_options(args: argparse.Namespace) -> dict[str, Any]:
     if hasattr(args, "level"):
         options["level_dbfs"] = args.level
     return options
+
+
+def add_overlap_detector_argument(p: argparse.ArgumentParser) -> None:
+    """``--overlap-detector {default,none,PATH}`` for commands that run the offline diarizer."""
+    p.add_argument(
+        "--overlap-detector",
+        default="default",
+        metavar="default|none|PATH",
+        help="frame-level overlap detector of the offline diarizer: the shipped one (default), "
+        "none (the turn-change rule instead), or a checkpoint from "
+        "scripts/train_overlap_detector.py",
+    )
+
+
+def diarizer_options(args: argparse.Namespace) -> dict[str, Any]:
+    """:class:`voxref.separation.Diarizer` options from :func:`add_overlap_detector_argument`.
+
+    Examples
+    --------
+    >>> diarizer_options(argparse.Namespace(overlap_detector="none"))
+    {'overlap_detector': None}
+    """
+    value = args.overlap_detector
+    return {"overlap_detector": None if value.lower() == "none" else value}

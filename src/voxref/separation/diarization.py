@@ -84,6 +84,13 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
+#: Seconds both speakers are extended across a change of speaker when no overlap detector runs.
+TURN_OVERLAP = 0.15
+#: Overlap probability above which the speaker counter adds the runner-up speaker.
+COUNT_THRESHOLD = 0.9
+#: The counter's overlaps are kept only this close (seconds) to a change of speaker.
+COUNT_NEAR_TURN: float | None = 0.5
+
 
 def speaker_label(index: int) -> str:
     """pyannote-style label of speaker ``index``.
@@ -126,6 +133,9 @@ class DiarizationResult:
         spread on the frame grid; nan outside the windows): high where no single speaker fits.
     fine_windows
         The short windows of the second pass (``None`` when it was off).
+    frame_overlap_probability
+        ``(T,)`` the speaker counter's probability of two or more voices per frame (``None``
+        when it was off).
     window_overlap
         ``(N,)`` misfit of each window (robust z-score of how badly its best speaker fits it;
         above ~2.5 suggests a mixture), see :func:`.resegment.overlap_scores`.
@@ -151,6 +161,7 @@ class DiarizationResult:
     duration: float
     frame_misfit: np.ndarray | None = None
     fine_windows: WindowEmbeddings | None = None
+    frame_overlap_probability: np.ndarray | None = None
     timings: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -211,6 +222,11 @@ class RecordingWindows:
         File stem of the recording, when it came from a file.
     timings
         Seconds spent in VAD and embedding.
+    count_probabilities
+        ``(T, 3)`` per-frame probabilities of nobody / one speaker / overlap from the speaker
+        counter (one row per :attr:`count_step` seconds), or ``None`` when it was off.
+    count_step
+        Seconds per row of ``count_probabilities``.
     """
 
     regions: tuple[tuple[float, float], ...]
@@ -219,6 +235,8 @@ class RecordingWindows:
     duration: float
     uri: str | None = None
     timings: dict[str, float] = field(default_factory=dict)
+    count_probabilities: np.ndarray | None = None
+    count_step: float = 0.01
 
 
 class Diarizer:
@@ -269,6 +287,16 @@ class Diarizer:
         overlap. 0 disables it. Chosen on pyannote's sample and the synthetic conversations of
         :mod:`.benchmark` (overlap scored, collar 0): DER 12.0 -> 11.4 % and 7.6 -> 6.4 %
         at 0.15 s (0.1 s: 11.2 / 6.7 %, 0.2 s: 11.6 / 6.2 %).
+    overlap_detector
+        Frame-level speaker counter (:class:`.overlap_detector.SpeakerCountNet`) that marks
+        overlapped speech; the runner-up speaker is added there. ``True`` or ``"default"``: the
+        shipped checkpoint; a path; a loaded network; ``None``: off.
+    count_threshold, min_count_overlap
+        Overlap probability above which a frame gets a second speaker, and the shortest such
+        run kept (seconds).
+    count_near_turn
+        Only frames this close (seconds) to a change of speaker inside continuous speech get a
+        second speaker from the counter (``None``: anywhere).
     seed
         Seed of the clustering's k-means starts.
     """
@@ -296,7 +324,11 @@ class Diarizer:
         fine_weight: float = 1.0,
         overlap_threshold: float = 2.5,
         min_overlap: float = 0.3,
-        turn_overlap: float = 0.15,
+        turn_overlap: float | None = None,
+        overlap_detector: Any = "default",
+        count_threshold: float = COUNT_THRESHOLD,
+        min_count_overlap: float = 0.1,
+        count_near_turn: float | None = COUNT_NEAR_TURN,
         seed: int = 0,
     ) -> None:
         if window <= 0 or hop <= 0 or frame_step <= 0:
@@ -323,9 +355,16 @@ class Diarizer:
         self.fine_weight = float(fine_weight)
         self.overlap_threshold = float(overlap_threshold)
         self.min_overlap = float(min_overlap)
+        counting = overlap_detector is not None and overlap_detector is not False
+        if turn_overlap is None:
+            turn_overlap = 0.0 if counting else TURN_OVERLAP
         if turn_overlap < 0:
             raise ConfigError(f"turn_overlap must be >= 0 seconds, got {turn_overlap}.")
         self.turn_overlap = float(turn_overlap)
+        self._overlap_detector = overlap_detector if counting else None
+        self.count_threshold = float(count_threshold)
+        self.min_count_overlap = float(min_count_overlap)
+        self.count_near_turn = None if count_near_turn is None else float(count_near_turn)
         self.seed = int(seed)
 
     @property
@@ -335,6 +374,19 @@ class Diarizer:
 
             self._encoder = get_encoder(self._encoder)
         return self._encoder
+
+    @property
+    def overlap_detector(self) -> Any:
+        """The speaker counter (loaded on first use), or ``None``."""
+        spec = self._overlap_detector
+        if spec is None or spec is False:
+            return None
+        if spec is True or isinstance(spec, (str, Path)):
+            from .overlap_detector import SpeakerCountNet
+
+            shipped = spec is True or spec == "default"
+            self._overlap_detector = SpeakerCountNet.load(None if shipped else spec)
+        return self._overlap_detector
 
     def analyse(self, audio: AudioInput, sample_rate: int | None = None) -> RecordingWindows:
         """The expensive, speaker-count-independent part: VAD and window embeddings.
@@ -357,9 +409,17 @@ class Diarizer:
                 enc, x, sr, regions, window=self.fine_window, hop=self.fine_hop
             )
         timings["embed"] = time.perf_counter() - t1
+        counts, count_step = None, self.frame_step
+        if self.overlap_detector is not None:
+            t2 = time.perf_counter()
+            counts = self.overlap_detector.probabilities(x, sr)
+            count_step = self.overlap_detector.frame_step
+            timings["count"] = time.perf_counter() - t2
         src = audio_obj.source or ""
         uri = Path(src).stem if src and not src.startswith("<") else None
-        return RecordingWindows(regions, windows, fine, len(x) / sr, uri, timings)
+        return RecordingWindows(
+            regions, windows, fine, len(x) / sr, uri, timings, counts, count_step
+        )
 
     def run(
         self,
@@ -382,6 +442,11 @@ class Diarizer:
             min_speakers=min_speakers,
             max_speakers=max_speakers,
             uri=recording.uri,
+            # a diarizer without a counter ignores counts made by one that has it
+            count_probabilities=(
+                recording.count_probabilities if self._overlap_detector is not None else None
+            ),
+            count_step=recording.count_step,
         )
         timings = dict(recording.timings)
         timings["cluster+resegment"] = time.perf_counter() - t0
@@ -468,11 +533,14 @@ class Diarizer:
         min_speakers: int = 1,
         max_speakers: int | None = None,
         uri: str | None = None,
+        count_probabilities: np.ndarray | None = None,
+        count_step: float | None = None,
     ) -> DiarizationResult:
         """Run clustering and resegmentation on precomputed window embeddings.
 
         ``fine_windows`` (shorter windows, same encoder) refine the turn boundaries in a second
-        pass when given.
+        pass when given; ``count_probabilities`` (``(T, 3)`` from a speaker counter, one row per
+        ``count_step`` seconds) add the runner-up speaker where they say overlap.
         """
         step = self.frame_step
         n_frames = int(np.ceil(duration / step))
@@ -527,6 +595,18 @@ class Diarizer:
         overlap = np.full(n_frames, -1, dtype=np.int64)
         if self.detect_overlap and k >= 2:
             overlap = self._overlap_frames(windows, misfit, path, scores)
+        p_overlap = None
+        if count_probabilities is not None:
+            p_overlap = _on_grid(
+                np.asarray(count_probabilities, dtype=np.float64),
+                count_step or step,
+                n_frames,
+                step,
+            )
+            if k >= 2:
+                counted = self._counted_overlap(p_overlap, path, scores)
+                overlap = np.where(overlap >= 0, overlap, counted)
+            p_overlap = p_overlap[:, 2]
         if self.turn_overlap > 0 and k >= 2:
             at_turns = turn_change_overlap(path, int(round(self.turn_overlap / step)))
             overlap = np.where(overlap >= 0, overlap, at_turns)
@@ -546,6 +626,7 @@ class Diarizer:
             duration=duration,
             frame_misfit=frame_misfit,
             fine_windows=fine_windows,
+            frame_overlap_probability=p_overlap,
         )
 
     def _resegment(self, scores: np.ndarray, speech: np.ndarray, k: int) -> np.ndarray:
@@ -561,6 +642,20 @@ class Diarizer:
                 path[a:b] = viterbi_path(self.score_scale * scores[a:b], self.switch_penalty)
         return enforce_min_duration(path, scores, max(1, int(round(self.min_duration / step))))
 
+    def _counted_overlap(
+        self, probabilities: np.ndarray, path: np.ndarray, scores: np.ndarray
+    ) -> np.ndarray:
+        """Second speaker (the runner-up by frame score) where the speaker counter says overlap
+        inside a speaker's turn, else ``-1``."""
+        from .overlap_detector import overlap_frames
+
+        min_frames = max(1, int(round(self.min_count_overlap / self.frame_step)))
+        hit = overlap_frames(probabilities, self.count_threshold, min_frames) & (path >= 0)
+        if self.count_near_turn is not None:
+            reach = int(round(self.count_near_turn / self.frame_step))
+            hit &= turn_change_overlap(path, reach) >= 0
+        return np.where(hit, _runner_up(scores, path), -1).astype(np.int64)
+
     def _overlap_frames(
         self,
         windows: WindowEmbeddings,
@@ -572,14 +667,27 @@ class Diarizer:
         step = self.frame_step
         n_frames = len(path)
         f = frame_scores(misfit[:, None], windows.starts, windows.ends, n_frames, step)[:, 0]
-        ranked = np.argsort(-np.nan_to_num(scores, nan=-np.inf), axis=1)
-        runner_up = np.where(ranked[:, 0] == path, ranked[:, 1], ranked[:, 0])
+        runner_up = _runner_up(scores, path)
         out = np.where((np.nan_to_num(f) > self.overlap_threshold) & (path >= 0), runner_up, -1)
         min_frames = int(round(self.min_overlap / step))
         for a, b, v in runs(out):
             if v >= 0 and b - a < min_frames:
                 out[a:b] = -1
         return out.astype(np.int64)
+
+
+def _runner_up(scores: np.ndarray, path: np.ndarray) -> np.ndarray:
+    """Per frame, the best-scoring speaker other than the one on ``path``."""
+    ranked = np.argsort(-np.nan_to_num(scores, nan=-np.inf), axis=1)
+    return np.where(ranked[:, 0] == path, ranked[:, 1], ranked[:, 0])
+
+
+def _on_grid(values: np.ndarray, step: float, n_frames: int, frame_step: float) -> np.ndarray:
+    """Rows of ``values`` (one per ``step`` seconds) at the centres of ``n_frames`` frames of
+    ``frame_step`` seconds (nearest row; the last row repeats past the end)."""
+    centres = (np.arange(n_frames) + 0.5) * frame_step
+    idx = np.clip((centres / step).astype(np.int64), 0, len(values) - 1)
+    return values[idx]
 
 
 def turn_change_overlap(path: np.ndarray, frames: int) -> np.ndarray:

@@ -286,6 +286,7 @@ def extract_target(
     diarizer: Diarizer | None = None,
     diarization: DiarizationResult | None = None,
     misfit_threshold: float = 1.5,
+    overlap_threshold: float = 0.5,
     guard: float = 0.2,
     min_duration: float = 0.3,
     same_voice_margin: float = 0.04,
@@ -316,6 +317,10 @@ def extract_target(
     misfit_threshold
         Frames of the target's turns whose misfit (see :func:`.resegment.overlap_scores`) is
         above this are treated as mixed and left out.
+    overlap_threshold
+        Frames where the diarizer's speaker counter gives two or more voices a probability
+        above this are left out too (stricter than the diarizer's own threshold: a frame lost
+        costs the target little, a mixed frame kept pulls its embedding to the other voice).
     guard
         Seconds left out on each side of a change between the target and another speaker
         (interruptions and back-channels cluster there).
@@ -329,7 +334,8 @@ def extract_target(
         of the offline diarizer: its overlap-aware turns give the target-only regions (the
         target's turns minus every other speaker's) and its embedding model compares speakers
         with the guide (a guide vector must then come from that model). ``diarizer``,
-        ``diarization``, ``misfit_threshold`` and ``same_voice_margin`` do not apply.
+        ``diarization``, ``misfit_threshold``, ``overlap_threshold`` and ``same_voice_margin``
+        do not apply.
 
     Returns
     -------
@@ -414,6 +420,8 @@ def extract_target(
         mixed = np.nan_to_num(res.frame_misfit, nan=0.0) > misfit_threshold
     if res.frame_overlap is not None:
         mixed |= res.frame_overlap >= 0
+    if res.frame_overlap_probability is not None and res.num_speakers >= 2:
+        mixed |= res.frame_overlap_probability > overlap_threshold
     keep = is_tgt & ~mixed
     g_frames = int(round(guard / step))
     if g_frames > 0:
