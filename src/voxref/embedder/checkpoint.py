@@ -104,6 +104,8 @@ __all__ = [
     "load_checkpoint",
     "safe_torch_load",
     "load_module_checkpoint",
+    "SavedModule",
+    "shipped_checkpoint",
     "read_checkpoint_bytes",
     "detect_format",
     "hub_file",
@@ -307,6 +309,59 @@ def load_module_checkpoint(
     net.metadata = dict(ckpt.get("metadata", {}))
     net.eval()
     return net.to(map_location)
+
+
+def shipped_checkpoint(filename: str) -> Path:
+    """Path of ``voxref/data/<filename>`` (the file may not exist).
+
+    Examples
+    --------
+    >>> shipped_checkpoint("speaker_count.pt").parent.name
+    'data'
+    """
+    from importlib import resources
+
+    return Path(str(resources.files("voxref") / "data" / filename))
+
+
+class SavedModule:
+    """``save`` / ``load`` for a ``torch.nn.Module`` with a ``config`` dict and ``metadata``, in
+    the ``{format, config, state_dict, metadata}`` layout of :func:`save_module_checkpoint`.
+
+    Subclasses set :attr:`checkpoint_format`, :attr:`checkpoint_file` (the shipped file in
+    ``voxref/data``), :attr:`checkpoint_what` (for messages) and :attr:`trained_by` (the script
+    that writes one).
+    """
+
+    checkpoint_format: str = ""
+    checkpoint_file: str = ""
+    checkpoint_what: str = ""
+    trained_by: str = ""
+
+    def save(self, path: str | os.PathLike, metadata: dict | None = None) -> Path:
+        """Write ``{"format", "config", "state_dict", "metadata"}`` (weights_only-loadable)."""
+        return save_module_checkpoint(
+            self,
+            path,
+            checkpoint_format=self.checkpoint_format,
+            metadata=metadata if metadata is not None else getattr(self, "metadata", {}),
+        )
+
+    @classmethod
+    def load(cls, path: str | os.PathLike | None = None, map_location: str = "cpu") -> Any:
+        """Load a checkpoint written by :meth:`save` (default: the shipped one)."""
+        path = Path(path) if path is not None else shipped_checkpoint(cls.checkpoint_file)
+        if not path.is_file():
+            raise MissingCheckpointError(
+                f"no {cls.checkpoint_what} checkpoint at {path}; train one with {cls.trained_by}."
+            )
+        return load_module_checkpoint(
+            cls,
+            path,
+            checkpoint_format=cls.checkpoint_format,
+            what=cls.checkpoint_what,
+            map_location=map_location,
+        )
 
 
 def unsafe_global_in(exc: BaseException) -> str | None:

@@ -4,6 +4,8 @@ Modules (import the one you need; this package imports nothing heavy by itself):
 
 * :mod:`.diarization` — offline diarizer (VAD, GE2E window embeddings, clustering,
   resegmentation) -> ``pyannote.core.Annotation``; :func:`~.diarization.diarize`.
+* :mod:`.overlap_detector` — a frame-level speaker counter (nobody / one / overlap per 10 ms;
+  ``scripts/train_overlap_detector.py``, shipped) that the diarizer uses to label overlap.
 * :mod:`.pyannote_backend` — run a user-supplied pyannote.audio pipeline instead.
 * :mod:`.guide` — :func:`~.guide.target_activity`: soft target activity of every window of every
   reference (cross-reference agreement or an enrollment guide), for guided pooling.

@@ -36,18 +36,16 @@ Examples
 
 from __future__ import annotations
 
-import os
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
 
+from ..embedder.checkpoint import SavedModule, shipped_checkpoint
 from ..errors import (
     AudioShapeError,
     ConfigError,
-    MissingCheckpointError,
 )
 
 __all__ = ["CHECKPOINT_FORMAT", "DEFAULT_CHECKPOINT", "TargetExtractor", "default_checkpoint"]
@@ -65,10 +63,10 @@ def default_checkpoint() -> Path:
     >>> default_checkpoint().name
     'target_extractor.pt'
     """
-    return Path(str(resources.files("voxref") / "data" / DEFAULT_CHECKPOINT))
+    return shipped_checkpoint(DEFAULT_CHECKPOINT)
 
 
-class TargetExtractor(nn.Module):
+class TargetExtractor(SavedModule, nn.Module):
     """Mask estimator conditioned on a speaker embedding (see the module docstring).
 
     Parameters
@@ -97,6 +95,11 @@ class TargetExtractor(nn.Module):
     >>> m.shape, bool(((m >= 0) & (m <= 1)).all())
     (torch.Size([2, 50, 257]), True)
     """
+
+    checkpoint_format = CHECKPOINT_FORMAT
+    checkpoint_file = DEFAULT_CHECKPOINT
+    checkpoint_what = "target extractor"
+    trained_by = "scripts/train_target_extractor.py"
 
     def __init__(
         self,
@@ -250,36 +253,3 @@ class TargetExtractor(nn.Module):
             return y[0].numpy()
 
         return run_at_rate(x, sample_rate, self.config["sample_rate"], run)
-
-    # ------------------------------------------------------------------ checkpoints
-    def save(self, path: str | os.PathLike, metadata: dict | None = None) -> Path:
-        """Write ``{"format", "config", "state_dict", "metadata"}`` (weights_only-loadable)."""
-        from ..embedder.checkpoint import save_module_checkpoint
-
-        return save_module_checkpoint(
-            self,
-            path,
-            checkpoint_format=CHECKPOINT_FORMAT,
-            metadata=metadata if metadata is not None else self.metadata,
-        )
-
-    @classmethod
-    def load(
-        cls, path: str | os.PathLike | None = None, map_location: str = "cpu"
-    ) -> TargetExtractor:
-        """Load a checkpoint written by :meth:`save` (default: the shipped one)."""
-        path = Path(path) if path is not None else default_checkpoint()
-        if not path.is_file():
-            raise MissingCheckpointError(
-                f"no target-extractor checkpoint at {path}; train one with "
-                "scripts/train_target_extractor.py."
-            )
-        from ..embedder.checkpoint import load_module_checkpoint
-
-        return load_module_checkpoint(
-            cls,
-            path,
-            checkpoint_format=CHECKPOINT_FORMAT,
-            what="target-extractor",
-            map_location=map_location,
-        )

@@ -30,15 +30,15 @@ Examples
 
 from __future__ import annotations
 
-import os
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
 
-from ..errors import AudioShapeError, ConfigError, MissingCheckpointError
+from ..embedder.checkpoint import SavedModule, shipped_checkpoint
+from ..errors import AudioShapeError, ConfigError
+from ..losses._common import seeded_init
 
 __all__ = [
     "CHECKPOINT_FORMAT",
@@ -62,7 +62,7 @@ def default_checkpoint() -> Path:
     >>> default_checkpoint().name
     'speaker_count.pt'
     """
-    return Path(str(resources.files("voxref") / "data" / DEFAULT_CHECKPOINT))
+    return shipped_checkpoint(DEFAULT_CHECKPOINT)
 
 
 def count_labels(activity: np.ndarray) -> np.ndarray:
@@ -143,7 +143,7 @@ def overlap_frames(
     return hit.astype(bool)
 
 
-class SpeakerCountNet(nn.Module):
+class SpeakerCountNet(SavedModule, nn.Module):
     """Per-frame speaker count classifier (see the module docstring).
 
     Parameters
@@ -172,6 +172,11 @@ class SpeakerCountNet(nn.Module):
     >>> net(torch.zeros(2, 16000)).shape  # logits (batch, frames, classes)
     torch.Size([2, 100, 3])
     """
+
+    checkpoint_format = CHECKPOINT_FORMAT
+    checkpoint_file = DEFAULT_CHECKPOINT
+    checkpoint_what = "speaker-count network"
+    trained_by = "scripts/train_overlap_detector.py"
 
     def __init__(
         self,
@@ -211,10 +216,7 @@ class SpeakerCountNet(nn.Module):
         }
         self.metadata: dict = {}
         bins = self.num_bins
-        state = torch.random.get_rng_state() if seed is not None else None
-        if seed is not None:
-            torch.manual_seed(seed)
-        try:
+        with seeded_init(seed):
             self.front = nn.Sequential(
                 nn.Conv1d(bins, channels, 3, padding=1),
                 nn.GroupNorm(1, channels),
@@ -227,9 +229,6 @@ class SpeakerCountNet(nn.Module):
                 channels, hidden, num_layers=int(layers), batch_first=True, bidirectional=True
             )
             self.out = nn.Linear(2 * hidden, 3)
-        finally:
-            if state is not None:
-                torch.random.set_rng_state(state)
         self.register_buffer("window", torch.hann_window(win), persistent=False)
 
     @property
@@ -320,35 +319,3 @@ class SpeakerCountNet(nn.Module):
         finally:
             self.train(was_training)
         return total / np.maximum(weight, 1e-12)[:, None]
-
-    def save(self, path: str | os.PathLike, metadata: dict | None = None) -> Path:
-        """Write ``{"format", "config", "state_dict", "metadata"}`` (weights_only-loadable)."""
-        from ..embedder.checkpoint import save_module_checkpoint
-
-        return save_module_checkpoint(
-            self,
-            path,
-            checkpoint_format=CHECKPOINT_FORMAT,
-            metadata=metadata if metadata is not None else self.metadata,
-        )
-
-    @classmethod
-    def load(
-        cls, path: str | os.PathLike | None = None, map_location: str = "cpu"
-    ) -> SpeakerCountNet:
-        """Load a checkpoint written by :meth:`save` (default: the shipped one)."""
-        path = Path(path) if path is not None else default_checkpoint()
-        if not path.is_file():
-            raise MissingCheckpointError(
-                f"no speaker-count checkpoint at {path}; train one with "
-                "scripts/train_overlap_detector.py."
-            )
-        from ..embedder.checkpoint import load_module_checkpoint
-
-        return load_module_checkpoint(
-            cls,
-            path,
-            checkpoint_format=CHECKPOINT_FORMAT,
-            what="speaker-count network",
-            map_location=map_location,
-        )

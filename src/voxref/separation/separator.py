@@ -32,16 +32,15 @@ Examples
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
 
-from ..errors import AudioShapeError, ConfigError, MissingCheckpointError
+from ..embedder.checkpoint import SavedModule, shipped_checkpoint
+from ..errors import AudioShapeError, ConfigError
 
 __all__ = [
     "CHECKPOINT_FORMAT",
@@ -68,7 +67,7 @@ def default_checkpoint() -> Path:
     >>> default_checkpoint().name
     'two_speaker_separator.pt'
     """
-    return Path(str(resources.files("voxref") / "data" / DEFAULT_CHECKPOINT))
+    return shipped_checkpoint(DEFAULT_CHECKPOINT)
 
 
 def si_sdr(estimate: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
@@ -244,7 +243,7 @@ class _Block(nn.Module):
         return x + self.net(x)
 
 
-class TwoSpeakerSeparator(nn.Module):
+class TwoSpeakerSeparator(SavedModule, nn.Module):
     """Two-stream mask estimator (see the module docstring).
 
     Parameters
@@ -271,6 +270,11 @@ class TwoSpeakerSeparator(nn.Module):
     >>> m.shape, bool(((m >= 0) & (m <= 1)).all())
     (torch.Size([2, 2, 40, 257]), True)
     """
+
+    checkpoint_format = CHECKPOINT_FORMAT
+    checkpoint_file = DEFAULT_CHECKPOINT
+    checkpoint_what = "two-speaker separator"
+    trained_by = "scripts/train_separator.py"
 
     def __init__(
         self,
@@ -406,35 +410,3 @@ class TwoSpeakerSeparator(nn.Module):
                 self.train(was_training)
 
         return run_at_rate(x, sample_rate, self.config["sample_rate"], run)
-
-    def save(self, path: str | os.PathLike, metadata: dict | None = None) -> Path:
-        """Write ``{"format", "config", "state_dict", "metadata"}`` (weights_only-loadable)."""
-        from ..embedder.checkpoint import save_module_checkpoint
-
-        return save_module_checkpoint(
-            self,
-            path,
-            checkpoint_format=CHECKPOINT_FORMAT,
-            metadata=metadata if metadata is not None else self.metadata,
-        )
-
-    @classmethod
-    def load(
-        cls, path: str | os.PathLike | None = None, map_location: str = "cpu"
-    ) -> TwoSpeakerSeparator:
-        """Load a checkpoint written by :meth:`save` (default: the shipped one)."""
-        path = Path(path) if path is not None else default_checkpoint()
-        if not path.is_file():
-            raise MissingCheckpointError(
-                f"no two-speaker separator checkpoint at {path}; train one with "
-                "scripts/train_separator.py."
-            )
-        from ..embedder.checkpoint import load_module_checkpoint
-
-        return load_module_checkpoint(
-            cls,
-            path,
-            checkpoint_format=CHECKPOINT_FORMAT,
-            what="two-speaker separator",
-            map_location=map_location,
-        )
