@@ -71,7 +71,9 @@ def test_diarize_overlap_detector_option(conversation_file, tmp_path, monkeypatc
     ]
     capsys.readouterr()
     assert main(["diarize", str(path), "--overlap-detector", str(tmp_path / "nope.pt")]) != 0
-    assert "no speaker-count checkpoint" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "no speaker-count network checkpoint" in err and "nope.pt" in err
+    assert "scripts/train_overlap_detector.py" in err  # says how to get one
 
 
 def test_extract_writes_target_audio(conversation_file, tmp_path, capsys):
