@@ -12,7 +12,7 @@ import torch
 
 from voxref.errors import ConfigError
 from voxref.losses import VCLUB, InfoNCE, LossInputError, MIRegularizer
-from voxref.losses._common import seeded_init
+from voxref.seeding import seeded_init
 
 
 def correlated_gaussians(n: int, dim: int, noise_std: float | None, g: torch.Generator):

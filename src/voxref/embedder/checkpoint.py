@@ -473,8 +473,8 @@ def build_network(architecture: str, config: Mapping[str, Any] | None = None):
 
     Every network maps waveforms ``(batch, num_samples)`` at ``config["sample_rate"]`` to
     embeddings ``(batch, dimension)`` and carries ``.architecture`` and ``.config`` so
-    :func:`save_network` can write it. Initialisation uses torch's global RNG: seed it (or wrap
-    the call in ``torch.random.fork_rng()``) for reproducible weights.
+    :func:`save_network` can write it. Initialisation uses torch's global RNG: wrap the call in
+    :func:`voxref.seeding.seeded_init` for reproducible weights that leave that RNG alone.
 
     Examples
     --------

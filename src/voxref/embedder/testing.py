@@ -22,15 +22,14 @@ builder                                   the real model it imitates (published 
                                           :data:`TINY_CONFIGS`)
 ========================================  ==========================================================
 
-Random initialisation runs under ``torch.random.fork_rng`` with the given ``seed``: the global
-RNG state is left as it was.
+Random initialisation runs under :func:`voxref.seeding.seeded_init` with the given ``seed``: the
+global RNG state is left as it was.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +41,6 @@ __all__ = [
     "make_speechbrain_xvector_dir",
     "make_pyannote_checkpoint",
     "make_voxref_checkpoint",
-    "seeded",
 ]
 
 TINY_CONFIGS: dict[str, dict[str, Any]] = {
@@ -160,27 +158,6 @@ classifier: !new:speechbrain.lobes.models.Xvector.Classifier
 )
 
 
-@contextlib.contextmanager
-def seeded(seed: int) -> Iterator[None]:
-    """Seed torch's global RNG inside the block only (its state is restored afterwards).
-
-    Examples
-    --------
-    >>> import torch
-    >>> with seeded(0):
-    ...     a = torch.rand(1)
-    >>> with seeded(0):
-    ...     b = torch.rand(1)
-    >>> bool(a == b)
-    True
-    """
-    import torch
-
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        yield
-
-
 def _fmt_list(values: Sequence[int]) -> str:
     return "[" + ", ".join(str(int(v)) for v in values) + "]"
 
@@ -221,9 +198,11 @@ def make_speechbrain_ecapa_dir(
     import torch
     from speechbrain.lobes.models.ECAPA_TDNN import ECAPA_TDNN, Classifier
 
+    from ..seeding import seeded_init
+
     d = Path(directory)
     d.mkdir(parents=True, exist_ok=True)
-    with seeded(seed):
+    with seeded_init(seed):
         model = ECAPA_TDNN(
             n_mels,
             lin_neurons=lin_neurons,
@@ -259,9 +238,11 @@ def make_speechbrain_xvector_dir(
     import torch
     from speechbrain.lobes.models.Xvector import Classifier, Xvector
 
+    from ..seeding import seeded_init
+
     d = Path(directory)
     d.mkdir(parents=True, exist_ok=True)
-    with seeded(seed):
+    with seeded_init(seed):
         model = Xvector(
             activation=torch.nn.LeakyReLU,
             tdnn_channels=list(tdnn_channels),
@@ -311,6 +292,7 @@ def make_pyannote_checkpoint(
     """
     import torch
 
+    from ..seeding import seeded_init
     from .pyannote_backend import _import_pyannote
 
     _import_pyannote()
@@ -321,7 +303,7 @@ def make_pyannote_checkpoint(
     classes = {"wespeaker-resnet34": WeSpeakerResNet34, "xvector-sincnet": XVectorSincNet}
     if architecture not in classes:
         raise ValueError(f"architecture must be one of {sorted(classes)}")
-    with seeded(seed):
+    with seeded_init(seed):
         model = classes[architecture]()
     model.specifications = Specifications(
         problem=Problem.REPRESENTATION, resolution=Resolution.CHUNK, duration=duration
@@ -350,9 +332,10 @@ def make_voxref_checkpoint(
     metadata: Mapping[str, Any] | None = None,
 ) -> Path:
     """A voxref-format checkpoint with random weights (``config`` default: :data:`TINY_CONFIGS`)."""
+    from ..seeding import seeded_init
     from .checkpoint import build_network, save_network
 
     cfg = dict(TINY_CONFIGS[architecture] if config is None else config)
-    with seeded(seed):
+    with seeded_init(seed):
         net = build_network(architecture, cfg)
     return save_network(path, net, metadata={"name": f"tiny-{architecture}", **(metadata or {})})

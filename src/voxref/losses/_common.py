@@ -1,4 +1,4 @@
-"""Helpers shared by the losses: input errors, option checks, reductions and seeded initialisation.
+"""Helpers shared by the losses: input errors, option checks and reductions.
 
 Examples
 --------
@@ -10,14 +10,13 @@ Examples
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 
 import torch
 
 from ..errors import ConfigError, VoxrefError
 
-__all__ = ["LossInputError", "check_choice", "reduce_loss", "seeded_init", "REDUCTIONS"]
+__all__ = ["LossInputError", "check_choice", "reduce_loss", "REDUCTIONS"]
 
 REDUCTIONS = ("mean", "sum", "none")
 
@@ -48,29 +47,3 @@ def reduce_loss(values: torch.Tensor, reduction: str) -> torch.Tensor:
     if reduction == "sum":
         return values.sum()
     return values
-
-
-@contextlib.contextmanager
-def seeded_init(seed: int | None) -> Iterator[None]:
-    """Create parameters reproducibly from ``seed`` without touching torch's global RNG state.
-
-    Inside the block torch's CPU RNG is seeded with ``seed``; on exit its previous state is back.
-    With ``seed=None`` the block does nothing (parameters come from the global RNG as usual).
-
-    Examples
-    --------
-    >>> import torch
-    >>> before = torch.random.get_rng_state()
-    >>> with seeded_init(3):
-    ...     a = torch.nn.Linear(2, 2).weight.detach().clone()
-    >>> with seeded_init(3):
-    ...     b = torch.nn.Linear(2, 2).weight.detach().clone()
-    >>> bool(torch.equal(a, b)), bool(torch.equal(before, torch.random.get_rng_state()))
-    (True, True)
-    """
-    if seed is None:
-        yield
-        return
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        yield

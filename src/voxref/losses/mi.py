@@ -48,7 +48,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..errors import ConfigError
-from ._common import LossInputError, check_choice, seeded_init
+from ..seeding import seeded_init
+from ._common import LossInputError, check_choice
 
 __all__ = ["VCLUB", "InfoNCE", "MIRegularizer", "MIEstimator"]
 

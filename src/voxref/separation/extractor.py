@@ -47,6 +47,7 @@ from ..errors import (
     AudioShapeError,
     ConfigError,
 )
+from ..seeding import seeded_init
 
 __all__ = ["CHECKPOINT_FORMAT", "DEFAULT_CHECKPOINT", "TargetExtractor", "default_checkpoint"]
 
@@ -129,11 +130,7 @@ class TargetExtractor(SavedModule, nn.Module):
         }
         self.metadata: dict = {}
         bins = self.num_bins
-        gen_state = None
-        if seed is not None:
-            gen_state = torch.random.get_rng_state()
-            torch.manual_seed(seed)
-        try:
+        with seeded_init(seed):
             self.proj = nn.Linear(bins, hidden)
             self.norm = nn.LayerNorm(hidden)
             self.film_in = nn.Linear(embedding_dim, 2 * hidden)
@@ -146,9 +143,6 @@ class TargetExtractor(SavedModule, nn.Module):
             for film in (self.film_in, self.film_out):
                 nn.init.zeros_(film.weight)
                 nn.init.zeros_(film.bias)
-        finally:
-            if gen_state is not None:
-                torch.random.set_rng_state(gen_state)
         self.register_buffer("window", torch.hann_window(n_fft), persistent=False)
 
     @property

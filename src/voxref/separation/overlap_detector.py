@@ -38,7 +38,7 @@ from torch import nn
 
 from ..embedder.checkpoint import SavedModule, shipped_checkpoint
 from ..errors import AudioShapeError, ConfigError
-from ..losses._common import seeded_init
+from ..seeding import seeded_init
 
 __all__ = [
     "CHECKPOINT_FORMAT",

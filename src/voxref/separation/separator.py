@@ -41,6 +41,7 @@ from torch import nn
 
 from ..embedder.checkpoint import SavedModule, shipped_checkpoint
 from ..errors import AudioShapeError, ConfigError
+from ..seeding import seeded_init
 
 __all__ = [
     "CHECKPOINT_FORMAT",
@@ -306,10 +307,7 @@ class TwoSpeakerSeparator(SavedModule, nn.Module):
         }
         self.metadata: dict = {}
         bins = self.num_bins
-        state = torch.random.get_rng_state() if seed is not None else None
-        if seed is not None:
-            torch.manual_seed(seed)
-        try:
+        with seeded_init(seed):
             self.inp = nn.Sequential(nn.GroupNorm(1, bins), nn.Conv1d(bins, channels, 1))
             self.tcn = nn.Sequential(
                 *[
@@ -319,9 +317,6 @@ class TwoSpeakerSeparator(SavedModule, nn.Module):
                 ]
             )
             self.out = nn.Sequential(nn.PReLU(), nn.Conv1d(channels, 2 * bins, 1))
-        finally:
-            if state is not None:
-                torch.random.set_rng_state(state)
         self.register_buffer("window", torch.hann_window(n_fft), persistent=False)
 
     @property

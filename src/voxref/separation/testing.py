@@ -17,7 +17,7 @@ Checkpoints are Lightning-style dictionaries (``state_dict``, ``pytorch-lightnin
 ``hyper_parameters``) completed by ``model.on_save_checkpoint``. The outputs of such a pipeline
 are meaningless; it only proves that voxref's pyannote backend loads, runs and converts results.
 Building takes a few seconds (``pyannote.audio`` import included); random initialisation runs
-under ``torch.random.fork_rng`` so the global RNG state is left untouched.
+under :func:`voxref.seeding.seeded_init` so the global RNG state is left untouched.
 
 :func:`build_tiny_sepformer` writes a SpeechBrain ``SepformerSeparation`` directory as the hub
 lays it out (``hyperparams.yaml`` in the published inference format + ``encoder.ckpt``,
@@ -176,12 +176,13 @@ def build_tiny_diarization_pipeline(
     from pyannote.audio.models.embedding import WeSpeakerResNet34
     from pyannote.audio.models.segmentation import PyanNet
 
+    from ..seeding import seeded_init
+
     folder = Path(folder)
     for sub in ("segmentation", "embedding", "plda"):
         (folder / sub).mkdir(parents=True, exist_ok=True)
 
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
+    with seeded_init(seed):
         seg = PyanNet(
             sincnet={"stride": 10},
             lstm={"hidden_size": 16, "num_layers": 1, "bidirectional": True, "monolithic": True},
@@ -238,6 +239,8 @@ def build_tiny_sepformer(
         SBTransformerBlock,
     )
 
+    from ..seeding import seeded_init
+
     out = Path(directory)
     out.mkdir(parents=True, exist_ok=True)
     d = int(width)
@@ -245,8 +248,7 @@ def build_tiny_sepformer(
     # the same modules the YAML describes, built here (no YAML is executed to write the fixture)
     block = {"num_layers": 1, "d_model": d, "nhead": 2, "d_ffn": 32, "dropout": 0}
     block |= {"use_positional_encoding": True, "norm_before": True}
-    with torch.random.fork_rng():
-        torch.manual_seed(seed)
+    with seeded_init(seed):
         modules = {
             "encoder": Encoder(kernel_size=16, out_channels=d),
             "masknet": Dual_Path_Model(

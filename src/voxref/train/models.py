@@ -26,6 +26,7 @@ import torch
 from torch import nn
 
 from ..errors import ConfigError
+from ..seeding import seeded_init
 from .config import TrainConfig
 
 __all__ = ["TrainableEncoder", "build_model", "ARCHITECTURE_OF"]
@@ -181,8 +182,7 @@ def build_model(config: TrainConfig) -> TrainableEncoder:
     torch.Size([2, 256])
     """
     arch = ARCHITECTURE_OF[config.model]
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(int(config.seed))
+    with seeded_init(int(config.seed)):
         if arch == "wespeaker-resnet34":
             return _build_wespeaker(config)
         from ..embedder.checkpoint import build_network

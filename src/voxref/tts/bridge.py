@@ -52,6 +52,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import CheckpointError, ConfigError
+from ..seeding import seeded_init
 
 __all__ = [
     "Bridge",
@@ -312,7 +313,7 @@ class ProcrustesBridge(Bridge):
 class MLPBridge(Bridge):
     """``y = x A + MLP(x)``: a linear path plus one hidden ReLU layer, trained on ``1 - cos``.
 
-    Full-batch Adam; weights are initialised under ``torch.random.fork_rng`` seeded with
+    Full-batch Adam; weights are initialised under :func:`voxref.seeding.seeded_init` with
     ``seed``, so two fits on the same data are bit-identical and the global RNG is untouched.
     It overfits small sets (hundreds of pairs) more readily than :class:`RidgeBridge`: compare
     their held-apart cosine with :func:`fit_and_evaluate` before choosing it.
@@ -352,11 +353,9 @@ class MLPBridge(Bridge):
         }
 
     def _net(self):
-        import torch
         from torch import nn
 
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(self.seed)
+        with seeded_init(self.seed):
             lin = nn.Linear(self.source_dim, self.target_dim)
             mlp = nn.Sequential(
                 nn.Linear(self.source_dim, self.hidden),

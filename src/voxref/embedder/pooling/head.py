@@ -45,6 +45,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ...errors import ConfigError, MissingCheckpointError
+from ...seeding import seeded_init
 from .quality import QUALITY_FEATURE_NAMES, as_qualities, quality_features
 
 __all__ = ["AttentivePooling", "CHECKPOINT_FORMAT", "set_features"]
@@ -130,11 +131,7 @@ class AttentivePooling(nn.Module):
             "dropout": float(dropout),
             "prior_bias": bool(prior_bias),
         }
-        gen_state = None
-        if seed is not None:
-            gen_state = torch.random.get_rng_state()
-            torch.manual_seed(seed)
-        try:
+        with seeded_init(seed):
             in_dim = quality_dim + len(SET_FEATURE_NAMES) + embedding_dim
             self.embed_proj = nn.Linear(dim, embedding_dim) if embedding_dim > 0 else None
             self.token = nn.Sequential(
@@ -150,9 +147,6 @@ class AttentivePooling(nn.Module):
             self.key = nn.Linear(hidden, hidden)
             self.head_logits = nn.Parameter(torch.zeros(heads))
             self.dropout = nn.Dropout(dropout)
-        finally:
-            if gen_state is not None:
-                torch.random.set_rng_state(gen_state)
 
     # ------------------------------------------------------------------ forward
     def forward(
