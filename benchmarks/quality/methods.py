@@ -121,7 +121,9 @@ def _with_file_hash(value: Any, key: str = "") -> Any:
     ('mean', 3, True)
     """
     path, label = value, value
-    if key == "separate" and (value is True or value == "default"):
+    from voxref.embedder.checkpoint import means_shipped
+
+    if key == "separate" and means_shipped(value):
         from voxref.separation.separator import default_checkpoint
 
         path, label = default_checkpoint(), "shipped"

@@ -106,6 +106,7 @@ __all__ = [
     "load_module_checkpoint",
     "SavedModule",
     "shipped_checkpoint",
+    "means_shipped",
     "read_checkpoint_bytes",
     "detect_format",
     "hub_file",
@@ -322,6 +323,18 @@ def shipped_checkpoint(filename: str) -> Path:
     from importlib import resources
 
     return Path(str(resources.files("voxref") / "data" / filename))
+
+
+def means_shipped(spec: Any) -> bool:
+    """Whether a model option asks for the checkpoint shipped with voxref (``True`` or
+    ``"default"``), as ``separate=``, ``overlap_detector=`` and the benchmarks spell it.
+
+    Examples
+    --------
+    >>> means_shipped(True), means_shipped("default"), means_shipped("my.pt"), means_shipped(None)
+    (True, True, False, False)
+    """
+    return spec is True or (isinstance(spec, str) and spec == "default")
 
 
 class SavedModule:

@@ -812,8 +812,9 @@ def _separator_spec(separate: bool | str | os.PathLike) -> str | Path | None:
     if separate is False or separate is None:
         return None
     from ..separation.speechbrain_separator import is_speechbrain_separator
+    from .checkpoint import means_shipped
 
-    if separate is True or separate == "default":
+    if means_shipped(separate):
         from ..separation.separator import default_checkpoint
 
         separate = default_checkpoint()

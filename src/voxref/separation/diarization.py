@@ -393,10 +393,10 @@ class Diarizer:
         if spec is None or spec is False:
             return None
         if spec is True or isinstance(spec, (str, Path)):
+            from ..embedder.checkpoint import means_shipped
             from .overlap_detector import SpeakerCountNet
 
-            shipped = spec is True or spec == "default"
-            self._overlap_detector = SpeakerCountNet.load(None if shipped else spec)
+            self._overlap_detector = SpeakerCountNet.load(None if means_shipped(spec) else spec)
         return self._overlap_detector
 
     def analyse(self, audio: AudioInput, sample_rate: int | None = None) -> RecordingWindows:
