@@ -131,6 +131,35 @@ def quality_config(args: argparse.Namespace) -> Any:
     return QualityConfig.preset(args.quick, args.corpus, **overrides)
 
 
+OUTPUT_ONLY_OPTIONS = {"--results": 1, "--no-report": 0, "-v": 0, "--verbose": 0}
+
+
+def recorded_command(argv: Sequence[str]) -> list[str]:
+    """The command a result records: ``argv`` without the options that only say where results go
+    or how much is logged (``--results DIR``, ``--no-report``, ``-v``), so results copied out of
+    a scratch folder do not carry its path.
+
+    Examples
+    --------
+    >>> " ".join(recorded_command(["--only", "speed", "--results", "/tmp/r", "--no-report"]))
+    'python -m benchmarks.run --only speed'
+    >>> recorded_command(["--results=/tmp/r", "--quick"])[-1]
+    '--quick'
+    """
+    kept: list[str] = []
+    skip = 0
+    for arg in argv:
+        if skip:
+            skip -= 1
+            continue
+        name = arg.split("=", 1)[0]
+        if name in OUTPUT_ONLY_OPTIONS:
+            skip = OUTPUT_ONLY_OPTIONS[name] if "=" not in arg else 0
+            continue
+        kept.append(arg)
+    return ["python", "-m", "benchmarks.run", *kept]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """CLI entry point."""
     parser = build_parser()
@@ -143,7 +172,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         datefmt="%H:%M:%S",
     )
     logging.getLogger("voxref").setLevel(logging.WARNING)
-    command = ["python", "-m", "benchmarks.run", *(argv if argv is not None else sys.argv[1:])]
+    command = recorded_command(argv if argv is not None else sys.argv[1:])
     t0 = time.perf_counter()
 
     if args.only in (None, "quality"):

@@ -29,3 +29,13 @@ def test_thread_env_is_set_and_recorded(monkeypatch: pytest.MonkeyPatch) -> None
     assert info["threads"]["OMP_NUM_THREADS"] == "1"
     assert info["command"] == "python -m benchmarks.run --quick"
     assert info["git"]["commit"] is None or len(info["git"]["commit"]) == 40
+
+
+def test_recorded_command_drops_output_only_options() -> None:
+    from benchmarks.run import recorded_command
+
+    argv = ["--only", "quality", "--results", "/tmp/x", "--no-report", "-v", "--methods", "mean"]
+    assert recorded_command(argv) == [
+        "python", "-m", "benchmarks.run", "--only", "quality", "--methods", "mean",
+    ]  # fmt: skip
+    assert recorded_command(["--results=/tmp/x", "--quick"])[3:] == ["--quick"]
