@@ -47,7 +47,8 @@ def test_diarize_writes_rttm_and_json(conversation_file, tmp_path, capsys):
 
 
 def test_diarize_overlap_detector_option(conversation_file, tmp_path, monkeypatch, capsys):
-    """--overlap-detector reaches the offline diarizer: none, a checkpoint path, a bad path."""
+    """--overlap-detector and --level reach the offline diarizer: none, a checkpoint path, a bad
+    path; level off and a dBFS value (absent: the library default)."""
     import voxref.separation.diarization as diarization
     from voxref.separation.overlap_detector import SpeakerCountNet
 
@@ -64,10 +65,14 @@ def test_diarize_overlap_detector_option(conversation_file, tmp_path, monkeypatc
     ckpt = SpeakerCountNet(channels=8, hidden=4, seed=0).save(tmp_path / "count.pt")
     assert main(["diarize", str(path), "--overlap-detector", str(ckpt)]) == 0
     assert main(["diarize", str(path)]) == 0
+    assert main(["diarize", str(path), "--level", "off"]) == 0
+    assert main(["diarize", str(path), "--level", "-18"]) == 0
     assert seen == [
         {"overlap_detector": None},
         {"overlap_detector": str(ckpt)},
         {"overlap_detector": "default"},
+        {"overlap_detector": "default", "level_dbfs": None},
+        {"overlap_detector": "default", "level_dbfs": -18.0},
     ]
     capsys.readouterr()
     assert main(["diarize", str(path), "--overlap-detector", str(tmp_path / "nope.pt")]) != 0

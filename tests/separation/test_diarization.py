@@ -149,3 +149,33 @@ def test_turn_change_overlap_recovers_overlapped_speech_at_interruptions(sample,
     hit = got_ov.crop(true_ov, mode="intersection").duration()
     assert hit > 0.4 * got_ov.duration(), "much of the labelled overlap is real overlap"
     assert hit > 0.3 * true_ov.duration()
+
+
+def test_quiet_recording_is_levelled_before_analysis(
+    sample, diarizer, sample_given, quiet_sample_auto
+):
+    """GE2E windows depend on level: the diarizer scales the recording first (as embed does), so
+    the sample 26 dB quieter is diarized as before; without levelling it comes out as one voice."""
+    from voxref.separation.diarization import Diarizer
+
+    from .conftest import QUIET_GAIN
+
+    x, sr, turns = sample
+    ref = reference_annotation(turns)
+    assert quiet_sample_auto.num_speakers == 2
+    quiet_der = der(ref, quiet_sample_auto.annotation, 0.0)
+    assert quiet_der <= SAMPLE_BOUND_COLLAR_0
+    assert abs(quiet_der - der(ref, sample_given.annotation, 0.0)) <= 0.01
+    windows = diarizer.analyse(QUIET_GAIN * x[: 10 * sr], sr)
+    assert any(h.startswith("level: recording (for analysis) scaled by +") for h in windows.history)
+    unlevelled = Diarizer(level_dbfs=None, overlap_detector=None)(QUIET_GAIN * x, sr)
+    assert unlevelled.num_speakers == 1 or der(ref, unlevelled.annotation, 0.0) > 0.3
+
+
+def test_level_option_is_checked():
+    from voxref.errors import ConfigError
+    from voxref.separation.diarization import Diarizer
+
+    with pytest.raises(ConfigError, match="level_dbfs"):
+        Diarizer(level_dbfs=float("nan"))
+    assert Diarizer(level_dbfs=None).level_dbfs is None

@@ -26,7 +26,12 @@ full band at -20 dBFS: reverb-0.6 s 5.66/4.55/3.63, telephone 19.12/17.63/17.09,
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
+
+from ..errors import ConfigError
+from .signal import Audio
 
 __all__ = [
     "TARGET_LEVEL_DBFS",
@@ -37,6 +42,8 @@ __all__ = [
     "normalize_level",
     "scale_to",
     "band_pass_sos",
+    "check_level_dbfs",
+    "level_audio",
 ]
 
 TARGET_LEVEL_DBFS = -22.0
@@ -244,3 +251,45 @@ def scale_to(
         return x, 0.0
     gain = float(np.clip(target_dbfs - level_db, -max_gain_db, max_gain_db))
     return (x * np.float32(10.0 ** (gain / 20.0))).astype(np.float32), gain
+
+
+def check_level_dbfs(level_dbfs: Any) -> float | None:
+    """``level_dbfs`` as a float, or ``None`` (levelling off); anything else is a ConfigError.
+
+    Examples
+    --------
+    >>> check_level_dbfs(-22), check_level_dbfs(None)
+    (-22.0, None)
+    """
+    if level_dbfs is None:
+        return None
+    try:
+        value = float(level_dbfs)
+    except (TypeError, ValueError):
+        value = float("nan")
+    if not np.isfinite(value):
+        raise ConfigError(f"level_dbfs must be a finite dBFS value or None; got {level_dbfs!r}.")
+    return value
+
+
+def level_audio(audio: Audio, target_dbfs: float | None, what: str = "speech") -> Audio:
+    """``audio`` scaled to ``target_dbfs`` active level (speech band), the gain in its history.
+
+    ``target_dbfs=None`` returns ``audio`` unchanged. ``what`` names the signal in the history
+    note (e.g. ``"recording (for analysis)"``).
+
+    Examples
+    --------
+    >>> from voxref.audio import Audio
+    >>> tone = 0.01 * np.sin(2 * np.pi * 1000 * np.arange(16000) / 16000)
+    >>> out = level_audio(Audio(tone.astype(np.float32), 16000), -20.0)
+    >>> out.history[-1]
+    'level: speech scaled by +23.0 dB to -20 dBFS active (speech band)'
+    """
+    if target_dbfs is None:
+        return audio
+    scaled, gain = normalize_level(audio.samples, audio.sample_rate, target_dbfs)
+    return audio.replace(
+        scaled,
+        f"level: {what} scaled by {gain:+.1f} dB to {target_dbfs:g} dBFS active (speech band)",
+    )

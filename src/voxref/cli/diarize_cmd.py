@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from .options import add_overlap_detector_argument, diarizer_options
+from .options import add_diarizer_arguments, diarizer_options
 
 __all__ = ["register", "run"]
 
@@ -34,7 +34,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--token", help="Hugging Face token for a hub pipeline")
     p.add_argument("--json", action="store_true", help="print turns as JSON instead of text")
-    add_overlap_detector_argument(p)
+    add_diarizer_arguments(p)
     p.set_defaults(func=run)
 
 

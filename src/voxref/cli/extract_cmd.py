@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from .options import add_overlap_detector_argument
+from .options import add_diarizer_arguments
 
 __all__ = ["register", "run", "parse_segments"]
 
@@ -38,7 +38,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--token", help="Hugging Face token for a hub pipeline")
     p.add_argument("--embedding-out", help="also write the target embedding (.npy)")
-    add_overlap_detector_argument(p)
+    add_diarizer_arguments(p)
     p.set_defaults(func=run)
 
 

@@ -11,7 +11,7 @@ from ..errors import ConfigError
 __all__ = [
     "add_embedder_arguments",
     "add_level_argument",
-    "add_overlap_detector_argument",
+    "add_diarizer_arguments",
     "diarizer_options",
     "embedder_options",
     "level_option",
@@ -36,14 +36,16 @@ def level_option(text: str) -> float | None:
         ) from None
 
 
-def add_level_argument(p: argparse.ArgumentParser) -> None:
-    """``--level DBFS|off``: the active speech level references are scaled to."""
+def add_level_argument(p: argparse.ArgumentParser, help: str | None = None) -> None:
+    """``--level DBFS|off``: the active speech level references (or, with ``help``, whatever
+    that text names) are scaled to."""
     p.add_argument(
         "--level",
         type=level_option,
         default=argparse.SUPPRESS,  # absent: the library's default
         metavar="DBFS|off",
-        help="active speech level the references are scaled to before the encoder, measured in "
+        help=help
+        or "active speech level the references are scaled to before the encoder, measured in "
         "the 300-3400 Hz speech band (default: the library's, -22 dBFS); 'off' embeds them as "
         "recorded",
     )
@@ -113,8 +115,9 @@ def embedder_options(args: argparse.Namespace) -> dict[str, Any]:
     return options
 
 
-def add_overlap_detector_argument(p: argparse.ArgumentParser) -> None:
-    """``--overlap-detector {default,none,PATH}`` for commands that run the offline diarizer."""
+def add_diarizer_arguments(p: argparse.ArgumentParser) -> None:
+    """``--overlap-detector {default,none,PATH}`` and ``--level DBFS|off`` for commands that run
+    the offline diarizer."""
     p.add_argument(
         "--overlap-detector",
         default="default",
@@ -123,15 +126,26 @@ def add_overlap_detector_argument(p: argparse.ArgumentParser) -> None:
         "none (the turn-change rule instead), or a checkpoint from "
         "scripts/train_overlap_detector.py",
     )
+    add_level_argument(
+        p,
+        help="active speech level (300-3400 Hz band) the recording is scaled to before the "
+        "offline diarizer analyses it (default: the library's, -21 dBFS; written audio keeps "
+        "the recording's level); 'off' analyses it as recorded",
+    )
 
 
 def diarizer_options(args: argparse.Namespace) -> dict[str, Any]:
-    """:class:`voxref.separation.Diarizer` options from :func:`add_overlap_detector_argument`.
+    """:class:`voxref.separation.Diarizer` options from :func:`add_diarizer_arguments`.
 
     Examples
     --------
     >>> diarizer_options(argparse.Namespace(overlap_detector="none"))
     {'overlap_detector': None}
+    >>> diarizer_options(argparse.Namespace(overlap_detector="default", level=None))
+    {'overlap_detector': 'default', 'level_dbfs': None}
     """
     value = args.overlap_detector
-    return {"overlap_detector": None if value.lower() == "none" else value}
+    options: dict[str, Any] = {"overlap_detector": None if value.lower() == "none" else value}
+    if hasattr(args, "level"):
+        options["level_dbfs"] = args.level
+    return options

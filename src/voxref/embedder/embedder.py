@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from ..audio.level import TARGET_LEVEL_DBFS, normalize_level
+from ..audio.level import TARGET_LEVEL_DBFS, check_level_dbfs, level_audio
 from ..audio.load import AudioInput, load_audio
 from ..audio.signal import Audio
 from ..errors import (
@@ -305,17 +305,7 @@ class Embedder:
                 f"window_temperature must be > 0 (inf: plain mean); got {window_temperature}."
             )
         self.window_temperature = window_temperature
-        if level_dbfs is not None:
-            try:
-                finite = bool(np.isfinite(float(level_dbfs)))
-            except (TypeError, ValueError):
-                finite = False
-            if not finite:
-                raise ConfigError(
-                    f"level_dbfs must be a finite dBFS value or None; got {level_dbfs!r}."
-                )
-            level_dbfs = float(level_dbfs)
-        self.level_dbfs = level_dbfs
+        self.level_dbfs = check_level_dbfs(level_dbfs)
         self._clean_options: dict[str, Any] = {"vad": vad}
         if denoise is not None:
             if isinstance(denoise, str):
@@ -421,13 +411,7 @@ class Embedder:
                 "Give a longer clip of the target voice.",
                 audio.source,
             )
-        if self.level_dbfs is not None:
-            scaled, gain = normalize_level(speech.samples, speech.sample_rate, self.level_dbfs)
-            speech = speech.replace(
-                scaled,
-                f"level: speech scaled by {gain:+.1f} dB to {self.level_dbfs:g} dBFS active "
-                "(speech band)",
-            )
+        speech = level_audio(speech, self.level_dbfs)
         windows = self.encoder.embed_windows(
             speech.samples, self.window, self.hop, source=audio.source
         )

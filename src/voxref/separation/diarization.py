@@ -63,7 +63,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..audio.level import check_level_dbfs, level_audio
 from ..audio.load import AudioInput, load_audio
+from ..audio.signal import Audio
 from ..embedder.base import Encoder, WindowEmbeddings, l2_normalize
 from ..errors import ConfigError
 from .clustering import (
@@ -96,6 +98,14 @@ TURN_OVERLAP = 0.15
 COUNT_THRESHOLD = 0.9
 #: The counter's overlaps are kept only this close (seconds) to a change of speaker.
 COUNT_NEAR_TURN: float | None = 0.5
+#: Active level (dBFS, speech band) a recording is scaled to before analysis, so that the result
+#: no longer depends on the recording's gain. Chosen as the lowest mean DER (collar 0) over
+#: pyannote's sample + the 10 synthetic conversations of :mod:`.benchmark`, levels -26 to -18 dB
+#: in 1 dB steps (benchmarks/results/separation.md, session 12): -21 gives 4.9 % (-20: 4.9,
+#: -19: 5.0, -22: 6.4, -24: 5.4, unscaled 5.3). On the sample alone DER moves between 8.4 and
+#: 14.5 % with level (one turn boundary), so this is a coarse choice; 1 dB above the level
+#: :class:`~voxref.Embedder` scales references to.
+DIARIZATION_LEVEL_DBFS = -21.0
 
 
 def speaker_label(index: int) -> str:
@@ -233,6 +243,8 @@ class RecordingWindows:
         counter (one row per :attr:`count_step` seconds), or ``None`` when it was off.
     count_step
         Seconds per row of ``count_probabilities``.
+    history
+        What was done to the recording before analysis (resampling, downmixing, levelling).
     """
 
     regions: tuple[tuple[float, float], ...]
@@ -243,6 +255,7 @@ class RecordingWindows:
     timings: dict[str, float] = field(default_factory=dict)
     count_probabilities: np.ndarray | None = None
     count_step: float = 0.01
+    history: tuple[str, ...] = ()
 
 
 class Diarizer:
@@ -308,6 +321,14 @@ class Diarizer:
         second speaker from the counter (``None``: anywhere). Most overlap in conversation is
         at interruptions; away from them the counter's false alarms cost more than its hits
         gain (sample: DER 12.7 % anywhere vs 8.6 % within 0.5 s, at threshold 0.9).
+    level_dbfs
+        Active level (dBFS, speech band) the recording is scaled to before analysis
+        (:data:`DIARIZATION_LEVEL_DBFS`; ``None``: as it is), as :class:`~voxref.Embedder` scales
+        references. The GE2E encoder works on linear mel power, so its windows, and the
+        clustering thresholds, depend on level: unscaled, pyannote's sample 20 dB quieter is
+        diarized as one speaker (DER 50 %), and 1.5 dB changes of gain move its DER by points.
+        Only the analysis is scaled; :func:`~.target.extract_target` returns audio at the
+        recording's own level.
     seed
         Seed of the clustering's k-means starts.
     """
@@ -340,6 +361,7 @@ class Diarizer:
         count_threshold: float = COUNT_THRESHOLD,
         min_count_overlap: float = 0.1,
         count_near_turn: float | None = COUNT_NEAR_TURN,
+        level_dbfs: float | None = DIARIZATION_LEVEL_DBFS,
         seed: int = 0,
     ) -> None:
         if window <= 0 or hop <= 0 or frame_step <= 0:
@@ -376,6 +398,7 @@ class Diarizer:
         self.count_threshold = float(count_threshold)
         self.min_count_overlap = float(min_count_overlap)
         self.count_near_turn = None if count_near_turn is None else float(count_near_turn)
+        self.level_dbfs = check_level_dbfs(level_dbfs)
         self.seed = int(seed)
 
     @property
@@ -407,7 +430,7 @@ class Diarizer:
         """
         enc = self.encoder
         t0 = time.perf_counter()
-        audio_obj = load_audio(audio, enc.sample_rate, sample_rate=sample_rate)
+        audio_obj = self.level(load_audio(audio, enc.sample_rate, sample_rate=sample_rate))
         x, sr = audio_obj.samples, audio_obj.sample_rate
         timings: dict[str, float] = {}
         regions = speech_regions(x, sr, vad=self.vad)
@@ -429,8 +452,16 @@ class Diarizer:
         src = audio_obj.source or ""
         uri = Path(src).stem if src and not src.startswith("<") else None
         return RecordingWindows(
-            regions, windows, fine, len(x) / sr, uri, timings, counts, count_step
+            regions, windows, fine, len(x) / sr, uri, timings, counts, count_step, audio_obj.history
         )
+
+    def level(self, audio: Audio) -> Audio:
+        """``audio`` as the diarizer analyses it: scaled to :attr:`level_dbfs` (see the class
+        parameters), the gain noted in its history and logged."""
+        out = level_audio(audio, self.level_dbfs, what="recording (for analysis)")
+        if out is not audio:
+            log.debug("%s: %s", audio.source or "<array>", out.history[-1])
+        return out
 
     def run(
         self,

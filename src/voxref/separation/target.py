@@ -43,10 +43,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..audio.level import level_audio
 from ..audio.load import AudioInput, load_audio
 from ..embedder.base import Encoder, WindowEmbeddings, l2_normalize
 from ..errors import ConfigError, NoSpeechError
-from .diarization import DiarizationResult, Diarizer
+from .diarization import DIARIZATION_LEVEL_DBFS, DiarizationResult, Diarizer
 from .guide import guided_pool, target_activity
 from .resegment import runs
 from .speech import speech_regions
@@ -176,10 +177,12 @@ def guide_embedding(
     *,
     sample_rate: int | None = None,
     vad: Any = "silero",
+    level_dbfs: float | None = DIARIZATION_LEVEL_DBFS,
 ) -> tuple[np.ndarray, str]:
     """The target's embedding from reference recordings that may contain other voices.
 
-    Each reference is loaded, reduced to its speech regions and embedded in windows; the target is
+    Each reference is loaded, scaled to ``level_dbfs`` (as the diarizer scales the recording;
+    ``None``: as it is), reduced to its speech regions and embedded in windows; the target is
     the voice they share (:func:`.guide.target_activity`), pooled with :func:`.guide.guided_pool`
     over its clean windows.
 
@@ -193,7 +196,7 @@ def guide_embedding(
         raise ConfigError("give at least one reference recording as the guide.")
     wins: list[WindowEmbeddings] = []
     for r in refs:
-        a = load_audio(r, encoder.sample_rate, sample_rate=sample_rate)
+        a = level_audio(load_audio(r, encoder.sample_rate, sample_rate=sample_rate), level_dbfs)
         regions = speech_regions(a.samples, a.sample_rate, vad=vad)
         if not regions:
             raise NoSpeechError("no speech found in this guide reference.", a.source)
@@ -374,9 +377,13 @@ def extract_target(
     if res.num_speakers == 0:
         raise NoSpeechError("no speech found in the recording.", audio.source)
 
+    # embeddings come from the recording as the diarizer analysed it (levelled); the target
+    # audio returned keeps the recording's own level
+    x_analysed = d.level(audio).samples
+
     # the guide embedding
     if _is_segment_list(guide):
-        g = _segments_guide([(float(s), float(e)) for s, e in guide], res, x, sr, enc)
+        g = _segments_guide([(float(s), float(e)) for s, e in guide], res, x_analysed, sr, enc)
         guide_note = "guide: target segments"
     elif _is_embedding(guide, enc.dimension):
         g = np.asarray(guide, dtype=np.float64).reshape(-1)
@@ -393,7 +400,11 @@ def extract_target(
         )
     else:
         g, why = guide_embedding(
-            guide, enc, sample_rate=guide_sample_rate or sample_rate, vad=d.vad
+            guide,
+            enc,
+            sample_rate=guide_sample_rate or sample_rate,
+            vad=d.vad,
+            level_dbfs=d.level_dbfs,
         )
         guide_note = f"guide: references ({why})"
     g = l2_normalize(np.asarray(g, dtype=np.float64)).astype(np.float64)
@@ -439,7 +450,7 @@ def extract_target(
     if z.sum() > 0:
         emb = guided_pool(res.windows.embeddings, z, centroid)
     elif len(target_audio) >= enc.min_num_samples:
-        emb = enc.embed_utterance(target_audio)
+        emb = enc.embed_utterance(_concat(x_analysed, sr, segments))
     else:
         emb = centroid
 
