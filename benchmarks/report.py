@@ -369,6 +369,7 @@ def quality_section(q: dict[str, Any], plots: list[Path], md_dir: Path) -> str:
         rows = [
             [
                 r.get("setting", "default"),
+                f"{r.get('gain_db', 0.0):+g}",
                 str(r.get("num_speakers") or "estimated"),
                 _pct(r.get("der"), 1),
                 _pct(r.get("missed"), 1),
@@ -380,6 +381,7 @@ def quality_section(q: dict[str, Any], plots: list[Path], md_dir: Path) -> str:
             if r.get("status") == "ok"
             else [
                 r.get("setting", "default"),
+                f"{r.get('gain_db', 0.0):+g}",
                 str(r.get("num_speakers") or "estimated"),
                 "error",
                 "",
@@ -398,11 +400,14 @@ def quality_section(q: dict[str, Any], plots: list[Path], md_dir: Path) -> str:
                 "",
             ]
         out += [
-            "`voxref.diarize` vs `sample.rttm`, `pyannote.metrics` DER, no collar, overlap scored.",
+            "`voxref.diarize` vs `sample.rttm`, `pyannote.metrics` DER, no collar, overlap scored. "
+            "Gain: the file as recorded (+0) or scaled down; the default diarizer scales every "
+            "recording to one speech level before analysis, `no levelling` analyses it as given.",
             "",
             _table(
                 [
                     "diarizer",
+                    "gain dB",
                     "speakers given",
                     "DER %",
                     "missed %",

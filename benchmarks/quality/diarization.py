@@ -3,7 +3,9 @@
 Runs only when ``voxref.separation.diarization.diarize`` exists; otherwise the result says it
 was skipped and why. DER is computed with ``pyannote.metrics`` (no collar, overlap scored), for
 the speaker count given (2) and estimated, with the default diarizer and, side by side in the
-same run, without its frame-level overlap detector (the diarizer of sessions 6-10).
+same run, without its frame-level overlap detector (the diarizer of sessions 6-10) and without
+scaling the recording to one level first (the diarizer before session 12), on the file as
+recorded and 26 dB quieter.
 
 Examples
 --------
@@ -18,13 +20,17 @@ import logging
 import time
 from typing import Any
 
-__all__ = ["SETTINGS", "diarization_benchmark"]
+__all__ = ["SETTINGS", "QUIET_GAIN_DB", "diarization_benchmark"]
 
 #: Diarizer settings compared side by side: name -> options for ``voxref.diarize``.
 SETTINGS: dict[str, dict[str, Any]] = {
     "default": {},
     "no overlap detector": {"overlap_detector": None},
+    "no levelling": {"level_dbfs": None},
 }
+#: Gain (dB) of the quieter copy of the sample, run with the settings of :data:`QUIET_SETTINGS`.
+QUIET_GAIN_DB = -26.0
+QUIET_SETTINGS = ("default", "no levelling")
 
 log = logging.getLogger(__name__)
 
@@ -46,18 +52,26 @@ def diarization_benchmark(collar: float = 0.0) -> dict[str, Any]:
     reference = Annotation(uri="sample")
     for i, turn in enumerate(read_rttm(rttm)):
         reference[Segment(turn.start, turn.end), i] = turn.speaker
+    import soundfile as sf
+
+    samples, rate = sf.read(wav, dtype="float32")
+    quiet = samples * 10 ** (QUIET_GAIN_DB / 20)
+    runs = [(name, options, 0.0) for name, options in SETTINGS.items()]
+    runs += [(name, SETTINGS[name], QUIET_GAIN_DB) for name in QUIET_SETTINGS]
     results = []
-    for (setting, options), num_speakers in (
-        (item, k) for item in SETTINGS.items() for k in (2, None)
+    for (setting, options, gain_db), num_speakers in (
+        (item, k) for item in runs for k in (2, None)
     ):
         start = time.perf_counter()
+        audio = (str(wav),) if gain_db == 0 else (quiet, rate)
         try:
-            hypothesis = diarize(str(wav), num_speakers=num_speakers, **options)
+            hypothesis = diarize(*audio, num_speakers=num_speakers, **options)
         except Exception as exc:  # noqa: BLE001 - report, don't crash the whole benchmark
             log.warning("diarize(num_speakers=%s, %s) failed: %s", num_speakers, setting, exc)
             results.append(
                 {
                     "setting": setting,
+                    "gain_db": gain_db,
                     "num_speakers": num_speakers,
                     "status": "error",
                     "error": repr(exc),
@@ -71,6 +85,7 @@ def diarization_benchmark(collar: float = 0.0) -> dict[str, Any]:
         results.append(
             {
                 "setting": setting,
+                "gain_db": gain_db,
                 "num_speakers": num_speakers,
                 "status": "ok",
                 "der": float(detail["diarization error rate"]),
