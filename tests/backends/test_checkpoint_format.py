@@ -20,13 +20,14 @@ from voxref.embedder.checkpoint import (
 )
 from voxref.embedder.embedder import Embedder
 from voxref.embedder.ge2e import GE2EEncoder, bundled_weights_path
-from voxref.embedder.testing import TINY_CONFIGS, make_voxref_checkpoint, seeded
+from voxref.embedder.testing import TINY_CONFIGS, make_voxref_checkpoint
 from voxref.errors import (
     CheckpointError,
     ConfigError,
     MissingCheckpointError,
     UnsafeCheckpointError,
 )
+from voxref.seeding import seeded_init
 
 
 @pytest.fixture(scope="module")
@@ -199,6 +200,6 @@ def test_resemblyzer_style_checkpoint_loads_as_ge2e(tmp_path, ge2e, clip):
 
 def test_seeded_leaves_global_rng_alone():
     state = torch.random.get_rng_state()
-    with seeded(123):
+    with seeded_init(123):
         torch.rand(3)
     assert torch.equal(state, torch.random.get_rng_state())
