@@ -127,6 +127,9 @@ class ActiveLevelMeter:
     True
     """
 
+    #: Samples measured at a time (a float64 copy of this many is the meter's working memory).
+    block: int = 1 << 18
+
     def __init__(self, sample_rate: int, band: tuple[float, float] | None = None) -> None:
         self.frame = max(1, int(round(_FRAME_S * sample_rate)))
         self._rest = np.zeros(0, dtype=np.float64)
@@ -135,8 +138,14 @@ class ActiveLevelMeter:
         self._zi = None if self._sos is None else np.zeros((self._sos.shape[0], 2))
 
     def update(self, samples: np.ndarray) -> None:
-        """Add the next piece of the signal."""
-        piece = np.asarray(samples, dtype=np.float64).reshape(-1)
+        """Add the next piece of the signal (any length; long pieces are measured in blocks of
+        :attr:`block` samples, so memory stays small and the result is the same)."""
+        flat = np.asarray(samples).reshape(-1)
+        for start in range(0, len(flat), self.block):
+            self._update_block(flat[start : start + self.block])
+
+    def _update_block(self, samples: np.ndarray) -> None:
+        piece = np.asarray(samples, dtype=np.float64)
         if self._sos is not None and piece.size:
             from scipy.signal import sosfilt
 
