@@ -14,6 +14,9 @@ Run (about 10 min on one thread)::
     OMP_NUM_THREADS=1 HF_HUB_OFFLINE=1 PYANNOTE_METRICS_ENABLED=false \\
         .venv/bin/python scripts/speaker_count_sweep.py \\
         --json benchmarks/results/speaker_count.json
+
+``--denoise-sample`` instead diarizes pyannote's sample under each condition after each of the
+denoisers ``off`` / ``gate`` / ``dfn3`` (about 2 min).
 """
 
 from __future__ import annotations
@@ -79,6 +82,27 @@ def recordings() -> list[tuple[str, np.ndarray, int, list | None, int, int]]:
     return out
 
 
+def denoise_sample(diarizer, conditions, policies=("off", "gate", "dfn3")) -> int:
+    """Log speakers found and DER (collar 0) on pyannote's sample per condition and denoiser."""
+    import soundfile as sf
+
+    from voxref.clean.denoise import get_denoiser
+    from voxref.sample_data import pyannote_sample, read_rttm
+    from voxref.separation.benchmark import _der, _reference
+
+    wav, rttm = pyannote_sample()
+    x, sr = sf.read(wav, dtype="float32")
+    ref = _reference(read_rttm(rttm))
+    for cond in conditions:
+        y = degrade(x, sr, cond, 1)
+        for policy in policies:
+            z = y if policy == "off" else get_denoiser(policy).denoise(y, sr)
+            res = diarizer(z, sr)
+            der = 100 * _der(ref, res.annotation, 0.0)
+            log.info("%-9s %-5s %d speaker(s), DER %.1f %%", cond, policy, res.num_speakers, der)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument(
@@ -86,6 +110,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument("--conditions", nargs="+", default=list(CONDITIONS), choices=CONDITIONS)
     p.add_argument("--json", type=Path, default=None)
+    p.add_argument(
+        "--denoise-sample",
+        action="store_true",
+        help="instead: diarize pyannote's sample under each condition after each denoiser",
+    )
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     logging.getLogger("voxref").setLevel(logging.WARNING)  # one line per diarized file otherwise
@@ -94,6 +123,8 @@ def main(argv: list[str] | None = None) -> int:
     from voxref.separation.diarization import Diarizer
 
     d = Diarizer()
+    if args.denoise_sample:
+        return denoise_sample(d, args.conditions)
     items = recordings()
     t0 = time.perf_counter()
     rows = []
