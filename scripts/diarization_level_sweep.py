@@ -33,27 +33,25 @@ def recordings() -> tuple[list, list]:
     import soundfile as sf
 
     from voxref.sample_data import pyannote_sample, read_rttm
-    from voxref.separation.benchmark import CONVERSATIONS, SINGLES, _reference
-    from voxref.separation.synthetic import VOICES, synthetic_conversation
+    from voxref.separation.benchmark import (
+        CONVERSATIONS,
+        SINGLES,
+        _reference,
+        conversation_recording,
+        single_speaker_recording,
+    )
+    from voxref.separation.synthetic import VOICES
 
     voices = {v.name: v for v in VOICES}
     wav, rttm = pyannote_sample()
     x, sr = sf.read(wav, dtype="float32")
     convs = [("pyannote-sample", x, sr, _reference(read_rttm(rttm)), 2)]
     for names, n_turns, ov, seed in CONVERSATIONS:
-        conv = synthetic_conversation(
-            tuple(voices[k] for k in names), num_turns=n_turns, overlap_prob=ov, seed=seed
-        )
+        conv = conversation_recording(voices, names, n_turns, ov, seed)
         convs.append(
             ("+".join(names), conv.samples, conv.sample_rate, _reference(conv.turns), len(names))
         )
-    singles = []
-    for name, seed in SINGLES:
-        other = voices["flite-slt" if name != "flite-slt" else "espeak-us-m3"]
-        conv = synthetic_conversation(
-            (voices[name], other), num_turns=8, overlap_prob=0.0, seed=seed
-        )
-        singles.append((name, conv.tracks[name]))
+    singles = [(name, single_speaker_recording(voices, name, seed)[0]) for name, seed in SINGLES]
     return convs, singles
 
 

@@ -60,25 +60,27 @@ def recordings() -> list[tuple[str, np.ndarray, int, list | None, int, int]]:
     import soundfile as sf
 
     from voxref.sample_data import pyannote_sample, read_rttm
-    from voxref.separation.benchmark import CONVERSATIONS, SINGLES
-    from voxref.separation.synthetic import VOICES, synthetic_conversation
+    from voxref.separation.benchmark import (
+        CONVERSATIONS,
+        SINGLES,
+        conversation_recording,
+        single_speaker_recording,
+    )
+    from voxref.separation.synthetic import VOICES
 
     voices = {v.name: v for v in VOICES}
     wav, rttm = pyannote_sample()
     x, sr = sf.read(wav, dtype="float32")
     out = [("sample", x, sr, read_rttm(rttm), 2, 1)]
     for names, n_turns, ov, seed in CONVERSATIONS + EXTRA_CONVERSATIONS:
-        c = synthetic_conversation(
-            tuple(voices[n] for n in names), num_turns=n_turns, overlap_prob=ov, seed=seed
-        )
+        c = conversation_recording(voices, names, n_turns, ov, seed)
         out.append(
             ("+".join(names) + f"@{seed}", c.samples, c.sample_rate, c.turns, len(names), seed)
         )
     singles = list(SINGLES) + [(v.name, s + i) for s in (400, 600) for i, v in enumerate(VOICES)]
     for name, seed in singles:
-        other = voices["flite-slt" if name != "flite-slt" else "espeak-us-m3"]
-        c = synthetic_conversation((voices[name], other), num_turns=8, overlap_prob=0.0, seed=seed)
-        out.append((f"{name}@{seed}", c.tracks[name], c.sample_rate, None, 1, seed))
+        samples, rate = single_speaker_recording(voices, name, seed)
+        out.append((f"{name}@{seed}", samples, rate, None, 1, seed))
     return out
 
 
@@ -126,6 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.denoise_sample:
         return denoise_sample(d, args.conditions)
     items = recordings()
+    n_multi = sum(it[3] is not None for it in items)
     t0 = time.perf_counter()
     rows = []
     for cond in args.conditions:
@@ -147,7 +150,6 @@ def main(argv: list[str] | None = None) -> int:
                 ders.append(der)
                 if name == "sample":
                     sample_der = der
-            n_multi = sum(it[3] is not None for it in items)
             row = {
                 "condition": cond,
                 "merge_threshold": th,

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["main", "run"]
+__all__ = ["conversation_recording", "main", "run", "single_speaker_recording"]
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +45,25 @@ CONVERSATIONS = (
 )
 #: Single-speaker recordings: (voice, seed).
 SINGLES = (("espeak-us-m3", 7), ("flite-slt", 300), ("flite-awb", 301), ("flite-kal", 302))
+
+
+def conversation_recording(voices: dict, names, num_turns: int, overlap_prob: float, seed: int):
+    """The synthetic conversation of one :data:`CONVERSATIONS` entry (``voices``: name -> voice)."""
+    from .synthetic import synthetic_conversation
+
+    return synthetic_conversation(
+        tuple(voices[n] for n in names), num_turns=num_turns, overlap_prob=overlap_prob, seed=seed
+    )
+
+
+def single_speaker_recording(voices: dict, name: str, seed: int) -> tuple[np.ndarray, int]:
+    """``(samples, rate)`` of one :data:`SINGLES` entry: the voice's own track of a two-voice
+    conversation without overlap (the other voice is flite-slt, or espeak-us-m3 for flite-slt)."""
+    from .synthetic import synthetic_conversation
+
+    other = voices["flite-slt" if name != "flite-slt" else "espeak-us-m3"]
+    conv = synthetic_conversation((voices[name], other), num_turns=8, overlap_prob=0.0, seed=seed)
+    return conv.tracks[name], conv.sample_rate
 
 
 def _reference(turns):
@@ -96,7 +115,7 @@ def run(quick: bool = False) -> dict:
     from ..sample_data import exclusive_turns, pyannote_sample, read_rttm
     from .diarization import Diarizer
     from .guide import target_activity
-    from .synthetic import VOICES, synthetic_conversation
+    from .synthetic import VOICES
     from .target import extract_target
 
     out: dict = {}
@@ -143,9 +162,7 @@ def run(quick: bool = False) -> dict:
     convs = CONVERSATIONS[:3] if quick else CONVERSATIONS
     total_audio = total_cpu = 0.0
     for names, n_turns, ov, seed in convs:
-        conv = synthetic_conversation(
-            tuple(voices[n] for n in names), num_turns=n_turns, overlap_prob=ov, seed=seed
-        )
+        conv = conversation_recording(voices, names, n_turns, ov, seed)
         r_ref = _reference(conv.turns)
         rec, cpu, _ = _timed(d.analyse, conv.samples, conv.sample_rate)
         given = d.run(rec, num_speakers=len(names))
@@ -170,11 +187,7 @@ def run(quick: bool = False) -> dict:
         )
     singles = []
     for name, seed in SINGLES[: 2 if quick else None]:
-        other = voices["flite-slt" if name != "flite-slt" else "espeak-us-m3"]
-        conv = synthetic_conversation(
-            (voices[name], other), num_turns=8, overlap_prob=0.0, seed=seed
-        )
-        res = d(conv.tracks[name], conv.sample_rate)
+        res = d(*single_speaker_recording(voices, name, seed))
         singles.append({"voice": name, "found_speakers": res.num_speakers})
     arr = lambda key: np.array([r[key] for r in rows])  # noqa: E731
     out["synthetic"] = {
