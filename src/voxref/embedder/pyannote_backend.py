@@ -101,7 +101,7 @@ def load_pyannote_model(
     """
     import torch
 
-    Model = _import_pyannote()
+    _import_pyannote()
     if isinstance(source, (bytes, bytearray)):
         data, label = bytes(source), name or "<pyannote checkpoint>"
     else:
@@ -124,22 +124,7 @@ def load_pyannote_model(
         )
     arch = meta.get("architecture") or {}
     module, cls_name = str(arch.get("module", "")), str(arch.get("class", ""))
-    if not module.startswith("pyannote.audio.models.") or not re.fullmatch(r"\w+", cls_name):
-        raise UnsafeCheckpointError(
-            f"{label} names architecture {module}.{cls_name}; voxref only builds classes from "
-            "pyannote.audio.models, so it was not imported."
-        )
-    import importlib
-
-    try:
-        klass = getattr(importlib.import_module(module), cls_name)
-    except (ImportError, AttributeError) as exc:
-        raise CheckpointError(
-            f"{label} needs {module}.{cls_name}, which this pyannote.audio lacks ({exc}); "
-            f"it was saved with pyannote.audio {meta.get('versions', {}).get('pyannote.audio')}."
-        ) from None
-    if not (isinstance(klass, type) and issubclass(klass, Model)):
-        raise UnsafeCheckpointError(f"{label}: {module}.{cls_name} is not a pyannote Model.")
+    klass = _architecture_class(module, cls_name, label, meta)
     saved = str(meta.get("versions", {}).get("pyannote.audio", "?"))
     log.debug("pyannote checkpoint %s: %s.%s saved with %s", label, module, cls_name, saved)
 
@@ -160,6 +145,31 @@ def load_pyannote_model(
                 f"{label}: weights do not fit {cls_name}: {str(exc).splitlines()[0]}"
             ) from None
     return model.eval()
+
+
+def _architecture_class(module: str, cls_name: str, label: str, meta: dict) -> type:
+    """The ``pyannote.audio.models`` class a checkpoint names, judged by the object it resolves
+    to (:func:`voxref.allowlist.resolve_allowed`): a subclass of pyannote's ``Model`` defined in
+    ``pyannote.audio.models``, reached without passing through another module."""
+    from ..allowlist import AllowList, resolve_allowed
+
+    if not module.startswith("pyannote.audio.models.") or not re.fullmatch(r"\w+", cls_name):
+        raise UnsafeCheckpointError(
+            f"{label} names architecture {module}.{cls_name}; voxref only builds classes from "
+            "pyannote.audio.models, so it was not imported."
+        )
+    rules = AllowList(
+        namespaces=("pyannote.audio.models",), base_classes=("pyannote.audio.core.model.Model",)
+    )
+    try:
+        return resolve_allowed(f"{module}.{cls_name}", rules, same_as_pydoc=False)
+    except UnsafeCheckpointError as exc:
+        if "has no attribute" in getattr(exc, "reason", ""):
+            raise CheckpointError(
+                f"{label} needs {module}.{cls_name}, which this pyannote.audio lacks; it was "
+                f"saved with pyannote.audio {meta.get('versions', {}).get('pyannote.audio')}."
+            ) from None
+        raise UnsafeCheckpointError(f"{label}: {exc}") from None
 
 
 class PyannoteEncoder(ModuleEncoder):

@@ -32,6 +32,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from ..allowlist import AllowList, allow_list_from_entries, resolve_allowed
 from ..errors import (
     CheckpointError,
     ConfigError,
@@ -46,6 +47,7 @@ __all__ = [
     "load_speechbrain_directory",
     "speechbrain_hub_directory",
     "DEFAULT_ALLOWED_YAML_TARGETS",
+    "yaml_allow_list",
     "check_hyperparams",
     "pretrainer_files",
     "build_speechbrain_network",
@@ -56,7 +58,10 @@ log = logging.getLogger(__name__)
 HPARAMS_FILE = "hyperparams.yaml"
 
 # Targets a hyperparams.yaml may construct (``!new:``), reference (``!name:``) or call
-# (``!apply:``). An entry ending in "." allows a module prefix; other entries match exactly.
+# (``!apply:``). An entry ending in "." is a namespace, others are exact canonical names. A
+# target is judged by the object it resolves to (:func:`voxref.allowlist.resolve_allowed`):
+# defined in one of these namespaces, a torch.nn.Module subclass or a function, reached without
+# passing through another module; spelling a name inside a namespace is not enough.
 DEFAULT_ALLOWED_YAML_TARGETS: tuple[str, ...] = (
     "speechbrain.lobes.features.",
     "speechbrain.lobes.models.ECAPA_TDNN.",
@@ -68,6 +73,13 @@ DEFAULT_ALLOWED_YAML_TARGETS: tuple[str, ...] = (
     "speechbrain.dataio.encoder.CategoricalEncoder",
     "speechbrain.utils.parameter_transfer.Pretrainer",
     "torch.nn.",
+)
+# Inside the namespaces above, yet nothing a model folder needs to build.
+DENIED_YAML_NAMESPACES: tuple[str, ...] = (
+    "torch.nn.parallel",
+    "torch.nn.attention",
+    "torch.nn.backends",
+    "speechbrain.nnet.schedulers",
 )
 _OBJECT_TAGS = ("!new:", "!name:", "!apply:")
 _DATA_TAGS = {"!ref", "!copy", "!tuple", "!PLACEHOLDER"}
@@ -89,13 +101,12 @@ def _import_speechbrain():
 
 
 # =========================================================================== YAML safety
-def _allowed(target: str, allow: Iterable[str]) -> bool:
-    for entry in allow:
-        if entry.endswith(".") and target.startswith(entry):
-            return True
-        if target == entry:
-            return True
-    return False
+def yaml_allow_list(allow_yaml_targets: Iterable[str] = ()) -> AllowList:
+    """The :class:`~voxref.allowlist.AllowList` a hyperparams.yaml is judged by: the defaults
+    plus ``allow_yaml_targets`` (``"pkg.mod."`` a namespace, else an exact canonical name)."""
+    base = allow_list_from_entries(DEFAULT_ALLOWED_YAML_TARGETS)
+    rules = AllowList(namespaces=base.namespaces, exact=base.exact, denied=DENIED_YAML_NAMESPACES)
+    return rules.extended(allow_yaml_targets)
 
 
 def check_hyperparams(
@@ -132,11 +143,11 @@ def check_hyperparams(
     >>> check_hyperparams("x: !new:os.system ['touch /tmp/p']")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    voxref.errors.UnsafeCheckpointError: hyperparams.yaml would run code ...: !new:os.system. ...
+    voxref.errors.UnsafeCheckpointError: hyperparams.yaml would run code ...: !new:os.system (...
     """
     import yaml
 
-    allow = tuple(DEFAULT_ALLOWED_YAML_TARGETS) + tuple(allow_yaml_targets)
+    rules = yaml_allow_list(allow_yaml_targets)
     try:
         docs = list(yaml.compose_all(text, Loader=yaml.SafeLoader))
     except yaml.YAMLError as exc:
@@ -152,10 +163,12 @@ def check_hyperparams(
         tag = node.tag or ""
         if tag.startswith(_OBJECT_TAGS):
             target = tag.split(":", 1)[1]
-            if _allowed(target, allow):
-                targets.append(target)
+            try:
+                resolve_allowed(target, rules)
+            except UnsafeCheckpointError as exc:
+                refused.append(f"{tag} ({getattr(exc, 'reason', exc)})")
             else:
-                refused.append(tag)
+                targets.append(target)
         elif tag not in _DATA_TAGS and tag not in _STD_TAGS:
             refused.append(tag)
         if isinstance(node, yaml.ScalarNode):
@@ -181,7 +194,8 @@ def check_hyperparams(
         raise UnsafeCheckpointError(
             f"{source} would run code outside voxref's allow-list, so it was not loaded: "
             f"{listed}. SpeechBrain YAML constructs whatever it names; if you have read this "
-            "file and trust it, pass allow_yaml_targets=['module.prefix.'] for those targets."
+            "file and trust it, pass allow_yaml_targets=['pkg.module.'] (a namespace) or the "
+            "exact canonical name of each class or function it builds."
         )
     return targets
 

@@ -12,7 +12,14 @@ Offline (``HF_HUB_OFFLINE=1``) a hub id that is not a local folder fails at once
 Audio is passed to pyannote in memory (``{"waveform": (1, T) tensor, "sample_rate": sr}``), so
 pyannote's own decoders (torchcodec) are never needed.
 
-Security: pyannote.audio loads checkpoints with full unpickling; only load pipelines you trust.
+Security: pyannote.audio's own ``Pipeline.from_pretrained`` imports whatever class its
+``config.yaml`` names and unpickles the model checkpoints with ``weights_only=False``, so voxref
+never calls it on a path or hub id. :func:`load_pipeline` reads ``config.yaml`` as plain data,
+builds only a ``pyannote.audio.pipelines`` class judged by :func:`voxref.allowlist.resolve_allowed`,
+loads every model with :func:`voxref.embedder.pyannote_backend.load_pyannote_model`
+(``weights_only=True``), refuses ``preprocessors`` (they name arbitrary classes) and model
+references it cannot check (a SpeechBrain hub id as the embedding). An already built ``Pipeline``
+object is used as given: you built it.
 
 Examples
 --------
@@ -57,8 +64,13 @@ def hub_offline() -> bool:
 
 
 def _import_pipeline_class():
+    import warnings
+
     try:
-        from pyannote.audio import Pipeline
+        with warnings.catch_warnings():
+            # audio is always passed in memory, so a broken torchcodec does not matter
+            warnings.filterwarnings("ignore", message=r"(?s).*torchcodec", category=UserWarning)
+            from pyannote.audio import Pipeline
     except ImportError as exc:
         raise MissingDependencyError(
             "pyannote.audio", "pyannote.audio>=4", "Diarization with a pyannote pipeline"
@@ -110,24 +122,167 @@ def load_pipeline(
     with _LOCK:
         if key in _PIPELINES:
             return _PIPELINES[key]
-    Pipeline = _import_pipeline_class()
-    try:
-        loaded = Pipeline.from_pretrained(
-            path if local else ref,
-            token=token,
-            cache_dir=None if cache_dir is None else os.fspath(cache_dir),
-        )
-    except (OSError, ValueError, KeyError) as exc:
-        raise MissingCheckpointError(
-            f"could not load pyannote pipeline {ref!r}: {exc}. Check the path, or for a hub id the "
-            "token (accept the model's conditions on huggingface.co) and network access."
-        ) from exc
-    if loaded is None:
-        raise MissingCheckpointError(
-            f"pyannote could not find pipeline {ref!r} (private or gated model without a token?)."
-        )
+    _import_pipeline_class()
+    if local:
+        config_file = path if path.is_file() else path / "config.yaml"
+        files = _LocalFiles(config_file.parent)
+    else:
+        files = _HubFiles(ref, token=token, cache_dir=cache_dir)
+        config_file = files.get("config.yaml")
+    loaded = build_pipeline(config_file, files, token=token, cache_dir=cache_dir, name=ref)
     with _LOCK:
         return _PIPELINES.setdefault(key, loaded)
+
+
+# =========================================================================== safe pipeline build
+_PIPELINE_RULES_NAMESPACE = "pyannote.audio.pipelines"
+_PIPELINE_BASE = "pyannote.audio.core.pipeline.Pipeline"
+_CONFIG_KEYS = {"pipeline", "params", "freeze", "dependencies", "version", "device"}
+_MODEL_PARAMS = ("segmentation", "embedding", "plda")
+_PLDA_FILES = ("xvec_transform.npz", "plda.npz")
+
+
+class _LocalFiles:
+    """Files of a local pipeline folder (relative names are read from the folder)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root.resolve()
+
+    def get(self, relative: str) -> Path:
+        p = self.root / relative
+        if not p.exists():
+            raise MissingCheckpointError(f"{p} (named by {self.root}/config.yaml) does not exist.")
+        return p
+
+    def model_file(self, subfolder: str) -> Path:
+        p = self.get(subfolder)
+        return p / "pytorch_model.bin" if p.is_dir() else p
+
+    def plda_folder(self, subfolder: str) -> Path | None:
+        p = self.get(subfolder)
+        return p if p.is_dir() and all((p / f).is_file() for f in _PLDA_FILES) else None
+
+
+class _HubFiles:
+    """Files of a hub pipeline, each fetched (cache first) with :func:`hub_file`."""
+
+    def __init__(self, repo_id: str, *, token: Any, cache_dir: Any) -> None:
+        self.repo_id, self.kwargs = repo_id, {"token": token, "cache_dir": cache_dir}
+
+    def get(self, relative: str) -> Path:
+        from ..embedder.checkpoint import hub_file
+
+        return hub_file(self.repo_id, relative, **self.kwargs)
+
+    def model_file(self, subfolder: str) -> Path:
+        return self.get(f"{subfolder.strip('/')}/pytorch_model.bin")
+
+    def plda_folder(self, subfolder: str) -> Path | None:
+        try:
+            got = [self.get(f"{subfolder.strip('/')}/{f}") for f in _PLDA_FILES]
+        except MissingCheckpointError:
+            return None
+        return got[0].parent
+
+
+def _refuse_config(name: str, why: str) -> Exception:
+    from ..errors import UnsafeCheckpointError
+
+    return UnsafeCheckpointError(
+        f"pyannote pipeline {name}: {why}; voxref did not build it. If you trust the pipeline, "
+        "build it yourself (pyannote.audio.Pipeline.from_pretrained) and pass the object."
+    )
+
+
+def build_pipeline(
+    config_file: Path, files: Any, *, token: Any = None, cache_dir: Any = None, name: str = ""
+) -> Any:
+    """Build a pyannote pipeline from its ``config.yaml`` without running anything it names.
+
+    What pyannote's ``Pipeline.from_pretrained`` does, minus its unsafe parts: the pipeline class
+    must resolve to a ``pyannote.audio.pipelines`` subclass of pyannote's ``Pipeline``
+    (:func:`voxref.allowlist.resolve_allowed`), models (``segmentation``, ``embedding``) are loaded
+    by :func:`voxref.embedder.pyannote_backend.load_pyannote_model` (``weights_only=True``), a
+    PLDA folder must hold its two ``.npz`` files (read without pickle), and ``preprocessors`` are
+    refused. No telemetry is sent.
+
+    Raises
+    ------
+    UnsafeCheckpointError
+        The configuration names a class, file or model voxref cannot check.
+    MissingCheckpointError
+        A file it names is missing.
+    """
+    import inspect
+
+    import yaml
+
+    from ..allowlist import AllowList, resolve_allowed
+    from ..embedder.pyannote_backend import load_pyannote_model
+
+    name = name or str(config_file)
+    try:
+        config = yaml.safe_load(Path(config_file).read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise MissingCheckpointError(f"cannot read {config_file}: {exc}") from None
+    if not isinstance(config, dict) or not isinstance(config.get("pipeline"), dict):
+        raise MissingCheckpointError(f"{config_file} has no 'pipeline' section.")
+    unknown = sorted(set(config) - _CONFIG_KEYS)
+    if unknown:
+        raise _refuse_config(
+            name, f"config.yaml has {', '.join(unknown)} (preprocessors name arbitrary classes)"
+        )
+    class_name = str(config["pipeline"].get("name", ""))
+    if "." not in class_name:
+        class_name = f"{_PIPELINE_RULES_NAMESPACE}.{class_name}"
+    rules = AllowList(namespaces=(_PIPELINE_RULES_NAMESPACE,), base_classes=(_PIPELINE_BASE,))
+    klass = resolve_allowed(class_name, rules, same_as_pydoc=False)
+    params = dict(config["pipeline"].get("params") or {})
+    accepted = inspect.signature(klass.__init__).parameters
+    for key in _MODEL_PARAMS:
+        default = accepted[key].default if key in accepted else None
+        if key not in params and isinstance(default, dict) and "checkpoint" in default:
+            raise _refuse_config(
+                name, f"config.yaml gives no {key}, and the default fetches an unchecked model"
+            )
+    for key in [k for k in params if k in _MODEL_PARAMS]:
+        value = params[key]
+        if not isinstance(value, str):
+            raise _refuse_config(name, f"{key} is {type(value).__name__}, not a model folder")
+        if value.startswith("$model/"):
+            sub = value[len("$model/") :]
+            if "@" in sub:
+                raise _refuse_config(name, f"{key} names a revision ({value})")
+        elif isinstance(files, _LocalFiles):
+            sub = value  # a path, relative to the folder or absolute: loaded as safely
+        else:
+            raise _refuse_config(
+                name,
+                f"{key} is {value!r}: a hub pipeline's models must be its own subfolders "
+                "($model/<subfolder>); voxref does not load other models by hub id there",
+            )
+        if key == "plda":
+            folder = files.plda_folder(sub)
+            if folder is None:
+                raise MissingCheckpointError(
+                    f"{name}: {value} is not a PLDA folder ({_PLDA_FILES})."
+                )
+            params[key] = str(folder)
+        else:
+            params[key] = load_pyannote_model(files.model_file(sub), strict=False)
+    if "token" in accepted:
+        params.setdefault("token", token)
+    if "cache_dir" in accepted:
+        params.setdefault("cache_dir", None if cache_dir is None else os.fspath(cache_dir))
+    try:
+        pipeline = klass(**params)
+        if "freeze" in config:
+            pipeline.freeze(config["freeze"])
+        if "params" in config:
+            pipeline.instantiate(config["params"])
+    except (TypeError, ValueError, KeyError) as exc:
+        raise ConfigError(f"pyannote pipeline {name} could not be built: {exc}") from exc
+    return pipeline
 
 
 @dataclass
