@@ -26,6 +26,7 @@ __all__ = [
     "SilentAudioError",
     "TooShortAudioError",
     "NonFiniteAudioError",
+    "OutOfRangeAudioError",
     "AudioShapeError",
     "SampleRateError",
     "NoSpeechError",
@@ -88,6 +89,12 @@ class TooShortAudioError(AudioError):
 
 class NonFiniteAudioError(AudioError):
     """The samples contain NaN or infinity."""
+
+
+class OutOfRangeAudioError(AudioError):
+    """The samples are finite but far beyond any audio scale (floats in [-1, 1], integer PCM
+    stored as floats up to 2.1e9): garbage, or a scale voxref cannot guess (see
+    :mod:`voxref.audio.samples`)."""
 
 
 class AudioShapeError(AudioError):

@@ -126,6 +126,14 @@ def _with_nan_file(c: Ctx) -> Path:
     return c.wav("nan.wav", x, subtype="FLOAT")
 
 
+def _nested(x: np.ndarray) -> Any:
+    import warnings
+
+    with warnings.catch_warnings():  # "nested tensors are a prototype"
+        warnings.simplefilter("ignore")
+        return torch.nested.nested_tensor([torch.from_numpy(x), torch.from_numpy(x[:8000])])
+
+
 def _clipped(c: Ctx) -> tuple[np.ndarray, int]:
     return np.clip(c.speech * 4.0 / np.abs(c.speech).max(), -1.0, 1.0), SR
 
@@ -299,20 +307,64 @@ CASES = [
     Case("speech-0.1s", lambda c: (c.speech[16000:17600], SR), OK, err(*CONTENT_REJECTIONS)),
     Case("one-sample", lambda c: (np.array([0.3], np.float32), SR), OK, err(*CONTENT_REJECTIONS)),
     Case("very-quiet-speech", lambda c: (c.speech * 1e-3, SR), OK, ok_or(*CONTENT_REJECTIONS)),
+    # integer PCM stored as floats is rescaled, with a warning (embedded as another voice before)
     Case(
         "int16-values-as-floats",
         lambda c: (np.round(c.speech * 32767).astype(np.float32), SR),
-        Expect(ok=True, warn="outside [-1, 1]"),
-        ok_or(*CONTENT_REJECTIONS, warn="outside [-1, 1]"),
+        Expect(ok=True, warn="integer PCM stored as floats"),
+        Expect(ok=True, warn="integer PCM stored as floats"),
     ),
-    Case("gain-1e9", lambda c: (c.speech * 1e9, SR), OK, ok_or(*CONTENT_REJECTIONS)),
-    # 1e18 made the GE2E spectrum overflow: the encoder returned a NaN vector
+    Case(
+        "int24-values-in-float-wav",
+        lambda c: c.wav("i24.wav", np.round(c.speech * 2**23).astype(np.float32), subtype="FLOAT"),
+        Expect(ok=True, warn="read as 24-bit PCM"),
+        Expect(ok=True, warn="read as 24-bit PCM"),
+    ),
+    Case(
+        "gain-1e9",
+        lambda c: (c.speech * 1e9, SR),
+        Expect(ok=True, warn="to a peak of 1"),
+        Expect(ok=True, warn="to a peak of 1"),
+    ),
+    # 1e18 made the GE2E spectrum overflow: the encoder returned a NaN vector; finite, so not
+    # "NaN or infinite" but out of range
     Case(
         "gain-1e18-overflows-encoder",
         lambda c: (c.speech * 1e18, SR),
-        err(E.NonFiniteAudioError),
-        err(E.NonFiniteAudioError),
+        err(E.OutOfRangeAudioError),
+        err(E.OutOfRangeAudioError),
     ),
+    Case(
+        "double-wav-1e300",
+        lambda c: c.wav("huge.wav", c.speech.astype(np.float64) * 1e300, subtype="DOUBLE"),
+        err(E.OutOfRangeAudioError),
+        err(E.OutOfRangeAudioError),
+    ),
+    Case(
+        "stereo-float32-near-max",
+        lambda c: (np.stack([c.speech * 3e38 / np.abs(c.speech).max()] * 2), SR),
+        err(E.OutOfRangeAudioError),
+        err(E.OutOfRangeAudioError),
+    ),
+    Case(
+        "phase-inverted-stereo-file",
+        lambda c: c.wav("inverted.wav", np.stack([c.speech, -c.speech], 1)),
+        Expect(ok=True, warn="cancel when averaged"),
+        Expect(ok=True, warn="cancel when averaged"),
+    ),
+    Case(
+        "phase-inverted-stereo-array",
+        lambda c: (np.stack([c.speech, -0.8 * c.speech]), SR),
+        Expect(ok=True, warn="cancel when averaged"),
+        Expect(ok=True, warn="cancel when averaged"),
+    ),
+    Case(
+        "dither-only",
+        lambda c: (c.rng.integers(-1, 2, 3 * SR).astype(np.float32) / 32768, SR),
+        OK,
+        err(*CONTENT_REJECTIONS),
+    ),
+    Case("dc-only", lambda c: (np.full(3 * SR, 0.2, np.float32), SR), OK, err(*CONTENT_REJECTIONS)),
     # ---------------------------------------------------------------- arrays and tensors
     Case(
         "nan-in-array",
@@ -329,10 +381,23 @@ CASES = [
     Case(
         "float64-beyond-float32",
         lambda c: (c.speech.astype(np.float64) * 1e300, SR),
-        err(E.NonFiniteAudioError),
-        err(E.NonFiniteAudioError),
+        err(E.OutOfRangeAudioError),
+        err(E.OutOfRangeAudioError),
     ),
     Case("int16-array", lambda c: (np.round(c.speech * 32767).astype(np.int16), SR), OK, OK),
+    # 16-bit values in a wider integer array (np.array of Python ints is int64): "silence" before
+    Case(
+        "int64-array-16bit-values",
+        lambda c: (np.round(c.speech * 32767).astype(np.int64), SR),
+        Expect(ok=True, warn="read as 16-bit PCM"),
+        Expect(ok=True, warn="read as 16-bit PCM"),
+    ),
+    Case(
+        "uint32-array-offset-16bit",
+        lambda c: ((np.round(c.speech * 32767) + 32768).astype(np.uint32), SR),
+        Expect(ok=True, warn="read as 16-bit PCM"),
+        Expect(ok=True, warn="read as 16-bit PCM"),
+    ),
     Case("int32-array", lambda c: (np.round(c.speech * 2**31 * 0.99).astype(np.int32), SR), OK, OK),
     Case("float16-array", lambda c: (c.speech.astype(np.float16), SR), OK, OK),
     Case("channels-first-stereo", lambda c: (np.stack([c.speech, c.speech]), SR), OK, OK),
@@ -423,6 +488,54 @@ CASES = [
         lambda c: (torch.from_numpy(np.round(c.speech * 32767).astype(np.int16)), SR),
         OK,
         OK,
+    ),
+    Case(
+        "tensor-sparse-coo", lambda c: (torch.from_numpy(c.speech.copy()).to_sparse(), SR), OK, OK
+    ),
+    Case(
+        "tensor-sparse-csr",
+        lambda c: (torch.from_numpy(np.stack([c.speech] * 2)).to_sparse_csr(), SR),
+        OK,
+        OK,
+    ),
+    Case(
+        "tensor-quantized",
+        lambda c: (
+            torch.quantize_per_tensor(torch.from_numpy(c.speech.copy()), 2**-15, 0, torch.qint32),
+            SR,
+        ),
+        OK,
+        OK,
+    ),
+    Case(
+        "tensor-meta",
+        lambda c: (torch.empty(3 * SR, device="meta"), SR),
+        err(E.AudioShapeError),
+        err(E.AudioShapeError),
+    ),
+    Case(
+        "tensor-nested",
+        lambda c: (_nested(c.speech), SR),
+        err(E.AudioShapeError),
+        err(E.AudioShapeError),
+    ),
+    Case(
+        "tensor-complex",
+        lambda c: (torch.from_numpy(c.speech.copy()).to(torch.complex64), SR),
+        err(E.AudioShapeError),
+        err(E.AudioShapeError),
+    ),
+    Case(
+        "masked-array-with-holes",
+        lambda c: (np.ma.masked_array(c.speech, mask=c.speech > 0.2), SR),
+        err(E.AudioShapeError),
+        err(E.AudioShapeError),
+    ),
+    Case(
+        "datetime-array",
+        lambda c: (np.arange(SR).astype("datetime64[s]"), SR),
+        err(E.AudioShapeError),
+        err(E.AudioShapeError),
     ),
     Case(
         "tensor-nan",

@@ -156,12 +156,17 @@ class ActiveLevelMeter:
             self._powers.append(np.mean(x[: m * self.frame].reshape(m, self.frame) ** 2, axis=1))
         self._rest = x[m * self.frame :]
 
+    def frame_powers(self) -> np.ndarray:
+        """Mean power of every 20 ms frame fed so far, in order (a trailing partial frame is not
+        counted unless the signal is shorter than one frame: then it is the one frame)."""
+        if self._powers:
+            return np.concatenate(self._powers)
+        # shorter than one frame: the whole signal is one frame
+        return np.array([np.mean(self._rest**2)]) if self._rest.size else np.zeros(0)
+
     def active_powers(self) -> np.ndarray:
         """Mean powers of the frames within 40 dB of the loudest (empty for digital silence)."""
-        if self._powers:
-            power = np.concatenate(self._powers)
-        else:  # shorter than one frame: the whole signal is one frame
-            power = np.array([np.mean(self._rest**2)]) if self._rest.size else np.zeros(0)
+        power = self.frame_powers()
         if power.size == 0 or power.max() <= 0:
             return np.zeros(0)
         return power[power >= power.max() * 10.0 ** (-_ACTIVE_BELOW_DB / 10.0)]

@@ -19,7 +19,10 @@ from ..errors import (
     TooShortAudioError,
     UnreadableAudioError,
 )
-from .resample import downmix, resample
+from .channels import mix_to_mono
+from .properties import measure
+from .resample import resample
+from .samples import ABSURD_PEAK, array_from, out_of_range, to_float
 from .signal import Audio
 
 __all__ = [
@@ -42,11 +45,8 @@ MAX_SAMPLE_RATE = 384_000
 MAX_CHANNELS = 32
 #: Peak below which audio counts as digital silence (~ -120 dBFS).
 SILENCE_PEAK = 1e-6
-#: Peak above which float samples cannot be audio scaled to [-1, 1] (int32 PCM stored as floats
-#: peaks at 2.1e9); beyond ~1e18 the encoders' spectra overflow float32 and return NaN.
-ABSURD_PEAK = 1e12
-#: Peak above which a warning says the samples are not scaled to [-1, 1].
-LOUD_PEAK = 2.0
+# ABSURD_PEAK (finite samples refused above it) and LOUD_PEAK (float samples rescaled above it)
+# live in voxref.audio.samples, with the rules for integer PCM and out-of-range floats.
 
 
 def _describe(x: Any, index: int | None) -> str:
@@ -111,7 +111,8 @@ def read_file(path: str | os.PathLike) -> tuple[np.ndarray, int]:
     Returns
     -------
     samples, sample_rate
-        ``float32`` array of shape ``(num_samples, channels)`` and the file's rate.
+        ``float32`` array (``float64`` for a 64-bit float file) of shape
+        ``(num_samples, channels)`` and the file's rate.
 
     Raises
     ------
@@ -131,10 +132,12 @@ def read_file(path: str | os.PathLike) -> tuple[np.ndarray, int]:
                     expected / sr / 60.0,
                     expected * f.channels * 4 / 1e9,
                 )
-            parts = [f.read(dtype="float32", always_2d=True)]
+            # float64 files keep float64: huge finite values must not overflow to inf here
+            dtype = "float64" if f.subtype == "DOUBLE" else "float32"
+            parts = [f.read(dtype=dtype, always_2d=True)]
             # a decoder may stop short at a corrupt frame (mp3) and resync on the next read:
             # keep reading to the end, as the streamed reader does
-            while len(more := f.read(1 << 16, dtype="float32", always_2d=True)):
+            while len(more := f.read(1 << 16, dtype=dtype, always_2d=True)):
                 parts.append(more)
         data = parts[0] if len(parts) == 1 else np.concatenate(parts)
     except Exception as exc:  # soundfile raises LibsndfileError / RuntimeError / TypeError
@@ -154,75 +157,32 @@ def read_file(path: str | os.PathLike) -> tuple[np.ndarray, int]:
     return data, int(sr)
 
 
-def _array_from(x: Any, source: str) -> np.ndarray:
-    """Numpy array (any dtype) from numpy / torch / lists."""
-    if type(x).__module__.startswith("torch"):
-        x = x.detach().cpu()
-        if x.dtype.is_floating_point:
-            x = x.float()  # float16/bfloat16/float64 -> float32 (numpy has no bfloat16)
-        return x.numpy()
-    if isinstance(x, np.ndarray):
-        return x
-    if isinstance(x, (list, tuple)):
-        try:
-            return np.asarray(x, dtype=np.float32)
-        except Exception as exc:
-            raise AudioShapeError(
-                f"cannot interpret a {type(x).__name__} as samples ({exc}).", source
-            ) from exc
-    raise AudioShapeError(
-        f"unsupported input type {type(x).__name__}; pass a path, a numpy array, a torch tensor, "
-        "or an (array, sample_rate) pair.",
-        source,
-    )
-
-
-def to_mono_float(
-    x: np.ndarray, source: str = "<array>", *, channels_last: bool = False
-) -> tuple[np.ndarray, int]:
-    """Scale integer PCM to float32 in [-1, 1] and return ``(samples (T, C), channels)``.
-
-    Accepts shapes ``(T,)``, ``(C, T)`` and ``(T, C)`` (the smaller axis is taken as channels,
-    unless ``channels_last``: then a 2-D array is always ``(T, C)``, as soundfile returns it),
-    and leading singleton axes such as ``(1, 1, T)``.
-    """
+def _frames(
+    x: np.ndarray, source: str, *, channels_last: bool = False
+) -> tuple[np.ndarray, tuple[str, ...]]:
+    """float32 ``(samples, channels)`` in [-1, 1] and the notes of :func:`~voxref.audio.samples.to_float`."""
     x = np.asarray(x)
-    if x.dtype == np.bool_ or not (np.issubdtype(x.dtype, np.number)) or np.iscomplexobj(x):
-        raise AudioShapeError(
-            f"samples have dtype {x.dtype}; expected float or integer PCM.", source
-        )
     if x.ndim > 0 and x.size == 0:
         raise EmptyAudioError(
             f"has no samples (shape {x.shape}); give a recording with speech in it.", source
         )
-    if np.issubdtype(x.dtype, np.floating) and np.finfo(x.dtype).max > np.finfo(np.float32).max:
-        with np.errstate(invalid="ignore"):
-            peak = float(np.nanmax(np.abs(x), initial=0.0))
-        if np.isfinite(peak) and peak > float(np.finfo(np.float32).max):
-            raise NonFiniteAudioError(
-                f"samples reach {peak:.3g}, beyond the float32 range; scale them to [-1, 1].",
-                source,
-            )
-    if np.issubdtype(x.dtype, np.integer):
-        info = np.iinfo(x.dtype)
-        if info.min == 0:  # unsigned, e.g. 8-bit wav
-            mid = (int(info.max) + 1) / 2.0
-            x = (x.astype(np.float64) - mid) / mid
-        else:
-            x = x.astype(np.float64) / float(-int(info.min))
-    x = x.astype(np.float32, copy=False)
+    x, notes = to_float(x, source)
     while x.ndim > 2 and x.shape[0] == 1:
         x = x[0]
     if x.ndim == 0:
-        raise AudioShapeError("got a scalar; expected a 1-D array of samples.", source)
+        raise AudioShapeError(
+            "got a single number (a 0-d array) where a recording is expected; pass a 1-D array "
+            "of samples, shaped (samples,) or (channels, samples).",
+            source,
+        )
     if x.ndim > 2:
         raise AudioShapeError(
             f"array of shape {x.shape} has more than 2 dimensions; pass one recording at a time "
-            "as (samples,) or (channels, samples).",
+            "as (samples,) or (channels, samples), or a batch as a list: voxref.embed(list(x)).",
             source,
         )
     if x.ndim == 1:
-        return x[:, None], 1
+        return x[:, None], notes
     # 2-D: the smaller axis is channels
     if not channels_last and x.shape[0] <= x.shape[1]:
         x = x.T
@@ -233,7 +193,22 @@ def to_mono_float(
             "time, shaped (samples,) or (channels, samples).",
             source,
         )
-    return np.ascontiguousarray(x), channels
+    return np.ascontiguousarray(x), notes
+
+
+def to_mono_float(
+    x: np.ndarray, source: str = "<array>", *, channels_last: bool = False
+) -> tuple[np.ndarray, int]:
+    """Scale samples to float32 in [-1, 1] and return ``(samples (T, C), channels)``.
+
+    Integer PCM is divided by its full scale and float samples far outside [-1, 1] are rescaled
+    (rules, and the warnings they log, in :mod:`voxref.audio.samples`). Accepts shapes ``(T,)``,
+    ``(C, T)`` and ``(T, C)`` (the smaller axis is taken as channels, unless ``channels_last``:
+    then a 2-D array is always ``(T, C)``, as soundfile returns it), and leading singleton axes
+    such as ``(1, 1, T)``.
+    """
+    frames, _ = _frames(x, source, channels_last=channels_last)
+    return frames, frames.shape[1]
 
 
 def validate(samples: np.ndarray, sample_rate: int, source: str, min_duration: float = 0.0) -> None:
@@ -248,11 +223,7 @@ def validate(samples: np.ndarray, sample_rate: int, source: str, min_duration: f
         )
     peak = float(np.max(np.abs(samples)))
     if peak > ABSURD_PEAK:
-        raise NonFiniteAudioError(
-            f"samples reach {peak:.3g}, far outside [-1, 1]: they would overflow to infinity in "
-            "the encoder. Scale float audio to [-1, 1].",
-            source,
-        )
+        raise out_of_range(peak, source)
     if peak < SILENCE_PEAK:
         raise SilentAudioError(
             "is digital silence (all samples ~0); check the recording or the gain.", source
@@ -331,10 +302,11 @@ def load_audio(
     """
     if isinstance(x, Audio):
         name = source or x.source
-        samples, sr = x.samples, x.sample_rate
+        sr = x.sample_rate
         orig_sr, channels, hist = x.original_sample_rate or sr, x.original_channels, list(x.history)
-        samples, _ = to_mono_float(samples, name)
-        samples = samples[:, 0]
+        frames, notes = _frames(x.samples, name)
+        samples, as_read = frames[:, 0], x.as_read
+        hist += [f"rescale: {n}" for n in notes]
     else:
         name = source or _describe(x, index)
         channels_last = isinstance(x, (str, os.PathLike))
@@ -345,25 +317,24 @@ def load_audio(
                 x, sr = x
             else:
                 sr = sample_rate
-            raw = _array_from(x, name)
+            raw = array_from(x, name)
         sr = _check_rate(sr, name)
-        raw, channels = to_mono_float(raw, name, channels_last=channels_last)
-        orig_sr, hist = sr, []
-        if channels > 1:
-            if channels > 2:
-                log.warning("%s: %d channels; averaging them into mono", name, channels)
+        frames, notes = _frames(raw, name, channels_last=channels_last)
+        del raw
+        channels = frames.shape[1]
+        orig_sr, hist, as_read = sr, [f"rescale: {n}" for n in notes], None
+        if channels > 2:
+            log.warning("%s: %d channels; averaging them into mono", name, channels)
+        samples, note = mix_to_mono(frames, name)
+        if note:
+            hist.append(f"downmix {channels}->1: {note}")
+            notes = (*notes, note)
+        elif channels > 1:
             hist.append(f"downmix {channels}->1 channels (mean)")
-        with np.errstate(invalid="ignore", over="ignore"):  # inf - inf: NaN, refused below
-            samples = downmix(raw)
     validate(samples, sr, name)
-    peak = float(np.max(np.abs(samples)))
-    if peak > LOUD_PEAK:
-        log.warning(
-            "%s: samples reach %.3g, outside [-1, 1]; float audio is expected in [-1, 1] "
-            "(integer PCM stored as floats? divide by 32768 for 16-bit)",
-            name,
-            peak,
-        )
+    if as_read is None:  # measured on the samples as read, before resampling
+        as_read = measure(frames, samples, sr, notes)
+    del frames
     if sr != target_sample_rate:
         samples = resample(samples, sr, target_sample_rate)
         hist.append(f"resample {sr}->{target_sample_rate} Hz (polyphase)")
@@ -376,4 +347,5 @@ def load_audio(
         original_sample_rate=int(orig_sr),
         original_channels=int(channels),
         history=tuple(hist),
+        as_read=as_read,
     )

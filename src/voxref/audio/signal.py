@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from .properties import SignalProperties
 
 __all__ = ["Audio"]
 
@@ -28,6 +32,11 @@ class Audio:
     history
         Human-readable list of the conversions applied (downmix, resample, ...), so
         nothing happens silently.
+    as_read
+        Properties of the recording measured on its samples as read, before resampling and
+        downmix (:class:`~voxref.audio.properties.SignalProperties`: clipping, peak, DC offset,
+        level, notes on what reading it assumed); ``None`` when unknown. Kept by :meth:`replace`:
+        they describe the recording, not what voxref did to it.
 
     Examples
     --------
@@ -43,6 +52,7 @@ class Audio:
     original_sample_rate: int | None = None
     original_channels: int = 1
     history: tuple[str, ...] = field(default_factory=tuple)
+    as_read: SignalProperties | None = field(default=None, repr=False, compare=False)
 
     @property
     def duration(self) -> float:
@@ -65,6 +75,7 @@ class Audio:
             original_sample_rate=self.original_sample_rate,
             original_channels=self.original_channels,
             history=hist,
+            as_read=self.as_read,
         )
 
     def crop(self, start: float, end: float) -> np.ndarray:

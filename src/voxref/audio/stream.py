@@ -45,7 +45,9 @@ from ..errors import (
     SilentAudioError,
     UnreadableAudioError,
 )
+from .channels import choose_channel
 from .load import MAX_CHANNELS, SILENCE_PEAK, _check_rate, check_audio_path
+from .samples import ABSURD_PEAK, float_scale, out_of_range
 from .signal import Audio
 
 __all__ = [
@@ -183,11 +185,21 @@ def stream_info(path: str | os.PathLike) -> StreamInfo:
         )
 
 
-def _read_mono_blocks(f, name: str, read_frames: int) -> Iterator[np.ndarray]:
-    """Mono float32 blocks of ``read_frames`` input frames, downmixed like :func:`load_audio`."""
+@dataclass(frozen=True)
+class _Plan:
+    """How blocks become mono float32 like :func:`load_audio` makes them: the divisor of
+    out-of-range float samples and the channel used alone when the channels cancel."""
+
+    dtype: str = "float32"
+    scale: float = 1.0
+    channel: int | None = None
+
+
+def _read(f, name: str, read_frames: int, dtype: str) -> Iterator[np.ndarray]:
+    """Finite ``(frames, channels)`` blocks of ``f`` (typed errors for decoding failures, NaN)."""
     while True:
         try:
-            block = f.read(read_frames, dtype="float32", always_2d=True)
+            block = f.read(read_frames, dtype=dtype, always_2d=True)
         except Exception as exc:  # a decoder error half-way (truncated flac, corrupt mp3 frame)
             raise UnreadableAudioError(
                 f"decoding failed after {f.tell() if not f.closed else '?'} frames "
@@ -202,7 +214,54 @@ def _read_mono_blocks(f, name: str, read_frames: int) -> Iterator[np.ndarray]:
                 "fix the upstream processing.",
                 name,
             )
-        yield block[:, 0].copy() if block.shape[1] == 1 else block.mean(axis=1).astype(np.float32)
+        yield block
+
+
+def _plan(f, name: str, read_frames: int) -> _Plan:
+    """Scan a float or multi-channel file once for the decisions :func:`load_audio` takes on the
+    whole recording (rescaling integer-scaled floats, a channel alone when they cancel), then
+    rewind. PCM mono files need no scan: soundfile scales integer PCM itself."""
+    dtype = "float64" if f.subtype == "DOUBLE" else "float32"
+    is_float = f.subtype in ("FLOAT", "DOUBLE")
+    if not is_float and f.channels == 1:
+        return _Plan(dtype)
+    peak, whole, n = 0.0, True, 0
+    power = np.zeros(f.channels)
+    mix_power = 0.0
+    for block in _read(f, name, read_frames, dtype):
+        peak = max(peak, float(np.max(np.abs(block))))
+        if peak > ABSURD_PEAK:
+            raise out_of_range(peak, name)
+        if is_float and whole:
+            whole = bool(np.all(np.floor(block) == block))
+        b64 = block.astype(np.float64)
+        power += np.einsum("tc,tc->c", b64, b64)
+        mix = b64.mean(axis=1)
+        mix_power += float(np.dot(mix, mix))
+        n += len(block)
+    f.seek(0)
+    scale, note = float_scale(peak, whole) if is_float else (1.0, None)
+    if note:
+        log.warning("%s: %s; pass samples scaled to [-1, 1] to silence this warning", name, note)
+    # the channel decision on the rescaled samples, as load_audio takes it
+    channel, why = choose_channel(power / max(n, 1) / scale**2, mix_power / max(n, 1) / scale**2)
+    if why:
+        log.warning("%s: %s", name, why)
+    return _Plan(dtype, scale, channel)
+
+
+def _read_mono_blocks(f, name: str, read_frames: int, plan: _Plan) -> Iterator[np.ndarray]:
+    """Mono float32 blocks of ``read_frames`` input frames, made mono like :func:`load_audio`."""
+    for block in _read(f, name, read_frames, plan.dtype):
+        if plan.scale != 1.0:
+            block = (block.astype(np.float64) / plan.scale).astype(np.float32)
+        block = block.astype(np.float32, copy=False)
+        if block.shape[1] == 1:
+            yield block[:, 0].copy()
+        elif plan.channel is not None:
+            yield np.ascontiguousarray(block[:, plan.channel])
+        else:
+            yield block.mean(axis=1, dtype=np.float32)
 
 
 def _resampled(
@@ -315,7 +374,9 @@ def iter_blocks(
         segment = max(1, int(round(block_seconds * sr)))
         start = 0
         peak = 0.0
-        for out in _resampled(_read_mono_blocks(f, name, frames_per_read), sr, target, segment):
+        plan = _plan(f, name, frames_per_read)
+        blocks = _read_mono_blocks(f, name, frames_per_read, plan)
+        for out in _resampled(blocks, sr, target, segment):
             peak = max(peak, float(np.max(np.abs(out))))
             yield AudioChunk(out, target, start, name)
             start += len(out)
