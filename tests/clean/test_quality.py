@@ -9,7 +9,8 @@ import pytest
 import soundfile as sf
 from scipy.signal import butter, sosfiltfilt
 
-from voxref.audio import resample
+from voxref.audio import load_audio, resample
+from voxref.audio.level import active_level_db
 from voxref.clean import check, format_reports
 from voxref.clean.quality import (
     WEAK_BANDWIDTH_HZ,
@@ -79,8 +80,12 @@ def test_near_silence_and_noise_only_files_are_rejected(tmp_path):
         path = tmp_path / f"{name}.wav"
         sf.write(path, (level * white_noise(3 * SR, seed=1)).astype(np.float32), SR)
         r = check(path)
-        assert r.verdict == "reject" and r.reasons == ["no speech detected"], (name, r.reasons)
+        assert r.verdict == "reject" and len(r.reasons) == 1, (name, r.reasons)
+        assert r.reasons[0].startswith("no speech detected"), r.reasons
         assert r.speech_s == 0.0
+        # a quiet recording is told that it is quiet (speech that quiet can be missed), a loud
+        # one is not
+        assert ("-80 dBFS" in r.reasons[0] and "raise its gain" in r.reasons[0]) == (name == "hiss")
 
 
 def test_telephone_band_gets_a_low_bandwidth(speech):
@@ -155,10 +160,70 @@ def test_report_serialises_and_formats(speech):
         "verdict",
         "reasons",
         "weight_hint",
+        "peak_dbfs",
+        "dc_offset",
+        "notes",
     }
     table = format_reports(reports)
     assert "good.wav" in table and "bad.wav" in table and "cannot be decoded" in table
     assert len(table.splitlines()) == 4  # header, 2 rows, 1 reason
+
+
+def test_clipping_of_a_file_is_the_same_at_every_rate_and_on_every_path(speech, tmp_path):
+    """One clipped recording saved at 16, 44.1 and 48 kHz: one verdict, one clipping figure,
+    whether the file is checked directly or first loaded at 16 kHz (as ``voxref.embed`` does:
+    that path measured the resampled audio, ~0.2 % clipped at 44.1/48 kHz instead of ~18 %)."""
+    reports = []
+    for rate in (16000, 44100, 48000):
+        path = tmp_path / f"clipped{rate}.wav"
+        sf.write(path, np.clip(20 * resample(speech, SR, rate), -1, 1), rate, subtype="PCM_16")
+        reports += [check(path), check(load_audio(path))]
+    ratios = [r.clipping_ratio for r in reports]
+    assert max(ratios) < 1.1 * min(ratios), ratios
+    assert {r.verdict for r in reports} == {"reject"}
+    assert all("heavily clipped" in r.reasons[0] for r in reports)
+
+
+def test_dither_dc_and_tones_are_not_called_clipped():
+    """Clipping is a flat run at a rail; a few LSB of dither, an offset or a tone is not one."""
+    rng = np.random.default_rng(5)
+    t = np.arange(3 * SR) / SR
+    signals = {
+        "dither": rng.integers(-1, 2, 3 * SR) / 32768,
+        "dc": np.full(3 * SR, 0.2),
+        "sine": np.round(0.5 * np.sin(2 * np.pi * 440 * t) * 32767) / 32768,
+        "hum": 0.9 * np.sin(2 * np.pi * 50 * t),
+    }
+    for name, x in signals.items():
+        r = check((x.astype(np.float32), SR))
+        assert r.clipping_ratio < WEAK_CLIPPING_RATIO, (name, r.clipping_ratio)
+        assert not any("clipped" in why for why in r.reasons), (name, r.reasons)
+
+
+@pytest.mark.parametrize("level", [-70.0, -80.0, -90.0])
+def test_quiet_speech_is_told_its_level_and_the_fix(speech_with_pauses, level):
+    """However little speech the VAD finds in a very quiet recording, the report says how quiet it
+    is and what to do; it used to say only "no speech detected" (or "only 0.3 s of speech")."""
+    x = speech_with_pauses.samples
+    quiet = x * np.float32(10 ** ((level - active_level_db(x, SR)) / 20))
+    r = check((quiet, SR))
+    assert r.level_dbfs == pytest.approx(level, abs=4)
+    told = [why for why in r.reasons if f"{r.level_dbfs:.0f} dBFS" in why]
+    assert told and all("raise its gain" in why for why in told), r.reasons
+    if r.speech_s < r.min_speech_s:
+        assert "can go undetected" in r.reasons[0] and r.verdict == "reject"
+
+
+def test_report_keeps_what_reading_assumed(speech):
+    """Integer PCM stored as floats, and channels that cancel, are noted in the report."""
+    stereo = np.stack([speech, -speech], axis=1)
+    r = check((np.round(stereo * 32767).astype(np.float32), SR))
+    assert r.verdict == "ok", r.reasons  # not "digital silence"
+    assert len(r.notes) == 2 and "16-bit PCM" in r.notes[0] and "cancel" in r.notes[1]
+    assert r.peak_dbfs == pytest.approx(20 * np.log10(0.5), abs=0.01)
+    table = format_reports([r])
+    assert all(f"note: {n}" in table for n in r.notes)
+    assert json.loads(json.dumps(r.to_dict()))["notes"] == r.notes
 
 
 @pytest.mark.slow

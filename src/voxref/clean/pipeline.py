@@ -4,8 +4,9 @@
 returns a :class:`CleanResult`: the denoised recording (full length), its speech regions
 concatenated (what a speaker encoder should see), the regions, and a
 :class:`~voxref.clean.quality.QualityReport`. Every conversion is appended to ``Audio.history``.
-The recording is measured as given (before denoising): the report describes the reference, not
-voxref's repair of it.
+The recording is measured as given (before denoising; clipping, peak, DC and level on the samples
+as read, before resampling and downmix: ``Audio.as_read``): the report describes the reference,
+not voxref's repair of it.
 
 A recording that holds no usable speech is not an error here: the report says ``"reject"`` and
 why, and :meth:`CleanResult.raise_if_rejected` turns that into a typed error for callers that
@@ -21,11 +22,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..audio.load import AudioInput, load_audio, to_mono_float
+from ..audio.samples import array_from
 from ..audio.signal import Audio
 from ..audio.timeline import span_samples
 from ..errors import AudioError, NoSpeechError, SilentAudioError, TooShortAudioError
 from .denoise import AUTO_SNR_THRESHOLD_DB, DEFAULT_POLICY, AutoDenoiser, Denoiser, get_denoiser
-from .quality import REJECT_MIN_SPEECH_S, QualityReport, assess, clipping_ratio
+from .quality import REJECT_MIN_SPEECH_S, QualityReport, assess
 from .snr import SNREstimate, measure_snr
 from .vad import SpeechRegions, VoiceActivityDetector, detect_speech
 
@@ -144,8 +146,7 @@ def _silent_audio(
     else:
         if isinstance(x, tuple) and len(x) == 2 and np.isscalar(x[1]):
             x, sample_rate = x
-        arr = x.detach().cpu().float().numpy() if hasattr(x, "detach") else np.asarray(x)
-        mono, _ = to_mono_float(arr)
+        mono, _ = to_mono_float(array_from(x, source or "<array>"))
         orig = int(sample_rate or target_sr)
         n, name = round(len(mono) * target_sr / orig), source or "<array>"
     return Audio(
@@ -163,18 +164,6 @@ def _load(
         return load_audio(x, target_sr, sample_rate=sample_rate, source=source), None
     except SilentAudioError:
         return _silent_audio(x, sample_rate, target_sr, source), "digital silence (all samples ~0)"
-
-
-def _original_rate_clipping(x: AudioInput, audio: Audio, sample_rate: int | None) -> float:
-    """Clipping measured at the recording's own rate (resampling turns flat tops into ripples)."""
-    orig = audio.original_sample_rate
-    if isinstance(x, Audio) or not orig or orig == audio.sample_rate:
-        return clipping_ratio(audio.samples)
-    try:
-        raw = load_audio(x, orig, sample_rate=sample_rate)
-    except AudioError:
-        return clipping_ratio(audio.samples)
-    return clipping_ratio(raw.samples)
 
 
 def _analyse(
@@ -213,9 +202,9 @@ def _analyse(
         regions,
         snr,
         original_sample_rate=audio.original_sample_rate,
-        clipping=_original_rate_clipping(x, audio, sample_rate),
         dnsmos=scores,
         min_speech_s=min_speech,
+        as_read=audio.as_read,
     )
     return audio, regions, snr, report
 

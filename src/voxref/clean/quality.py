@@ -1,7 +1,11 @@
 """Per-reference quality report: how much usable speech a recording holds, and what is wrong with it.
 
 The measurements (:func:`clipping_ratio`, :func:`estimate_bandwidth`, :func:`level_dbfs`, the SNR
-from :mod:`voxref.clean.snr`) are turned into a verdict by fixed, documented thresholds:
+from :mod:`voxref.clean.snr`) are turned into a verdict by fixed, documented thresholds. Clipping,
+peak, DC offset and level are properties of the recording as read (every channel, its own rate,
+before resampling and downmix): :func:`assess` takes them from
+:attr:`Audio.as_read <voxref.audio.Audio.as_read>` (:mod:`voxref.audio.properties`), so a
+report says the same of a file whatever path it came by (``voxref check``, ``voxref.embed``).
 
 =====================  =================================  ====================================
 measurement            ``"reject"`` when                  ``"weak"`` when
@@ -28,6 +32,8 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from ..audio.properties import CLIP_MIN_RUN, CLIP_MIN_STEPS, SignalProperties, clipping_ratio
+from ..audio.properties import measure as measure_as_read
 from .snr import SNREstimate
 from .vad import SpeechRegions
 
@@ -50,10 +56,11 @@ __all__ = [
     "WEAK_BANDWIDTH_HZ",
     "WEAK_ORIGINAL_SAMPLE_RATE",
     "WEAK_LEVEL_DBFS",
+    "QUIET_FIX_DBFS",
     "WEAK_DNSMOS_OVRL",
     "GOOD_SPEECH_S",
-    "CLIP_TOLERANCE",
     "CLIP_MIN_RUN",
+    "CLIP_MIN_STEPS",
     "BANDWIDTH_DROP_DB",
 ]
 
@@ -81,15 +88,13 @@ WEAK_BANDWIDTH_HZ = 4500.0
 WEAK_ORIGINAL_SAMPLE_RATE = 16_000
 #: Speech quieter than this (dBFS, RMS over speech) suggests a wrong gain or a distant microphone.
 WEAK_LEVEL_DBFS = -45.0
+#: Level (dBFS) the advice for quiet recordings suggests raising them to.
+QUIET_FIX_DBFS = -20.0
 #: DNSMOS P.835 overall score below this is poor perceived quality (when DNSMOS was computed).
 WEAK_DNSMOS_OVRL = 2.5
 #: Speech duration (s) from which more speech no longer raises :func:`weight_hint`.
 GOOD_SPEECH_S = 10.0
 
-#: A sample is "at full scale" within this fraction of the recording's peak.
-CLIP_TOLERANCE = 0.99
-#: ...and counts as clipped only in runs of at least this many consecutive samples (flat tops).
-CLIP_MIN_RUN = 2
 #: The bandwidth is the highest frequency whose level is within this many dB of the 0.5-3 kHz
 #: speech band (median level), sustained over 3 spectral bins.
 BANDWIDTH_DROP_DB = 40.0
@@ -98,39 +103,6 @@ VERDICTS = ("ok", "weak", "reject")
 
 
 # ----------------------------------------------------------------------------- measurements
-def clipping_ratio(
-    samples: np.ndarray, *, tolerance: float = CLIP_TOLERANCE, min_run: int = CLIP_MIN_RUN
-) -> float:
-    """Fraction of samples in flat runs at the recording's full scale.
-
-    A sample counts when its magnitude is within ``tolerance`` of the peak magnitude and it lies in
-    a run of at least ``min_run`` such consecutive samples: the flat tops clipping leaves, also when
-    the clipped audio was later scaled down. Measure it at the recording's own rate: resampling
-    turns flat tops into ripples (see :func:`voxref.clean.pipeline.clean`). Speech cycles seldom
-    reach the peak, so unclipped speech scores ~0; a steady full-scale tone, whose every cycle
-    does, would look clipped.
-
-    Examples
-    --------
-    >>> t = np.arange(16000) / 16000
-    >>> x = np.sin(2 * np.pi * 150 * t) * np.exp(-3 * t)  # a decaying, vowel-like tone
-    >>> clipping_ratio(x) < 0.001
-    True
-    >>> round(clipping_ratio(np.clip(4 * x, -1, 1)), 2)
-    0.29
-    """
-    a = np.abs(np.asarray(samples, dtype=np.float64))
-    if a.size == 0:
-        return 0.0
-    peak = float(a.max())
-    if peak <= 0.0:
-        return 0.0
-    near = (a >= tolerance * peak).astype(np.int8)
-    edges = np.diff(np.concatenate(([0], near, [0])))
-    runs = np.flatnonzero(edges == -1) - np.flatnonzero(edges == 1)
-    return float(runs[runs >= min_run].sum() / a.size)
-
-
 def level_dbfs(samples: np.ndarray, mask: np.ndarray | None = None) -> float:
     """RMS level in dBFS (full-scale sine = -3 dBFS) of ``samples`` (where ``mask`` is true).
 
@@ -246,9 +218,11 @@ class QualityReport:
     snr_method
         How the SNR was estimated (``"pauses"``, ``"percentile"``, ``"none"``).
     clipping_ratio
-        Fraction of samples in flat runs at full scale (see :func:`clipping_ratio`).
+        Fraction of samples in flat runs at the rails (see :func:`clipping_ratio`), measured on
+        the recording as read (all channels, its own rate).
     level_dbfs
-        RMS level of the speech (whole signal when there is no speech), dBFS.
+        RMS level of the speech as read, dBFS; when no speech was found, the active level of the
+        whole recording (:attr:`voxref.audio.properties.SignalProperties.level_dbfs`).
     sample_rate
         Rate of the analysed audio.
     original_sample_rate
@@ -264,6 +238,13 @@ class QualityReport:
         ``"ok"``, ``"weak"`` (usable, down-weighted) or ``"reject"`` (unusable).
     reasons
         Human-readable reasons for a ``"weak"`` / ``"reject"`` verdict.
+    peak_dbfs
+        Largest sample magnitude of the recording as read, dBFS.
+    dc_offset
+        Largest mean of a channel as read (a DC offset is reported, not held against the clip).
+    notes
+        What reading the recording assumed or changed (integer PCM stored as floats rescaled,
+        one channel used because the channels cancel...): facts, not reasons for the verdict.
 
     Examples
     --------
@@ -288,6 +269,9 @@ class QualityReport:
     dnsmos: dict[str, float] | None = None
     verdict: str = "ok"
     reasons: list[str] = field(default_factory=list)
+    peak_dbfs: float | None = None
+    dc_offset: float | None = None
+    notes: list[str] = field(default_factory=list)
     min_speech_s: float = REJECT_MIN_SPEECH_S
     fatal: str | None = None
 
@@ -317,13 +301,23 @@ class QualityReport:
         """Recompute :attr:`verdict` and :attr:`reasons` from the measurements; returns ``self``."""
         reject: list[str] = []
         weak: list[str] = []
+        level = self.level_dbfs
+        quiet = level is not None and math.isfinite(level) and level < WEAK_LEVEL_DBFS
+        # speech this quiet is what a VAD misses: say so with the finding, and the fix
+        hint = (
+            f"; the recording is quiet ({level:.0f} dBFS) and speech this quiet can go "
+            f"undetected: raise its gain by about {QUIET_FIX_DBFS - level:.0f} dB (to around "
+            f"{QUIET_FIX_DBFS:g} dBFS) and check again"
+            if quiet
+            else ""
+        )
         if self.fatal:
             reject.append(self.fatal)
         elif self.speech_s <= 0:
-            reject.append("no speech detected")
+            reject.append("no speech detected" + hint)
         elif self.speech_s < self.min_speech_s:
             reject.append(
-                f"only {self.speech_s:.2f} s of speech (< {self.min_speech_s:g} s needed)"
+                f"only {self.speech_s:.2f} s of speech (< {self.min_speech_s:g} s needed){hint}"
             )
         elif self.speech_s < WEAK_MIN_SPEECH_S:
             weak.append(f"short: {self.speech_s:.1f} s of speech (< {WEAK_MIN_SPEECH_S:g} s)")
@@ -368,8 +362,11 @@ class QualityReport:
                 f"narrowband: ~{self.bandwidth_hz / 1000:.1f} kHz of bandwidth, telephone-like "
                 f"(< {WEAK_BANDWIDTH_HZ / 1000:g} kHz)"
             )
-        if self.speech_s > 0 and self.level_dbfs is not None and self.level_dbfs < WEAK_LEVEL_DBFS:
-            weak.append(f"quiet: speech at {self.level_dbfs:.0f} dBFS (< {WEAK_LEVEL_DBFS:g} dBFS)")
+        if self.speech_s >= self.min_speech_s and quiet:
+            weak.append(
+                f"quiet: speech at {level:.0f} dBFS (< {WEAK_LEVEL_DBFS:g} dBFS); raise its gain "
+                f"(to around {QUIET_FIX_DBFS:g} dBFS)"
+            )
         if self.dnsmos and self.dnsmos.get("ovrl_mos", 5.0) < WEAK_DNSMOS_OVRL:
             weak.append(
                 f"poor perceived quality: DNSMOS {self.dnsmos['ovrl_mos']:.2f} (< {WEAK_DNSMOS_OVRL:g})"
@@ -403,6 +400,7 @@ def assess(
     clipping: float | None = None,
     dnsmos: dict[str, float] | None = None,
     min_speech_s: float = REJECT_MIN_SPEECH_S,
+    as_read: SignalProperties | None = None,
 ) -> QualityReport:
     """Measure one recording and judge it.
 
@@ -419,26 +417,50 @@ def assess(
     original_sample_rate
         Rate of the recording as given.
     clipping
-        Clipping ratio measured at the original rate (measured on ``samples`` when ``None``).
+        Clipping ratio measured elsewhere (overrides ``as_read``).
     dnsmos
         DNSMOS scores, when computed.
     min_speech_s
         Reject below this much speech.
+    as_read
+        Properties of the recording as read (``Audio.as_read``): clipping, peak, DC offset, level
+        and notes come from them. When ``None``, or of a recording of another length, they are
+        measured on ``samples``, which then stand for the recording as read.
+
+    Examples
+    --------
+    >>> from voxref.audio import load_audio
+    >>> from voxref.clean.snr import measure_snr
+    >>> from voxref.clean.vad import detect_speech
+    >>> t = np.arange(3 * 44100) / 44100
+    >>> tone = np.clip(3 * np.sin(2 * np.pi * 140 * t), -1, 1)  # clipped, at 44.1 kHz
+    >>> a = load_audio((tone, 44100))  # resampled to 16 kHz: the flat tops are gone
+    >>> regions = detect_speech(a.samples, a.sample_rate, vad="energy")
+    >>> snr = measure_snr(a.samples, a.sample_rate, regions=regions)
+    >>> r = assess(a.source, a.samples, a.sample_rate, regions, snr, as_read=a.as_read)
+    >>> round(r.clipping_ratio, 2), round(clipping_ratio(a.samples), 2)
+    (0.78, 0.0)
     """
     x = np.asarray(samples, dtype=np.float32)
-    speech_mask = regions.mask(len(x), sample_rate)
+    duration = len(x) / float(sample_rate)
+    if as_read is None or not as_read.describes(duration):
+        as_read = measure_as_read(x[:, None], x, int(sample_rate))
+    level = as_read.level_over(regions) if regions.speech_duration > 0 else float("nan")
     report = QualityReport(
         source=source,
-        duration_s=len(x) / float(sample_rate),
+        duration_s=duration,
         speech_s=regions.speech_duration,
         snr_db=None if not math.isfinite(snr.snr_db) else float(snr.snr_db),
         snr_method=snr.method,
-        clipping_ratio=float(clipping_ratio(x) if clipping is None else clipping),
-        level_dbfs=level_dbfs(x, speech_mask),
+        clipping_ratio=float(as_read.clipping_ratio if clipping is None else clipping),
+        level_dbfs=level if math.isfinite(level) else as_read.level_dbfs,
         sample_rate=int(sample_rate),
-        original_sample_rate=int(original_sample_rate or sample_rate),
+        original_sample_rate=int(original_sample_rate or as_read.sample_rate),
         bandwidth_hz=estimate_bandwidth(x, sample_rate, regions),
         dnsmos=dnsmos,
+        peak_dbfs=as_read.peak_dbfs,
+        dc_offset=as_read.dc_offset,
+        notes=list(as_read.notes),
         min_speech_s=float(min_speech_s),
     )
     return report.judge()
@@ -503,4 +525,5 @@ def format_reports(reports: list[QualityReport], *, reasons: bool = True) -> str
         lines.append("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
         if reasons:
             lines += [f"    - {why}" for why in r.reasons]
+            lines += [f"    * note: {note}" for note in r.notes]
     return "\n".join(lines)
