@@ -3,6 +3,11 @@
 The contract: a voxref call on any input either returns a valid result (a finite, unit-norm
 float32 embedding) or raises a :class:`voxref.errors.VoxrefError` subclass with a message.
 Anything else (a raw ``ValueError`` from numpy, an ``OSError``, a hang) is a bug.
+
+The suite counts its kinds: a row of a table (a test parametrised by ``case`` or ``kind``: one id
+per kind of input or failure) is one kind, any other test function is one kind (its own
+parameters are variants of it). The count, per module, is printed at the end of every run that
+collects the suite.
 """
 
 from __future__ import annotations
@@ -22,6 +27,42 @@ import soundfile as sf
 from voxref.errors import VoxrefError
 
 DIMENSION = 256  # the default GE2E encoder
+_HERE = Path(__file__).resolve().parent
+_KINDS_KEY = pytest.StashKey[dict[str, dict[str, int]]]()
+
+
+def kind_of(item: pytest.Item) -> str:
+    """The kind a collected test checks: its table row id, or its function name."""
+    spec = getattr(item, "callspec", None)
+    if spec is not None:
+        for name in ("case", "kind"):
+            if name in spec.params:
+                return getattr(spec.params[name], "id", spec.id)
+    return getattr(item, "originalname", item.name)
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    kinds: dict[str, dict[str, int]] = {}
+    for item in session.items:  # after -k / -m selection
+        path = Path(str(item.fspath)).resolve()
+        if path.parent != _HERE:
+            continue
+        per_module = kinds.setdefault(path.stem.removeprefix("test_reliability_"), {})
+        kind = kind_of(item)
+        per_module[kind] = per_module.get(kind, 0) + 1
+    session.config.stash[_KINDS_KEY] = kinds
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    kinds = config.stash.get(_KINDS_KEY, {})
+    if not kinds:
+        return
+    total = sum(len(k) for k in kinds.values())
+    tests = sum(sum(k.values()) for k in kinds.values())
+    parts = ", ".join(f"{m} {len(k)}" for m, k in sorted(kinds.items()))
+    terminalreporter.write_line(
+        f"reliability suite: {total} kinds of input or failure in {tests} tests ({parts})"
+    )
 
 
 class Hang(Exception):
