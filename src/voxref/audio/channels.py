@@ -71,11 +71,6 @@ def choose_channel(channel_power: np.ndarray, mix_power: float) -> tuple[int | N
     )
 
 
-def _power(x: np.ndarray) -> float:
-    y = x.astype(np.float64)
-    return float(np.dot(y, y)) / max(1, len(y))
-
-
 def mix_to_mono(frames: np.ndarray, source: str = "<array>") -> tuple[np.ndarray, str | None]:
     """Mono float32 ``(num_samples,)`` from ``(num_samples, channels)``, and a note.
 
@@ -89,7 +84,9 @@ def mix_to_mono(frames: np.ndarray, source: str = "<array>") -> tuple[np.ndarray
     if c == 1:
         return np.ascontiguousarray(x[:, 0], dtype=np.float32), None
     mix = x.mean(axis=1, dtype=np.float32)
-    k, note = choose_channel(np.array([_power(x[:, i]) for i in range(c)]), _power(mix))
+    t = max(1, len(x))
+    power = np.einsum("tc,tc->c", x, x, dtype=np.float64) / t
+    k, note = choose_channel(power, float(np.einsum("t,t->", mix, mix, dtype=np.float64)) / t)
     if k is None:
         return mix, None
     log.warning("%s: %s", source, note)

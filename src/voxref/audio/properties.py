@@ -71,26 +71,27 @@ def quantisation_step(x: np.ndarray) -> float:
     x = np.asarray(x).reshape(-1)
     step = math.inf
     for start in range(0, max(0, len(x) - 1), _BLOCK):
-        d = np.abs(np.diff(x[start : start + _BLOCK + 1].astype(np.float64)))
-        d = d[d > 0]
-        if d.size:
-            step = min(step, float(d.min()))
+        d = np.diff(x[start : start + _BLOCK + 1])
+        np.abs(d, out=d)
+        d[d == 0] = np.inf
+        step = min(step, float(d.min()))
     return 0.0 if math.isinf(step) else step
 
 
-def _mark_runs(at: np.ndarray, min_run: int, out: np.ndarray) -> None:
-    edges = np.diff(np.concatenate(([0], at.view(np.int8), [0])))
-    starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
-    keep = (ends - starts) >= min_run
-    for a, b in zip(starts[keep], ends[keep]):
-        out[a:b] = True
+def _runs(idx: np.ndarray, min_run: int) -> np.ndarray:
+    """The members of ``idx`` (sorted sample indices) in runs of ``min_run`` consecutive ones."""
+    if idx.size < min_run:
+        return idx[:0]
+    breaks = np.flatnonzero(np.diff(idx) != 1) + 1
+    lengths = np.diff(np.concatenate(([0], breaks, [idx.size])))
+    return idx[np.repeat(lengths >= min_run, lengths)]
 
 
 def clipped_mask(
     samples: np.ndarray, *, min_run: int = CLIP_MIN_RUN, min_steps: int = CLIP_MIN_STEPS
 ) -> np.ndarray:
     """Which samples of a 1-D signal lie in flat runs at its rails (see the module text)."""
-    x = np.asarray(samples).reshape(-1)
+    x = np.ascontiguousarray(np.asarray(samples).reshape(-1))
     out = np.zeros(x.size, dtype=bool)
     if x.size < min_run:
         return out
@@ -98,12 +99,18 @@ def clipped_mask(
     span = hi - lo
     if not span > 0:
         return out
+    # candidates within the widest tolerance a judged signal can have (half a step, where a step
+    # is at most span / min_steps): usually a few isolated samples, and then nothing is clipped
+    loose = 0.5 * span / min_steps
+    rails = [(np.flatnonzero(x >= hi - loose), hi), (np.flatnonzero(x <= lo + loose), lo)]
+    if not any(_runs(idx, min_run).size for idx, _ in rails):
+        return out
     step = quantisation_step(x)
     if span < min_steps * step:
         return out
     tol = max(0.5 * step, 1e-9 * span)
-    _mark_runs(x >= hi - tol, min_run, out)
-    _mark_runs(x <= lo + tol, min_run, out)
+    for idx, rail in rails:
+        out[_runs(idx[np.abs(x[idx] - rail) <= tol], min_run)] = True
     return out
 
 
@@ -222,7 +229,7 @@ def measure(
     meter = ActiveLevelMeter(int(sample_rate))
     meter.update(mono)
     peak = float(max(np.max(x), -np.min(x))) if x.size else 0.0
-    means = x.mean(axis=0, dtype=np.float64) if x.size else np.zeros(1)
+    means = np.einsum("tc->c", x, dtype=np.float64) / max(1, len(x)) if x.size else np.zeros(1)
     return SignalProperties(
         sample_rate=int(sample_rate),
         channels=int(x.shape[1]),

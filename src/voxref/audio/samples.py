@@ -34,6 +34,7 @@ Examples
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any
 
 import numpy as np
@@ -231,7 +232,12 @@ def out_of_range(peak: float, source: str) -> OutOfRangeAudioError:
 
 
 def _peak(x: np.ndarray) -> float:
-    return float(max(np.max(x), -np.min(x))) if x.size else 0.0
+    """Largest magnitude; NaN when any sample is NaN or infinite."""
+    if not x.size:
+        return 0.0
+    with np.errstate(invalid="ignore"):
+        hi, lo = float(np.max(x)), float(np.min(x))
+    return max(hi, -lo) if math.isfinite(hi) and math.isfinite(lo) else math.nan
 
 
 def to_float(x: np.ndarray, source: str = "<array>") -> tuple[np.ndarray, tuple[str, ...]]:
@@ -267,16 +273,14 @@ def to_float(x: np.ndarray, source: str = "<array>") -> tuple[np.ndarray, tuple[
             y -= full
         out = (y / full).astype(np.float32)
     else:
-        with np.errstate(invalid="ignore"):
-            finite = np.isfinite(x)
-        if not finite.all():
-            bad = int(finite.size - np.count_nonzero(finite))
+        peak = _peak(x)
+        if not math.isfinite(peak):
+            bad = int(x.size - np.count_nonzero(np.isfinite(x)))
             raise NonFiniteAudioError(
                 f"{bad} samples are NaN or infinite; fix the upstream processing "
                 "(or np.nan_to_num it).",
                 source,
             )
-        peak = _peak(x)
         if peak > ABSURD_PEAK:
             raise out_of_range(peak, source)
         scale, note = 1.0, None
