@@ -126,12 +126,17 @@ def _with_nan_file(c: Ctx) -> Path:
     return c.wav("nan.wav", x, subtype="FLOAT")
 
 
-def _nested(x: np.ndarray) -> Any:
+def _quietly(fn: Callable[..., Any], *args: Any) -> Any:
+    """``fn(*args)`` without torch's beta / prototype / deprecation notices."""
     import warnings
 
-    with warnings.catch_warnings():  # "nested tensors are a prototype"
+    with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return torch.nested.nested_tensor([torch.from_numpy(x), torch.from_numpy(x[:8000])])
+        return fn(*args)
+
+
+def _nested(x: np.ndarray) -> Any:
+    return _quietly(torch.nested.nested_tensor, [torch.from_numpy(x), torch.from_numpy(x[:8000])])
 
 
 def _clipped(c: Ctx) -> tuple[np.ndarray, int]:
@@ -494,14 +499,20 @@ CASES = [
     ),
     Case(
         "tensor-sparse-csr",
-        lambda c: (torch.from_numpy(np.stack([c.speech] * 2)).to_sparse_csr(), SR),
+        lambda c: (_quietly(torch.from_numpy(np.stack([c.speech] * 2)).to_sparse_csr), SR),
         OK,
         OK,
     ),
     Case(
         "tensor-quantized",
         lambda c: (
-            torch.quantize_per_tensor(torch.from_numpy(c.speech.copy()), 2**-15, 0, torch.qint32),
+            _quietly(
+                torch.quantize_per_tensor,
+                torch.from_numpy(c.speech.copy()),
+                2**-15,
+                0,
+                torch.qint32,
+            ),
             SR,
         ),
         OK,
