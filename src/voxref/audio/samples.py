@@ -185,7 +185,7 @@ def integer_width(lo: int, hi: int, dtype: np.dtype) -> int:
     16
     """
     bits = dtype.itemsize * 8
-    if bits <= 16:
+    if bits <= 16 or lo == hi == 0:  # all zeros: no width to infer (and nothing to note)
         return bits
     if dtype.kind == "u":
         fits = [b for b in _UNSIGNED_WIDTHS if b <= bits and hi < 2**b]
