@@ -189,7 +189,7 @@ def _corpus_level_line(level: float | None) -> str:
     if level is None:
         return (
             "- corpus clips as rendered (speaker-specific gains: their level is a speaker cue for "
-            "methods that keep the level as recorded; runs since session 7 scale every clip to one "
+            "methods that keep the level as recorded; later runs scale every clip to one "
             "level, `--corpus-level`)"
         )
     return (

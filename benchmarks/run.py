@@ -104,7 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=CORPUS_LEVEL_DBFS,
         metavar="DBFS|off",
         help=f"quality: active level every corpus clip is scaled to before degradation "
-        f"(default {CORPUS_LEVEL_DBFS:g}; 'off' = as rendered, the runs before session 7)",
+        f"(default {CORPUS_LEVEL_DBFS:g}; 'off' = as rendered, the runs before the corpus was levelled)",
     )
     parser.add_argument("--scenarios", nargs="+", help="speed: scenario names")
     parser.add_argument("--no-report", action="store_true", help="do not regenerate BENCHMARKS.md")
@@ -141,9 +141,9 @@ def recorded_command(argv: Sequence[str]) -> list[str]:
 
     Examples
     --------
-    >>> " ".join(recorded_command(["--only", "speed", "--results", "/tmp/r", "--no-report"]))
+    >>> " ".join(recorded_command(["--only", "speed", "--results", "results-r", "--no-report"]))
     'python -m benchmarks.run --only speed'
-    >>> recorded_command(["--results=/tmp/r", "--quick"])[-1]
+    >>> recorded_command(["--results=results-r", "--quick"])[-1]
     '--quick'
     """
     kept: list[str] = []

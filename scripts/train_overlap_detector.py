@@ -1,4 +1,4 @@
-"""Train voxref's frame-level speaker counter / overlap detector (issue #5).
+"""Train voxref's frame-level speaker counter / overlap detector.
 
 Re-runnable and seeded. Stages:
 

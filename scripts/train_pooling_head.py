@@ -657,7 +657,7 @@ def pooling_methods(corpus: Corpus, embeddings: np.ndarray, qualities: list, hea
         return (v / np.linalg.norm(v)).astype(np.float32)
 
     def naive_agreement(refs: list[int], scale: float = 10.0) -> np.ndarray:
-        """The issue's first probe: softmax over scaled cosine to the other references' mean."""
+        """A first probe: softmax over scaled cosine to the other references' mean."""
         w = np.exp(scale * agreement(embeddings[refs]))
         return attention_pool(
             embeddings[refs],

@@ -1,4 +1,4 @@
-"""Train voxref's speaker-independent two-talker separator (issue #5).
+"""Train voxref's speaker-independent two-talker separator.
 
 Re-runnable and seeded. Stages:
 

@@ -1,4 +1,4 @@
-"""Train and evaluate voxref's guide-conditioned target-speaker extractor (issue #5).
+"""Train and evaluate voxref's guide-conditioned target-speaker extractor.
 
 Re-runnable and seeded; one CPU thread, ~20-25 minutes in all. Stages:
 

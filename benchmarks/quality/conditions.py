@@ -294,7 +294,7 @@ def corpus_clip(
 ) -> np.ndarray:
     """Samples of a corpus clip at ``sample_rate``, scaled to ``level_dbfs`` active level.
 
-    ``level_dbfs=None`` reads the clip as rendered (the benchmark before session 7; see
+    ``level_dbfs=None`` reads the clip as rendered (the benchmark before the corpus was levelled; see
     :data:`CORPUS_LEVEL_DBFS` for why not).
     """
     from voxref.audio.level import normalize_level

@@ -3,8 +3,8 @@
 Runs only when ``voxref.separation.diarization.diarize`` exists; otherwise the result says it
 was skipped and why. DER is computed with ``pyannote.metrics`` (no collar, overlap scored), for
 the speaker count given (2) and estimated, with the default diarizer and, side by side in the
-same run, without its frame-level overlap detector (the diarizer of sessions 6-10) and without
-scaling the recording to one level first (the diarizer before session 12), on the file as
+same run, without its frame-level overlap detector (the earlier diarizer) and without
+scaling the recording to one level first (the earlier diarizer), on the file as
 recorded and 26 dB quieter.
 
 Examples

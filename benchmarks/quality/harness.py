@@ -39,6 +39,7 @@ from typing import Any
 
 import numpy as np
 
+from ..speed.machine import portable_path
 from .conditions import (
     CORPUS_LEVEL_DBFS,
     QUICK_CONDITIONS,
@@ -97,7 +98,7 @@ class QualityConfig:
         of combine-only options; published runs use none.
     corpus_level_dbfs
         Active level every corpus clip is scaled to before degradation
-        (:data:`.conditions.CORPUS_LEVEL_DBFS`; ``None``: as rendered, the runs before session 7).
+        (:data:`.conditions.CORPUS_LEVEL_DBFS`; ``None``: as rendered, the runs before the corpus was levelled).
     """
 
     corpus: Path
@@ -141,8 +142,8 @@ class QualityConfig:
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
-        d["corpus"] = str(self.corpus)
-        d["cache_dir"] = None if self.cache_dir is None else str(self.cache_dir)
+        d["corpus"] = portable_path(self.corpus)
+        d["cache_dir"] = None if self.cache_dir is None else portable_path(self.cache_dir)
         return d
 
 

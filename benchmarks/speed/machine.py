@@ -98,6 +98,32 @@ def _versions() -> dict[str, str | None]:
     return out
 
 
+def portable_path(path: str | Path) -> str:
+    """A path as a result file should record it: relative to the repository when inside it.
+
+    Paths outside the repository keep only their last component, so that no result file names a
+    folder of the machine that produced it.
+
+    >>> portable_path(REPO_ROOT / "benchmarks" / "work" / "corpus")
+    'benchmarks/work/corpus'
+    >>> portable_path("/scratch/run-7/corpus")
+    'corpus'
+    >>> portable_path("benchmarks/work/corpus")
+    'benchmarks/work/corpus'
+    """
+    p = Path(path)
+    if not p.is_absolute():
+        return str(path)
+    try:
+        return p.resolve().relative_to(REPO_ROOT).as_posix()
+    except ValueError:
+        return p.name
+
+
+def _portable_arg(arg: str) -> str:
+    return portable_path(arg) if arg.startswith("/") else arg
+
+
 def run_info(mode: str, command: list[str] | None = None, **extra: Any) -> dict[str, Any]:
     """Description of this run for a result JSON.
 
@@ -113,7 +139,9 @@ def run_info(mode: str, command: list[str] | None = None, **extra: Any) -> dict[
     status = _git("status", "--porcelain", "--untracked-files=no", "--", "src", "benchmarks")
     info = {
         "command": " ".join(
-            command if command is not None else [Path(sys.executable).name, *sys.argv]
+            command
+            if command is not None
+            else [Path(sys.executable).name, *(_portable_arg(a) for a in sys.argv)]
         ),
         "date_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "git": {

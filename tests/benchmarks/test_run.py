@@ -34,8 +34,8 @@ def test_thread_env_is_set_and_recorded(monkeypatch: pytest.MonkeyPatch) -> None
 def test_recorded_command_drops_output_only_options() -> None:
     from benchmarks.run import recorded_command
 
-    argv = ["--only", "quality", "--results", "/tmp/x", "--no-report", "-v", "--methods", "mean"]
+    argv = ["--only", "quality", "--results", "results-x", "--no-report", "-v", "--methods", "mean"]
     assert recorded_command(argv) == [
         "python", "-m", "benchmarks.run", "--only", "quality", "--methods", "mean",
     ]  # fmt: skip
-    assert recorded_command(["--results=/tmp/x", "--quick"])[3:] == ["--quick"]
+    assert recorded_command(["--results=results-x", "--quick"])[3:] == ["--quick"]

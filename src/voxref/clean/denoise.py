@@ -42,7 +42,7 @@ Hence ``"auto"``: DeepFilterNet3 only when the noise is stationary (modulation b
 reverberant tails and overlapped speech 12-15) and the estimated SNR is below
 :data:`AUTO_SNR_THRESHOLD_DB` (white/pink noise at 10 dB reads 9-10 dB, at 20 dB 19-20 dB).
 
-Babble: a *limited* DeepFilterNet3. With speech levelled to -20 dBFS (full band, session 6)
+Babble: a *limited* DeepFilterNet3. With speech levelled to -20 dBFS (full band)
 before the encoder (:mod:`voxref.audio.level`), the quality benchmark (26 speakers, EER % with
 k = 1 / 3 / 5 references; BENCHMARKS.md, "Denoising policy: babble";
 ``benchmarks/results/denoise_babble.md``) at babble 5 dB: nothing 15.60 / 13.27 / 12.39, full

@@ -140,7 +140,7 @@ def check_hyperparams(
     --------
     >>> check_hyperparams("fb: !new:speechbrain.lobes.features.Fbank\\n  n_mels: 80\\n")
     ['speechbrain.lobes.features.Fbank']
-    >>> check_hyperparams("x: !new:os.system ['touch /tmp/p']")  # doctest: +ELLIPSIS
+    >>> check_hyperparams("x: !new:os.system ['touch PWNED']")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
     voxref.errors.UnsafeCheckpointError: hyperparams.yaml would run code ...: !new:os.system (...

@@ -87,9 +87,9 @@ def chromium_command(
 
     Examples
     --------
-    >>> cmd = chromium_command("chromium", "file:///tmp/r.html", "/tmp/p", "--dump-dom")
+    >>> cmd = chromium_command("chromium", "file:///srv/r.html", "profile", "--dump-dom")
     >>> cmd[1], cmd[-1], "--window-size=1280,2000" in cmd
-    ('--headless', 'file:///tmp/r.html', True)
+    ('--headless', 'file:///srv/r.html', True)
     """
     return [
         executable,

@@ -270,7 +270,7 @@ def start_local_ray(num_cpus: int | None = None) -> Any:
     except (ImportError, AttributeError):  # pragma: no cover - other ray layouts
         pass
     return ray.init(
-        address="local",  # always a new private cluster, never one found via RAY_ADDRESS / /tmp/ray
+        address="local",  # always a new private cluster, never one found via RAY_ADDRESS / its temporary folder
         num_cpus=num_cpus,
         include_dashboard=False,
         _node_ip_address="127.0.0.1",

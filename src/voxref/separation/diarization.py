@@ -101,7 +101,7 @@ COUNT_NEAR_TURN: float | None = 0.5
 #: Active level (dBFS, speech band) a recording is scaled to before analysis, so that the result
 #: no longer depends on the recording's gain. Chosen as the lowest mean DER (collar 0) over
 #: pyannote's sample + the 10 synthetic conversations of :mod:`.benchmark`, levels -26 to -18 dB
-#: in 1 dB steps (benchmarks/results/separation.md, session 12): -21 gives 4.9 % (-20: 4.9,
+#: in 1 dB steps (benchmarks/results/separation.md, "the diarizer levels the recording first"): -21 gives 4.9 % (-20: 4.9,
 #: -19: 5.0, -22: 6.4, -24: 5.4, unscaled 5.3). On the sample alone DER moves between 8.4 and
 #: 14.5 % with level (one turn boundary), so this is a coarse choice; 1 dB above the level
 #: :class:`~voxref.Embedder` scales references to.

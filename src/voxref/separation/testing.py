@@ -25,7 +25,7 @@ lays it out (``hyperparams.yaml`` in the published inference format + ``encoder.
 
 Examples
 --------
->>> folder = build_tiny_diarization_pipeline("/tmp/tiny-pipeline")  # doctest: +SKIP
+>>> folder = build_tiny_diarization_pipeline("tiny-pipeline")  # doctest: +SKIP
 >>> sorted(p.name for p in folder.iterdir())  # doctest: +SKIP
 ['config.yaml', 'embedding', 'plda', 'segmentation']
 """
