@@ -65,11 +65,11 @@ FINGERPRINT_PATHS = (
 """Files (or folders of ``.py`` files) whose content decides per-clip prepared items."""
 
 FINGERPRINT_CALLABLES = (
-    "voxref.embedder.embedder:Embedder.__init__",
-    "voxref.embedder.embedder:Embedder.load",
-    "voxref.embedder.embedder:Embedder.prepare",
-    "voxref.embedder.embedder:Embedder.separated_streams",
-    "voxref.embedder.embedder:PreparedReference",
+    "voxref.pipeline:Embedder.__init__",
+    "voxref.pipeline:Embedder.load",
+    "voxref.pipeline:Embedder.prepare",
+    "voxref.pipeline:Embedder.separated_streams",
+    "voxref.pipeline:PreparedReference",
 )
 """Functions whose source decides per-clip items, in files that also hold combine-only code."""
 

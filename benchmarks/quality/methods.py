@@ -178,7 +178,7 @@ class VoxrefMethod(Method):
     @property
     def embedder(self) -> Any:
         if self._embedder is None:
-            from voxref.embedder.embedder import Embedder
+            from voxref.pipeline import Embedder
 
             self._embedder = Embedder(**self.kwargs)
         return self._embedder

@@ -97,7 +97,7 @@ def _short(audio: SpeedAudio) -> tuple[np.ndarray, int]:
 
 # --------------------------------------------------------------------------- voxref
 def _embedder() -> Any:
-    from voxref.embedder.embedder import Embedder
+    from voxref.pipeline import Embedder
 
     emb = Embedder()
     _ = emb.encoder
@@ -108,7 +108,7 @@ def _voxref_model_load(audio: SpeedAudio) -> Timed:
     import torch  # noqa: F401 - imports stay outside the timing
 
     import voxref.embedder.ge2e  # noqa: F401
-    from voxref.embedder.embedder import Embedder
+    from voxref.pipeline import Embedder
 
     return (lambda: Embedder().encoder), None
 

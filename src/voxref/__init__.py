@@ -15,15 +15,15 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+from ._version import __version__
 
 # public name -> module that defines it (imported on first attribute access)
 _LAZY = {
     "embed": "voxref.api",
     "embed_many": "voxref.api",
     "similarity": "voxref.api",
-    "Embedder": "voxref.embedder.embedder",
-    "EmbeddingResult": "voxref.embedder.embedder",
+    "Embedder": "voxref.pipeline",
+    "EmbeddingResult": "voxref.pipeline",
     "Audio": "voxref.audio.signal",
     "load_audio": "voxref.audio.load",
     "clean": "voxref.clean.pipeline",
@@ -76,7 +76,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .api import embed, embed_many, similarity
     from .audio.load import load_audio
     from .audio.signal import Audio
-    from .embedder.embedder import Embedder, EmbeddingResult
+    from .pipeline import Embedder, EmbeddingResult
 
 
 def __getattr__(name: str) -> Any:

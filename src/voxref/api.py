@@ -1,6 +1,6 @@
 """One-call functions: :func:`embed`, :func:`embed_many`, :func:`similarity`.
 
-They share one lazily built :class:`~voxref.embedder.embedder.Embedder` per set of options, so
+They share one lazily built :class:`~voxref.pipeline.Embedder` per set of options, so
 models load once per process.
 """
 
@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from .audio.load import AudioInput
-from .embedder.embedder import Embedder, EmbeddingResult
+from .pipeline import Embedder, EmbeddingResult
 
 __all__ = ["embed", "embed_many", "similarity", "get_embedder"]
 
@@ -49,13 +49,13 @@ def embed(
     sample_rate
         Sample rate of array/tensor inputs.
     return_details
-        Return an :class:`~voxref.embedder.embedder.EmbeddingResult` (weights, per-reference
+        Return an :class:`~voxref.pipeline.EmbeddingResult` (weights, per-reference
         embeddings, what happened to each input) instead of the bare vector.
     guide
         Optional enrollment embedding of the target voice (same encoder): in references holding
         several voices, the one closest to it is kept. Default: the voice the references share.
     **options
-        Passed to :class:`~voxref.embedder.embedder.Embedder` (``encoder``, ``pooling``, ...).
+        Passed to :class:`~voxref.pipeline.Embedder` (``encoder``, ``pooling``, ...).
 
     Returns
     -------

@@ -516,11 +516,11 @@ def embed_dir(
         In ``per="file"`` mode, files longer than this are embedded chunk by chunk in bounded
         memory (:func:`voxref.longform.embed_long`); ``None`` turns that off.
     embedder
-        An :class:`~voxref.embedder.embedder.Embedder`; default: built from ``**options``.
+        An :class:`~voxref.pipeline.Embedder`; default: built from ``**options``.
     progress
         Show a tqdm progress bar.
     **options
-        :class:`~voxref.embedder.embedder.Embedder` options (``encoder``, ``pooling``, ...).
+        :class:`~voxref.pipeline.Embedder` options (``encoder``, ``pooling``, ...).
 
     Returns
     -------

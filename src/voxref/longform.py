@@ -4,7 +4,7 @@
 (samples, float64 resampling copies, a full spectrogram, the VAD's buffers; measured with the
 default pipeline; 1.8 GB without cleaning). :func:`embed_long`
 streams the file with :func:`voxref.audio.stream.iter_blocks` and runs the same
-:class:`~voxref.embedder.embedder.Embedder` stages on one chunk at a time, so peak memory stays
+:class:`~voxref.pipeline.Embedder` stages on one chunk at a time, so peak memory stays
 around that of one chunk (60 s by default) whatever the recording's length.
 
 Two modes, following the embedder's ``clean`` option:
@@ -81,7 +81,7 @@ class LongEmbedding:
     encoder
         The encoder's description.
     details
-        The :class:`~voxref.embedder.embedder.EmbeddingResult` of the pooling (each chunk is a
+        The :class:`~voxref.pipeline.EmbeddingResult` of the pooling (each chunk is a
         reference when cleaning; its audio arrays are dropped to bound memory).
     """
 
@@ -148,14 +148,14 @@ def embed_long(
     path
         An audio file (any length; wav/flac/ogg/mp3...).
     embedder
-        The :class:`~voxref.embedder.embedder.Embedder` to use (its encoder, window, hop and
+        The :class:`~voxref.pipeline.Embedder` to use (its encoder, window, hop and
         cleaning options). Default: the shared one for ``**options`` (as :func:`voxref.embed`).
     chunk_seconds
         Audio per chunk; peak memory grows with it, not with the recording.
     return_details
         Return a :class:`LongEmbedding` instead of the bare vector.
     **options
-        :class:`~voxref.embedder.embedder.Embedder` options when ``embedder`` is not given.
+        :class:`~voxref.pipeline.Embedder` options when ``embedder`` is not given.
 
     Returns
     -------
@@ -249,7 +249,7 @@ def embed_long(
         parts.append(WindowEmbeddings(w.embeddings[keep], starts[keep], w.ends[keep] + offset))
     if not clean:
         # one reference made of every window of the recording, as whole-file embedding sees it
-        from .embedder.embedder import PreparedReference
+        from .pipeline import PreparedReference
 
         whole = WindowEmbeddings(
             np.concatenate([p.embeddings for p in parts]),

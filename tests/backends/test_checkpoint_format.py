@@ -18,7 +18,6 @@ from voxref.embedder.checkpoint import (
     load_pretrained,
     save_checkpoint,
 )
-from voxref.embedder.embedder import Embedder
 from voxref.embedder.ge2e import GE2EEncoder, bundled_weights_path
 from voxref.embedder.testing import TINY_CONFIGS, make_voxref_checkpoint
 from voxref.errors import (
@@ -27,6 +26,7 @@ from voxref.errors import (
     MissingCheckpointError,
     UnsafeCheckpointError,
 )
+from voxref.pipeline import Embedder
 from voxref.seeding import seeded_init
 
 

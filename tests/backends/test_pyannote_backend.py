@@ -9,9 +9,9 @@ import pytest
 import torch
 
 from voxref.embedder.checkpoint import load_pretrained
-from voxref.embedder.embedder import Embedder
 from voxref.embedder.pyannote_backend import PyannoteEncoder, load_pyannote_model
 from voxref.errors import CheckpointError, UnsafeCheckpointError
+from voxref.pipeline import Embedder
 
 
 def test_wespeaker_loads_and_embeds(pyannote_wespeaker_dir, clip, speech):

@@ -9,13 +9,13 @@ import pytest
 import torch
 
 from voxref.embedder.checkpoint import load_pretrained
-from voxref.embedder.embedder import Embedder
 from voxref.embedder.speechbrain_backend import (
     SpeechBrainEncoder,
     check_hyperparams,
     pretrainer_files,
 )
 from voxref.errors import MissingCheckpointError, UnsafeCheckpointError
+from voxref.pipeline import Embedder
 
 
 def _speechbrain_reference(directory):

@@ -10,8 +10,8 @@ import soundfile as sf
 import torch
 
 import voxref
-from voxref.embedder.embedder import Embedder, PartialBatchError
 from voxref.errors import NoUsableReferenceError
+from voxref.pipeline import Embedder, PartialBatchError
 from voxref.sample_data import read_rttm, speaker_turns_audio
 
 

@@ -24,8 +24,8 @@ import pytest
 import soundfile as sf
 
 from voxref.batch import LEDGER_FILE, SUMMARY_FILE, Ledger, embed_dir
-from voxref.embedder.embedder import Embedder
 from voxref.errors import ConfigError
+from voxref.pipeline import Embedder
 
 from .conftest import assert_unit_vector
 

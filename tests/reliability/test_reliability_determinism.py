@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from voxref.embedder.embedder import Embedder
+from voxref.pipeline import Embedder
 
 from .conftest import assert_unit_vector
 

@@ -244,9 +244,7 @@ ENTRY_POINTS: dict[str, Callable[[Path], object]] = {
         CKPT, "load_pretrained", use=True, backend="pyannote"
     ),
     "load_pretrained(backend=voxref)": _loader(CKPT, "load_pretrained", use=True, backend="voxref"),
-    "Embedder.from_pretrained": _loader(
-        "voxref.embedder.embedder", "Embedder.from_pretrained", use=True
-    ),
+    "Embedder.from_pretrained": _loader("voxref.pipeline", "Embedder.from_pretrained", use=True),
     "PyannoteEncoder.from_checkpoint": _loader(
         "voxref.embedder.pyannote_backend", "PyannoteEncoder.from_checkpoint", use=True
     ),

@@ -24,7 +24,6 @@ import soundfile as sf
 
 from voxref.audio import load_audio, resample
 from voxref.audio.stream import iter_blocks, iter_chunks, stream_info
-from voxref.embedder.embedder import Embedder
 from voxref.errors import (
     AudioFileNotFoundError,
     EmptyAudioError,
@@ -33,6 +32,7 @@ from voxref.errors import (
     UnreadableAudioError,
 )
 from voxref.longform import embed_long
+from voxref.pipeline import Embedder
 
 from .conftest import assert_unit_vector, tile_to
 

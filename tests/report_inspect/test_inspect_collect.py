@@ -12,7 +12,6 @@ from hypothesis import strategies as st
 
 from voxref.audio.signal import Audio
 from voxref.embedder.base import WindowEmbeddings
-from voxref.embedder.embedder import PreparedReference
 from voxref.errors import ConfigError
 from voxref.inspect.collect import (
     _activity_of,
@@ -21,6 +20,7 @@ from voxref.inspect.collect import (
     target_only_audio,
     window_mask,
 )
+from voxref.pipeline import PreparedReference
 
 
 def _prepared(regions: list[tuple[float, float]]) -> PreparedReference:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from voxref.embedder.embedder import Embedder
+from voxref.pipeline import Embedder
 
 from ._helpers import utterances
 

@@ -34,7 +34,7 @@ def ge2e():
 @pytest.fixture(scope="session")
 def ge2e_results(speech_by_speaker, ge2e) -> dict:
     """Speaker -> ``EmbeddingResult`` of its first three fixture clips (GE2E, 256-d)."""
-    from voxref.embedder.embedder import Embedder
+    from voxref.pipeline import Embedder
 
     emb = Embedder(encoder=ge2e)
     return {

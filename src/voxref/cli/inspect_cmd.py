@@ -56,8 +56,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..embedder.embedder import Embedder
     from ..inspect.report import inspect
+    from ..pipeline import Embedder
 
     if not args.files and not args.speakers:
         args._parser.error("give reference FILES, --speakers DIR, or both")

@@ -1,16 +1,15 @@
-"""Encoders (embedding backends), the :class:`Embedder` pipeline and pooling."""
+"""Encoders (embedding backends) and pooling.
+
+The :class:`~voxref.pipeline.Embedder` that composes them with cleaning and separation lives one
+layer up, in :mod:`voxref.pipeline` (``from voxref import Embedder``).
+"""
 
 from .base import Encoder, WindowEmbeddings, l2_normalize
-from .embedder import Embedder, EmbeddingResult, PartialBatchError, ReferenceResult
 from .registry import get_encoder
 
 __all__ = [
     "Encoder",
     "WindowEmbeddings",
     "l2_normalize",
-    "Embedder",
-    "EmbeddingResult",
-    "ReferenceResult",
-    "PartialBatchError",
     "get_encoder",
 ]

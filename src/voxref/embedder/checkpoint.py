@@ -614,7 +614,7 @@ def save_checkpoint(
     """
     import torch
 
-    from .. import __version__
+    from .._version import __version__
 
     cfg = resolve_config(architecture, config)
     tensors = {}

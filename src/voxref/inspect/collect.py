@@ -1,6 +1,6 @@
 """Gather what ``voxref inspect`` shows: per-reference audio, speech regions, masks and embeddings.
 
-This module runs the models (through an :class:`~voxref.embedder.embedder.Embedder`) and reduces
+This module runs the models (through an :class:`~voxref.pipeline.Embedder`) and reduces
 their results to plain arrays in :class:`ReferenceView` / :class:`SpeakerView` / :class:`Inspection`;
 the figures and the HTML are drawn from those alone, so they can be tested without models.
 
@@ -204,7 +204,7 @@ class Inspection:
 def speech_time(t: np.ndarray, regions: Sequence[tuple[float, float]] | None) -> np.ndarray:
     """Map recording times to the concatenated-speech timeline (``nan`` outside speech).
 
-    The inverse of :meth:`voxref.embedder.embedder.PreparedReference.to_original_time` on speech.
+    The inverse of :meth:`voxref.pipeline.PreparedReference.to_original_time` on speech.
 
     Examples
     --------
@@ -656,8 +656,8 @@ def collect(
     Either may be empty, not both. A set of references none of which is usable still gives an
     inspection (every row says why); only the pooled embedding is missing.
     """
-    from ..embedder.embedder import Embedder
     from ..errors import NoUsableReferenceError
+    from ..pipeline import Embedder
 
     files = list(files or [])
     if not files and speakers_dir is None:
@@ -694,7 +694,7 @@ def _unpooled(prepared: Sequence[Any], embedder: Any) -> Any:
     """A result-like object for a set with no usable reference (no pooled embedding)."""
     from types import SimpleNamespace
 
-    from ..embedder.embedder import ReferenceResult
+    from ..pipeline import ReferenceResult
 
     refs = [ReferenceResult(p.source, None, 0.0, p) for p in prepared]
     return SimpleNamespace(

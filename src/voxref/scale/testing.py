@@ -39,7 +39,7 @@ class CrashingEmbedderFactory:
     poison: str | None = None
 
     def __call__(self) -> Any:
-        from ..embedder.embedder import Embedder
+        from ..pipeline import Embedder
 
         factory = self
 

@@ -1,18 +1,18 @@
 """The work one process does: embed a shard of clips, or pool a bucket of speakers.
 
-A :class:`DatasetWorker` holds one :class:`~voxref.embedder.embedder.Embedder` (models load once
+A :class:`DatasetWorker` holds one :class:`~voxref.pipeline.Embedder` (models load once
 per process) and runs *tasks*: plain JSON-able dicts, so the same worker serves a Ray actor and
 a local process.
 
 * ``{"kind": "clips", "shard": k, "clips": [...], "out": OUT}`` embeds each clip
-  (:meth:`~voxref.embedder.embedder.Embedder.prepare`: load, clean, window embeddings; plus the
+  (:meth:`~voxref.pipeline.Embedder.prepare`: load, clean, window embeddings; plus the
   clip's own embedding) and writes ``OUT/clips/shard-k.parquet``. With ``"part": True`` each clip
   is written to its own piece (used when a worker died inside the shard).
 * ``{"kind": "speakers", "bucket": b, "speakers": [...], "files": [...], "out": OUT}`` reads the
   bucket's clip rows back, rebuilds each clip's
-  :class:`~voxref.embedder.embedder.PreparedReference` from its window embeddings and quality
+  :class:`~voxref.pipeline.PreparedReference` from its window embeddings and quality
   report (:func:`prepared_from_row`), and pools each speaker with
-  :meth:`~voxref.embedder.embedder.Embedder.combine` -- the very code ``voxref.embed`` runs, so a
+  :meth:`~voxref.pipeline.Embedder.combine` -- the very code ``voxref.embed`` runs, so a
   speaker's embedding equals ``voxref.embed(its clips)``.
 """
 
@@ -63,7 +63,7 @@ class WorkerSpec:
     Attributes
     ----------
     embedder_options
-        Keyword arguments of :class:`~voxref.embedder.embedder.Embedder`.
+        Keyword arguments of :class:`~voxref.pipeline.Embedder`.
     embedder_factory
         A picklable callable returning an Embedder (overrides ``embedder_options``).
     threads
@@ -83,7 +83,7 @@ class WorkerSpec:
     def build(self) -> Any:
         if self.embedder_factory is not None:
             return self.embedder_factory()
-        from ..embedder.embedder import Embedder
+        from ..pipeline import Embedder
 
         return Embedder(**self.embedder_options)
 
@@ -167,7 +167,7 @@ def prepared_from_row(row: dict[str, Any], sample_rate: int) -> Any:
     """
     from ..audio.signal import Audio
     from ..embedder.base import WindowEmbeddings
-    from ..embedder.embedder import PreparedReference
+    from ..pipeline import PreparedReference
 
     n, dim = int(row["num_windows"]), int(row["dimension"])
     windows = WindowEmbeddings(

@@ -1,4 +1,8 @@
-"""The :class:`Embedder`: composes load -> clean -> guide -> encode -> pool, holding the models."""
+"""The :class:`Embedder`: composes load -> clean -> guide -> encode -> pool, holding the models.
+
+The pipeline stands above the packages it composes (:mod:`voxref.clean`, :mod:`voxref.separation`,
+:mod:`voxref.embedder`); none of them imports it.
+"""
 
 from __future__ import annotations
 
@@ -13,10 +17,12 @@ from typing import Any
 
 import numpy as np
 
-from ..audio.level import TARGET_LEVEL_DBFS, check_level_dbfs, level_audio
-from ..audio.load import AudioInput, load_audio
-from ..audio.signal import Audio
-from ..errors import (
+from .audio.level import TARGET_LEVEL_DBFS, check_level_dbfs, level_audio
+from .audio.load import AudioInput, load_audio
+from .audio.signal import Audio
+from .embedder.base import Encoder, WindowEmbeddings, l2_normalize
+from .embedder.registry import get_encoder
+from .errors import (
     BatchReport,
     ConfigError,
     InputFate,
@@ -26,8 +32,6 @@ from ..errors import (
     TooShortAudioError,
     VoxrefError,
 )
-from .base import Encoder, WindowEmbeddings, l2_normalize
-from .registry import get_encoder
 
 __all__ = [
     "Embedder",
@@ -78,7 +82,7 @@ class PreparedReference:
 
     def to_original_time(self, t: np.ndarray) -> np.ndarray:
         """Map times on the concatenated-speech timeline (window starts/ends) to the recording's."""
-        from ..audio.timeline import concatenated_to_source
+        from .audio.timeline import concatenated_to_source
 
         t = np.asarray(t, dtype=np.float64)
         if self.regions is None or not len(self.regions):
@@ -281,7 +285,7 @@ class Embedder:
         separate_threshold_db: float | None = None,
         device: str = "cpu",
     ) -> None:
-        from .pooling import POOLING_METHODS
+        from .embedder.pooling import POOLING_METHODS
 
         if (
             isinstance(pooling, str)
@@ -309,7 +313,7 @@ class Embedder:
         self._clean_options: dict[str, Any] = {"vad": vad}
         if denoise is not None:
             if isinstance(denoise, str):
-                from ..clean.denoise import check_policy
+                from .clean.denoise import check_policy
 
                 check_policy(denoise)  # a typo fails here, not at the first reference
             self._clean_options["denoise"] = denoise
@@ -353,7 +357,7 @@ class Embedder:
         >>> type(emb.encoder).__name__, emb.dimension
         ('CheckpointGE2EEncoder', 256)
         """
-        from .checkpoint import load_pretrained
+        from .embedder.checkpoint import load_pretrained
 
         encoder = load_pretrained(
             source,
@@ -401,7 +405,7 @@ class Embedder:
         audio = self.load(x, index=index, sample_rate=sample_rate)
         speech, regions, report, cleaned = audio, None, None, None
         if self.clean:
-            from ..clean.pipeline import clean
+            from .clean.pipeline import clean
 
             cleaned = clean(audio, **self._clean_options).raise_if_rejected()
             speech, regions, report = cleaned.speech, cleaned.regions, cleaned.report
@@ -446,13 +450,13 @@ class Embedder:
         masked by that activity (:func:`voxref.embedder.pooling.guided_window_pool`), then
         quality-aware attention over references (:func:`voxref.embedder.pooling.pool_references`).
         """
-        from .pooling import guided_window_pool, pool_references
+        from .embedder.pooling import guided_window_pool, pool_references
 
         usable = [p for p in prepared if isinstance(p, PreparedReference)]
         activities: list[Any] = [None] * len(usable)
         pooled_windows = [p.windows for p in usable]
         if self.guide and usable:
-            from ..separation.guide import target_activity
+            from .separation.guide import target_activity
 
             activities = target_activity(
                 [p.windows for p in usable], guide=guide, attribute_only=True
@@ -474,7 +478,7 @@ class Embedder:
             else:
                 # several references (or a guide) say who the target is: a reference holding two
                 # voices keeps the one closest to it, re-embedded where it speaks alone
-                from ..separation.dominant import guided_voice, worth_splitting
+                from .separation.dominant import guided_voice, worth_splitting
 
                 for i, (p, act) in enumerate(zip(usable, activities)):
                     target = guide if guide is not None else act.target
@@ -552,7 +556,7 @@ class Embedder:
         every 0.2 s), computed once and kept in ``prepared.extras["voice_split"]``; ``None`` when
         it holds one voice or its audio was dropped.
         """
-        from ..separation.dominant import split_voices
+        from .separation.dominant import split_voices
 
         if "voice_split" not in prepared.extras:
             if prepared.speech is None:
@@ -570,11 +574,11 @@ class Embedder:
         with self._lock:
             if self._separator is None:
                 if isinstance(self.separate, Path):
-                    from ..separation.separator import TwoSpeakerSeparator
+                    from .separation.separator import TwoSpeakerSeparator
 
                     self._separator = TwoSpeakerSeparator.load(self.separate)
                 else:
-                    from ..separation.speechbrain_separator import SpeechBrainSeparator
+                    from .separation.speechbrain_separator import SpeechBrainSeparator
 
                     self._separator = SpeechBrainSeparator.load(self.separate, device=self.device)
         return self._separator
@@ -590,8 +594,8 @@ class Embedder:
         if "streams" not in prepared.extras:
             if prepared.speech is None or self.separator is None:
                 return None
-            from ..separation.separator import weaker_stream_db
-            from ..separation.streams import stream_windows
+            from .separation.separator import weaker_stream_db
+            from .separation.streams import stream_windows
 
             sp = prepared.speech
             raw = self.separator.split(sp.samples, sp.sample_rate)
@@ -625,9 +629,9 @@ class Embedder:
         would pool them; :func:`voxref.separation.streams.choose_stream`), or when the audio
         was dropped.
         """
-        from ..separation.guide import TargetActivity
-        from ..separation.streams import choose_stream
-        from .pooling import guided_window_pool
+        from .embedder.pooling import guided_window_pool
+        from .separation.guide import TargetActivity
+        from .separation.streams import choose_stream
 
         streams = self.separated_streams(prepared)
         if streams is None:
@@ -696,7 +700,7 @@ class Embedder:
         :func:`voxref.separation.dominant.lone_reference_target` of :meth:`voice_split`;
         ``None`` when it holds one voice or no voice dominates.
         """
-        from ..separation.dominant import lone_reference_target
+        from .separation.dominant import lone_reference_target
 
         return lone_reference_target(self.voice_split(prepared))
 
@@ -785,7 +789,7 @@ class Embedder:
 
 def _babble_denoiser_name() -> str:
     """Name of the denoiser the ``"auto"`` policy gives babble-like noise (``dfn3-lim<N>``)."""
-    from ..clean.denoise import AUTO_BABBLE_ATTEN_LIM_DB
+    from .clean.denoise import AUTO_BABBLE_ATTEN_LIM_DB
 
     return f"dfn3-lim{AUTO_BABBLE_ATTEN_LIM_DB:g}"
 
@@ -795,11 +799,11 @@ def _separator_spec(separate: bool | str | os.PathLike) -> str | Path | None:
     id ``str``; a missing voxref checkpoint fails here, not at the first reference."""
     if separate is False or separate is None:
         return None
-    from ..separation.speechbrain_separator import is_speechbrain_separator
-    from .checkpoint import means_shipped
+    from .embedder.checkpoint import means_shipped
+    from .separation.speechbrain_separator import is_speechbrain_separator
 
     if means_shipped(separate):
-        from ..separation.separator import default_checkpoint
+        from .separation.separator import default_checkpoint
 
         separate = default_checkpoint()
     elif is_speechbrain_separator(separate):
