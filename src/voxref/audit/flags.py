@@ -122,7 +122,7 @@ _SCALES = {
     "second_voice_overlap": 0.1,
     "second_voice_spread": 0.05,
     "noisy": 3.0,
-    "clipped": 0.002,
+    "clipped": 0.001,
     "narrowband": 500.0,
     "level_outlier": 3.0,
 }
