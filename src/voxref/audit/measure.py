@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["AuditEmbedder", "make_audit_embedder", "ClipMeasures", "clip_measures"]
+__all__ = ["AuditEmbedder", "AuditEmbedderFactory", "ClipMeasures", "clip_measures"]
 
 log = logging.getLogger(__name__)
 
@@ -78,9 +78,26 @@ class AuditEmbedder:
         return p
 
 
-def make_audit_embedder(options: dict[str, Any]) -> AuditEmbedder:
-    """Module-level factory (picklable through :func:`functools.partial`) for the workers."""
-    return AuditEmbedder(**options)
+class AuditEmbedderFactory:
+    """Picklable factory of :class:`AuditEmbedder` for the batch engine's workers.
+
+    Its ``repr`` names the options, and the batch engine records it: resuming an audit with
+    other embedder options is refused instead of mixing embeddings.
+
+    Examples
+    --------
+    >>> AuditEmbedderFactory({"vad": "energy"})
+    AuditEmbedderFactory({'vad': 'energy'})
+    """
+
+    def __init__(self, options: dict[str, Any] | None = None) -> None:
+        self.options = dict(sorted((options or {}).items()))
+
+    def __call__(self) -> AuditEmbedder:
+        return AuditEmbedder(**self.options)
+
+    def __repr__(self) -> str:
+        return f"AuditEmbedderFactory({self.options!r})"
 
 
 @dataclass

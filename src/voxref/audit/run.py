@@ -23,7 +23,6 @@
 from __future__ import annotations
 
 import csv
-import functools
 import io
 import json
 import logging
@@ -37,7 +36,7 @@ from ..batch import atomic_write_text
 from ..errors import ConfigError
 from .dataset import Dataset, read_dataset, write_filtered
 from .flags import DEFAULT_THRESHOLDS, REASONS, ClipFlags, flag_clips, summary_counts
-from .measure import clip_measures, make_audit_embedder
+from .measure import AuditEmbedderFactory, clip_measures
 
 __all__ = ["audit_dataset", "AuditResult", "FLAGS_FILE", "REPORT_FILE", "EMBED_SUBDIR"]
 
@@ -197,6 +196,8 @@ def audit_dataset(
             raise ConfigError(
                 f"unknown thresholds {sorted(unknown)}; use {sorted(DEFAULT_THRESHOLDS)}."
             )
+    if options.get("encoder") == "ge2e":  # the default, spelled out or not: one configuration
+        del options["encoder"]
     out = Path(output)
     ds = read_dataset(dataset, metadata=metadata, speaker_column=speaker_column, exclude=out)
     work = out / EMBED_SUBDIR
@@ -216,7 +217,7 @@ def audit_dataset(
         backend=backend,
         num_workers=num_workers,
         shard_size=shard_size,
-        embedder_factory=functools.partial(make_audit_embedder, dict(options)),
+        embedder_factory=AuditEmbedderFactory(options),
         progress=progress,
     )
     run = work / "run"
