@@ -119,6 +119,7 @@ def write_flags_csv(flags: list[ClipFlags], path: Path) -> None:
         "bandwidth_hz",
         "overlap_ratio",
         "cosine",
+        "window_spread",
     ]
     w.writerow(["id", "speaker", "flagged", "score", "reasons", "details", "status", *cols, "path"])
     for f in flags:

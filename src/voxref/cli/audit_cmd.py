@@ -70,7 +70,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=None,
         metavar="NAME=VALUE",
         help="override a flag threshold (repeatable), e.g. noisy=8 level_outlier=12; names: "
-        "too_short, wrong_speaker, second_voice_overlap, second_voice_spread, noisy, clipped, "
+        "too_short, wrong_speaker, second_voice_drop, second_voice_overlap, second_voice_spread, "
+        "noisy, clipped, "
         "narrowband, level_outlier",
     )
     p.add_argument(
