@@ -220,8 +220,6 @@ def markdown(result: dict[str, Any]) -> str:
     from voxref.audit.flags import DEFAULT_THRESHOLDS
 
     lines = [
-        "# TTS dataset audit: planted faults (`voxref audit`)",
-        "",
         f"Command: `{result['run']['command']}`, commit `{(result['run'].get('git') or {}).get('commit', '?')[:12]}`, "
         f"{result['run'].get('date_utc')}.",
         "Each split is one multi-speaker LJSpeech-style set: per voice 12 clean clips and one "
@@ -234,7 +232,7 @@ def markdown(result: dict[str, Any]) -> str:
     ]
     for s in result["splits"]:
         lines += [
-            f"## {s['split']} ({len(s['voices'])} voices, {s['clips']} clips, {s['planted']} planted)",
+            f"### {s['split']} ({len(s['voices'])} voices, {s['clips']} clips, {s['planted']} planted)",
             "",
             "| reason | planted | found | recall | flagged | precision | on clean clips | on other planted clips |",
             "|---|---:|---:|---:|---:|---:|---:|---:|",
@@ -273,8 +271,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--work", type=Path, default=DEFAULT_WORK)
     parser.add_argument("--results", type=Path, default=DEFAULT_RESULTS)
     parser.add_argument("--num-workers", type=int, default=1)
+    parser.add_argument(
+        "--markdown-only", action="store_true", help="rewrite audit.md from audit.json"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
+    if args.markdown_only:
+        result = json.loads((args.results / "audit.json").read_text())
+        (args.results / "audit.md").write_text(markdown(result) + "\n")
+        return 0
     from benchmarks.speed.machine import run_info
 
     splits = ["tuning", "heldout"] if args.split == "both" else [args.split]
