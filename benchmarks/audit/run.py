@@ -253,6 +253,18 @@ def markdown(result: dict[str, Any]) -> str:
             f"{_f(s['clips_per_second_audit'])} clips/s ({s['clips']} clips, "
             f"{s['audio_seconds']} s of audio, {s['audit_seconds']} s).",
             "",
+        ]
+        cd = s["measures"]["cosine_drop"]
+        if cd["clean_worst"] is not None:
+            inside = sum(v <= cd["clean_worst"] for v in cd["planted"])
+            lines += [
+                f"{inside} of {len(cd['planted'])} wrong-speaker clips lie no farther from their "
+                "speaker's centroid than the farthest clean clip of the split (drop <= "
+                f"{cd['clean_worst']:.3f}): the encoder (GE2E) hears those voices as the target, "
+                "and no threshold on the distance can find them without dropping clean clips.",
+                "",
+            ]
+        lines += [
             "| measurement | fault | worst clean clip | planted clips |",
             "|---|---|---:|---|",
         ]
