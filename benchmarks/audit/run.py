@@ -248,7 +248,10 @@ def markdown(result: dict[str, Any]) -> str:
             f"({s['flagged']} flagged; clean clips flagged: {len(s['clean_flagged'])}; planted "
             f"clips missed: {', '.join(s['planted_missed']) or 'none'}).",
             "",
-            f"Throughput (1 worker, 2 shared CPUs, start-up included): clip stage "
+            f"Throughput ({s['num_workers']} worker(s), "
+            f"{(result['run'].get('machine') or {}).get('logical_cpus')} shared CPUs with a 1-min "
+            f"load average of {(result['run'].get('machine') or {}).get('load_average_1min')} at "
+            "the start, start-up included): clip stage "
             f"{_f(s['clips_per_second_clip_stage'])} clips/s, whole audit "
             f"{_f(s['clips_per_second_audit'])} clips/s ({s['clips']} clips, "
             f"{s['audio_seconds']} s of audio, {s['audit_seconds']} s).",
