@@ -652,6 +652,7 @@ def write_report(results_dir: str | Path, out: str | Path) -> Path:
         ("target_extractor.md", "Target-speaker extractor (trained; held-apart speakers)"),
         ("separation.md", "Overlapped references: two-talker separation and its headroom"),
         ("scale.md", "Scale-out"),
+        ("audit.md", "TTS dataset audit: planted faults (`voxref audit`)"),
         ("ablation_timbre.md", "Training ablation"),
     ):
         fragment = results_dir / name
