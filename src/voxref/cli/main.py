@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "inspect_cmd",
     "embed_dir_cmd",
     "embed_dataset_cmd",
+    "export_cmd",
     "train_cmd",
     "demo_cmd",
 )

@@ -13,6 +13,8 @@ Coqui ``coqui`` format   a ``|``-separated file with a header naming ``audio_fil
 voxref manifest          CSV/TSV with ``path`` and ``speaker`` columns (:mod:`voxref.scale.manifest`),
                          optional ``id``; relative paths from ``root`` (default: the manifest's
                          folder). Segments (``start``/``end``) are refused: recipes key whole files.
+Kaldi / ESPnet data dir  ``DIR/wav.scp`` (``<utt> <path>``; pipe commands are refused) and
+                         ``DIR/utt2spk``: the utterance ids ESPnet's ``xvector.scp`` must use.
 a folder of audio        every ``.wav``/``.flac``/``.ogg``/``.mp3`` below ``DIR``; the speaker is the
                          first sub-folder (one folder per speaker), or ``speaker`` / the folder name.
 =======================  ===========================================================================
@@ -50,12 +52,15 @@ class DatasetClip:
     utt_id
         An utterance id without spaces (Kaldi keys, RTVC file names): the ``id`` column, the
         LJSpeech id, or ``relpath`` with ``/`` replaced by ``_``.
+    text
+        The transcript when the metadata has one (LJSpeech: the normalised column), else ``""``.
     """
 
     path: Path
     relpath: str
     speaker: str
     utt_id: str
+    text: str = ""
 
 
 def _rel(path: Path, root: Path) -> str:
@@ -75,11 +80,15 @@ def _ljspeech(root: Path, meta: Path, speaker: str | None) -> list[DatasetClip]:
         for n, line in enumerate(fh, 1):
             if not line.strip():
                 continue
-            cid = line.split("|")[0].strip()
+            cols = line.rstrip("\n").split("|")
+            cid = cols[0].strip()
             if not cid:
                 raise ConfigError(f"{meta}:{n}: empty clip id; LJSpeech lines are id|text|text.")
             path = root / "wavs" / f"{cid}.wav"
-            clips.append(DatasetClip(path, _rel(path, root), speaker or "ljspeech", _utt(cid)))
+            text = (cols[2] if len(cols) > 2 else cols[1] if len(cols) > 1 else "").strip()
+            clips.append(
+                DatasetClip(path, _rel(path, root), speaker or "ljspeech", _utt(cid), text)
+            )
     return clips
 
 
@@ -124,7 +133,36 @@ def _table(
                 f"{meta}:{n}: no speaker; add a {spk_col or 'speaker'} column or pass a speaker."
             )
         rel = _rel(p, key_root)
-        clips.append(DatasetClip(p, rel, spk, _utt(r.get("id") or rel)))
+        clips.append(DatasetClip(p, rel, spk, _utt(r.get("id") or rel), r.get("text", "")))
+    return clips
+
+
+def _kaldi_dir(src: Path, root: Path | None, speaker: str | None) -> list[DatasetClip]:
+    utt2spk = {}
+    u2s = src / "utt2spk"
+    if u2s.is_file():
+        for line in u2s.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                utt, _, spk = line.strip().partition(" ")
+                utt2spk[utt] = spk.strip()
+    base = root or Path.cwd()
+    clips = []
+    for n, line in enumerate((src / "wav.scp").read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        utt, _, target = line.strip().partition(" ")
+        target = target.strip()
+        if not target or target.endswith("|") or " " in target:
+            raise ConfigError(
+                f"{src / 'wav.scp'}:{n}: {target!r} is a command or empty; voxref reads plain "
+                "audio paths only. Write the audio to files first (e.g. with Kaldi's wav-copy)."
+            )
+        p = Path(target)
+        p = p if p.is_absolute() else base / p
+        spk = speaker or utt2spk.get(utt)
+        if not spk:
+            raise ConfigError(f"{utt} has no speaker in {u2s}; add it or pass a speaker.")
+        clips.append(DatasetClip(p, _rel(p, base), spk, utt))
     return clips
 
 
@@ -153,7 +191,8 @@ def list_dataset(
         An LJSpeech-style folder, a folder of audio files, or a metadata / manifest file.
     root
         The dataset root the recipe is given (Coqui's ``path``): relative audio paths are read
-        from it and clip keys are relative to it. Default: the folder, or the manifest's folder.
+        from it and clip keys are relative to it. Default: the folder, or the manifest's folder
+        (a Kaldi data dir: the current directory, where recipes run).
     speaker
         One speaker name for every clip (default: from the metadata, ``"ljspeech"`` for an
         LJSpeech folder as Coqui's formatter, or the sub-folder).
@@ -180,7 +219,9 @@ def list_dataset(
         raise ConfigError(f"--root {base} is not a folder.")
     if src.is_dir():
         meta = src / "metadata.csv"
-        if meta.is_file():
+        if (src / "wav.scp").is_file():
+            clips = _kaldi_dir(src, base, speaker)
+        elif meta.is_file():
             names, _ = _read_table(meta)
             if any(c in names for c in ("audio_file", "path")):
                 clips = _table(meta, base or src, speaker, base or src)

@@ -144,13 +144,13 @@ def encoder_provenance(encoder: Any) -> dict:
     return info
 
 
-def check_bridge(bridge: Any) -> dict | None:
+def check_bridge(bridge: Any, *, warn: bool = True) -> dict | None:
     """The bridge's description with its fit report; warn loudly when it is not trustworthy.
 
     Returns ``None`` for no bridge. Warns (``logging.WARNING``) when the bridge has no fit report
     (fitted without :func:`voxref.tts.bridge.fit_and_evaluate`, so nobody measured it on
     held-apart speakers) or when its held-apart cosine is not above the input-blind baseline.
-    The returned dict carries ``"warning"`` in both cases.
+    The returned dict carries ``"warning"`` in both cases; ``warn=False`` only records it.
     """
     if bridge is None:
         return None
@@ -172,7 +172,8 @@ def check_bridge(bridge: Any) -> dict | None:
             "more paired clips (thousands, hundreds of speakers) or do not use a bridge."
         )
     if warning:
-        log.warning("BRIDGE WARNING: %s", warning)
+        if warn:
+            log.warning("BRIDGE WARNING: %s", warning)
         info["warning"] = warning
     return info
 
@@ -237,7 +238,7 @@ def write_provenance(
         "encoder": encoder_provenance(encoder),
         "preprocessing": dict(preprocessing),
         "settings": dict(settings or {}),
-        "bridge": check_bridge(bridge),
+        "bridge": check_bridge(bridge, warn=False),  # the export warned when it started
         "files": [str(f) for f in files],
         "notes": list(notes),
         "num_clips": len(clips),

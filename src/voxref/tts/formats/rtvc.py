@@ -57,6 +57,7 @@ __all__ = [
     "read_train_txt",
     "write_rtvc_embeds",
     "load_rtvc_embed",
+    "export_rtvc",
 ]
 
 log = logging.getLogger(__name__)
@@ -345,3 +346,55 @@ def load_rtvc_embed(path: str | os.PathLike) -> np.ndarray:
     if v.shape != (RTVC_DIM,):
         raise EmbeddingDimensionError(f"{path} holds a {v.shape} array, not RTVC's (256,).")
     return v
+
+
+def export_rtvc(
+    emb: Any,
+    embeds_dir: str | os.PathLike,
+    *,
+    names: Mapping[str, str] | None = None,
+    vectors: str = "clip",
+    allow_missing: bool = False,
+    settings: Mapping[str, Any] | None = None,
+) -> tuple[list[Path], Path]:
+    """Write a dataset's vectors as RTVC ``embeds/embed-<utt>.npy`` files, plus the sidecar
+    ``embeds/voxref-export.json``.
+
+    ``names`` maps a clip's relpath to its embed file name (from ``train.txt``); default
+    ``embed-<utt_id>.npy``.
+    """
+    from .provenance import ClipRecord, write_provenance
+
+    notes = emb.require_complete(
+        "rtvc",
+        "RTVC's synthesizer np.loads the embed file of every train.txt line.",
+        allow_missing,
+    )
+    if emb.preprocessing.get("mode") != "rtvc-exact":
+        notes.append(
+            "made with voxref's preprocessing, not RTVC's: fine for a synthesizer you train on "
+            "these files; for a synthesizer trained on RTVC's own embeds, use --mode rtvc."
+        )
+    chosen = emb.clip_vectors(vectors)
+    utt = {c.relpath: c.utt_id for c in emb.clips}
+    names = dict(names or {})
+    files = write_rtvc_embeds(
+        embeds_dir, {names.get(k, f"embed-{utt[k]}.npy"): v for k, v in chosen.items()}
+    )
+    records = [
+        ClipRecord(**{**r.to_dict(), "key": names.get(r.key, f"embed-{utt[r.key]}.npy")})
+        for r in emb.records
+    ]
+    side = write_provenance(
+        Path(embeds_dir),
+        fmt="rtvc",
+        dimension=emb.dimension,
+        encoder=emb.encoder,
+        preprocessing=emb.preprocessing,
+        settings={**(settings or {}), "vectors": vectors},
+        clips=records,
+        files=files,
+        bridge=emb.bridge,
+        notes=notes,
+    )
+    return files, side
