@@ -25,6 +25,7 @@ COMMAND_MODULES = (
     "embed_dir_cmd",
     "embed_dataset_cmd",
     "audit_cmd",
+    "export_cmd",
     "train_cmd",
     "demo_cmd",
 )

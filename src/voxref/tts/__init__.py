@@ -2,7 +2,9 @@
 
 :mod:`voxref.tts.export` writes (and reads back) ``.npy``, Coqui ``d_vector_file``, SpeechT5
 ``(1, 512)`` tensors and RTVC ``(256,)`` embeddings with a JSON sidecar; :mod:`voxref.tts.bridge`
-fits maps between embedding spaces (ridge, Procrustes, MLP) on paired embeddings.
+fits maps between embedding spaces (ridge, Procrustes, MLP) on paired embeddings;
+:mod:`voxref.tts.formats` exports a whole training set (one vector per clip) as Coqui, RTVC,
+ESPnet and Hugging Face recipes read it (``voxref export``).
 """
 
 from .bridge import (

@@ -112,6 +112,9 @@ class Bridge(ABC):
         self.source_encoder: dict | None = None
         self.target_encoder: dict | None = None
         self.num_pairs: int = 0
+        #: :meth:`BridgeReport.to_dict` of the held-apart evaluation (set by
+        #: :func:`fit_and_evaluate`, saved with the bridge); ``None`` when nobody measured it.
+        self.report: dict | None = None
 
     # ------------------------------------------------------------------ api
     def fit(
@@ -168,6 +171,7 @@ class Bridge(ABC):
             "kind": self.kind,
             "config": self.config(),
             "meta": {k: v for k, v in self.describe().items() if k != "config"},
+            "report": self.report,
             "tensors": {
                 k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in self._state().items()
             },
@@ -448,6 +452,8 @@ def load_bridge(path: str | os.PathLike) -> Bridge:
         meta.get("target_encoder"),
     )
     bridge.num_pairs = int(meta.get("num_pairs") or 0)
+    report = obj.get("report")
+    bridge.report = dict(report) if isinstance(report, dict) else None
     bridge._load_state({k: v.numpy() for k, v in obj["tensors"].items()})
     return bridge
 
@@ -579,6 +585,7 @@ def fit_and_evaluate(
         structure_correlation=test["structure_correlation"],
     )
     log.info("%s", report)
+    bridge.report = report.to_dict()
     return bridge, report
 
 
