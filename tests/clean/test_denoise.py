@@ -182,3 +182,36 @@ def test_a_misspelt_policy_fails_when_the_embedder_is_built():
     with pytest.raises(ConfigError, match="unknown denoise policy 'dfn'"):
         Embedder(denoise="dfn")
     assert Embedder(denoise="dfn3-lim9") is not None
+
+
+def test_dfn3_spare_state_gives_the_output_of_a_state_made_on_the_spot(pair, dfn3_out):
+    """Each call takes a state made ahead; a state used once more would carry its buffers over."""
+    lib, model = dfn3_module._runtime()
+    noisy = pair[1]
+    x48 = dfn3_module.resample(noisy, SR, dfn3_module.DFN3_SAMPLE_RATE)
+
+    def on_the_spot(state) -> np.ndarray:
+        n, out = state.frame_length, []
+        buf = np.zeros(-(-(len(x48) + dfn3_module.DFN3_DELAY_48K) // n) * n, np.float32)
+        buf[: len(x48)] = x48
+        for i in range(len(buf) // n):
+            y = np.empty(n, np.float32)
+            f = np.ascontiguousarray(buf[i * n : (i + 1) * n])
+            lib.df_process_frame(
+                state.ptr,
+                f.ctypes.data_as(dfn3_module._FLOAT_P),
+                y.ctypes.data_as(dfn3_module._FLOAT_P),
+            )
+            out.append(y)
+        return np.concatenate(out)[dfn3_module.DFN3_DELAY_48K :][: len(x48)]
+
+    with dfn3_module._State(lib, model, 100.0) as fresh:
+        expected = on_the_spot(fresh)
+        reused = on_the_spot(fresh)  # the same state again: its memory changes the output
+    got, _ = DeepFilterNet3().process_48k(x48)
+    assert np.array_equal(got, expected)
+    assert not np.array_equal(reused, expected)
+    # the pool keeps one spare per attenuation limit, made on a background thread
+    thread, _ = dfn3_module._SPARES._pending[100.0]
+    thread.join()
+    assert np.array_equal(DeepFilterNet3().denoise(noisy, SR), dfn3_out)

@@ -84,3 +84,30 @@ def test_window_starts_cover_the_signal():
     assert window_starts(100, 200, 50).tolist() == [0]
     s = window_starts(1000, 200, 100, min_coverage=0.75)
     assert s[0] == 0 and s[-1] + 200 >= 1000 - 0.25 * 200
+
+
+def test_half_windows_from_the_long_pass_equal_their_own_pass(sample):
+    """Short windows (0.8 s every 0.2 s) after the default pass (1.6 s every 0.4 s) on the same
+    signal: half of them come from the long pass's LSTM outputs, bit for bit the same."""
+    x = sample[: 16000 * 12 + 1234]
+    fresh = GE2EEncoder().embed_windows(x, 0.8, 0.2)
+    enc = GE2EEncoder()
+    calls = []
+    forward = enc._forward_with_prefix
+    enc._forward_with_prefix = lambda mels, half: calls.append(len(mels)) or forward(mels, half)
+    long = enc.embed_windows(x)
+    short = enc.embed_windows(x, 0.8, 0.2)
+    assert np.array_equal(short.embeddings, fresh.embeddings)
+    assert np.array_equal(short.starts, fresh.starts) and np.array_equal(short.ends, fresh.ends)
+    # the network ran on the long windows, then only on the short windows they do not start
+    assert calls == [len(long), len(fresh) - len(long)]
+    # a different signal shares nothing
+    other = enc.embed_windows(x[1:], 0.8, 0.2)
+    assert calls[-1] == len(other) and len(enc._prefixes) == 2
+
+
+def test_half_window_memory_is_bounded(sample):
+    enc = GE2EEncoder()
+    for i in range(enc.prefix_cache_signals + 3):
+        enc.embed_windows(sample[i : i + 16000 * 2])
+    assert len(enc._prefixes) == enc.prefix_cache_signals

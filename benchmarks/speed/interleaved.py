@@ -1,0 +1,270 @@
+"""voxref vs Resemblyzer, interleaved in one process, with a per-stage profile of voxref.
+
+Three inputs, all cut from pyannote's bundled sample (:mod:`.audio`), decoded before the timing
+and handed to both systems as ``(samples, 16000)`` arrays:
+
+* ``3x5s``: three 5 s references;
+* ``3x5s-white5``: the same with seeded white noise at 5 dB SNR (voxref's denoiser runs);
+* ``long``: one 60 s file (``--long-seconds``).
+
+voxref: ``Embedder().embed(refs)`` with its defaults. Resemblyzer: ``preprocess_wav`` +
+``embed_utterance`` per reference, then the normalised mean (what ``embed_speaker`` does), with
+the same GE2E weights. The calls alternate (voxref, Resemblyzer, voxref, ...) after one warm-up
+each, so both see the same machine load; the median of ``--repeats`` calls is reported. One
+process per thread count (``torch.set_num_threads`` + ``OMP_NUM_THREADS``): the ratios compare
+the two systems at the same thread count, and ``two_over_one`` is voxref's wall time with 2
+threads over its wall time with 1.
+
+The profile is one extra voxref call per input under :mod:`cProfile`, summed per stage (the
+cumulative time of the function that implements it).
+
+Run (writes ``results/speed_interleaved.{json,md}``, which ``benchmarks.report`` includes)::
+
+    python -m benchmarks.speed.interleaved --repeats 5
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import cProfile
+import io
+import json
+import logging
+import os
+import pstats
+import statistics
+import subprocess
+import sys
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+__all__ = ["INPUTS", "GOALS", "STAGE_FUNCTIONS", "measure", "main"]
+
+log = logging.getLogger(__name__)
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+INPUTS = ("3x5s", "3x5s-white5", "long")
+GOALS = {"3x5s": 2.0, "3x5s-white5": 5.0, "long": 2.0}
+"""Goal per input: voxref's time over Resemblyzer's, at most."""
+NOISE_SNR_DB = 5.0
+NOISE_SEED = 27
+
+STAGE_FUNCTIONS = (
+    ("load (validate, resample)", "voxref/audio/load.py", "load_audio"),
+    ("clean: VAD + analysis", "voxref/clean/pipeline.py", "_analyse"),
+    ("clean: denoise (DFN3)", "voxref/clean/dfn3.py", "denoise"),
+    ("level", "voxref/audio/level.py", "level_audio"),
+    ("encode (GE2E windows)", "voxref/embedder/embedder.py", "prepare"),
+    ("guide (target activity)", "voxref/separation/guide.py", "target_activity"),
+    ("voice split (short windows)", "voxref/separation/dominant.py", "split_voices"),
+    ("pool", "voxref/embedder/pooling/select.py", "pool_references"),
+)
+"""(stage, file suffix, function): the profile row is that function's cumulative time; "encode"
+is ``prepare`` minus the load, clean and level rows."""
+
+
+def _white(x: np.ndarray, snr_db: float, rng: np.random.Generator) -> np.ndarray:
+    n = rng.standard_normal(len(x))
+    n *= np.sqrt(np.mean(x.astype(np.float64) ** 2) / np.mean(n**2) / 10 ** (snr_db / 10))
+    return (x + n).astype(np.float32)
+
+
+def _inputs(audio_dir: Path, long_seconds: float) -> dict[str, list[tuple[np.ndarray, int]]]:
+    import soundfile as sf
+
+    from .audio import make_speed_audio
+
+    audio = make_speed_audio(audio_dir, long_seconds)
+
+    def read(p: Path) -> tuple[np.ndarray, int]:
+        x, sr = sf.read(str(p), dtype="float32", always_2d=False)
+        return x, sr
+
+    refs = [read(p) for p in audio.paths("3x5s")]
+    rng = np.random.default_rng(NOISE_SEED)
+    return {
+        "3x5s": refs,
+        "3x5s-white5": [(_white(x, NOISE_SNR_DB, rng), sr) for x, sr in refs],
+        "long": [read(audio.long)],
+    }
+
+
+def _profile(fn: Any) -> tuple[float, list[dict[str, Any]]]:
+    prof = cProfile.Profile()
+    t = time.perf_counter()
+    prof.enable()
+    fn()
+    prof.disable()
+    total = time.perf_counter() - t
+    stats = pstats.Stats(prof).stats  # type: ignore[attr-defined]
+    cum: dict[str, float] = {}
+    for label, suffix, func in STAGE_FUNCTIONS:
+        cum[label] = sum(
+            v[3] for (path, _, name), v in stats.items() if path.endswith(suffix) and name == func
+        )
+    enc = "encode (GE2E windows)"
+    cum[enc] -= sum(cum[k] for k in list(cum)[:4])
+    rows = [
+        {"stage": k, "seconds": round(v, 4), "share": round(v / total, 3) if total else None}
+        for k, v in cum.items()
+    ]
+    return total, rows
+
+
+def measure(
+    threads: int, repeats: int, audio_dir: Path, long_seconds: float, profile: bool = True
+) -> dict[str, Any]:
+    """Time every input in this process at ``threads`` torch threads (see the module docstring)."""
+    import torch
+
+    torch.set_num_threads(threads)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from resemblyzer import VoiceEncoder, preprocess_wav
+    from voxref.embedder.embedder import Embedder
+
+    with contextlib.redirect_stdout(io.StringIO()):
+        res = VoiceEncoder("cpu", verbose=False)
+    emb = Embedder()
+    _ = emb.encoder
+
+    def resemblyzer(refs: list[tuple[np.ndarray, int]]) -> np.ndarray:
+        v = np.mean([res.embed_utterance(preprocess_wav(x, source_sr=sr)) for x, sr in refs], 0)
+        return v / np.linalg.norm(v)
+
+    out: dict[str, Any] = {"threads": threads, "inputs": {}}
+    for name, refs in _inputs(audio_dir, long_seconds).items():
+        seconds = sum(len(x) / sr for x, sr in refs)
+        ours_fn, theirs_fn = (lambda r=refs: emb.embed(r)), (lambda r=refs: resemblyzer(r))
+        ours_fn(), theirs_fn()  # warm-up
+        ours, theirs = [], []
+        for _ in range(repeats):
+            for fn, acc in ((ours_fn, ours), (theirs_fn, theirs)):
+                t = time.perf_counter()
+                fn()
+                acc.append(time.perf_counter() - t)
+        rec: dict[str, Any] = {
+            "audio_seconds": round(seconds, 3),
+            "voxref_seconds": statistics.median(ours),
+            "resemblyzer_seconds": statistics.median(theirs),
+            "voxref_times": [round(t, 4) for t in ours],
+            "resemblyzer_times": [round(t, 4) for t in theirs],
+            "load_average_1min": round(os.getloadavg()[0], 2),
+        }
+        rec["ratio"] = rec["voxref_seconds"] / rec["resemblyzer_seconds"]
+        if profile:
+            rec["profile_seconds"], rec["profile"] = _profile(ours_fn)
+        out["inputs"][name] = rec
+        log.info("%d thread(s) %-12s ratio %.2f", threads, name, rec["ratio"])
+    return out
+
+
+def _child(threads: int, args: argparse.Namespace) -> dict[str, Any]:
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
+    env.setdefault("HF_HUB_OFFLINE", "1")
+    env.setdefault("PYANNOTE_METRICS_ENABLED", "false")
+    cmd = [sys.executable, "-m", "benchmarks.speed.interleaved", "--child", str(threads)]
+    cmd += ["--repeats", str(args.repeats), "--audio-dir", str(args.audio_dir)]
+    cmd += ["--long-seconds", str(args.long_seconds)]
+    proc = subprocess.run(cmd, env=env, cwd=REPO_ROOT, capture_output=True, text=True, check=False)
+    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
+    if proc.returncode != 0 or not lines:
+        raise RuntimeError(f"{threads}-thread run failed: {proc.stderr.strip()[-2000:]}")
+    return json.loads(lines[-1])
+
+
+def markdown(result: dict[str, Any]) -> str:
+    """The Markdown fragment for ``BENCHMARKS.md``."""
+    runs = {r["threads"]: r for r in result["runs"]}
+    one, two = runs[1], runs.get(2)
+    out = [
+        f"Command: `{result['command']}` (commit `{result.get('commit', '?')}`, "
+        f"{result['date']}; median of {result['repeats']} interleaved calls each; "
+        "inputs decoded before the timing; see `benchmarks/speed/interleaved.py`).",
+        "",
+        "| input | threads | voxref s | Resemblyzer s | ratio | goal | x real time (voxref) |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for run in result["runs"]:
+        for name, r in run["inputs"].items():
+            ok = "met" if r["ratio"] <= GOALS[name] else "not met"
+            out.append(
+                f"| {name} | {run['threads']} | {r['voxref_seconds']:.3f} | "
+                f"{r['resemblyzer_seconds']:.3f} | {r['ratio']:.2f} | <= {GOALS[name]:g} ({ok}) "
+                f"| {r['audio_seconds'] / r['voxref_seconds']:.0f} |"
+            )
+    if two is not None:
+        out += ["", "voxref wall time with 2 threads over 1 thread (goal <= 0.6):", ""]
+        for name in one["inputs"]:
+            a, b = one["inputs"][name]["voxref_seconds"], two["inputs"][name]["voxref_seconds"]
+            out.append(f"- {name}: {b / a:.2f} ({b:.3f} s vs {a:.3f} s)")
+    loads = [r["load_average_1min"] for run in result["runs"] for r in run["inputs"].values()]
+    out += [
+        "",
+        f"1-min load average during the run: up to {max(loads):.1f} (shared machine: the ratios, "
+        "measured interleaved, are steadier than the absolute times).",
+        "",
+        "Per-stage profile of one voxref call (1 thread, cProfile, cumulative seconds):",
+        "",
+        "| stage | " + " | ".join(one["inputs"]) + " |",
+        "|---|" + "---|" * len(one["inputs"]),
+    ]
+    stages = [row["stage"] for row in next(iter(one["inputs"].values()))["profile"]]
+    for i, stage in enumerate(stages):
+        cells = []
+        for r in one["inputs"].values():
+            row = r["profile"][i]
+            cells.append(f"{row['seconds']:.3f} ({row['share']:.0%})")
+        out.append(f"| {stage} | " + " | ".join(cells) + " |")
+    out.append(
+        "| total (profiled call) | "
+        + " | ".join(f"{r['profile_seconds']:.3f}" for r in one["inputs"].values())
+        + " |"
+    )
+    return "\n".join(out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="voxref vs Resemblyzer, interleaved.")
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--audio-dir", type=Path, default=REPO_ROOT / "benchmarks/work/speed")
+    parser.add_argument("--long-seconds", type=float, default=60.0)
+    parser.add_argument("--results", type=Path, default=REPO_ROOT / "benchmarks/results")
+    parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
+    if args.child:
+        warnings.simplefilter("ignore")
+        with contextlib.redirect_stdout(sys.stderr):
+            rec = measure(args.child, args.repeats, args.audio_dir, args.long_seconds)
+        print(json.dumps(rec))
+        return 0
+    from .machine import run_info
+
+    command = "python -m benchmarks.speed.interleaved " + " ".join(argv or sys.argv[1:])
+    info = run_info("interleaved", [command.strip()])
+    result = {
+        "benchmark": "speed_interleaved",
+        "command": command.strip(),
+        "commit": (info.get("git") or {}).get("commit", "?")[:10],
+        "date": info.get("date_utc") or time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "repeats": args.repeats,
+        "goals": GOALS,
+        "run": info,
+        "runs": [_child(t, args) for t in args.threads],
+    }
+    args.results.mkdir(parents=True, exist_ok=True)
+    (args.results / "speed_interleaved.json").write_text(json.dumps(result, indent=2) + "\n")
+    (args.results / "speed_interleaved.md").write_text(markdown(result) + "\n")
+    print(markdown(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
