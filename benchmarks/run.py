@@ -106,6 +106,12 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"quality: active level every corpus clip is scaled to before degradation "
         f"(default {CORPUS_LEVEL_DBFS:g}; 'off' = as rendered, the runs before the corpus was levelled)",
     )
+    parser.add_argument(
+        "--voice-group",
+        choices=("A", "B"),
+        help="quality: only the voices of this group (benchmarks/corpus/voice_split.py; "
+        "A: espeak-ng, B: flite, festival's non-English voices, pyannote's sample)",
+    )
     parser.add_argument("--scenarios", nargs="+", help="speed: scenario names")
     parser.add_argument("--no-report", action="store_true", help="do not regenerate BENCHMARKS.md")
     parser.add_argument("-v", "--verbose", action="store_true")
@@ -128,6 +134,8 @@ def quality_config(args: argparse.Namespace) -> Any:
     if args.cache is not None:
         overrides["cache_dir"] = args.cache
     overrides["corpus_level_dbfs"] = args.corpus_level
+    if args.voice_group is not None:
+        overrides["voice_group"] = args.voice_group
     return QualityConfig.preset(args.quick, args.corpus, **overrides)
 
 

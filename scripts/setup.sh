@@ -19,6 +19,28 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   fi
 fi
 
+# 1b. festival's non-English voices for the benchmark corpus (benchmarks/corpus/synth.py
+#     FESTIVAL_VOICES). Only when missing and root; offline or unavailable packages are skipped
+#     with a note and never fail set-up (the corpus then cannot synthesise those voices).
+#     festival's English voices are reserved for independent evaluation: never install them here
+#     (--no-install-recommends keeps festival from pulling one in).
+fest_pkgs=(festival festival-ca festival-czech festvox-ca-ona-hts festvox-czech-dita
+  festvox-italp16k festvox-itapc16k festvox-ru festvox-suopuhe-lj festvox-suopuhe-mv)
+fest_voices=(catalan/upc_ca_ona_hts czech/czech_dita italian/lp_diphone italian/pc_diphone
+  russian/msu_ru_nsh_clunits finnish/suo_fi_lj_diphone finnish/hy_fi_mv_diphone)
+fest_missing=0
+command -v text2wave >/dev/null 2>&1 || fest_missing=1
+for v in "${fest_voices[@]}"; do [ -d "/usr/share/festival/voices/$v" ] || fest_missing=1; done
+if [ "$fest_missing" = 1 ]; then
+  if [ "$(id -u)" = 0 ]; then
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+        --no-install-recommends "${fest_pkgs[@]}" >/dev/null; } 2>/dev/null \
+      || echo "setup: festival voices not installed (offline?); the corpus needs them" >&2
+  else
+    echo "setup: please install: ${fest_pkgs[*]} (apt-get install --no-install-recommends)" >&2
+  fi
+fi
+
 # 2. The venv. Skipped when nothing it depends on changed since the last successful run.
 stamp=.venv/.voxref-setup-stamp
 want=$(cat pyproject.toml scripts/constraints.txt scripts/setup.sh | sha256sum | cut -d' ' -f1)

@@ -2,7 +2,9 @@
 
 Re-runnable and seeded; CPU minutes. Three stages, each cached under ``--work``:
 
-1. **Corpus** (``corpus.npz``). Every voice of ``benchmarks/corpus/synth.py`` says
+1. **Corpus** (``corpus.npz``). Every *tuning* voice of ``benchmarks/corpus/synth.py`` (rotation
+   ``A->B`` of ``benchmarks/corpus/voice_split.py``: espeak-ng only; the reporting voices and the
+   reserved voices are never heard) says
    ``--enroll-utts`` enrollment sentences and ``--test-utts`` test sentences (disjoint sentence
    pools). Each enrollment utterance is rendered in every condition of :data:`CONDITIONS`
    (clean; white/pink/brown noise at 0-5 dB; reverberation; another speaker overlapped over part of
@@ -224,7 +226,8 @@ def build_corpus(
     Every reference and test utterance is scaled to ``level_dbfs`` active level before the encoder
     sees it, as ``voxref.Embedder`` does by default (``None``: embedded as rendered).
     """
-    from benchmarks.corpus.synth import synthesize, voices
+    from benchmarks.corpus.synth import synthesize
+    from benchmarks.corpus.voice_split import HEADLINE_ROTATION, require_tuning, tuning_catalogue
 
     from voxref.clean.quality import assess
     from voxref.clean.snr import measure_snr
@@ -232,7 +235,8 @@ def build_corpus(
     from voxref.embedder.ge2e import GE2EEncoder
 
     enc = GE2EEncoder()
-    catalogue = voices()
+    catalogue = tuning_catalogue(HEADLINE_ROTATION)
+    require_tuning([v.id for v in catalogue], HEADLINE_ROTATION)
     n_spk = len(catalogue)
     rng = np.random.default_rng(_seed(seed, "split"))
     held = np.zeros(n_spk, dtype=bool)

@@ -43,7 +43,9 @@ import soundfile as sf
 
 from . import pyannote_sample
 from .sentences import LONG_SENTENCES, SHORT_SENTENCES
+from .sentences_intl import SENTENCES_INTL
 from .synth import PEAK, SAMPLE_RATE, Voice, synthesize, voices
+from .voice_split import family_group
 
 logger = logging.getLogger(__name__)
 
@@ -99,12 +101,16 @@ class CorpusConfig:
 
 
 def select_voices(n: int, seed: int) -> list[Voice]:
-    """``n`` catalogue voices, alternating genders, in a seeded order (a quick set is a prefix).
+    """``n`` catalogue voices in a seeded order that alternates the voice groups of
+    :mod:`.voice_split` and, within each, the genders (a quick set is a prefix).
 
     Examples
     --------
     >>> [v.gender for v in select_voices(4, seed=0)]
-    ['f', 'm', 'f', 'm']
+    ['f', 'f', 'm', 'm']
+    >>> from benchmarks.corpus.voice_split import family_group
+    >>> [family_group(v.id) for v in select_voices(4, seed=0)]
+    ['A', 'B', 'A', 'B']
     >>> select_voices(12, 0) == select_voices(30, 0)[:12]
     True
     """
@@ -112,29 +118,52 @@ def select_voices(n: int, seed: int) -> list[Voice]:
     if n > len(catalogue):
         raise ValueError(f"asked for {n} speakers; the catalogue has {len(catalogue)}")
     rng = np.random.default_rng([seed, 1])
-    by_gender = {g: [v for v in catalogue if v.gender == g] for g in ("f", "m")}
-    order = {g: [vs[i] for i in rng.permutation(len(vs))] for g, vs in by_gender.items()}
+    queues: dict[str, list[Voice]] = {}
+    for group in sorted({family_group(v.id) for v in catalogue}):
+        by_gender = {
+            g: [v for v in catalogue if v.gender == g and family_group(v.id) == group]
+            for g in ("f", "m")
+        }
+        order = {g: [vs[i] for i in rng.permutation(len(vs))] for g, vs in by_gender.items()}
+        queue: list[Voice] = []
+        while order["f"] or order["m"]:
+            for g in ("f", "m"):
+                if order[g]:
+                    queue.append(order[g].pop(0))
+        queues[group] = queue
     out: list[Voice] = []
     while len(out) < n:
-        for g in ("f", "m"):
-            if order[g] and len(out) < n:
-                out.append(order[g].pop(0))
+        for queue in queues.values():
+            if queue and len(out) < n:
+                out.append(queue.pop(0))
     return out
 
 
-def sentence_pools(seed: int) -> tuple[list[str], list[str]]:
-    """Seeded, disjoint (enrollment, test) sentence pools, each mixing short and long sentences.
+def sentence_pools(seed: int, language: str = "en") -> tuple[list[str], list[str]]:
+    """Seeded, disjoint (enrollment, test) sentence pools of one language.
+
+    English pools mix short and long sentences (:mod:`.sentences`); other languages come from
+    :mod:`.sentences_intl`.
 
     Examples
     --------
     >>> enroll, test = sentence_pools(0)
     >>> not set(enroll) & set(test), len(enroll) < len(test)
     (True, True)
+    >>> enroll, test = sentence_pools(0, "it")
+    >>> not set(enroll) & set(test), len(enroll) + len(test) >= 20
+    (True, True)
     """
     rng = np.random.default_rng([seed, 2])
     enroll: list[str] = []
     test: list[str] = []
-    for group in (SHORT_SENTENCES, LONG_SENTENCES):
+    if language == "en":
+        groups: tuple[tuple[str, ...], ...] = (SHORT_SENTENCES, LONG_SENTENCES)
+    elif language in SENTENCES_INTL:
+        groups = (SENTENCES_INTL[language],)
+    else:
+        raise ValueError(f"no sentences in language {language!r}; add them to sentences_intl.py")
+    for group in groups:
         perm = [group[i] for i in rng.permutation(len(group))]
         k = round(len(group) * ENROLL_POOL_FRACTION)
         enroll += perm[:k]
@@ -300,9 +329,9 @@ def plan_speakers(
     config: CorpusConfig,
 ) -> list[tuple[Voice, tuple[tuple[str, tuple[str, ...]], ...]]]:
     """Per selected voice: for each utterance its split and its ordered candidate sentences."""
-    enroll_pool, test_pool = sentence_pools(config.seed)
     plans = []
     for voice in select_voices(config.n_speakers, config.seed):
+        enroll_pool, test_pool = sentence_pools(config.seed, voice.language)
         rng = np.random.default_rng([config.seed, 3, zlib.crc32(voice.id.encode())])
         enroll = tuple(enroll_pool[i] for i in rng.permutation(len(enroll_pool)))
         test = tuple(test_pool[i] for i in rng.permutation(len(test_pool)))

@@ -98,7 +98,13 @@ class QualityConfig:
         of combine-only options; published runs use none.
     corpus_level_dbfs
         Active level every corpus clip is scaled to before degradation
-        (:data:`.conditions.CORPUS_LEVEL_DBFS`; ``None``: as rendered, the runs before the corpus was levelled).
+        (:data:`.conditions.CORPUS_LEVEL_DBFS`; ``None``: as rendered, the runs
+        before the corpus was levelled).
+    voice_group
+        Keep only the corpus voices of this group of :mod:`benchmarks.corpus.voice_split`
+        (``"A"``: espeak-ng; ``"B"``: flite, festival's non-English voices, pyannote's sample),
+        trial speakers and interferers alike; ``None``: every voice. A run on ``"B"`` gives the
+        reporting-set numbers of rotation ``A->B`` and the tuning-set numbers of ``B->A``.
     """
 
     corpus: Path
@@ -119,6 +125,7 @@ class QualityConfig:
     diarization: bool = True
     cache_dir: Path | None = None
     corpus_level_dbfs: float | None = CORPUS_LEVEL_DBFS
+    voice_group: str | None = None
 
     @classmethod
     def preset(cls, quick: bool, corpus: str | Path, **overrides: Any) -> QualityConfig:
@@ -368,13 +375,27 @@ def _mixed_plan(
     }
 
 
+def group_clips(clips: list[Clip], voice_group: str | None) -> list[Clip]:
+    """The clips whose speaker belongs to ``voice_group`` (all of them for ``None``)."""
+    if voice_group is None:
+        return clips
+    from benchmarks.corpus.voice_split import GROUPS, family_group
+
+    if voice_group not in GROUPS:
+        raise ValueError(f"unknown voice group {voice_group!r}; use one of {', '.join(GROUPS)}")
+    kept = [c for c in clips if family_group(c.speaker) == voice_group]
+    if not kept:
+        raise ValueError(f"the corpus has no voice of group {voice_group}; build a larger corpus")
+    return kept
+
+
 def run_quality(config: QualityConfig, command: list[str] | None = None) -> dict[str, Any]:
     """Run the quality benchmark; return the JSON-ready result (see the module docstring)."""
     from benchmarks.speed.machine import run_info
 
     t_start = time.perf_counter()
     split = split_corpus(
-        load_manifest(config.corpus),
+        group_clips(load_manifest(config.corpus), config.voice_group),
         n_enroll=config.n_enroll,
         n_test=config.n_test,
         n_interferers=config.n_interferers,
