@@ -28,6 +28,7 @@ reason             flagged when                                                 
 ``narrowband``     bandwidth below :data:`NARROWBAND_HZ` (or recorded below 16 kHz)  4.5 kHz
 ``level_outlier``  speech level more than :data:`LEVEL_OUTLIER_DB` from the
                    speaker's median level                                            10 dB
+``sample_rate``    the file's sample rate is not the one most clips of the set have   --
 =================  ================================================================  =========
 
 A clip the batch rejected keeps the cleaning stage's reason, mapped to the audit's (no speech:
@@ -98,6 +99,7 @@ REASONS = (
     "clipped",
     "narrowband",
     "level_outlier",
+    "sample_rate",
 )
 
 #: Less speech than this (s) is too little for a TTS training clip (a truncated recording).
@@ -239,9 +241,21 @@ def flag_clips(
             median_cos[spk] = float(np.median(cos))
         if lev:
             median_level[spk] = float(np.median(lev))
-    return [
-        _flag_one(m, t, median_cos.get(m.speaker), median_level.get(m.speaker)) for m in measures
-    ]
+    rates = [m.original_sample_rate for m in measures if m.original_sample_rate]
+    common = max(set(rates), key=rates.count) if rates else None
+    if common is not None and rates.count(common) * 2 <= len(rates):
+        common = None  # no rate most clips share: nothing to compare with
+    flags = []
+    for m in measures:
+        f = _flag_one(m, t, median_cos.get(m.speaker), median_level.get(m.speaker))
+        rate = m.original_sample_rate
+        if common is not None and m.status == "ok" and rate and rate != common:
+            f.strengths["sample_rate"] = 1.0
+            f.reasons.insert(0, "sample_rate")
+            f.details.insert(0, f"sample rate: {rate} Hz; most clips of the set are {common} Hz")
+            f.score = 1.0
+        flags.append(f)
+    return flags
 
 
 #: Words of a rejected clip's reason (the cleaning stage's verdict) -> the audit's reason.

@@ -41,7 +41,7 @@ def register(sub: argparse._SubParsersAction) -> None:
             "Audit a TTS training set: embed every clip (resumable: run the same command again "
             "after an interruption), measure its quality and its distance to its speaker's "
             "centroid, and flag it with reasons (wrong_speaker, second_voice, noisy, clipped, "
-            "too_short, silent, narrowband, level_outlier) and a score. Writes OUT/flags.csv, "
+            "too_short, silent, narrowband, level_outlier, sample_rate) and a score. Writes OUT/flags.csv, "
             "OUT/report.html (worst clips first, with players and a speaker map), the metadata "
             "file without the flagged clips (OUT/<its name>, or OUT/keep.txt for a folder of "
             "clips) and OUT/audit.json. DATASET is an LJSpeech-style folder (metadata.csv "
