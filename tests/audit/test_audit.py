@@ -130,7 +130,8 @@ def test_dataset_layouts(tmp_path: Path) -> None:
 
 # ------------------------------------------------------------------------- multi-speaker, resume
 def _two_speaker_set(root: Path) -> dict[str, tuple[str, str]]:
-    """Speaker A (espeak) with one clip of another voice; speaker B (flite slt), clean."""
+    """Speaker A (espeak) with one clip of another voice and one missing file; speaker B
+    (flite slt), clean."""
     truth: dict[str, tuple[str, str]] = {}
     lines: list[str] = []
     for spk, voice, faults, seed in (
@@ -149,6 +150,10 @@ def _two_speaker_set(root: Path) -> dict[str, tuple[str, str]]:
             cid, text, _ = line.split("|")
             lines.append(f"{cid}|{spk}|{text}")  # Piper: id|speaker|text
         shutil.rmtree(sub)
+    # a line whose audio file is missing: reported unreadable, not lost
+    lines.insert(3, "A-gone|A|Nobody recorded this line.")
+    items = list(truth.items())
+    truth = dict([*items[:3], ("A-gone", ("A", "unreadable")), *items[3:]])
     (root / "list.txt").write_text("\n".join(lines) + "\n")
     return truth
 
@@ -193,8 +198,10 @@ def test_killed_multi_speaker_audit_resumes_without_losing_or_redoing_shards(
     # speaker by speaker: B's clean flite clips are not "wrong" for A, nor A's for B
     flagged = {f.clip_id: f.reasons for f in res.flags if f.flagged}
     assert flagged.keys() == {c for c, (_, k) in truth.items() if k}, flagged
-    assert all("wrong_speaker" in r for r in flagged.values())
+    assert all(r[0] == truth[c][1] for c, r in flagged.items()), flagged  # strongest reason
     assert res.counts["speakers"] == {
-        "A": {"clips": 6, "flagged": 1},
+        "A": {"clips": 7, "flagged": 2},
         "B": {"clips": 5, "flagged": 0},
     }
+    kept = (out / "list.txt").read_text().splitlines()
+    assert [line.split("|")[0] for line in kept] == [c for c, (_, k) in truth.items() if not k]

@@ -80,6 +80,17 @@ def test_rejected_clips_keep_the_cleaning_stages_reason() -> None:
     assert all(f.score == 1.0 for f in flag_clips(rows))
 
 
+def test_a_clip_at_another_sample_rate_than_the_set_is_flagged() -> None:
+    clips = [_clip(f"c{i}", original_sample_rate=22050) for i in range(5)]
+    clips.append(_clip("x", original_sample_rate=44100))
+    flags = flag_clips(clips)
+    assert [f.clip_id for f in flags if f.flagged] == ["x"]
+    assert flags[-1].reasons == ["sample_rate"] and "22050" in flags[-1].details[0]
+    # no rate most clips share: nothing to judge against
+    mixed = [_clip(f"m{i}", original_sample_rate=(22050, 44100)[i % 2]) for i in range(4)]
+    assert not any(f.flagged for f in flag_clips(mixed))
+
+
 def test_importing_voxref_audit_is_cheap() -> None:
     code = "import sys, voxref.audit, voxref.audit.run; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -28,6 +28,7 @@ reason             flagged when                                                 
 ``narrowband``     bandwidth below :data:`NARROWBAND_HZ` (or recorded below 16 kHz)  4.5 kHz
 ``level_outlier``  speech level more than :data:`LEVEL_OUTLIER_DB` from the
                    speaker's median level                                            10 dB
+``sample_rate``    the file's sample rate is not the one most clips of the set have   --
 =================  ================================================================  =========
 
 A clip the batch rejected keeps the cleaning stage's reason, mapped to the audit's (no speech:
@@ -43,9 +44,10 @@ noisy / narrowband clips 0.14-0.42; the largest clean window spread was 0.12; th
 heard 2+ voices in up to 45 % of the frames of clean flite clips; clean clips had no clipped
 samples and at least 2.4 s of speech. :data:`NOISY_SNR_DB` and :data:`NARROWBAND_HZ` are the
 quality report's "weak" thresholds (:mod:`voxref.clean.quality`). Precision and recall per kind
-on six held-out espeak-ng voices are in BENCHMARKS.md ("TTS dataset audit"). Synthetic voices
-are far more uniform than people reading for hours: on a real set, read the report's top rows
-before trusting a threshold, and pass ``thresholds=`` to move one.
+on six held-out espeak-ng voices are in BENCHMARKS.md ("TTS dataset audit"). The thresholds
+were not checked on recordings of people, whose clips may vary more than a synthesiser's: on a
+real set, listen to the report's top rows before trusting a threshold, and pass
+``thresholds=`` to move one.
 
 Examples
 --------
@@ -98,6 +100,7 @@ REASONS = (
     "clipped",
     "narrowband",
     "level_outlier",
+    "sample_rate",
 )
 
 #: Less speech than this (s) is too little for a TTS training clip (a truncated recording).
@@ -239,9 +242,21 @@ def flag_clips(
             median_cos[spk] = float(np.median(cos))
         if lev:
             median_level[spk] = float(np.median(lev))
-    return [
-        _flag_one(m, t, median_cos.get(m.speaker), median_level.get(m.speaker)) for m in measures
-    ]
+    rates = [m.original_sample_rate for m in measures if m.original_sample_rate]
+    common = max(set(rates), key=rates.count) if rates else None
+    if common is not None and rates.count(common) * 2 <= len(rates):
+        common = None  # no rate most clips share: nothing to compare with
+    flags = []
+    for m in measures:
+        f = _flag_one(m, t, median_cos.get(m.speaker), median_level.get(m.speaker))
+        rate = m.original_sample_rate
+        if common is not None and m.status == "ok" and rate and rate != common:
+            f.strengths["sample_rate"] = 1.0
+            f.reasons.insert(0, "sample_rate")
+            f.details.insert(0, f"sample rate: {rate} Hz; most clips of the set are {common} Hz")
+            f.score = 1.0
+        flags.append(f)
+    return flags
 
 
 #: Words of a rejected clip's reason (the cleaning stage's verdict) -> the audit's reason.

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import html as _html
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -47,8 +47,13 @@ def _e(x: object) -> str:
     return _html.escape(str(x))
 
 
-def speaker_map_png(flags: Sequence[ClipFlags]) -> bytes | None:
-    """PNG of the clip embeddings on a PCA map (``None`` with fewer than 3 embedded clips)."""
+def speaker_map_png(
+    flags: Sequence[ClipFlags], centroids: Mapping[str, np.ndarray] | None = None
+) -> bytes | None:
+    """PNG of the clip embeddings on a PCA map (``None`` with fewer than 3 embedded clips).
+
+    Stars are the speakers' ``centroids`` (the kept clips' mean when a speaker has none).
+    """
     from ..inspect.figures import new_figure, project_2d, reference_colors, to_png
 
     rows = [f for f in flags if f.measures is not None and f.measures.embedding is not None]
@@ -58,9 +63,12 @@ def speaker_map_png(flags: Sequence[ClipFlags]) -> bytes | None:
     emb = np.stack([f.measures.embedding for f in rows])  # type: ignore[union-attr]
     cents = []
     for spk in speakers:
-        kept = [f.measures.embedding for f in rows if f.speaker == spk and not f.flagged]  # type: ignore[union-attr]
-        c = np.mean(kept or [f.measures.embedding for f in rows if f.speaker == spk], axis=0)  # type: ignore[union-attr]
-        cents.append(c / max(float(np.linalg.norm(c)), 1e-12))
+        c = (centroids or {}).get(spk)
+        if c is None:
+            own = [f.measures.embedding for f in rows if f.speaker == spk]  # type: ignore[union-attr]
+            kept = [e for e, f in zip(own, (g for g in rows if g.speaker == spk)) if not f.flagged]
+            c = np.mean(kept or own, axis=0)
+        cents.append(np.asarray(c) / max(float(np.linalg.norm(c)), 1e-12))
     xy = project_2d(np.concatenate([emb, np.stack(cents)]), "pca", fit_rows=len(rows))
     fig = new_figure(7.5, 6.0)
     ax = fig.add_subplot()
@@ -89,7 +97,9 @@ def speaker_map_png(flags: Sequence[ClipFlags]) -> bytes | None:
             label="flagged",
             zorder=3,
         )
-    ax.set_title("clip embeddings (PCA); stars: kept clips' mean per speaker", fontsize=10)
+    ax.set_title(
+        "clip embeddings (PCA), flagged clips circled; stars: speaker centroids", fontsize=10
+    )
     ax.legend(fontsize=8, loc="best", framealpha=0.85)
     ax.grid(alpha=0.3)
     return to_png(fig)
@@ -115,8 +125,14 @@ def _num(v: float | None, spec: str) -> str:
     return "-" if v is None else format(v, spec)
 
 
-def write_report(dataset: Dataset, flags: Sequence[ClipFlags], path: str | Path) -> Path:
-    """Write the audit page for ``flags`` of ``dataset`` to ``path``."""
+def write_report(
+    dataset: Dataset,
+    flags: Sequence[ClipFlags],
+    path: str | Path,
+    centroids: Mapping[str, np.ndarray] | None = None,
+) -> Path:
+    """Write the audit page for ``flags`` of ``dataset`` to ``path`` (``centroids``: the
+    speakers' pooled embeddings, starred on the speaker map)."""
     from ..inspect.media import png_data_uri
 
     ordered = sorted(flags, key=lambda f: (-int(f.flagged), -f.score, f.clip_id))
@@ -132,7 +148,7 @@ def write_report(dataset: Dataset, flags: Sequence[ClipFlags], path: str | Path)
         *[f"<tr><td>{_e(r)}</td><td>{counts[r]}</td></tr>" for r in REASONS if counts[r]],
         "</table>",
     ]
-    png = speaker_map_png(flags)
+    png = speaker_map_png(flags, centroids)
     if png is not None:
         parts += ["<h2>Speaker map</h2>", f"<img alt='speaker map' src='{png_data_uri(png)}'>"]
     parts += [

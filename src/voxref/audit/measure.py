@@ -25,7 +25,13 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["AuditEmbedder", "AuditEmbedderFactory", "ClipMeasures", "clip_measures"]
+__all__ = [
+    "AuditEmbedder",
+    "AuditEmbedderFactory",
+    "ClipMeasures",
+    "clip_measures",
+    "speaker_centroids",
+]
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +53,10 @@ class AuditEmbedder:
         self._counter: Any = None
 
     def __getattr__(self, name: str) -> Any:
-        return getattr(self.__dict__["_embedder"], name)
+        inner = self.__dict__.get("_embedder")
+        if inner is None:
+            raise AttributeError(name)
+        return getattr(inner, name)
 
     @property
     def counter(self) -> Any:
@@ -156,6 +165,17 @@ def _finite(v: Any) -> float | None:
     return v if math.isfinite(v) else None
 
 
+def speaker_centroids(speaker_rows: list[dict[str, Any]]) -> dict[str, np.ndarray]:
+    """``{speaker: unit-norm centroid}`` of the speakers the batch pooled."""
+    from ..embedder.base import l2_normalize
+
+    return {
+        r["speaker"]: l2_normalize(np.asarray(r["embedding"], dtype=np.float32))
+        for r in speaker_rows
+        if r.get("status") == "ok" and r.get("embedding") is not None
+    }
+
+
 def clip_measures(
     clip_rows: list[dict[str, Any]], speaker_rows: list[dict[str, Any]]
 ) -> list[ClipMeasures]:
@@ -166,11 +186,7 @@ def clip_measures(
     """
     from ..embedder.base import l2_normalize
 
-    centroids = {
-        r["speaker"]: l2_normalize(np.asarray(r["embedding"], dtype=np.float32))
-        for r in speaker_rows
-        if r.get("status") == "ok" and r.get("embedding") is not None
-    }
+    centroids = speaker_centroids(speaker_rows)
     out = []
     for r in clip_rows:
         m = ClipMeasures(

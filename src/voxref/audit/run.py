@@ -36,7 +36,7 @@ from ..batch import atomic_write_text
 from ..errors import ConfigError
 from .dataset import Dataset, read_dataset, write_filtered
 from .flags import DEFAULT_THRESHOLDS, REASONS, ClipFlags, flag_clips, summary_counts
-from .measure import AuditEmbedderFactory, clip_measures
+from .measure import AuditEmbedderFactory, clip_measures, speaker_centroids
 
 __all__ = ["audit_dataset", "AuditResult", "FLAGS_FILE", "REPORT_FILE", "EMBED_SUBDIR"]
 
@@ -244,7 +244,7 @@ def audit_dataset(
     if html:
         from .html import write_report
 
-        write_report(ds, flags, report)
+        write_report(ds, flags, report, speaker_centroids(speakers))
     summary = {
         "format": "voxref-audit",
         "version": 1,
