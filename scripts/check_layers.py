@@ -58,6 +58,8 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "tts",
             "scale",
             "train",
+            "audit",
+            "prompting",
         ),
     ),
 )
