@@ -33,6 +33,7 @@ def unreadable_lj(tmp_path):
         (["espnet", "-o", "x", "--dataset-name", "lj"], "is a coqui option"),
         (["hf", "-o", "t.parquet"], "512-d"),
         (["rtvc", "-o", "e", "--mode", "rtvc", "--no-clean"], "not with --mode rtvc"),
+        (["rtvc", "-o", "e", "--mode", "rtvc", "--chunk-size", "4"], "does nothing with --mode"),
         (["coqui", "-o", "s.pth", "--dataset-name", "lj", "--merge", "nope.pth"], "nope.pth"),
         (["coqui", "-o", "s.pth", "--dataset-name", "lj", "--tts-config", "CFG"], "512-d"),
     ],

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -73,7 +73,6 @@ class DatasetEmbeddings:
     encoder: Any
     preprocessing: dict
     bridge: Any = None
-    settings: dict = field(default_factory=dict)
 
     @property
     def dimension(self) -> int:
