@@ -192,7 +192,7 @@ def run(args: argparse.Namespace) -> int:
         from ..tts.bridge import load_bridge
 
         bridge = load_bridge(args.bridge)
-    embedder = None
+    embedder = encoder = None
     if args.mode == "rtvc":
         encoder = rtvc_encoder(args.encoder)
         dim = encoder.dimension
@@ -200,7 +200,6 @@ def run(args: argparse.Namespace) -> int:
         from ..embedder.embedder import Embedder
 
         embedder = Embedder(**embedder_options(args))
-        encoder = args.encoder
         dim = embedder.dimension
         if bridge is not None:
             if bridge.source_dim != dim:
