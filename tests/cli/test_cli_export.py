@@ -33,6 +33,7 @@ def unreadable_lj(tmp_path):
         (["espnet", "-o", "x", "--dataset-name", "lj"], "is a coqui option"),
         (["hf", "-o", "t.parquet"], "512-d"),
         (["rtvc", "-o", "e", "--mode", "rtvc", "--no-clean"], "not with --mode rtvc"),
+        (["rtvc", "-o", "e", "--mode", "rtvc", "--chunk-size", "4"], "does nothing with --mode"),
         (["coqui", "-o", "s.pth", "--dataset-name", "lj", "--merge", "nope.pth"], "nope.pth"),
         (["coqui", "-o", "s.pth", "--dataset-name", "lj", "--tts-config", "CFG"], "512-d"),
     ],
@@ -102,3 +103,28 @@ def test_export_missing_clip_is_refused_or_listed(tmp_path, speech_by_speaker, c
         "awb_ok": "used",
         "awb_silent": "failed",
     }
+
+
+def test_export_coqui_speaker_vectors_from_an_ljspeech_folder(tmp_path, speech_by_speaker):
+    """voxref mode end to end: ``--vectors speaker`` puts the pooled vector under every clip's
+    key, so Coqui's ``get_mean_embedding`` (plain mean of the speaker's clips) returns it."""
+    from voxref import Embedder
+
+    root = tmp_path / "lj"
+    (root / "wavs").mkdir(parents=True)
+    clips = speech_by_speaker["espeak-gb-f2"][:2]
+    for i, p in enumerate(clips):
+        shutil.copy(p, root / "wavs" / f"LJ{i}.wav")
+    (root / "metadata.csv").write_text("LJ0|a|a\nLJ1|b|b\n")
+    out = tmp_path / "speakers.json"
+    args = ["export", "coqui", str(root), "-o", str(out), "--dataset-name", "lj", "-q"]
+    assert main([*args, "--vectors", "speaker"]) == 0
+    mapping = json.loads(out.read_text())
+    assert sorted(mapping) == ["lj#wavs/LJ0", "lj#wavs/LJ1"]
+    vecs = np.array([m["embedding"] for m in mapping.values()])
+    pooled = Embedder().embed([str(root / "wavs" / "LJ0.wav"), str(root / "wavs" / "LJ1.wav")])
+    np.testing.assert_allclose(vecs.mean(axis=0), pooled, atol=1e-5)  # get_mean_embedding
+    np.testing.assert_allclose(vecs[0], vecs[1], atol=1e-6)  # the same vector under both keys
+    assert main(args) == 0  # default: each clip's own vector
+    own = np.array([m["embedding"] for m in json.loads(out.read_text()).values()])
+    assert float(own[0] @ own[1]) < 0.999

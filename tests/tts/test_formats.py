@@ -355,6 +355,22 @@ def _kaldiio_load_scp(scp: str) -> dict[str, np.ndarray]:
     return out
 
 
+def _kaldiio_load_ark(ark: str) -> dict[str, np.ndarray]:
+    """``kaldiio.load_ark`` read sequentially (as ESPnet inference loads ``spk_xvector.ark``):
+    a key up to a space, then the binary object, until the end of the file."""
+    out = {}
+    with open(ark, "rb") as fd:
+        while True:
+            key = b""
+            while (c := fd.read(1)) not in (b" ", b""):
+                key += c
+            if not key:
+                return out
+            assert fd.read(6) == b"\0BFV \4"
+            (size,) = struct.unpack("<i", fd.read(4))
+            out[key.decode()] = np.frombuffer(fd.read(4 * size), dtype="<f4")
+
+
 def test_espnet_xvector_scp_reads_like_kaldiio(tmp_path, folder_embeddings):
     from voxref.tts.formats.espnet import export_espnet, read_kaldi_scp
 
@@ -367,6 +383,11 @@ def test_espnet_xvector_scp_reads_like_kaldiio(tmp_path, folder_embeddings):
         np.testing.assert_array_equal(utt[c.utt_id], emb.vectors[c.relpath])
     spk = _kaldiio_load_scp(str(d / "spk_xvector.scp"))
     assert sorted(spk) == sorted(emb.speakers)
+    seq = _kaldiio_load_ark(str(d / "spk_xvector.ark"))
+    assert sorted(seq) == sorted(emb.speakers)
+    for name, v in emb.speakers.items():
+        np.testing.assert_array_equal(seq[name], v)
+        np.testing.assert_array_equal(spk[name], v)
     ours = read_kaldi_scp(d / "xvector.scp")
     assert all(np.array_equal(ours[k], utt[k]) for k in utt)
     assert json.loads(side.read_text())["format"] == "espnet"

@@ -81,10 +81,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--allow-missing",
         action="store_true",
         help="write the export even if some clips cannot be embedded (they are listed in the "
-        "sidecar; coqui/espnet/rtvc training will then fail on them)",
+        "sidecar; coqui/espnet/rtvc training will then fail on them, hf leaves their rows out)",
     )
     p.add_argument(
-        "--chunk-size", type=int, default=32, help="clips per embedding call (default 32)"
+        "--chunk-size",
+        type=int,
+        default=None,
+        help="voxref mode: clips of one speaker per embedding call (default 32; bounds memory)",
     )
     g = p.add_argument_group("coqui")
     g.add_argument(
@@ -144,8 +147,11 @@ def _check_options(args: argparse.Namespace) -> None:
         ):
             if given:
                 raise ConfigError(f"{flag} changes voxref's preprocessing; not with --mode rtvc.")
-    if args.chunk_size < 1:
-        raise ConfigError("--chunk-size must be >= 1.")
+    if args.chunk_size is not None:
+        if args.mode == "rtvc":
+            raise ConfigError("--chunk-size does nothing with --mode rtvc (clips run one by one).")
+        if args.chunk_size < 1:
+            raise ConfigError("--chunk-size must be >= 1.")
 
 
 def _output(args: argparse.Namespace, synth_root: bool) -> Path:
@@ -171,8 +177,11 @@ def run(args: argparse.Namespace) -> int:
     if synth_root:
         from ..tts.formats.rtvc import read_train_txt
 
-        if args.root or args.speaker:
-            raise ConfigError("--root/--speaker do nothing for an SV2TTS synthesizer folder.")
+        if args.root or args.speaker or args.chunk_size is not None:
+            raise ConfigError(
+                "--root/--speaker/--chunk-size do nothing for an SV2TTS synthesizer folder "
+                "(its utterances are embedded one by one)."
+            )
         items = read_train_txt(args.source)
         clips = [DatasetClip(i.audio, i.utt_id, i.utt_id, i.utt_id) for i in items]
         names = {i.utt_id: i.embed_name for i in items}
@@ -183,7 +192,7 @@ def run(args: argparse.Namespace) -> int:
         from ..tts.bridge import load_bridge
 
         bridge = load_bridge(args.bridge)
-    embedder = None
+    embedder = encoder = None
     if args.mode == "rtvc":
         encoder = rtvc_encoder(args.encoder)
         dim = encoder.dimension
@@ -191,7 +200,6 @@ def run(args: argparse.Namespace) -> int:
         from ..pipeline import Embedder
 
         embedder = Embedder(**embedder_options(args))
-        encoder = args.encoder
         dim = embedder.dimension
         if bridge is not None:
             if bridge.source_dim != dim:
@@ -207,7 +215,7 @@ def run(args: argparse.Namespace) -> int:
         embedder=embedder,
         encoder=encoder,
         bridge=bridge,
-        chunk_size=args.chunk_size if not synth_root else 1,
+        chunk_size=1 if synth_root else args.chunk_size or 32,
         progress=not args.quiet,
     )
     settings = {"source": str(args.source), "root": args.root, "mode": args.mode}
@@ -251,7 +259,12 @@ def run(args: argparse.Namespace) -> int:
         from ..tts.formats.hf import export_hf
 
         files, side = export_hf(
-            emb, out, vectors=args.vectors, speecht5=not args.any_dim, settings=settings
+            emb,
+            out,
+            vectors=args.vectors,
+            speecht5=not args.any_dim,
+            allow_missing=args.allow_missing,
+            settings=settings,
         )
         files = [files]
     done = len(emb.vectors)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -73,7 +73,6 @@ class DatasetEmbeddings:
     encoder: Any
     preprocessing: dict
     bridge: Any = None
-    settings: dict = field(default_factory=dict)
 
     @property
     def dimension(self) -> int:
@@ -226,7 +225,7 @@ def embed_dataset_clips(
     *,
     mode: str = "voxref",
     embedder: Any = None,
-    encoder: Any = "ge2e",
+    encoder: Any = None,
     bridge: Any = None,
     chunk_size: int = 32,
     progress: bool = False,
@@ -242,7 +241,8 @@ def embed_dataset_clips(
     embedder
         A :class:`voxref.Embedder` (``voxref`` mode; default ``Embedder()``).
     encoder
-        ``rtvc`` mode: ``"ge2e"`` or RTVC's ``encoder.pt``.
+        ``rtvc`` mode: ``"ge2e"`` (default) or RTVC's ``encoder.pt``. In ``voxref`` mode the
+        encoder is the embedder's.
     bridge
         A fitted :class:`voxref.tts.bridge.Bridge` applied to every vector (``voxref`` mode).
     chunk_size
@@ -262,6 +262,10 @@ def embed_dataset_clips(
         from .provenance import check_bridge
 
         check_bridge(bridge)  # warns before any audio is read
+    if mode == "rtvc" and embedder is not None:
+        raise ConfigError("embedder= is for the voxref mode; the rtvc mode takes encoder=.")
+    if mode == "voxref" and encoder is not None:
+        raise ConfigError("encoder= is for the rtvc mode; give embedder=Embedder(encoder=...).")
     if mode == "rtvc":
         if bridge is not None:
             raise ConfigError(

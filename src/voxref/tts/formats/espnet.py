@@ -1,10 +1,12 @@
 """ESPnet x-vectors: Kaldi binary ``.ark`` + ``.scp``, as ESPnet2 TTS recipes read them.
 
 ESPnet2's ``egs2/*/tts1`` recipes train with ``--use_xvector true`` from
-``dump/xvector/<set>/xvector.scp`` (one vector per utterance id, the ``utt2spk`` keys) or
-``spk_xvector.scp`` (one per speaker, with ``--use_spk_embed``), passed as
-``xvector.scp,spembs,kaldi_ark``: ``kaldiio.load_scp`` then reads each line
-``<key> <ark path>:<byte offset>`` and parses the binary object at that offset.
+``${dumpdir}/xvector/<set>/xvector.scp`` (one vector per utterance id, the keys of the set's
+``wav.scp``), passed as ``xvector.scp,spembs,kaldi_ark`` (``egs2/TEMPLATE/tts1/tts.sh``):
+``kaldiio.load_scp`` then reads each line ``<key> <ark path>:<byte offset>`` and parses the
+binary object at that offset. ``spk_xvector.{ark,scp}`` (one vector per speaker, as Kaldi's
+``ivector-mean`` writes it) is what inference scripts load (``kaldiio.load_ark``) to pick a voice:
+``tts(text, spembs=xvectors[speaker])``.
 
 The binary layout written here is Kaldi's (and ``kaldiio.save_ark``'s) for a float32 vector:
 ``<key> `` then ``\\0B`` (binary marker), ``FV `` (float vector token), ``\\x04`` + int32 length
