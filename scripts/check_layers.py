@@ -2,7 +2,7 @@
 
 voxref's packages stand on layers, lowest first::
 
-    foundation  _version, errors, seeding, allowlist, sample_data, loading
+    foundation  _version, errors, seeding, encoding (the Encoder interface), allowlist, sample_data, loading
     audio       audio
     clean       clean, augment
     separation  separation
@@ -38,7 +38,10 @@ SRC = ROOT / "src"
 PACKAGE = "voxref"
 
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("foundation", ("_version", "errors", "seeding", "allowlist", "sample_data", "loading")),
+    (
+        "foundation",
+        ("_version", "errors", "seeding", "encoding", "allowlist", "sample_data", "loading"),
+    ),
     ("audio", ("audio",)),
     ("clean", ("clean", "cleaning", "augment")),
     ("separation", ("separation",)),

@@ -19,14 +19,9 @@ _SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "check_layers.py"
 # (importer, imported): imports of a higher layer that are known and still to be removed
 KNOWN_UPWARD: frozenset[tuple[str, str]] = frozenset(
     {
-        ("voxref.separation.benchmark", "voxref.embedder.base"),
-        ("voxref.separation.clustering", "voxref.embedder.base"),
-        ("voxref.separation.diarization", "voxref.embedder.base"),
         ("voxref.separation.diarization", "voxref.embedder.checkpoint"),
         ("voxref.separation.diarization", "voxref.embedder.registry"),
-        ("voxref.separation.dominant", "voxref.embedder.base"),
         ("voxref.separation.extractor", "voxref.embedder.checkpoint"),
-        ("voxref.separation.guide", "voxref.embedder.base"),
         ("voxref.separation.guide", "voxref.embedder.pooling"),
         ("voxref.separation.overlap_detector", "voxref.embedder.checkpoint"),
         ("voxref.separation.pyannote_backend", "voxref.embedder.checkpoint"),
@@ -34,9 +29,6 @@ KNOWN_UPWARD: frozenset[tuple[str, str]] = frozenset(
         ("voxref.separation.separator", "voxref.embedder.checkpoint"),
         ("voxref.separation.speechbrain_separator", "voxref.embedder.checkpoint"),
         ("voxref.separation.speechbrain_separator", "voxref.embedder.speechbrain_backend"),
-        ("voxref.separation.streams", "voxref.embedder.base"),
-        ("voxref.separation.target", "voxref.embedder.base"),
-        ("voxref.separation.windows", "voxref.embedder.base"),
     }
 )
 

@@ -52,7 +52,7 @@ FINGERPRINT_PATHS = (
     "src/voxref/audio",
     "src/voxref/clean",
     "src/voxref/augment",
-    "src/voxref/embedder/base.py",
+    "src/voxref/encoding.py",
     "src/voxref/embedder/ge2e.py",
     "src/voxref/embedder/checkpoint.py",
     "src/voxref/embedder/registry.py",
@@ -69,6 +69,7 @@ FINGERPRINT_CALLABLES = (
     "voxref.pipeline:Embedder.load",
     "voxref.pipeline:Embedder.prepare",
     "voxref.pipeline:Embedder.separated_streams",
+    "voxref.separation.keep:separated_streams",
     "voxref.pipeline:PreparedReference",
 )
 """Functions whose source decides per-clip items, in files that also hold combine-only code."""

@@ -107,7 +107,7 @@ def similarity(embeddings: Sequence[np.ndarray] | np.ndarray) -> np.ndarray:
     >>> similarity(np.eye(2, dtype=np.float32)).tolist()
     [[1.0, 0.0], [0.0, 1.0]]
     """
-    from .embedder.base import l2_normalize
+    from .encoding import l2_normalize
 
     e = l2_normalize(np.asarray(embeddings, dtype=np.float32))
     return (e @ e.T).astype(np.float32)

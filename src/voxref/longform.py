@@ -44,7 +44,7 @@ import numpy as np
 from .audio.level import SPEECH_BAND_HZ, ActiveLevelMeter, scale_to
 from .audio.signal import Audio
 from .audio.stream import AudioChunk, iter_blocks
-from .embedder.base import WindowEmbeddings
+from .encoding import WindowEmbeddings
 from .errors import (
     BatchReport,
     InputFate,

@@ -20,8 +20,8 @@ import numpy as np
 from .audio.level import TARGET_LEVEL_DBFS, check_level_dbfs, level_audio
 from .audio.load import AudioInput, load_audio
 from .audio.signal import Audio
-from .embedder.base import Encoder, WindowEmbeddings, l2_normalize
 from .embedder.registry import get_encoder
+from .encoding import Encoder, WindowEmbeddings, l2_normalize
 from .errors import (
     BatchReport,
     ConfigError,
@@ -552,19 +552,11 @@ class Embedder:
     def voice_split(self, prepared: PreparedReference) -> Any:
         """Two voices of a reference, each re-embedded where it speaks alone (or ``None``).
 
-        :func:`voxref.separation.dominant.split_voices` on the reference's speech (0.8 s windows
-        every 0.2 s), computed once and kept in ``prepared.extras["voice_split"]``; ``None`` when
-        it holds one voice or its audio was dropped.
+        :func:`voxref.separation.keep.voice_split` with this embedder's encoder.
         """
-        from .separation.dominant import split_voices
+        from .separation.keep import voice_split
 
-        if "voice_split" not in prepared.extras:
-            if prepared.speech is None:
-                return None
-            prepared.extras["voice_split"] = split_voices(
-                prepared.speech.samples, prepared.speech.sample_rate, self.encoder
-            )
-        return prepared.extras["voice_split"]
+        return voice_split(prepared, self.encoder)
 
     @property
     def separator(self) -> Any:
@@ -586,123 +578,68 @@ class Embedder:
     def separated_streams(self, prepared: PreparedReference) -> Any:
         """The reference's speech split into two talkers, each as ``(windows, activity)``.
 
-        :attr:`separator` on the speech, each stream levelled and embedded
-        (:func:`voxref.separation.streams.stream_windows`); computed once and kept in
-        ``prepared.extras["streams"]``. ``None`` when ``separate`` is off or the audio was
-        dropped before it was computed.
+        :func:`voxref.separation.keep.separated_streams` with :attr:`separator`, this
+        embedder's encoder, level and windows. ``None`` when ``separate`` is off or the audio
+        was dropped before it was computed.
         """
-        if "streams" not in prepared.extras:
-            if prepared.speech is None or self.separator is None:
-                return None
-            from .separation.separator import weaker_stream_db
-            from .separation.streams import stream_windows
+        from .separation.keep import separated_streams
 
-            sp = prepared.speech
-            raw = self.separator.split(sp.samples, sp.sample_rate)
-            prepared.extras["weaker_stream_db"] = weaker_stream_db(raw, sp.samples)
-            prepared.extras["streams"] = stream_windows(
-                raw,
-                sp.sample_rate,
-                self.encoder,
-                level_dbfs=self.level_dbfs,
-                window=self.window,
-                hop=self.hop,
-            )
-        return prepared.extras["streams"]
+        if "streams" in prepared.extras:
+            return prepared.extras["streams"]  # without loading the separator
+        if prepared.speech is None or self.separator is None:
+            return None
+        return separated_streams(
+            prepared,
+            self.separator,
+            self.encoder,
+            level_dbfs=self.level_dbfs,
+            window=self.window,
+            hop=self.hop,
+        )
 
     def separated_target(
         self, prepared: PreparedReference, target: np.ndarray | None, activity: Any = None
     ) -> tuple[WindowEmbeddings, Any] | None:
         """The reference's separated stream closest to ``target``, as ``(windows, activity)``.
 
-        ``target=None`` (a lone reference, no guide): the stream closest to the unseparated
-        reference, i.e. the voice that dominates the mixture; only with a gated separator
-        (without a gate nothing says the reference holds two voices, and no stream can be
-        closer to the mixture than the mixture itself).
-
-        Streams from :meth:`separated_streams`. ``None`` when the clean stage found babble-like
-        noise (the ``"auto"`` policy's babble denoiser ran), when the separator's gate says the
-        reference holds one voice (its quieter stream below ``separate_threshold_db``, by
-        default the checkpoint's ``separation_threshold_db``), when the stream is not closer
-        to ``target`` than the reference would be without separation by ``separate_margin``
-        (its windows pooled under ``activity``, the guided target activity, as :meth:`combine`
-        would pool them; :func:`voxref.separation.streams.choose_stream`), or when the audio
-        was dropped.
+        :func:`voxref.separation.keep.separated_target` of :meth:`separated_streams`, with this
+        embedder's ``separate_threshold_db`` and ``separate_margin``; the unseparated reference
+        is its windows pooled under ``activity`` (the guided target activity), as
+        :meth:`combine` would pool them. ``target=None``: a lone reference without a guide.
         """
         from .embedder.pooling import guided_window_pool
-        from .separation.guide import TargetActivity
-        from .separation.streams import choose_stream
+        from .separation.keep import separated_target
 
-        streams = self.separated_streams(prepared)
-        if streams is None:
-            return None
-        if prepared.denoiser == _babble_denoiser_name():
-            # the clean stage judged the noise babble (a crowd, not a second talker): separating
-            # it cost 2.6 points of EER at babble 5 dB, k = 3 (benchmarks/results/separation.md)
-            return None
-        threshold = self.separate_threshold_db
-        if threshold is None:
-            threshold = getattr(self.separator, "separation_threshold_db", None)
-        weaker = prepared.extras.get("weaker_stream_db")
-        gated = threshold is not None and weaker is not None
-        if gated and weaker < threshold:
-            return None  # one voice: separating would only damage it
-        margin = self.separate_margin
-        if margin is None:
-            margin = float("-inf") if gated else 0.0
-        if activity is not None:
-            unseparated, _ = guided_window_pool(
-                prepared.windows, activity.weights, activity.overlap
-            )
-        else:
-            unseparated, _ = guided_window_pool(prepared.windows)
-        lone = target is None
-        if lone:
-            if not gated:
-                return None
-            target = l2_normalize(np.asarray(unseparated))
-            margin = float("-inf")  # the mixture is the target here: no stream can beat it
-        choice = choose_stream(
-            [w.embeddings for w, _ in streams],
-            np.asarray(unseparated)[None],
+        def unseparated() -> np.ndarray:
+            if activity is not None:
+                pooled, _ = guided_window_pool(prepared.windows, activity.weights, activity.overlap)
+            else:
+                pooled, _ = guided_window_pool(prepared.windows)
+            return pooled
+
+        def threshold_db() -> float | None:
+            if self.separate_threshold_db is not None:
+                return self.separate_threshold_db
+            return getattr(self.separator, "separation_threshold_db", None)
+
+        return separated_target(
+            prepared,
+            self.separated_streams(prepared),
             target,
-            stream_weights=[a for _, a in streams],
-            margin=margin,
+            unseparated=unseparated,
+            threshold_db=threshold_db,
+            margin=self.separate_margin,
         )
-        if choice.index is None:
-            return None
-        windows, z = streams[choice.index]
-        act = TargetActivity(
-            weights=z,
-            overlap=np.zeros_like(z),
-            other_speakers=1,
-            confidence=float(np.clip(choice.stream_cosine, 0.0, 1.0)),
-            overlap_ratio=0.0,
-            reason=(
-                "separated into two voices"
-                + (f" (quieter stream {weaker:.1f} dB)" if gated else "")
-                + (
-                    f"; no guide: the dominant voice's stream is kept (cosine "
-                    f"{choice.stream_cosine:.2f} to the unseparated reference)"
-                    if lone
-                    else f"; the one closest to the target is kept (cosine "
-                    f"{choice.stream_cosine:.2f} vs {choice.mixture_cosine:.2f} unseparated)"
-                )
-            ),
-            similarity=windows.embeddings @ target if len(windows) else np.zeros(0),
-            target=target,
-        )
-        return windows, act
 
     def lone_target(self, prepared: PreparedReference) -> Any:
         """The dominant voice of a reference used alone, without another speaker's turns.
 
-        :func:`voxref.separation.dominant.lone_reference_target` of :meth:`voice_split`;
-        ``None`` when it holds one voice or no voice dominates.
+        :func:`voxref.separation.keep.lone_target` with this embedder's encoder; ``None`` when
+        it holds one voice or no voice dominates.
         """
-        from .separation.dominant import lone_reference_target
+        from .separation.keep import lone_target
 
-        return lone_reference_target(self.voice_split(prepared))
+        return lone_target(prepared, self.encoder)
 
     def prepare_all(
         self, inputs: AudioInput | Sequence[AudioInput], *, sample_rate: int | None = None
@@ -785,13 +722,6 @@ class Embedder:
         if return_details:
             results.update(failures)
         return results
-
-
-def _babble_denoiser_name() -> str:
-    """Name of the denoiser the ``"auto"`` policy gives babble-like noise (``dfn3-lim<N>``)."""
-    from .clean.denoise import AUTO_BABBLE_ATTEN_LIM_DB
-
-    return f"dfn3-lim{AUTO_BABBLE_ATTEN_LIM_DB:g}"
 
 
 def _separator_spec(separate: bool | str | os.PathLike) -> str | Path | None:

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from voxref.embedder.base import window_starts
 from voxref.embedder.ge2e import GE2EEncoder, mel_filterbank
+from voxref.encoding import window_starts
 from voxref.errors import AudioShapeError, TooShortAudioError
 
 

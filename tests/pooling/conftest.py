@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from voxref.embedder.base import WindowEmbeddings
+from voxref.encoding import WindowEmbeddings
 
 SR = 16_000
 

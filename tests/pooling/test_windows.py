@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from voxref.embedder.base import WindowEmbeddings
 from voxref.embedder.pooling import guided_window_pool
+from voxref.encoding import WindowEmbeddings
 from voxref.errors import ConfigError
 
 

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from voxref.audio.signal import Audio
-from voxref.embedder.base import WindowEmbeddings
+from voxref.encoding import WindowEmbeddings
 from voxref.errors import ConfigError
 from voxref.inspect.collect import (
     _activity_of,

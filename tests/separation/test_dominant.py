@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from tests.separation._helpers import utterances
-from voxref.embedder.base import WindowEmbeddings, l2_normalize
+from voxref.encoding import WindowEmbeddings, l2_normalize
 from voxref.separation.dominant import (
     FINE_HOP_S,
     FINE_WINDOW_S,

@@ -11,7 +11,7 @@ import time
 import numpy as np
 import pytest
 
-from voxref.embedder.base import WindowEmbeddings
+from voxref.encoding import WindowEmbeddings
 from voxref.errors import ConfigError
 from voxref.separation.guide import guided_pool, target_activity
 

@@ -4,7 +4,7 @@ The :class:`~voxref.pipeline.Embedder` that composes them with cleaning and sepa
 layer up, in :mod:`voxref.pipeline` (``from voxref import Embedder``).
 """
 
-from .base import Encoder, WindowEmbeddings, l2_normalize
+from ..encoding import Encoder, WindowEmbeddings, l2_normalize
 from .registry import get_encoder
 
 __all__ = [

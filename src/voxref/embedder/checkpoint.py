@@ -76,13 +76,13 @@ from typing import Any
 
 import numpy as np
 
+from ..encoding import Encoder, WindowEmbeddings, l2_normalize, window_starts
 from ..errors import (
     CheckpointError,
     ConfigError,
     MissingCheckpointError,
     UnsafeCheckpointError,
 )
-from .base import Encoder, WindowEmbeddings, l2_normalize, window_starts
 from .ge2e import HOP as GE2E_HOP
 from .ge2e import N_FFT as GE2E_N_FFT
 from .ge2e import N_MELS as GE2E_N_MELS
@@ -552,7 +552,7 @@ class EncoderCheckpoint:
         return str(self.metadata.get("name") or f"voxref-{self.architecture}:{stem}")
 
     def to_encoder(self, device: str = "cpu") -> Encoder:
-        """An :class:`~voxref.embedder.base.Encoder` running this checkpoint."""
+        """An :class:`~voxref.encoding.Encoder` running this checkpoint."""
         if self.architecture == "ge2e-lstm":
             return CheckpointGE2EEncoder(self, device=device)
         net = self.build_network().to(device)
@@ -815,7 +815,7 @@ class ModuleEncoder(VariableLengthEncoder):
     forward
         Called under ``torch.inference_mode()`` on a float32 tensor on ``device``.
     name, sample_rate, dimension, window_seconds, hop_seconds
-        The :class:`~voxref.embedder.base.Encoder` properties.
+        The :class:`~voxref.encoding.Encoder` properties.
     min_seconds
         Shortest input accepted.
     info
@@ -1090,7 +1090,7 @@ def load_pretrained(
     device: str = "cpu",
     allow_yaml_targets: Iterable[str] = (),
 ) -> Encoder:
-    """An :class:`~voxref.embedder.base.Encoder` from a checkpoint path or a hub id.
+    """An :class:`~voxref.encoding.Encoder` from a checkpoint path or a hub id.
 
     Parameters
     ----------

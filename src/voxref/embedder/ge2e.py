@@ -20,8 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..encoding import Encoder, WindowEmbeddings, l2_normalize, window_starts
 from ..errors import CheckpointError, MissingCheckpointError, MissingDependencyError
-from .base import Encoder, WindowEmbeddings, l2_normalize, window_starts
 
 __all__ = ["GE2EEncoder", "bundled_weights_path", "mel_filterbank"]
 

@@ -33,8 +33,8 @@ from typing import Any
 
 import numpy as np
 
+from ..encoding import l2_normalize
 from ..errors import CheckpointError, MissingDependencyError, UnsafeCheckpointError
-from .base import l2_normalize
 from .checkpoint import ModuleEncoder, hub_file, read_checkpoint_bytes, safe_torch_load
 
 __all__ = ["PyannoteEncoder", "load_pyannote_model", "pyannote_safe_globals"]

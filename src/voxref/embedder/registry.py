@@ -1,11 +1,11 @@
-"""Build an :class:`~voxref.embedder.base.Encoder` from a name or pass one through."""
+"""Build an :class:`~voxref.encoding.Encoder` from a name or pass one through."""
 
 from __future__ import annotations
 
 import os
 
+from ..encoding import Encoder
 from ..errors import ConfigError
-from .base import Encoder
 
 __all__ = ["get_encoder", "ENCODER_NAMES"]
 

@@ -408,7 +408,7 @@ def _add_separation_activity(views: list[ReferenceView]) -> None:
     if not with_windows or any(v.activity is not None for v in views):
         return
     try:
-        from ..embedder.base import WindowEmbeddings
+        from ..encoding import WindowEmbeddings
         from ..separation.guide import target_activity
 
         acts = target_activity(

@@ -166,7 +166,7 @@ def prepared_from_row(row: dict[str, Any], sample_rate: int) -> Any:
     ``speech`` are empty placeholders.
     """
     from ..audio.signal import Audio
-    from ..embedder.base import WindowEmbeddings
+    from ..encoding import WindowEmbeddings
     from ..pipeline import PreparedReference
 
     n, dim = int(row["num_windows"]), int(row["dimension"])

@@ -111,7 +111,7 @@ def run(quick: bool = False) -> dict:
     """Run every measurement; returns a JSON-able dict."""
     import soundfile as sf
 
-    from ..embedder.base import WindowEmbeddings
+    from ..encoding import WindowEmbeddings
     from ..sample_data import exclusive_turns, pyannote_sample, read_rttm
     from .diarization import Diarizer
     from .guide import target_activity

@@ -27,7 +27,7 @@ import logging
 
 import numpy as np
 
-from ..embedder.base import l2_normalize
+from ..encoding import l2_normalize
 
 __all__ = [
     "kmeans",

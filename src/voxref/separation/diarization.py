@@ -66,7 +66,7 @@ import numpy as np
 from ..audio.level import check_level_dbfs, level_audio
 from ..audio.load import AudioInput, load_audio
 from ..audio.signal import Audio
-from ..embedder.base import Encoder, WindowEmbeddings, l2_normalize
+from ..encoding import Encoder, WindowEmbeddings, l2_normalize
 from ..errors import ConfigError
 from .clustering import (
     cluster_centroids,
@@ -264,7 +264,7 @@ class Diarizer:
     Parameters
     ----------
     encoder
-        An :class:`~voxref.embedder.base.Encoder` or a registry name (default ``"ge2e"``).
+        An :class:`~voxref.encoding.Encoder` or a registry name (default ``"ge2e"``).
     window, hop
         Embedding window and step (seconds).
     vad

@@ -20,7 +20,7 @@ another speaker takes a 20-45 % turn.
 Examples
 --------
 >>> import numpy as np
->>> from voxref.embedder.base import WindowEmbeddings, l2_normalize
+>>> from voxref.encoding import WindowEmbeddings, l2_normalize
 >>> rng = np.random.default_rng(0)
 >>> a, b = l2_normalize(rng.standard_normal((2, 32)))
 >>> voices = [a] * 14 + [b] * 8 + [a] * 10          # a turn of voice b in the middle
@@ -42,7 +42,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..audio.timeline import concatenated_to_source, span_samples
-from ..embedder.base import WindowEmbeddings, l2_normalize
+from ..encoding import WindowEmbeddings, l2_normalize
 from .clustering import cluster_centroids, ward_clusters
 
 __all__ = [
@@ -313,7 +313,7 @@ def split_voices(
     sample_rate
         Must be the encoder's rate.
     encoder
-        A :class:`voxref.embedder.base.Encoder`.
+        A :class:`voxref.encoding.Encoder`.
     options
         Passed to :func:`two_voices`.
     """

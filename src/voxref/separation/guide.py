@@ -30,7 +30,7 @@ activity: ``a_t = z_t exp(e_t) / sum_s z_s exp(e_s)``. The pooling itself lives 
 Examples
 --------
 >>> import numpy as np
->>> from voxref.embedder.base import WindowEmbeddings, l2_normalize
+>>> from voxref.encoding import WindowEmbeddings, l2_normalize
 >>> rng = np.random.default_rng(0)
 >>> tgt, other = l2_normalize(rng.standard_normal((2, 32)))
 >>> def ref(n, voice):
@@ -53,7 +53,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..embedder.base import WindowEmbeddings, l2_normalize
+from ..encoding import WindowEmbeddings, l2_normalize
 from .clustering import cluster_centroids, merge_close_clusters, ward_clusters
 from .resegment import overlap_scores
 

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..embedder.base import WindowEmbeddings, l2_normalize
+from ..encoding import WindowEmbeddings, l2_normalize
 
 __all__ = [
     "QUIET_WINDOW_DB",

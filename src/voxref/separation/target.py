@@ -45,7 +45,7 @@ import numpy as np
 
 from ..audio.level import level_audio
 from ..audio.load import AudioInput, load_audio
-from ..embedder.base import Encoder, WindowEmbeddings, l2_normalize
+from ..encoding import Encoder, WindowEmbeddings, l2_normalize
 from ..errors import ConfigError, NoSpeechError
 from .diarization import DIARIZATION_LEVEL_DBFS, DiarizationResult, Diarizer
 from .guide import guided_pool, target_activity

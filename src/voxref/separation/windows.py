@@ -19,7 +19,7 @@ from contextlib import nullcontext
 import numpy as np
 
 from ..audio.level import normalize_level
-from ..embedder.base import Encoder, WindowEmbeddings, l2_normalize
+from ..encoding import Encoder, WindowEmbeddings, l2_normalize
 
 __all__ = ["speech_window_bounds", "embed_speech_windows"]
 

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..augment import AddBabble, AddNoise, Reverb, Transform
-from ..embedder.base import Encoder, l2_normalize
+from ..encoding import Encoder, l2_normalize
 
 __all__ = [
     "Condition",
@@ -150,7 +150,7 @@ def evaluate_encoder(
     Parameters
     ----------
     encoder
-        Any :class:`~voxref.embedder.base.Encoder`.
+        Any :class:`~voxref.encoding.Encoder`.
     signals, speakers
         Clean held-out utterances and their speaker labels.
     conditions

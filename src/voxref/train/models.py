@@ -101,7 +101,7 @@ class TrainableEncoder(nn.Module):
         )
 
     def to_encoder(self, name: str = "voxref-train:current", device: str = "cpu"):
-        """An inference :class:`~voxref.embedder.base.Encoder` running a copy of the current weights.
+        """An inference :class:`~voxref.encoding.Encoder` running a copy of the current weights.
 
         It is the exact code path ``voxref.Embedder`` runs on the exported checkpoint, so
         validation numbers are what users get.

@@ -57,8 +57,8 @@ from typing import Any
 
 import numpy as np
 
+from ...encoding import WindowEmbeddings, l2_normalize
 from ...errors import ConfigError
-from ..base import WindowEmbeddings, l2_normalize
 from .quality import DEFAULT_QUALITY_MODEL, QualityModel, as_qualities, reliability
 
 __all__ = [
@@ -170,7 +170,7 @@ def guided_window_pool(
     Parameters
     ----------
     windows
-        :class:`~voxref.embedder.base.WindowEmbeddings` or an ``(N, D)`` array.
+        :class:`~voxref.encoding.WindowEmbeddings` or an ``(N, D)`` array.
     activity
         ``(N,)`` target activity ``z_t`` in [0, 1] per window (``None``: all 1).
     overlap

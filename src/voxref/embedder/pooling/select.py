@@ -29,8 +29,8 @@ from typing import Any
 
 import numpy as np
 
+from ...encoding import l2_normalize
 from ...errors import ConfigError, MissingCheckpointError
-from ..base import l2_normalize
 from .attention import attention_pool, mean_pool
 
 __all__ = ["POOLING_METHODS", "pool_references", "default_head_path", "load_default_head"]

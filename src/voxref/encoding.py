@@ -1,4 +1,8 @@
-"""The :class:`Encoder` interface every embedding backend implements."""
+"""The :class:`Encoder` interface every embedding backend implements, and its window embeddings.
+
+It stands below every package that uses an encoder: separation (the diarizer and the guide embed
+windows) as well as the encoders themselves (:mod:`voxref.embedder`) and the pipeline.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import AudioShapeError, TooShortAudioError
+from .errors import AudioShapeError, TooShortAudioError
 
 __all__ = ["Encoder", "WindowEmbeddings", "l2_normalize", "window_starts"]
 
