@@ -252,7 +252,7 @@ def main(argv: list[str] | None = None) -> int:
     result = {
         "benchmark": "speed_interleaved",
         "command": command.strip(),
-        "commit": (info.get("git") or {}).get("commit", "?")[:10],
+        "commit": ((info.get("git") or {}).get("commit") or "?")[:10],
         "date": info.get("date_utc") or time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "repeats": args.repeats,
         "goals": GOALS,
