@@ -601,6 +601,15 @@ def speed_section(s: dict[str, Any], plot: Path | None, md_dir: Path) -> str:
         ]
     if plot is not None:
         out += [f"![RTF per stage]({plot.relative_to(md_dir).as_posix()})", ""]
+    if s.get("interleaved"):
+        from benchmarks.speed.interleaved import markdown as interleaved_markdown
+
+        out += [
+            "### voxref vs Resemblyzer, interleaved in one process (the speed goals)",
+            "",
+            interleaved_markdown(s["interleaved"]),
+            "",
+        ]
     return "\n".join(out)
 
 

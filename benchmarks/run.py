@@ -217,6 +217,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             args.quick, **({"scenarios": tuple(args.scenarios)} if args.scenarios else {})
         )
         result = run_speed(sconfig, command)
+        if (
+            not args.scenarios
+        ):  # the speed goals: voxref vs Resemblyzer interleaved, 1 and 2 threads
+            from benchmarks.speed.interleaved import run_interleaved
+
+            result["interleaved"] = run_interleaved(
+                " ".join(command or []),
+                repeats=sconfig.repeats,
+                audio_dir=sconfig.audio_dir,
+                long_seconds=60.0,
+            )
         write_json(args.results / "speed.json", result)
         log.info(
             "speed done in %.0f s -> %s", time.perf_counter() - t1, args.results / "speed.json"

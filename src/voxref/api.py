@@ -2,10 +2,17 @@
 
 They share one lazily built :class:`~voxref.pipeline.Embedder` per set of options, so
 models load once per process.
+
+Memory: :func:`embed` of a single audio file longer than :data:`LONG_FILE_SECONDS` streams it
+chunk by chunk (:func:`voxref.longform.embed_long`, chunks of :data:`LONG_CHUNK_SECONDS`), as
+``voxref embed-dir`` does, so its peak memory does not grow with the recording: under 600 MB
+for a 1-hour 16 kHz mono file with the default pipeline (the whole file loaded at once took
+2.6 GB). Shorter files, arrays and several references are embedded whole.
 """
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -15,7 +22,12 @@ import numpy as np
 from .audio.load import AudioInput
 from .pipeline import Embedder, EmbeddingResult
 
-__all__ = ["embed", "embed_many", "similarity", "get_embedder"]
+__all__ = ["embed", "embed_many", "similarity", "get_embedder", "LONG_FILE_SECONDS"]
+
+LONG_FILE_SECONDS = 600.0
+"""A single file longer than this is streamed by :func:`embed` (the ``embed-dir`` default)."""
+LONG_CHUNK_SECONDS = 60.0
+"""Audio per chunk when streaming (peak memory grows with it, not with the file)."""
 
 _CACHE: dict[tuple, Embedder] = {}
 _CACHE_LOCK = threading.Lock()
@@ -62,6 +74,13 @@ def embed(
     numpy.ndarray
         ``float32`` vector of shape ``(dimension,)`` with unit L2 norm.
 
+    Notes
+    -----
+    One file longer than :data:`LONG_FILE_SECONDS` (10 min), without ``guide``, is embedded chunk
+    by chunk in bounded memory (:func:`voxref.longform.embed_long`: each 60 s chunk is cleaned as a
+    reference of its own and the chunks are pooled like references, so the result is close to,
+    not equal to, embedding the file whole).
+
     Examples
     --------
     >>> import numpy as np, soundfile as sf, voxref
@@ -71,9 +90,34 @@ def embed(
     >>> e.shape, bool(abs(np.linalg.norm(e) - 1) < 1e-5)
     ((256,), True)
     """
-    return get_embedder(**options).embed(
-        inputs, sample_rate=sample_rate, return_details=return_details
+    embedder = get_embedder(**options)
+    path = _long_file(inputs)
+    if path is not None and guide is None:
+        from .longform import embed_long
+
+        res = embed_long(
+            path, embedder=embedder, chunk_seconds=LONG_CHUNK_SECONDS, return_details=True
+        )
+        return res.details if return_details else res.embedding
+    return embedder.embed(
+        inputs, sample_rate=sample_rate, return_details=return_details, guide=guide
     )
+
+
+def _long_file(inputs: Any) -> str | os.PathLike | None:
+    """The path when ``inputs`` is one audio file longer than :data:`LONG_FILE_SECONDS`."""
+    if isinstance(inputs, (list, tuple)) and len(inputs) == 1:
+        inputs = inputs[0]
+    if not isinstance(inputs, (str, os.PathLike)):
+        return None
+    from .audio.stream import stream_info
+    from .errors import VoxrefError
+
+    try:
+        duration = stream_info(inputs).duration
+    except VoxrefError:
+        return None  # the whole-file path reports what is wrong with it
+    return inputs if duration > LONG_FILE_SECONDS else None
 
 
 def embed_many(

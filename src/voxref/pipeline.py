@@ -644,20 +644,29 @@ class Embedder:
     def prepare_all(
         self, inputs: AudioInput | Sequence[AudioInput], *, sample_rate: int | None = None
     ) -> list[PreparedReference | InputFate]:
-        """:meth:`prepare` each input; a failed one becomes an :class:`InputFate` saying why."""
+        """:meth:`prepare` each input; a failed one becomes an :class:`InputFate` saying why.
+
+        With more than one torch thread, long enough references are prepared side by side
+        (:mod:`voxref.embedder.workers`; same results, input order kept).
+        """
+        from .workers import map_in_order, reference_threads
+
         items = _as_list(inputs)
         if not items:
             raise ConfigError("no reference given; pass at least one file, array or tensor.")
-        out: list[PreparedReference | InputFate] = []
-        for i, x in enumerate(items):
+
+        def one(ix: tuple[int, Any]) -> PreparedReference | InputFate:
+            i, x = ix
             try:
-                out.append(self.prepare(x, index=i, sample_rate=sample_rate))
+                return self.prepare(x, index=i, sample_rate=sample_rate)
             except VoxrefError as exc:
                 name = getattr(exc, "source", None) or _name_of(x, i)
                 reason = getattr(exc, "reason", str(exc))
                 log.warning("reference %s rejected: %s", name, reason)
-                out.append(InputFate(name, "rejected", reason, type(exc).__name__))
-        return out
+                return InputFate(name, "rejected", reason, type(exc).__name__)
+
+        threads = reference_threads(items, sample_rate)
+        return map_in_order(one, list(enumerate(items)), threads)
 
     # ----------------------------------------------------------------- public
     def embed_details(

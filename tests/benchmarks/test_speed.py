@@ -138,3 +138,38 @@ def test_ratios_and_speed_report(tmp_path: Path) -> None:
     assert "Shared machine" not in md  # no load figures given
     assert "(3.00×)" in md and "no module voxref.separation.target" in md
     assert (tmp_path / "speed_rtf.png").stat().st_size > 1000
+
+
+def test_interleaved_section_shows_ratios_goals_and_thread_scaling() -> None:
+    from benchmarks.speed.interleaved import GOALS, STAGE_FUNCTIONS, markdown
+
+    def run(threads: int, scale: float) -> dict:
+        profile = [
+            {"stage": label, "seconds": 0.1, "share": 0.1} for label, _, _ in STAGE_FUNCTIONS
+        ]
+        inputs = {
+            name: {
+                "audio_seconds": 15.0,
+                "voxref_seconds": scale * ours,
+                "resemblyzer_seconds": 0.1,
+                "ratio": scale * ours / 0.1,
+                "load_average_1min": 1.0,
+                "profile_seconds": 1.0,
+                "profile": profile,
+            }
+            for name, ours in zip(GOALS, (0.15, 0.9, 0.3))
+        }
+        return {"threads": threads, "inputs": inputs}
+
+    result = {
+        "command": "c",
+        "commit": "abc",
+        "date": "d",
+        "repeats": 3,
+        "runs": [run(1, 1.0), run(2, 0.5)],
+    }
+    md = markdown(result)
+    assert "| 3x5s | 1 | 0.150 | 0.100 | 1.50 | <= 2 (met) |" in md
+    assert "| 3x5s-white5 | 1 | 0.900 | 0.100 | 9.00 | <= 5 (not met) |" in md
+    assert "- long: 0.50 (0.150 s vs 0.300 s)" in md
+    assert md.count("| encode (GE2E windows) | 0.100 (10%)") == 1

@@ -239,3 +239,19 @@ def test_dnsmos_is_opt_in_and_sees_the_noise(speech_with_pauses):
     assert set(clean_scores) == {"ovrl_mos", "sig_mos", "bak_mos", "p808_mos"}
     assert noisy.dnsmos["bak_mos"] < clean_scores["bak_mos"] - 1.0
     assert noisy.dnsmos["ovrl_mos"] < clean_scores["ovrl_mos"]
+
+
+@pytest.mark.parametrize("n", [101, 512, 8000, 16000 * 5 + 37])
+def test_welch_density_is_scipys_welch(pyannote_sample, n):
+    from scipy.signal import welch
+
+    from voxref.clean.quality import welch_density
+
+    x, sr = sf.read(pyannote_sample[0], dtype="float32")
+    seg = x[sr : sr + n].astype(np.float64)
+    nper = min(n, 512)
+    f0, p0 = welch(seg, fs=sr, nperseg=nper)
+    f, p = welch_density(seg, sr, nper)
+    assert np.array_equal(f, f0)
+    np.testing.assert_allclose(p, p0, rtol=1e-9, atol=0)
+    assert not np.allclose(p[1:-1], p0[1:-1] / 2, rtol=1e-3, atol=0)  # one-sided: doubled bins

@@ -119,6 +119,37 @@ def level_dbfs(samples: np.ndarray, mask: np.ndarray | None = None) -> float:
     return float(10.0 * np.log10(max(np.mean(x**2), 1e-20)))
 
 
+def welch_density(x: np.ndarray, sample_rate: int, nperseg: int) -> tuple[np.ndarray, np.ndarray]:
+    """``scipy.signal.welch(x, fs=sample_rate, nperseg=nperseg)``, vectorised.
+
+    Hann window, half-overlapping segments, each segment's mean removed, one-sided power
+    spectral density averaged over segments: scipy's defaults, equal to its result to float
+    rounding, but one FFT call over all segments instead of a Python-level detrend per segment
+    (scipy 1.15's ``welch`` spent 40 ms on a 5 s clip, more than the encoder).
+
+    Examples
+    --------
+    >>> from scipy.signal import welch
+    >>> x = np.random.default_rng(0).standard_normal(16000)
+    >>> f, p = welch_density(x, 16000, 512)
+    >>> f0, p0 = welch(x, fs=16000, nperseg=512)
+    >>> bool(np.array_equal(f, f0) and np.allclose(p, p0, rtol=1e-10, atol=0))
+    True
+    """
+    from numpy.lib.stride_tricks import sliding_window_view
+    from scipy.signal import get_window
+
+    x = np.asarray(x, dtype=np.float64)
+    win = get_window("hann", nperseg)
+    step = nperseg - nperseg // 2
+    segs = sliding_window_view(x, nperseg)[::step]
+    segs = (segs - segs.mean(axis=1, keepdims=True)) * win
+    p = np.abs(np.fft.rfft(segs, axis=1)) ** 2 / (sample_rate * float((win * win).sum()))
+    p = p.mean(axis=0)
+    p[1 : -1 if nperseg % 2 == 0 else None] *= 2.0
+    return np.fft.rfftfreq(nperseg, 1.0 / sample_rate), p
+
+
 def estimate_bandwidth(
     samples: np.ndarray,
     sample_rate: int,
@@ -145,8 +176,6 @@ def estimate_bandwidth(
     >>> 3400 <= est <= 3600, estimate_bandwidth(x, 16000)
     (True, 8000.0)
     """
-    from scipy.signal import welch
-
     x = np.asarray(samples, dtype=np.float64)
     if regions is not None:
         m = regions.mask(len(x), sample_rate)
@@ -155,7 +184,7 @@ def estimate_bandwidth(
     nper = min(len(x), int(2 ** round(math.log2(0.032 * sample_rate))))
     if nper < 16:
         return 0.0
-    f, p = welch(x, fs=sample_rate, nperseg=nper)
+    f, p = welch_density(x, sample_rate, nper)
     db = 10.0 * np.log10(p + 1e-30)
     band = (f >= 500) & (f <= 3000)
     ref = float(np.median(db[band])) if band.any() else float(db.max())

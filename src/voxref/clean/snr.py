@@ -175,9 +175,11 @@ def _remove_dc(x: np.ndarray, sample_rate: int) -> np.ndarray:
     A 10 Hz cut-off removes offsets and drift but leaves real low-frequency noise: pink noise
     (1/f above 20 Hz) loses 0.3 dB of its power (per-frame mean removal, tried first, 1.5 dB).
     """
-    from scipy.signal import butter, sosfiltfilt
+    from scipy.signal import sosfiltfilt
 
-    sos = butter(2, DC_CUTOFF_HZ, btype="highpass", fs=sample_rate, output="sos")
+    from ..audio.level import butter_sos
+
+    sos = butter_sos(2, float(DC_CUTOFF_HZ), "highpass", float(sample_rate))
     if len(x) <= 3 * (2 * len(sos) + 1):  # too short for the filter's edge padding
         return x - float(np.mean(x)) if len(x) else x
     return sosfiltfilt(sos, x)
