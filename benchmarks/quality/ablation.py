@@ -58,6 +58,15 @@ ABLATION_CONDITIONS = (
 )
 
 
+def _group_note(result: dict[str, Any]) -> str:
+    group = (result.get("config") or {}).get("voice_group")
+    if not group:
+        return ""
+    from benchmarks.corpus.voice_split import GROUPS
+
+    return f" of voice group {group} ({', '.join(GROUPS[group])})"
+
+
 def ablation_markdown(result: dict[str, Any], ks: Sequence[int] = (1, 3, 5)) -> str:
     """EER tables (one per ``k``) of an ablation result, methods as columns."""
     methods = list(result["methods"])
@@ -67,8 +76,8 @@ def ablation_markdown(result: dict[str, Any], ks: Sequence[int] = (1, 3, 5)) -> 
     lines = [
         f"Command: `{run.get('command', '')}` ({run.get('mode')}, "
         f"{run.get('elapsed_seconds', '?')} s, commit `{str(run.get('git', {}).get('commit', '?'))[:12]}`), "
-        f"{len(result['corpus']['trial_speakers'])} trial speakers. EER %; the best of each row in "
-        "bold; ratio = method / mean.",
+        f"{len(result['corpus']['trial_speakers'])} trial speakers"
+        f"{_group_note(result)}. EER %; the best of each row in bold; ratio = method / mean.",
         "",
         "Methods: " + "; ".join(f"**{m}** = {ABLATION_METHODS.get(m, m)}" for m in methods) + ".",
         "",
@@ -127,6 +136,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--methods", nargs="+", default=list(ABLATION_METHODS))
     ap.add_argument("--conditions", nargs="+", default=list(ABLATION_CONDITIONS))
+    ap.add_argument(
+        "--voice-group",
+        choices=("A", "B"),
+        help="only the voices of this group (benchmarks/corpus/voice_split.py): decide on the "
+        "tuning group, confirm on the reporting group",
+    )
+    ap.add_argument("--ks", nargs="+", type=int, default=[1, 3, 5], help="set sizes")
+    ap.add_argument("--name", default="ablation", help="results file stem (NAME.json and NAME.md)")
     args = ap.parse_args(argv)
     set_thread_env(1)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
@@ -142,6 +159,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         workers=args.workers,
         diarization=False,
         cache_dir=args.cache,
+        voice_group=args.voice_group,
+        ks=tuple(args.ks),
     )
     import sys
 
@@ -152,9 +171,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         *(argv if argv is not None else sys.argv[1:]),
     ]
     result = run_quality(config, command)
-    write_json(args.results / "ablation.json", result)
-    (args.results / "ablation.md").write_text(ablation_markdown(result) + "\n")
-    log.info("wrote %s", args.results / "ablation.md")
+    write_json(args.results / f"{args.name}.json", result)
+    md = args.results / f"{args.name}.md"
+    md.write_text(ablation_markdown(result, ks=tuple(args.ks)) + "\n")
+    log.info("wrote %s", md)
     return 0
 
 

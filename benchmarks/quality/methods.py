@@ -552,6 +552,19 @@ ABLATIONS: dict[str, tuple[dict[str, Any], str]] = {
 }
 """Per-stage ablations (not run by default): name -> (Embedder options, what it isolates)."""
 
+
+def _auto_denoiser(threshold_db: float) -> Any:
+    from voxref.clean.denoise import AutoDenoiser
+
+    return AutoDenoiser(threshold_db=threshold_db)
+
+
+for _db in (20, 25, 30):
+    ABLATIONS[f"voxref-auto{_db}"] = (
+        {"denoise": _auto_denoiser(float(_db))},
+        f"defaults with the 'auto' denoiser starting below {_db} dB of estimated SNR (default 15)",
+    )
+
 for _name, (_kwargs, _what) in ABLATIONS.items():
     register_method(
         _name,

@@ -249,6 +249,12 @@ class AutoDenoiser:
             self._babble = DeepFilterNet3(atten_lim_db=AUTO_BABBLE_ATTEN_LIM_DB)
         return self._babble
 
+    def __repr__(self) -> str:
+        return (
+            f"AutoDenoiser(threshold_db={self.threshold_db:g}, max_modulation="
+            f"{self.max_modulation:g}, max_babble_modulation={self.max_babble_modulation:g})"
+        )
+
     def choose(self, snr_db: float, modulation: float | None = None) -> Denoiser:
         """The denoiser for a recording with estimated SNR ``snr_db`` (``nan``: no speech -> off)
         and noise ``modulation`` (``None`` or ``nan``: unknown, the SNR decides)."""
