@@ -653,6 +653,7 @@ def write_report(results_dir: str | Path, out: str | Path) -> Path:
         ("separation.md", "Overlapped references: two-talker separation and its headroom"),
         ("scale.md", "Scale-out"),
         ("ablation_timbre.md", "Training ablation"),
+        ("train_ddp.md", "Data-parallel training: steps/s on 1 and 2 processes"),
     ):
         fragment = results_dir / name
         if fragment.is_file():

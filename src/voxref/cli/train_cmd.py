@@ -192,6 +192,16 @@ def _launch(args: argparse.Namespace) -> int:
         out.mkdir(parents=True, exist_ok=True)
         # the resolved recipe: every rank reads the same one (rank 0 rewrites it unchanged)
         flags = [str(config.save(out / "config.json"))]
+    if config.device != "cpu":
+        import torch
+
+        gpus = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        too_few = gpus < nproc if config.device == "cuda" else 0 < gpus < nproc
+        if too_few:
+            raise ConfigError(
+                f"--nproc {nproc} runs one process per GPU but torch sees {gpus}; give "
+                f"--nproc {max(gpus, 1)}, or --device cpu."
+            )
     if config.data:  # fail here, not in N processes: the data and the global batch must fit
         corpus = SpeakerCorpus.from_path(config.data, splits=config.splits)
         held_out = 0 if config.val_data else config.val_speakers
