@@ -36,25 +36,28 @@ SMALL_ECAPA = {
 #: summing a gradient over one batch and over two halves); at the test config's 3e-3 that left
 #: 1e-5..7e-5 differences on a few weights (ECAPA), at 3e-4 below 3e-6.
 LR = 1e-3
+#: noise or babble on every crop, plus gain and telephone draws (no reverberation: slow to make)
+AUGMENT = {"noise_prob": 1.0, "reverb_prob": 0.0}
 CASES = {
-    "ge2e": {"loss": "ge2e", "augment": {"noise_prob": 1.0}},
+    "ge2e": {"loss": "ge2e", "augment": AUGMENT},
     "aam": {"loss": "aam", "head_lr": 1e-2},
     "timbre_vclub": {
         "loss": "ge2e+aam",
         "timbre_weight": 0.5,
         "mi_weight": 0.05,
         "timbre_utterances": 1,
-        "augment": {"noise_prob": 1.0},
+        "augment": AUGMENT,
     },
     "ecapa_batchnorm": {
         "model": "ecapa",
         "model_config": SMALL_ECAPA,
         "loss": "aam",
         "head_lr": 1e-2,
-        "crop_seconds": 0.5,
         "lr": 3e-4,
     },
 }
+for _case in CASES.values():  # short crops: the tests are about equality, not learning
+    _case.update(crop_seconds=0.5, timbre_chunk_seconds=0.5)
 STEPS = 3
 PER_RANK = 2
 
@@ -111,7 +114,12 @@ def test_two_processes_equal_one_process_on_the_doubled_batch(
     ref, losses = _single(tiny_config, corpus, CASES[name])
     run = two_process_runs[name]
     assert len(run["losses"]) == STEPS
-    assert max(abs(a - b) for a, b in zip(run["losses"], losses)) <= 1e-5, (run["losses"], losses)
+    # losses within 1e-5, relative above 1 (AAM's scale 30 makes them ~10: 1e-5 absolute would be
+    # 1e-6 relative, the float32 rounding of parameters that agree to a few 1e-6)
+    assert all(abs(a - b) <= 1e-5 * max(1.0, abs(b)) for a, b in zip(run["losses"], losses)), (
+        run["losses"],
+        losses,
+    )
     assert _max_diff(run["model"], ref.model.network.state_dict()) <= 1e-5
     assert _max_diff(run["objective"], ref.objective.state_dict()) <= 1e-5
     # the steps did change the model (an equality of untouched weights would prove nothing)
@@ -168,7 +176,8 @@ def test_a_killed_rank_stops_the_run_with_its_name_and_the_run_resumes(
             proc.wait()
     err = err.decode()
     assert proc.returncode == 1 and stopped_after < 60
-    assert "rank 1" in err and "SIGKILL" in err and "--resume" in err, err[-2000:]
+    assert "rank 1" in err and "SIGKILL" in err, err[-2000:]
+    assert f"--resume {last}" in err and "--speakers-per-batch 4" in err, err[-2000:]
 
     # the last complete checkpoint resumes in ONE process on the doubled batch, and continues
     # exactly as one process on that batch from the start would have
@@ -185,7 +194,10 @@ def test_a_killed_rank_stops_the_run_with_its_name_and_the_run_resumes(
     same = {"augment": {"enabled": False}, "steps": cfg.steps}  # (steps: the lr schedule)
     _, straight = _single(tiny_config, corpus, same, steps=done + 2)
     assert len(after) == 2
-    assert max(abs(a - b) for a, b in zip(after, straight[done:])) <= 1e-5, (after, straight)
+    assert all(abs(a - b) <= 1e-5 * max(1.0, abs(b)) for a, b in zip(after, straight[done:])), (
+        after,
+        straight,
+    )
 
 
 def test_an_impossible_multi_process_config_fails_before_starting_processes(tmp_path, capsys):

@@ -216,7 +216,14 @@ def _launch(args: argparse.Namespace) -> int:
         flags.append(f"--threads={args.threads}")
     from ..train.distributed import launch
 
-    launch(["-m", "voxref", *verbose, "train", *flags], nproc, threads=args.threads)
+    hint = (
+        f"Continue from the last complete checkpoint: voxref train --resume "
+        f"{Path(config.out) / 'checkpoints' / 'last.pt'} (with --nproc N, or in one process "
+        f"with --speakers-per-batch {nproc * config.speakers_per_batch} for the same global batch)."
+    )
+    launch(
+        ["-m", "voxref", *verbose, "train", *flags], nproc, threads=args.threads, resume_hint=hint
+    )
     return 0
 
 

@@ -344,6 +344,8 @@ def launch(
     *,
     threads: int | None = None,
     monitor_interval: float = 0.2,
+    resume_hint: str = "Continue from the last complete checkpoint with `voxref train --resume "
+    "OUT/checkpoints/last.pt` (any number of processes).",
 ) -> None:
     """Run ``python ARGS...`` in ``nproc`` local processes joined in one process group.
 
@@ -363,6 +365,8 @@ def launch(
         Torch threads per process (default: logical CPUs / ``nproc``, at least 1).
     monitor_interval
         Seconds between the agent's checks of its processes.
+    resume_hint
+        The end of the error message: how to continue.
     """
     from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
     from torch.distributed.launcher.api import LaunchConfig, elastic_launch
@@ -392,10 +396,11 @@ def launch(
         failures = sorted(
             exc.failures.items(), key=lambda kv: (kv[1].exitcode >= 0, kv[1].timestamp)
         )
-        what = "; ".join(describe_failure(r, f.exitcode, f.pid) for r, f in failures)
+        (rank, first), others = failures[0], failures[1:]
+        what = describe_failure(rank, first.exitcode, first.pid)
+        if others:
+            what += f" (then rank(s) {', '.join(str(r) for r, _ in others)} stopped too)"
         raise WorkerFailedError(
-            f"training stopped: {what}. The other processes were stopped. Continue from the "
-            "last complete checkpoint with `voxref train --resume OUT/checkpoints/last.pt` "
-            "(any number of processes).",
+            f"training stopped: {what}; the other processes were stopped. {resume_hint}",
             ranks=[r for r, _ in failures],
         ) from None
