@@ -663,6 +663,7 @@ def write_report(results_dir: str | Path, out: str | Path) -> Path:
         ("scale.md", "Scale-out"),
         ("audit.md", "TTS dataset audit: planted faults (`voxref audit`)"),
         ("ablation_timbre.md", "Training ablation"),
+        ("train_ddp.md", "Data-parallel training: steps/s on 1 and 2 processes"),
     ):
         fragment = results_dir / name
         if fragment.is_file():

@@ -38,6 +38,7 @@ __all__ = [
     "BatchReport",
     "NoUsableReferenceError",
     "ConfigError",
+    "WorkerFailedError",
 ]
 
 
@@ -47,6 +48,22 @@ class VoxrefError(Exception):
 
 class ConfigError(VoxrefError, ValueError):
     """An option has a value voxref cannot use (the message names the valid values)."""
+
+
+class WorkerFailedError(VoxrefError, RuntimeError):
+    """A process of a multi-process run died or failed; the run was stopped.
+
+    Parameters
+    ----------
+    message
+        Which rank failed and how (exit status or signal), and how to continue.
+    ranks
+        The failed ranks.
+    """
+
+    def __init__(self, message: str, ranks: Sequence[int] = ()) -> None:
+        self.ranks = list(ranks)
+        super().__init__(message)
 
 
 # --------------------------------------------------------------------------- audio input

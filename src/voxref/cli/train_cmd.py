@@ -5,6 +5,8 @@ Examples (shell)::
     voxref train --data corpus/ --out runs/ge2e-tc --steps 500 --timbre-weight 0.5
     voxref train runs/ge2e-tc/config.json --steps 1000            # a saved recipe, changed
     voxref train --resume runs/ge2e-tc/checkpoints/last.pt --steps 1000
+    voxref train --data corpus/ --out runs/ddp --nproc 2             # 2 processes, one model
+    torchrun --nproc-per-node 2 -m voxref train --data corpus/ --out runs/ddp   # the same
 
 The result loads with ``voxref.Embedder.from_pretrained(OUT)``.
 """
@@ -88,6 +90,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="any other TrainConfig field, e.g. --set timbre_beta=0.5 --set 'augment={\"noise_prob\": 1}'",
     )
     p.add_argument("--resume", help="continue from a training-state checkpoint")
+    p.add_argument(
+        "--nproc",
+        type=int,
+        help="data-parallel processes on this machine (1); each takes --speakers-per-batch "
+        "speakers of a global batch N times larger (under torchrun, leave it out)",
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.set_defaults(func=run)
 
@@ -127,9 +135,105 @@ def config_from_args(args: argparse.Namespace):
     return TrainConfig.from_dict(data)
 
 
-def run(args: argparse.Namespace) -> int:
+#: what ``--resume`` may change (fields that do not change the state's shapes)
+_RESUME_FLAGS = ("steps", "out", "device", "num_workers", "speakers_per_batch")
+
+
+def _resume_overrides(args: argparse.Namespace) -> dict[str, Any]:
+    overrides = {
+        name: getattr(args, flag)
+        for flag, name in _FIELDS.items()
+        if flag in _RESUME_FLAGS and getattr(args, flag) is not None
+    }
+    if args.no_progress:
+        overrides["progress"] = False
+    return overrides
+
+
+def _checked_config(args: argparse.Namespace):
     from ..errors import ConfigError
 
+    config = config_from_args(args)
+    if not config.data:
+        raise ConfigError("give the training data: --data DIR (or a CONFIG.json with data).")
+    if not config.out:
+        raise ConfigError("give an output folder: --out OUT (or a CONFIG.json with out).")
+    return config
+
+
+def _launch(args: argparse.Namespace) -> int:
+    """``--nproc N``: check everything here, then start N ranks of ``voxref train``."""
+    import os
+    from pathlib import Path
+
+    from ..errors import ConfigError
+    from ..train.config import TrainConfig
+    from ..train.data import SpeakerCorpus
+
+    if int(os.environ.get("WORLD_SIZE", "1") or 1) > 1:
+        raise ConfigError(
+            "--nproc inside a torchrun job: torchrun already started the processes; drop --nproc."
+        )
+    nproc = int(args.nproc)
+    verbose = ["-v"] * int(getattr(args, "verbose", 0) or 0)
+    if args.resume:
+        from ..train.state import read_state
+
+        overrides = _resume_overrides(args)
+        config = TrainConfig.from_dict(read_state(args.resume)["config"]).replace(**overrides)
+        flags = [f"--resume={args.resume}"] + [
+            f"--{k.replace('_', '-')}={v}" for k, v in overrides.items() if k != "progress"
+        ]
+        if args.no_progress:
+            flags.append("--no-progress")
+    else:
+        config = _checked_config(args)
+        out = Path(config.out)
+        out.mkdir(parents=True, exist_ok=True)
+        # the resolved recipe: every rank reads the same one (rank 0 rewrites it unchanged)
+        flags = [str(config.save(out / "config.json"))]
+    if config.device != "cpu":
+        import torch
+
+        gpus = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        too_few = gpus < nproc if config.device == "cuda" else 0 < gpus < nproc
+        if too_few:
+            raise ConfigError(
+                f"--nproc {nproc} runs one process per GPU but torch sees {gpus}; give "
+                f"--nproc {max(gpus, 1)}, or --device cpu."
+            )
+    if config.data:  # fail here, not in N processes: the data and the global batch must fit
+        corpus = SpeakerCorpus.from_path(config.data, splits=config.splits)
+        held_out = 0 if config.val_data else config.val_speakers
+        available = len(corpus.speakers) - held_out
+        if available < nproc * config.speakers_per_batch:
+            raise ConfigError(
+                f"{nproc} processes x speakers_per_batch={config.speakers_per_batch} need "
+                f"{nproc * config.speakers_per_batch} training speakers per step; the data has "
+                f"{available}. Lower --speakers-per-batch or --nproc."
+            )
+    if args.threads:
+        flags.append(f"--threads={args.threads}")
+    from ..train.distributed import launch
+
+    hint = (
+        f"Continue from the last complete checkpoint: voxref train --resume "
+        f"{Path(config.out) / 'checkpoints' / 'last.pt'} (with --nproc N, or in one process "
+        f"with --speakers-per-batch {nproc * config.speakers_per_batch} for the same global batch)."
+    )
+    launch(
+        ["-m", "voxref", *verbose, "train", *flags], nproc, threads=args.threads, resume_hint=hint
+    )
+    return 0
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.nproc is not None and args.nproc < 1:
+        from ..errors import ConfigError
+
+        raise ConfigError(f"--nproc {args.nproc}: give at least 1 process.")
+    if args.nproc and args.nproc > 1:
+        return _launch(args)
     if args.threads:
         import torch
 
@@ -137,22 +241,18 @@ def run(args: argparse.Namespace) -> int:
     from ..train.trainer import Trainer
 
     if args.resume:
-        overrides = {
-            name: getattr(args, flag)
-            for flag, name in _FIELDS.items()
-            if flag in ("steps", "out", "device", "num_workers") and getattr(args, flag) is not None
-        }
-        if args.no_progress:
-            overrides["progress"] = False
-        trainer = Trainer.resume(args.resume, **overrides)
+        trainer = Trainer.resume(args.resume, **_resume_overrides(args))
     else:
-        config = config_from_args(args)
-        if not config.data:
-            raise ConfigError("give the training data: --data DIR (or a CONFIG.json with data).")
-        if not config.out:
-            raise ConfigError("give an output folder: --out OUT (or a CONFIG.json with out).")
-        trainer = Trainer(config)
-    result = trainer.fit()
+        trainer = Trainer(_checked_config(args))
+    try:
+        result = trainer.fit()
+    finally:
+        if trainer.dist.distributed:
+            import torch.distributed as dist
+
+            dist.destroy_process_group()
+    if not trainer.dist.is_main:
+        return 0
     summary = {
         "encoder": str(result.encoder_path) if result.encoder_path else None,
         "steps": result.steps,

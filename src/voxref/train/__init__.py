@@ -12,6 +12,7 @@ module               what
 ``evaluate``         EER on held-out speakers, clean and degraded trials
 ``state``            resumable training-state checkpoints (``weights_only`` loadable)
 ``trainer``          :class:`Trainer`: the loop, validation, checkpoints, export
+``distributed``      several processes (``torchrun`` / ``--nproc``): gather, BatchNorm, launch
 ===================  ==================================================================
 
 Importing this package imports torch.

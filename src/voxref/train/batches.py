@@ -5,8 +5,11 @@ Reproducibility
 ---------------
 The batch of step ``k`` is a pure function of ``(config.seed, k)``: every random choice (speakers,
 utterances, crop offsets, augmentation seeds) comes from ``numpy.random.default_rng([seed, k,
-stream])``. Batches can therefore be made in any order, by any DataLoader worker, and a run
-resumed at step ``k`` sees exactly the batches an uninterrupted run would have seen.
+stream, slot])``, one generator per slot of the step's global batch (speaker slot, crop slot,
+timbre slot). Batches can therefore be made in any order, by any DataLoader worker, a run
+resumed at step ``k`` sees exactly the batches an uninterrupted run would have seen, and ``W``
+processes each making their slice (``rank``) see together the batch of one process with ``W``
+times the batch size.
 
 Examples
 --------
@@ -130,21 +133,34 @@ class BatchMaker:
     Parameters
     ----------
     corpus
-        Training speakers (at least ``speakers_per_batch`` of them).
+        Training speakers (at least ``world_size * speakers_per_batch`` of them).
     config
-        Batch shape, crop lengths, augmentation and timbre options, seed.
+        Batch shape (per process), crop lengths, augmentation and timbre options, seed.
+    rank, world_size
+        This process's share of the global batch: the step's global batch has ``world_size``
+        times the configured speakers (GE2E) or crops (AAM), and ``rank`` makes the
+        ``rank``-th slice of it. Everything random is drawn per *slot* of the global batch
+        (speaker slot, crop slot, timbre slot), so the slices of ``W`` processes concatenate
+        to the batch one process makes with ``W`` times the batch size.
     """
 
-    def __init__(self, corpus: SpeakerCorpus, config: TrainConfig) -> None:
+    def __init__(
+        self, corpus: SpeakerCorpus, config: TrainConfig, rank: int = 0, world_size: int = 1
+    ) -> None:
         from ..errors import ConfigError
 
-        if len(corpus.speakers) < config.speakers_per_batch:
+        if not 0 <= rank < world_size:
+            raise ConfigError(f"rank {rank} is outside a world of {world_size} processes.")
+        total = config.speakers_per_batch * world_size
+        if len(corpus.speakers) < total:
             raise ConfigError(
-                f"speakers_per_batch={config.speakers_per_batch} but the training data has only "
-                f"{len(corpus.speakers)} speakers; lower it or add speakers."
+                f"speakers_per_batch={config.speakers_per_batch} x {world_size} process(es) = "
+                f"{total} speakers per step, but the training data has only "
+                f"{len(corpus.speakers)} speakers; lower speakers_per_batch or add speakers."
             )
         self.corpus = corpus
         self.config = config
+        self.rank, self.world_size = int(rank), int(world_size)
         self.sample_rate = corpus.sample_rate
         self.crop = int(round(config.crop_seconds * self.sample_rate))
         self.chunk = int(round(config.timbre_chunk_seconds * self.sample_rate))
@@ -155,26 +171,41 @@ class BatchMaker:
 
     @property
     def batch_size(self) -> int:
+        """Crops per process and step."""
         return self.config.speakers_per_batch * self.config.utterances_per_speaker
 
+    @property
+    def global_batch_size(self) -> int:
+        """Crops per step over all processes."""
+        return self.batch_size * self.world_size
+
     # ------------------------------------------------------------------ pieces
-    def _pick(self, rng: np.random.Generator) -> list[int]:
-        """Utterance indices of one batch (speaker-major for GE2E batches)."""
+    def _pick(self, step: int) -> list[int]:
+        """Utterance indices of the step's *global* batch (speaker-major for GE2E batches).
+
+        Cheap (no audio): every process computes it and takes its slice.
+        """
         cfg = self.config
+        seed = int(cfg.seed)
+        rng = np.random.default_rng([seed, int(step), 1])
         if not self.ge2e_batches:
-            return [int(i) for i in rng.integers(0, len(self.corpus), size=self.batch_size)]
-        speakers = rng.choice(len(self.corpus.speakers), size=cfg.speakers_per_batch, replace=False)
+            return [int(i) for i in rng.integers(0, len(self.corpus), size=self.global_batch_size)]
+        count = cfg.speakers_per_batch * self.world_size
+        speakers = rng.choice(len(self.corpus.speakers), size=count, replace=False)
         picks = []
-        for s in speakers:
+        m = cfg.utterances_per_speaker
+        for slot, s in enumerate(speakers):
             pool = self.corpus.indices(self.corpus.speakers[int(s)])
-            m = cfg.utterances_per_speaker
-            chosen = rng.choice(len(pool), size=m, replace=len(pool) < m)
+            slot_rng = np.random.default_rng([seed, int(step), 1, slot])
+            chosen = slot_rng.choice(len(pool), size=m, replace=len(pool) < m)
             picks += [pool[int(c)] for c in chosen]
         return picks
 
-    def _crops(self, picks: list[int], rng: np.random.Generator):
+    def _crops(self, picks: list[int], slots: range, step: int):
         waves, nuisance = [], []
-        for i in picks:
+        for slot in slots:
+            i = picks[slot]
+            rng = np.random.default_rng([int(self.config.seed), int(step), 3, slot])
             x = random_crop(self.corpus.audio(i), self.crop, rng)
             chain = self.augmentation.for_speaker(self.corpus.utterances[i].speaker)
             y, log = _augment(chain, x, self.sample_rate, int(rng.integers(_MAX_SEED)))
@@ -182,17 +213,20 @@ class BatchMaker:
             nuisance.append(nuisance_vector(log))
         return np.stack(waves), np.stack(nuisance)
 
-    def _timbre(self, picks: list[int], rng: np.random.Generator):
-        """``(U, K, Tc)`` degraded and clean chunks, one utterance per batch speaker."""
+    def _timbre(self, picks: list[int], step: int):
+        """``(U, K, Tc)`` degraded and clean chunks of this process's timbre slots.
+
+        Global timbre slot ``u`` takes the first utterance of the ``u``-th batch speaker (a
+        random crop of the batch for AAM batches; a random batch utterance past them).
+        """
         cfg = self.config
         k, chunk = cfg.timbre_chunks, self.chunk
         firsts = picks[:: cfg.utterances_per_speaker] if self.ge2e_batches else picks
         count = cfg.timbre_utterances or cfg.speakers_per_batch
-        chosen = [firsts[int(j)] for j in rng.permutation(len(firsts))[:count]]
-        while len(chosen) < count:  # more timbre utterances than speakers: draw further ones
-            chosen.append(picks[int(rng.integers(len(picks)))])
         noisy, clean = [], []
-        for i in chosen:
+        for slot in range(self.rank * count, (self.rank + 1) * count):
+            rng = np.random.default_rng([int(cfg.seed), int(step), 2, slot])
+            i = firsts[slot] if slot < len(firsts) else picks[int(rng.integers(len(picks)))]
             x = self.corpus.audio(i)
             seg = random_crop(x, min(len(x), k * chunk) if len(x) > chunk else chunk, rng)
             starts = spread_starts(len(seg), chunk, k)
@@ -212,27 +246,27 @@ class BatchMaker:
 
     # ------------------------------------------------------------------ batch
     def make(self, step: int) -> Batch:
-        """The batch of ``step`` (deterministic in ``(config.seed, step)``)."""
+        """This process's slice of the batch of ``step`` (deterministic in ``(seed, step)``)."""
         import torch
 
-        seed = int(self.config.seed)
-        rng = np.random.default_rng([seed, int(step), 1])
-        picks = self._pick(rng)
-        waves, nuisance = self._crops(picks, rng)
+        picks = self._pick(step)
+        slots = range(self.rank * self.batch_size, (self.rank + 1) * self.batch_size)
+        waves, nuisance = self._crops(picks, slots, step)
         noisy = clean = None
         if self.config.timbre_weight > 0:
-            t_noisy, t_clean = self._timbre(picks, np.random.default_rng([seed, int(step), 2]))
+            t_noisy, t_clean = self._timbre(picks, step)
             noisy, clean = torch.from_numpy(t_noisy), torch.from_numpy(t_clean)
         n, m = (
             (self.config.speakers_per_batch, self.config.utterances_per_speaker)
             if self.ge2e_batches
             else (0, 0)
         )
+        local = [picks[s] for s in slots]
         return Batch(
             step=int(step),
             waves=torch.from_numpy(np.ascontiguousarray(waves, dtype=np.float32)),
-            labels=torch.from_numpy(self._labels[picks]),
-            nuisance=torch.from_numpy(nuisance.reshape(len(picks), len(NUISANCE_FIELDS))),
+            labels=torch.from_numpy(self._labels[local]),
+            nuisance=torch.from_numpy(nuisance.reshape(len(local), len(NUISANCE_FIELDS))),
             num_speakers=n,
             num_utterances=m,
             timbre_noisy=noisy,

@@ -168,13 +168,16 @@ class TrainConfig:
     aam_margin, aam_scale
         AAM-softmax margin (radians) and scale.
     speakers_per_batch, utterances_per_speaker
-        GE2E batch shape ``N x M`` (also used for AAM batches).
+        GE2E batch shape ``N x M`` (also used for AAM batches), per process: ``W`` processes
+        (``torchrun`` / ``voxref train --nproc W``) train on a global batch of ``W * N``
+        speakers.
     crop_seconds
         Length of each random training crop.
     timbre_weight
         Weight of the timbre-consistency loss (0: off).
     timbre_utterances
-        Utterances per step that get ``timbre_chunks`` chunks (0: one per batch speaker).
+        Utterances per step and process that get ``timbre_chunks`` chunks (0: one per batch
+        speaker).
     timbre_chunks, timbre_chunk_seconds
         ``K`` chunks of this length per utterance, spread evenly over the utterance (they
         overlap when it is short).

@@ -209,7 +209,20 @@ def build_model(config: TrainConfig) -> TrainableEncoder:
         with torch.no_grad():
             probe = torch.zeros(1, 16000)
             dim = int(TrainableEncoder(net, arch, net.config, 0).eval()(probe).shape[-1])
+        _fix_shift_invariant(net)
         return TrainableEncoder(net, arch, net.config, dim)
+
+
+def _fix_shift_invariant(net: nn.Module) -> None:
+    """Stop training parameters the output does not depend on.
+
+    ECAPA's attentive pooling adds ``asp.conv``'s bias to every frame of a channel before a
+    softmax over the frames, which removes it: its gradient is zero up to rounding, and Adam's
+    normalised step would move it by about ``lr`` per step in a direction set by that rounding.
+    """
+    for name, p in net.named_parameters():
+        if name.endswith("asp.conv.conv.bias"):
+            p.requires_grad_(False)
 
 
 def _build_wespeaker(config: TrainConfig) -> TrainableEncoder:

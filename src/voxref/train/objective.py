@@ -60,6 +60,10 @@ class Objective(nn.Module):
         self.ge2e = (
             GE2ELoss(config.ge2e_variant, init_w=w, init_b=b) if "ge2e" in config.loss else None
         )
+        if self.ge2e is not None and config.ge2e_variant == "softmax":
+            # b shifts every logit of a row alike: the softmax variant does not depend on it, its
+            # gradient is rounding noise, and Adam would turn that noise into lr-sized steps
+            self.ge2e.b.requires_grad_(False)
         self.aam = (
             AAMSoftmax(
                 dimension,
@@ -86,8 +90,10 @@ class Objective(nn.Module):
             )
 
     def main_parameters(self) -> list[nn.Parameter]:
-        """Parameters the main optimiser updates (not the vCLUB estimator's)."""
-        return [p for n, p in self.named_parameters() if not n.startswith("club.")]
+        """Parameters the main optimiser updates (not the vCLUB estimator's, nor fixed ones)."""
+        return [
+            p for n, p in self.named_parameters() if not n.startswith("club.") and p.requires_grad
+        ]
 
     def forward(
         self,

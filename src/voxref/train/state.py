@@ -73,12 +73,29 @@ def make_state(
 
 
 def write_state(state: dict[str, Any], path: str | os.PathLike) -> Path:
-    """Save atomically (write a temporary file, then rename)."""
+    """Save atomically: write a temporary file, ``fsync`` it, rename it over ``path``.
+
+    A process killed while writing leaves the previous file intact (and a ``.tmp`` file that
+    the next save overwrites), so ``last.pt`` is always a complete state.
+    """
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
     tmp = p.with_name(p.name + ".tmp")
-    torch.save(state, tmp)
+    with open(tmp, "wb") as fh:
+        torch.save(state, fh)
+        fh.flush()
+        os.fsync(fh.fileno())
     os.replace(tmp, p)
+    try:  # make the rename itself durable
+        fd = os.open(p.parent, os.O_RDONLY)
+    except OSError:
+        return p
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
     return p
 
 

@@ -36,6 +36,13 @@ from ..errors import ConfigError
 from .batches import Batch, BatchMaker, StepBatches
 from .config import TrainConfig
 from .data import SpeakerCorpus
+from .distributed import (
+    DistContext,
+    all_gather,
+    average_gradients,
+    broadcast_module,
+    convert_batchnorm,
+)
 from .evaluate import Condition, degrade, evaluate_encoder, validation_conditions
 from .models import TrainableEncoder, build_model, bundled_ge2e_similarity
 from .objective import Objective
@@ -133,6 +140,11 @@ class Trainer:
         ``config.val_speakers`` held out of the training data).
     out
         Output folder (default ``config.out``; ``None``: nothing is written).
+    distributed
+        This process's place in a data-parallel run (default: read from the ``torchrun``
+        environment, joining the process group when ``WORLD_SIZE > 1``). With ``W`` processes
+        each makes its slice of a ``W`` times larger global batch, the losses see the gathered
+        embeddings, and only rank 0 writes files, validates and shows progress.
 
     Examples
     --------
@@ -155,23 +167,31 @@ class Trainer:
         train_corpus: SpeakerCorpus | None = None,
         val_corpus: SpeakerCorpus | None = None,
         out: str | os.PathLike | None | bool = True,
+        distributed: DistContext | None = None,
     ) -> None:
         self.config = config
         if out is True:
             self.out = Path(config.out) if config.out else None
         else:
             self.out = Path(out) if out else None
-        self.device = resolve_device(config.device)
+        self.dist = distributed or DistContext.from_env(config.device)
+        self.device = self.dist.device(resolve_device(config.device))
         train_corpus, val_corpus = self._corpora(train_corpus, val_corpus)
         self.train_corpus = train_corpus.preload()
         self.val_corpus = val_corpus.preload() if val_corpus is not None else None
-        self.model: TrainableEncoder = build_model(config).to(self.device)
+        self.maker = BatchMaker(self.train_corpus, config, self.dist.rank, self.dist.world_size)
+        model = build_model(config)
+        model.network = convert_batchnorm(model.network, self.dist, self.device.type == "cuda")
+        self.model: TrainableEncoder = model.to(self.device)
         ge2e_init = (
             bundled_ge2e_similarity() if config.model == "ge2e" and config.init == "auto" else None
         )
         self.objective = Objective(
             config, self.model.dimension, len(self.train_corpus.speakers), ge2e_init
         ).to(self.device)
+        # identical start on every rank (they are seeded alike; this makes it certain)
+        broadcast_module(self.model, self.dist)
+        broadcast_module(self.objective, self.dist)
         groups = [{"params": list(self.model.parameters())}]
         head = self.objective.main_parameters()
         if head:
@@ -181,7 +201,6 @@ class Trainer:
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(
             self.optimizer, lambda step: self._lr_factor(step)
         )
-        self.maker = BatchMaker(self.train_corpus, config)
         self.step = 0
         self.validations: list[dict[str, float]] = []
         self._validation: _ValidationSet | None = None
@@ -212,7 +231,7 @@ class Trainer:
         """Steps between validations and checkpoints."""
         if self.config.steps_per_epoch:
             return self.config.steps_per_epoch
-        return max(1, math.ceil(len(self.train_corpus) / self.maker.batch_size))
+        return max(1, math.ceil(len(self.train_corpus) / self.maker.global_batch_size))
 
     def _lr_factor(self, step: int) -> float:
         cfg = self.config
@@ -230,8 +249,11 @@ class Trainer:
         """Loss terms of ``batch`` (``"loss"`` is the total), with the graph for backward.
 
         Pure in the model and objective parameters (apart from BatchNorm statistics and the
-        vCLUB estimator's own update inside the MI term): a distributed wrapper can call it.
+        vCLUB estimator's own update inside the MI term). With several processes ``batch`` is
+        this rank's slice; embeddings, labels, nuisance vectors and timbre chunks of all ranks
+        are gathered (with gradients) and every rank evaluates the loss of the global batch.
         """
+        ctx = self.dist
         embeddings = self.model(batch.waves)
         chunks = clean = None
         if batch.timbre_noisy is not None and self.objective.timbre is not None:
@@ -243,13 +265,13 @@ class Trainer:
                 clean_chunks = self.model.embed_chunks(batch.timbre_clean)
             clean = torch.nn.functional.normalize(clean_chunks, dim=-1).mean(dim=1)
         return self.objective(
-            embeddings,
-            batch.labels,
-            batch.num_speakers,
+            all_gather(embeddings, ctx),
+            all_gather(batch.labels, ctx),
+            batch.num_speakers * ctx.world_size,
             batch.num_utterances,
-            nuisance=batch.nuisance,
-            chunks=chunks,
-            clean=clean,
+            nuisance=all_gather(batch.nuisance, ctx),
+            chunks=all_gather(chunks, ctx),
+            clean=all_gather(clean, ctx),
         )
 
     def optimizer_step(self, batch: Batch) -> dict[str, float]:
@@ -271,6 +293,11 @@ class Trainer:
                     "lower the learning rate or check the data."
                 )
             loss.backward()
+            # every rank back-propagated the same global loss: the mean over ranks is its
+            # gradient (see voxref.train.distributed)
+            average_gradients(
+                [p for g in self.optimizer.param_groups for p in g["params"]], self.dist
+            )
             if self.config.grad_clip > 0:
                 norm = torch.nn.utils.clip_grad_norm_(
                     [p for g in self.optimizer.param_groups for p in g["params"]],
@@ -299,7 +326,10 @@ class Trainer:
         return self._validation
 
     def validate(self) -> dict[str, float] | None:
-        """EER (%) on the held-out speakers: ``eer_clean`` and ``eer_noisy``."""
+        """EER (%) on the held-out speakers: ``eer_clean`` and ``eer_noisy`` (rank 0 only:
+        ``None`` on the other ranks)."""
+        if not self.dist.is_main:
+            return None
         vset = self.validation_set()
         if vset is None:
             return None
@@ -322,7 +352,7 @@ class Trainer:
             scheduler=self.scheduler.state_dict(),
             mi_optimizer=mi.optimizer.state_dict() if mi is not None else None,
             club_rng=self.objective.club.generator.get_state() if self.objective.club else None,
-            extra={"validations": self.validations},
+            extra={"validations": self.validations, "world_size": self.dist.world_size},
         )
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -361,17 +391,42 @@ class Trainer:
         train_corpus: SpeakerCorpus | None = None,
         val_corpus: SpeakerCorpus | None = None,
         out: str | os.PathLike | None | bool = True,
+        distributed: DistContext | None = None,
         **overrides: Any,
     ) -> Trainer:
         """A trainer restored from a training-state checkpoint.
 
         ``overrides`` change config fields that do not affect the state's shapes (``steps``
-        to train longer, ``out``, ``progress``, ``num_workers``, ``device``).
+        to train longer, ``out``, ``progress``, ``num_workers``, ``device``; and the per-process
+        batch, ``speakers_per_batch`` / ``timbre_utterances``, to keep the global batch when
+        resuming with another number of processes).
+
+        The state is the same on every rank, so any number of processes can resume it; the
+        global batch is ``world_size x speakers_per_batch`` speakers, so resuming a 2-process
+        run in one process with twice ``speakers_per_batch`` continues the same steps.
         """
         state = read_state(checkpoint)
         config = TrainConfig.from_dict(state["config"]).replace(**overrides)
-        trainer = cls(config, train_corpus=train_corpus, val_corpus=val_corpus, out=out)
+        trainer = cls(
+            config,
+            train_corpus=train_corpus,
+            val_corpus=val_corpus,
+            out=out,
+            distributed=distributed,
+        )
         trainer.load_state_dict(state)
+        saved_world = int((state.get("extra") or {}).get("world_size", 1))
+        saved_batch = int(state["config"].get("speakers_per_batch", 0)) * saved_world
+        if saved_batch != config.speakers_per_batch * trainer.dist.world_size:
+            log.warning(
+                "resuming a run of %d x %d speakers per step with %d x %d: the global batch "
+                "changes (give speakers_per_batch=%s to keep it)",
+                saved_world,
+                saved_batch // max(saved_world, 1),
+                trainer.dist.world_size,
+                config.speakers_per_batch,
+                saved_batch / trainer.dist.world_size,
+            )
         return trainer
 
     # ------------------------------------------------------------------ export
@@ -397,7 +452,7 @@ class Trainer:
 
     # ------------------------------------------------------------------ loop
     def _log(self, record: dict[str, Any]) -> None:
-        if self.out is None:
+        if self.out is None or not self.dist.is_main:
             return
         self.out.mkdir(parents=True, exist_ok=True)
         with (self.out / "metrics.jsonl").open("a", encoding="utf-8") as fh:
@@ -426,14 +481,15 @@ class Trainer:
         total = self.config.steps if steps is None else int(steps)
         start_time = time.perf_counter()
         result = TrainResult(steps=self.step, encoder_path=None)
-        if self.out is not None:
+        main = self.dist.is_main
+        if self.out is not None and main:
             self.out.mkdir(parents=True, exist_ok=True)
             self.config.save(self.out / "config.json")
-        if self.step == 0 and self.val_corpus is not None:
+        if self.step == 0 and self.val_corpus is not None and main:
             first = self.validate()
             self._log({"event": "validation", **first})
         bar = None
-        if self.config.progress and total > self.step:
+        if self.config.progress and total > self.step and main:
             from tqdm.auto import tqdm
 
             bar = tqdm(total=total, initial=self.step, desc="train", unit="step", leave=False)
@@ -454,6 +510,7 @@ class Trainer:
                         "epoch": self.step / self.steps_per_epoch,
                         "loss_mean": float(np.mean(window)),
                         **terms,
+                        "processes": self.dist.world_size,
                         "seconds": time.perf_counter() - start_time,
                     }
                 )
@@ -466,14 +523,14 @@ class Trainer:
                         {"event": "validation", "epoch": self.step / self.steps_per_epoch, **val}
                     )
                     log.info("step %d: %s", self.step, val)
-                if self.out is not None:
+                if self.out is not None and main:
                     self.save_checkpoint()
         if bar is not None:
             bar.close()
-        if self.val_corpus is not None and validated_at != self.step and self.step > 0:
+        if self.val_corpus is not None and validated_at != self.step and self.step > 0 and main:
             val = self.validate()
             self._log({"event": "validation", **val})
-        if self.out is not None:
+        if self.out is not None and main:
             result.encoder_path = self.export()
         result.steps = self.step
         result.validations = list(self.validations)
