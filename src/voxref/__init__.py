@@ -41,6 +41,8 @@ _LAZY = {
     "embed_long": "voxref.longform",
     "embed_dir": "voxref.batch",
     "embed_dataset": "voxref.scale.dataset",
+    "prompt": "voxref.prompting.make",
+    "PromptResult": "voxref.prompting.result",
 }
 
 __all__ = [  # noqa: F822  (resolved lazily by __getattr__)
@@ -68,6 +70,8 @@ __all__ = [  # noqa: F822  (resolved lazily by __getattr__)
     "embed_long",
     "embed_dir",
     "embed_dataset",
+    "prompt",
+    "PromptResult",
 ]
 
 from . import errors  # noqa: E402  (light: no third-party imports)

@@ -37,6 +37,7 @@ __all__ = [
     "InputFate",
     "BatchReport",
     "NoUsableReferenceError",
+    "NoTargetVoiceError",
     "ConfigError",
     "WorkerFailedError",
 ]
@@ -233,4 +234,21 @@ class NoUsableReferenceError(VoxrefError):
         lines = [f"no usable reference{who}; every input was rejected:"]
         lines += [f"  - {f.source}: {f.reason}" for f in report.fates]
         lines.append("Give at least one clip with >= 1 s of clear speech from the target voice.")
+        super().__init__("\n".join(lines))
+
+
+class NoTargetVoiceError(VoxrefError):
+    """The target voice is nowhere in the references: no piece of speech matches it.
+
+    Raised by :func:`voxref.prompt` when every speech piece of every usable reference is another
+    voice (or the guide matches none of them). ``details`` lists what was found per reference.
+    """
+
+    def __init__(self, message: str, details: Sequence[str] = ()) -> None:
+        self.details = list(details)
+        lines = [message, *[f"  - {d}" for d in self.details]]
+        lines.append(
+            "Give references in which the target voice speaks on its own, or a guide (an "
+            "embedding or a clean clip of the target) that matches a voice in them."
+        )
         super().__init__("\n".join(lines))

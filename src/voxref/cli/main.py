@@ -21,6 +21,7 @@ COMMAND_MODULES = (
     "clean_cmd",
     "diarize_cmd",
     "extract_cmd",
+    "prompt_cmd",
     "inspect_cmd",
     "embed_dir_cmd",
     "embed_dataset_cmd",

@@ -1,0 +1,215 @@
+"""``voxref.prompt`` on real signals: the pyannote sample (truth: sample.rttm) and synthetic
+espeak-ng / flite conversations with seeded noise (truth: the turns they were built from)."""
+
+from __future__ import annotations
+
+import json
+import warnings
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from voxref.errors import NoTargetVoiceError
+from voxref.prompting import PromptTooShortWarning, prompt
+from voxref.prompting.make import CUT_MARGIN_S
+
+SR = 16000
+
+
+def _cut_span(piece) -> tuple[float, float]:
+    """The stretch of the reference the prompt holds for a piece (its cut margins included)."""
+    return (
+        piece.start - min(CUT_MARGIN_S, 0.5 * piece.pause_before),
+        piece.end + min(CUT_MARGIN_S, 0.5 * piece.pause_after),
+    )
+
+
+def _minus(segments, cuts):
+    out = []
+    for s, e in segments:
+        parts = [(s, e)]
+        for a, b in cuts:
+            nxt = []
+            for u, v in parts:
+                if b <= u or a >= v:
+                    nxt.append((u, v))
+                    continue
+                if a > u:
+                    nxt.append((u, a))
+                if b < v:
+                    nxt.append((b, v))
+            parts = nxt
+        out += [(u, v) for u, v in parts if v - u > 0.3]
+    return out
+
+
+def _embed(x: np.ndarray, sr: int) -> np.ndarray:
+    import voxref
+
+    return np.asarray(voxref.embed([(x, sr)]), dtype=np.float64)
+
+
+# --------------------------------------------------------------------------- pyannote sample
+@pytest.fixture(scope="module")
+def sample_prompts(pyannote_sample, pyannote_turns):
+    """A prompt per speaker of the sample, guided by that speaker's turns where nobody else
+    speaks (per sample.rttm)."""
+    out = {}
+    speakers = sorted({w for _, _, w in pyannote_turns})
+    for spk in speakers:
+        mine = [(s, e) for s, e, w in pyannote_turns if w == spk]
+        others = [(s, e) for s, e, w in pyannote_turns if w != spk]
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            res = prompt([str(pyannote_sample[0])], guide=_minus(mine, others))
+        out[spk] = (res, caught)
+    return out
+
+
+@pytest.mark.parametrize("speaker", ["speaker90", "speaker91"])
+def test_sample_prompt_holds_no_other_speaker(sample_prompts, pyannote_turns, speaker):
+    res, _ = sample_prompts[speaker]
+    assert res.pieces, res.summary()
+    others = [(s, e) for s, e, w in pyannote_turns if w != speaker]
+    for piece in res.pieces:
+        a, b = _cut_span(piece)
+        hit = [(s, e) for s, e in others if s < b and e > a]
+        assert not hit, f"{piece.start}-{piece.end} holds the other speaker's turn {hit}"
+        assert piece.kept and not piece.reason
+    # the dropped pieces that do hold the other speaker are said to be dropped, with a reason
+    mixed = [c for c in res.candidates if any(s < c.end and e > c.start for s, e in others)]
+    assert mixed and all(c.reason and not c.kept for c in mixed)
+
+
+def test_sample_prompt_is_closer_to_its_speaker(sample_prompts, pyannote_sample, pyannote_turns):
+    x, sr = sf.read(str(pyannote_sample[0]), dtype="float32")
+    refs = {}
+    for spk in ("speaker90", "speaker91"):
+        mine = [(s, e) for s, e, w in pyannote_turns if w == spk]
+        others = [(s, e) for s, e, w in pyannote_turns if w != spk]
+        clean = _minus(mine, others)
+        refs[spk] = _embed(np.concatenate([x[int(s * sr) : int(e * sr)] for s, e in clean]), sr)
+    for spk, other in (("speaker90", "speaker91"), ("speaker91", "speaker90")):
+        res, _ = sample_prompts[spk]
+        e = _embed(res.audio, res.sample_rate)
+        assert e @ refs[spk] > e @ refs[other] + 0.05, (spk, e @ refs[spk], e @ refs[other])
+
+
+def test_sample_prompt_is_short_and_says_why(sample_prompts):
+    # the sample's speakers hardly ever pause between turns: little clean speech per speaker
+    for res, caught in sample_prompts.values():
+        assert res.sample_rate == 24000 and res.preset["name"] == "generic"
+        if res.duration < 5.0:
+            msgs = [str(w.message) for w in caught if w.category is PromptTooShortWarning]
+            assert msgs and "wants at least 5 s" in msgs[0]
+            assert res.warnings == msgs[:1]
+
+
+# --------------------------------------------------------------------------- synthetic voices
+@pytest.fixture(scope="module")
+def voices():
+    from voxref.separation.synthetic import VOICES
+
+    by = {v.name: v for v in VOICES}
+    return by["espeak-us-m3"], by["flite-slt"], by["flite-awb"]
+
+
+@pytest.fixture(scope="module")
+def noisy_conversations(voices):
+    """Two references: the target talking with a different interferer each, in white noise at
+    20 dB SNR (seeded)."""
+    from voxref.separation.synthetic import synthetic_conversation
+
+    target, a, b = voices
+    rng = np.random.default_rng(7)
+    refs = []
+    for k, other in enumerate((a, b)):
+        conv = synthetic_conversation((target, other), num_turns=6, overlap_prob=0.4, seed=10 + k)
+        x = conv.samples.astype(np.float64)
+        p = float(np.mean(x[np.abs(x) > 1e-4] ** 2))
+        x = x + np.sqrt(p / 100.0) * rng.standard_normal(len(x))
+        refs.append(((x.astype(np.float32), conv.sample_rate), conv))
+    return refs
+
+
+def test_synthetic_prompt_is_target_only(noisy_conversations, voices):
+    from voxref.separation.synthetic import SENTENCES, synthesize
+
+    target, a, b = voices
+    res = prompt([r for r, _ in noisy_conversations], preset="xtts")
+    assert res.sample_rate == 22050 and res.pieces
+    for piece in res.pieces:
+        conv = noisy_conversations[piece.reference][1]
+        lo, hi = _cut_span(piece)
+        who = {t.speaker for t in conv.turns if t.start < hi and t.end > lo}
+        assert who == {target.name}, (piece.start, piece.end, who)
+    e = _embed(res.audio, res.sample_rate)
+    sims = {v.name: float(e @ _embed(synthesize(v, SENTENCES[-1]), SR)) for v in (target, a, b)}
+    assert sims[target.name] > max(sims[a.name], sims[b.name]) + 0.05, sims
+    # the 20 dB noise stays (auto denoises stationary noise only below 15 dB)
+    assert all(not any("denoised" in s for s in p.actions) for p in res.pieces)
+    assert abs(20 * np.log10(np.abs(res.audio).max()) - -1.0) < 3.0  # levelled, limited
+
+
+def test_no_target_voice_is_an_error(voices):
+    from voxref.separation.synthetic import SENTENCES, synthesize
+
+    target, a, _ = voices
+    guide = _embed(
+        np.concatenate([synthesize(target, SENTENCES[0]), synthesize(target, SENTENCES[1])]), SR
+    )
+    other = np.concatenate([synthesize(a, s) for s in SENTENCES[2:4]])
+    with pytest.raises(NoTargetVoiceError, match="not in any reference"):
+        prompt([(other, SR)], guide=guide.astype(np.float32))
+
+
+def test_too_short_reference_gives_best_prompt_and_warning(voices):
+    from voxref.separation.synthetic import SENTENCES, synthesize
+
+    target = voices[0]
+    x = np.concatenate([np.zeros(SR // 2, np.float32), synthesize(target, SENTENCES[5])])
+    with pytest.warns(PromptTooShortWarning, match=r"holds \d\.\d s of speech; preset 'f5'"):
+        res = prompt([(x, SR)], preset="f5")
+    assert 1.5 < res.duration < 5.0 and res.sample_rate == 24000
+    assert len(res.pieces) >= 1 and "wants at least 5 s" in res.warnings[0]
+
+
+# --------------------------------------------------------------------------- CLI
+def test_cli_writes_wav_and_sidecar(tmp_path, voices, capsys):
+    from voxref.cli.main import main
+    from voxref.separation.synthetic import SENTENCES, synthesize
+
+    target = voices[0]
+    gap = np.zeros(SR // 2, np.float32)
+    x = np.concatenate(
+        [gap] + [np.concatenate([synthesize(target, s), gap]) for s in SENTENCES[:3]]
+    )
+    ref = tmp_path / "ref.wav"
+    sf.write(ref, x, SR)
+    bad = tmp_path / "bad.wav"
+    bad.write_text("not audio")
+    out = tmp_path / "prompt.wav"
+    assert main(["prompt", str(ref), str(bad), "-o", str(out), "--preset", "cosyvoice"]) == 0
+    y, sr = sf.read(out)
+    assert sr == 16000 and 3.0 < len(y) / sr <= 30.0
+    side = json.loads(out.with_suffix(".json").read_text())
+    assert side["preset"]["name"] == "cosyvoice" and side["pieces"]
+    fates = {f["source"]: f["status"] for f in side["references"]}
+    assert fates[str(bad)] == "rejected" and fates[str(ref)] == "used"
+    captured = capsys.readouterr()
+    assert "prompt " in captured.out and "skipped" in captured.err
+
+
+@pytest.mark.parametrize(
+    "name, message",
+    [("dir", "is a directory"), ("prompt.mp4", "cannot write"), ("ref.wav", "is one of the")],
+)
+def test_cli_output_path_errors(tmp_path, capsys, name, message):
+    from voxref.cli.main import main
+
+    ref = tmp_path / "ref.wav"
+    sf.write(ref, np.zeros(SR, np.float32), SR)
+    (tmp_path / "dir").mkdir()
+    assert main(["prompt", str(ref), "-o", str(tmp_path / name)]) == 1
+    assert message in capsys.readouterr().err
