@@ -72,7 +72,7 @@ def embed(
     ((256,), True)
     """
     return get_embedder(**options).embed(
-        inputs, sample_rate=sample_rate, return_details=return_details
+        inputs, sample_rate=sample_rate, return_details=return_details, guide=guide
     )
 
 

@@ -27,6 +27,7 @@ from ..errors import (
     VoxrefError,
 )
 from .base import Encoder, WindowEmbeddings, l2_normalize
+from .guide_vector import check_guide, check_guiding_flag
 from .registry import get_encoder
 
 __all__ = [
@@ -299,7 +300,7 @@ class Embedder:
         self.hop = hop
         self.min_seconds = float(min_seconds)
         self.clean = bool(clean)
-        self.guide = bool(guide)
+        self.guide = check_guiding_flag(guide)
         if window_temperature is not None and not window_temperature > 0:
             raise ConfigError(
                 f"window_temperature must be > 0 (inf: plain mean); got {window_temperature}."
@@ -728,6 +729,7 @@ class Embedder:
         guide: np.ndarray | None = None,
     ) -> EmbeddingResult:
         """Like :meth:`embed` with ``return_details=True``."""
+        guide = check_guide(guide, dimension=self.dimension, guiding=self.guide)  # before audio
         prepared = self.prepare_all(inputs, sample_rate=sample_rate)
         return self.combine(prepared, speaker=speaker, guide=guide)
 
