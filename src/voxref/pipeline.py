@@ -20,6 +20,7 @@ import numpy as np
 from .audio.level import TARGET_LEVEL_DBFS, check_level_dbfs, level_audio
 from .audio.load import AudioInput, load_audio
 from .audio.signal import Audio
+from .embedder.guide_vector import check_guide, check_guiding_flag
 from .embedder.registry import get_encoder
 from .encoding import Encoder, WindowEmbeddings, l2_normalize
 from .errors import (
@@ -303,7 +304,7 @@ class Embedder:
         self.hop = hop
         self.min_seconds = float(min_seconds)
         self.clean = bool(clean)
-        self.guide = bool(guide)
+        self.guide = check_guiding_flag(guide)
         if window_temperature is not None and not window_temperature > 0:
             raise ConfigError(
                 f"window_temperature must be > 0 (inf: plain mean); got {window_temperature}."
@@ -678,6 +679,7 @@ class Embedder:
         guide: np.ndarray | None = None,
     ) -> EmbeddingResult:
         """Like :meth:`embed` with ``return_details=True``."""
+        guide = check_guide(guide, dimension=self.dimension, guiding=self.guide)  # before audio
         prepared = self.prepare_all(inputs, sample_rate=sample_rate)
         return self.combine(prepared, speaker=speaker, guide=guide)
 
