@@ -417,15 +417,21 @@ class Trainer:
         trainer.load_state_dict(state)
         saved_world = int((state.get("extra") or {}).get("world_size", 1))
         saved_batch = int(state["config"].get("speakers_per_batch", 0)) * saved_world
-        if saved_batch != config.speakers_per_batch * trainer.dist.world_size:
+        world = trainer.dist.world_size
+        if saved_batch != config.speakers_per_batch * world:
+            keep = (
+                f"give speakers_per_batch={saved_batch // world} to keep it"
+                if saved_batch % world == 0
+                else f"{saved_batch} speakers do not split over {world} processes"
+            )
             log.warning(
                 "resuming a run of %d x %d speakers per step with %d x %d: the global batch "
-                "changes (give speakers_per_batch=%s to keep it)",
+                "changes (%s)",
                 saved_world,
                 saved_batch // max(saved_world, 1),
-                trainer.dist.world_size,
+                world,
                 config.speakers_per_batch,
-                saved_batch / trainer.dist.world_size,
+                keep,
             )
         return trainer
 
