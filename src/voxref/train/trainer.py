@@ -7,6 +7,10 @@ logs metrics to ``OUT/metrics.jsonl``, validates every epoch on held-out speaker
 and on degraded trials), writes resumable checkpoints to ``OUT/checkpoints/`` and finally
 exports the encoder to ``OUT`` (``encoder.pt`` + ``encoder.json``) with ``OUT/config.json``.
 
+Several processes (``torchrun ... -m voxref train`` or ``voxref train --nproc N``) train one
+model on a global batch ``N`` times the configured one, with the same steps as one process on it
+(:mod:`voxref.train.distributed`); only rank 0 writes files, validates and shows progress.
+
 Output folder
 -------------
 ==========================  ===============================================================
