@@ -7,6 +7,10 @@ logs metrics to ``OUT/metrics.jsonl``, validates every epoch on held-out speaker
 and on degraded trials), writes resumable checkpoints to ``OUT/checkpoints/`` and finally
 exports the encoder to ``OUT`` (``encoder.pt`` + ``encoder.json``) with ``OUT/config.json``.
 
+Several processes (``torchrun ... -m voxref train`` or ``voxref train --nproc N``) train one
+model on a global batch ``N`` times the configured one, with the same steps as one process on it
+(:mod:`voxref.train.distributed`); only rank 0 writes files, validates and shows progress.
+
 Output folder
 -------------
 ==========================  ===============================================================
@@ -417,15 +421,21 @@ class Trainer:
         trainer.load_state_dict(state)
         saved_world = int((state.get("extra") or {}).get("world_size", 1))
         saved_batch = int(state["config"].get("speakers_per_batch", 0)) * saved_world
-        if saved_batch != config.speakers_per_batch * trainer.dist.world_size:
+        world = trainer.dist.world_size
+        if saved_batch != config.speakers_per_batch * world:
+            keep = (
+                f"give speakers_per_batch={saved_batch // world} to keep it"
+                if saved_batch % world == 0
+                else f"{saved_batch} speakers do not split over {world} processes"
+            )
             log.warning(
                 "resuming a run of %d x %d speakers per step with %d x %d: the global batch "
-                "changes (give speakers_per_batch=%s to keep it)",
+                "changes (%s)",
                 saved_world,
                 saved_batch // max(saved_world, 1),
-                trainer.dist.world_size,
+                world,
                 config.speakers_per_batch,
-                saved_batch / trainer.dist.world_size,
+                keep,
             )
         return trainer
 
