@@ -71,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from voxref.audio.resample import resample
     from voxref.augment.bandlimit import telephone
-    from voxref.embedder.embedder import Embedder
+    from voxref.pipeline import Embedder
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--corpus", type=Path, default=REPO / "benchmarks" / "work" / "corpus")

@@ -66,7 +66,7 @@ STAGE_FUNCTIONS = (
     ("clean: VAD + analysis", "voxref/clean/pipeline.py", "_analyse"),
     ("clean: denoise (DFN3)", "voxref/clean/dfn3.py", "denoise"),
     ("level", "voxref/audio/level.py", "level_audio"),
-    ("encode (GE2E windows)", "voxref/embedder/embedder.py", "prepare"),
+    ("encode (GE2E windows)", "voxref/pipeline.py", "prepare"),
     ("guide (target activity)", "voxref/separation/guide.py", "target_activity"),
     ("voice split (short windows)", "voxref/separation/dominant.py", "split_voices"),
     ("pool", "voxref/embedder/pooling/select.py", "pool_references"),
@@ -133,7 +133,7 @@ def measure(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         from resemblyzer import VoiceEncoder, preprocess_wav
-    from voxref.embedder.embedder import Embedder
+    from voxref.pipeline import Embedder
 
     with contextlib.redirect_stdout(io.StringIO()):
         res = VoiceEncoder("cpu", verbose=False)

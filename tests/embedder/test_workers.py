@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 import soundfile as sf
 import torch
-from voxref.embedder.embedder import Embedder
 
 from voxref.embedder import workers
+from voxref.pipeline import Embedder
 
 
 @pytest.fixture

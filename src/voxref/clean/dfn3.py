@@ -20,12 +20,12 @@ Every call runs on a fresh runtime state, freed afterwards, so calls are indepen
 deterministic and thread-safe. A state cannot be reused: the C API has no reset, and a state
 carries the model's recurrent and convolution buffers, the feature normalisation and the STFT
 overlap from one call into the next (libDF ``DfTract``), so a reused state would make a
-reference's output depend on the one denoised before it. Creating a state costs about 0.2 s on
-an idle core (the model archive is unpacked and optimised), so after each call the next state is
+reference's output depend on the one denoised before it. Creating a state unpacks and optimises
+the model archive (0.85 s per call measured with cProfile on a heavily loaded 2-core machine,
+where processing 5 s of 16 kHz audio took 1.4 s), so after each call the next state is
 created ahead on a background thread (:class:`_SparePool`, one spare per attenuation limit;
 ``df_create`` runs without the GIL) and the next call takes it ready-made: bit-for-bit the same
-output as a state made on the spot, minus the wait when a core is free. Processing runs at
-about 10x real time on one idle core (5 s of 16 kHz audio in ~0.48 s).
+output as a state made on the spot, minus the wait when a core is free.
 """
 
 from __future__ import annotations
