@@ -14,14 +14,13 @@ and several references are embedded whole.
 from __future__ import annotations
 
 import os
-import threading
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
 from .audio.load import AudioInput
-from .pipeline import Embedder, EmbeddingResult
+from .pipeline import EmbeddingResult, get_embedder
 
 __all__ = ["embed", "embed_many", "similarity", "get_embedder", "LONG_FILE_SECONDS"]
 
@@ -29,19 +28,6 @@ LONG_FILE_SECONDS = 600.0
 """A single file longer than this is streamed by :func:`embed` (the ``embed-dir`` default)."""
 LONG_CHUNK_SECONDS = 60.0
 """Audio per chunk when streaming (peak memory grows with it, not with the file)."""
-
-_CACHE: dict[tuple, Embedder] = {}
-_CACHE_LOCK = threading.Lock()
-
-
-def get_embedder(**options: Any) -> Embedder:
-    """The shared :class:`Embedder` for these options (built once per process)."""
-    key = tuple(sorted((k, repr(v)) for k, v in options.items()))
-    with _CACHE_LOCK:
-        emb = _CACHE.get(key)
-        if emb is None:
-            emb = _CACHE[key] = Embedder(**options)
-    return emb
 
 
 def embed(

@@ -170,7 +170,7 @@ def embed_long(
         No chunk had usable speech (the report names each chunk and why).
     """
     if embedder is None:
-        from .api import get_embedder
+        from .pipeline import get_embedder
 
         embedder = get_embedder(**options)
     elif options:

@@ -40,6 +40,7 @@ __all__ = [
     "PreparedReference",
     "ReferenceResult",
     "PartialBatchError",
+    "get_embedder",
 ]
 
 log = logging.getLogger(__name__)
@@ -650,7 +651,7 @@ class Embedder:
         With more than one torch thread, long enough references are prepared side by side
         (:mod:`voxref.embedder.workers`; same results, input order kept).
         """
-        from .workers import map_in_order, reference_threads
+        from .embedder.workers import map_in_order, reference_threads
 
         items = _as_list(inputs)
         if not items:
@@ -782,3 +783,21 @@ def _as_list(inputs: Any) -> list:
 
 def _name_of(x: Any, i: int) -> str:
     return str(x) if isinstance(x, (str, os.PathLike)) else f"<array {i}>"
+
+
+_SHARED: dict[tuple, Embedder] = {}
+_SHARED_LOCK = threading.Lock()
+
+
+def get_embedder(**options: Any) -> Embedder:
+    """The shared :class:`Embedder` for these options (built once per process).
+
+    The one-call functions (:func:`voxref.embed`, ...), long-file streaming and batch runs use it,
+    so that models load once per process.
+    """
+    key = tuple(sorted((k, repr(v)) for k, v in options.items()))
+    with _SHARED_LOCK:
+        emb = _SHARED.get(key)
+        if emb is None:
+            emb = _SHARED[key] = Embedder(**options)
+    return emb
