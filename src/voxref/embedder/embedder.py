@@ -253,7 +253,8 @@ class Embedder:
     strict
         When every reference is unusable: ``True`` raises
         :class:`~voxref.errors.NoUsableReferenceError`; ``False`` (default) embeds them anyway
-        where at least :data:`voxref.embedder.best_effort.BEST_EFFORT_MIN_SECONDS` of audio is there (the speech found, or the
+        where at least 0.4 s of audio is there
+        (:data:`voxref.embedder.best_effort.BEST_EFFORT_MIN_SECONDS`: the speech found, or the
         whole clip when less than that was found; looped up to the encoder's shortest input),
         marks them ``"down-weighted"`` with "best effort, low confidence" and the rejection in
         their fate, and warns with :class:`~voxref.errors.LowConfidenceWarning`. A plain encoder
