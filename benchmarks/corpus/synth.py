@@ -308,7 +308,11 @@ def voice_by_id(voice_id: str) -> Voice:
 def _require(tool: str) -> str:
     path = shutil.which(tool)
     if path is None:
-        raise RuntimeError(f"{tool} is not installed; install it with `apt-get install {tool}`")
+        package = "festival" if tool == "text2wave" else tool
+        hint = " (and the festvox voices; see scripts/setup.sh)" if package == "festival" else ""
+        raise RuntimeError(
+            f"{tool} is not installed; install it with `apt-get install {package}`{hint}"
+        )
     return path
 
 

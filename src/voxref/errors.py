@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 __all__ = [
+    "LowConfidenceWarning",
     "VoxrefError",
     "AudioError",
     "AudioFileNotFoundError",
@@ -157,6 +158,12 @@ class MissingDependencyError(VoxrefError, ImportError):
         self.package = package
         self.extra = extra
         super().__init__(f"{purpose} needs the '{package}' package: run `pip install {extra}`.")
+
+
+class LowConfidenceWarning(UserWarning):
+    """An embedding was computed from references voxref would normally reject (too short, no
+    speech found, very noisy): a best-effort vector, to be trusted less. Pass ``strict=True`` to
+    raise :class:`NoUsableReferenceError` instead; give a longer, cleaner clip to avoid it."""
 
 
 # --------------------------------------------------------------------------- batches

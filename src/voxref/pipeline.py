@@ -27,6 +27,7 @@ from .errors import (
     BatchReport,
     ConfigError,
     InputFate,
+    LowConfidenceWarning,
     MissingCheckpointError,
     NonFiniteAudioError,
     NoUsableReferenceError,
@@ -255,6 +256,18 @@ class Embedder:
         :class:`voxref.separation.separator.TwoSpeakerSeparator`; none for other separators).
         Raise it to separate fewer references; it also gates a separator that has no
         threshold of its own.
+    strict
+        When every reference is unusable: ``True`` raises
+        :class:`~voxref.errors.NoUsableReferenceError`; ``False`` (default) embeds them anyway
+        where at least 0.4 s of audio is there
+        (:data:`voxref.embedder.best_effort.BEST_EFFORT_MIN_SECONDS`: the speech found, or the
+        whole clip when less than that was found; looped up to the encoder's shortest input),
+        marks them ``"down-weighted"`` with "best effort, low confidence" and the rejection in
+        their fate, and warns with :class:`~voxref.errors.LowConfidenceWarning`. A plain encoder
+        returns a vector for such clips too; this one says it should not be trusted much.
+        Only rejections for too little speech or too much noise are overridden: unreadable,
+        empty, silent, non-finite or heavily clipped input, and audio in which no speech was
+        found at all, is never embedded.
     device
         Torch device for the encoder.
 
@@ -285,6 +298,7 @@ class Embedder:
         separate: bool | str | os.PathLike = False,
         separate_margin: float | None = None,
         separate_threshold_db: float | None = None,
+        strict: bool = False,
         device: str = "cpu",
     ) -> None:
         from .embedder.pooling import POOLING_METHODS
@@ -325,6 +339,7 @@ class Embedder:
             None if separate_threshold_db is None else float(separate_threshold_db)
         )
         self._separator: Any = None
+        self.strict = bool(strict)
         self.device = device
         self._lock = threading.Lock()
 
@@ -527,6 +542,12 @@ class Embedder:
                 "down-weighted" if weak else "used",
                 "; ".join(quality.reasons) if weak else "",
             )
+            if "best_effort" in p.extras:
+                fate = InputFate(
+                    p.source,
+                    "down-weighted",
+                    f"best effort, low confidence: {p.extras['best_effort']}",
+                )
             refs.append(
                 ReferenceResult(
                     p.source, emb, 0.0, fate, windows, window_w, p.speech_seconds, p, act, quality
@@ -682,6 +703,22 @@ class Embedder:
         """Like :meth:`embed` with ``return_details=True``."""
         guide = check_guide(guide, dimension=self.dimension, guiding=self.guide)  # before audio
         prepared = self.prepare_all(inputs, sample_rate=sample_rate)
+        if not self.strict and not any(isinstance(p, PreparedReference) for p in prepared):
+            from .embedder.best_effort import best_effort_references
+
+            prepared = best_effort_references(self, _as_list(inputs), prepared, sample_rate)
+            kept = [p for p in prepared if isinstance(p, PreparedReference)]
+            if kept:
+                import warnings
+
+                who = f" for speaker {speaker!r}" if speaker else ""
+                msg = (
+                    f"no reference{who} passed the checks; embedding {len(kept)} of them anyway "
+                    f"(low confidence: {kept[0].extras['best_effort']}). Give a longer, cleaner "
+                    "clip, or pass strict=True to raise instead."
+                )
+                log.warning(msg)
+                warnings.warn(msg, LowConfidenceWarning, stacklevel=3)
         return self.combine(prepared, speaker=speaker, guide=guide)
 
     def embed(
@@ -695,7 +732,9 @@ class Embedder:
         """One unit-norm float32 embedding ``(dimension,)`` from one speaker's references.
 
         Bad references are skipped and reported (see ``return_details``); when every reference is
-        unusable a :class:`~voxref.errors.NoUsableReferenceError` names each one and why.
+        unusable, they are embedded anyway with a :class:`~voxref.errors.LowConfidenceWarning`
+        where there is audio enough (see ``strict``), else (or with ``strict=True``) a
+        :class:`~voxref.errors.NoUsableReferenceError` names each one and why.
         ``guide`` (an enrollment embedding of the target, same encoder) says which voice to keep
         in references that hold several; without it, the voice the references share is the target.
         """
