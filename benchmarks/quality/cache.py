@@ -55,6 +55,8 @@ FINGERPRINT_PATHS = (
     "src/voxref/encoding.py",
     "src/voxref/embedder/ge2e.py",
     "src/voxref/embedder/checkpoint.py",
+    "src/voxref/embedder/loader.py",
+    "src/voxref/loading/safe.py",
     "src/voxref/embedder/registry.py",
     "src/voxref/separation/separator.py",
     "src/voxref/separation/streams.py",

@@ -35,7 +35,7 @@ _LAZY = {
     "extract_target": "voxref.separation.target",
     "TargetResult": "voxref.separation.target",
     "inspect": "voxref.inspect.report",
-    "load_pretrained": "voxref.embedder.checkpoint",
+    "load_pretrained": "voxref.embedder.loader",
     "export_embedding": "voxref.tts.export",
     "load_bridge": "voxref.tts.bridge",
     "embed_long": "voxref.longform",

@@ -357,7 +357,7 @@ class Embedder:
         >>> type(emb.encoder).__name__, emb.dimension
         ('CheckpointGE2EEncoder', 256)
         """
-        from .embedder.checkpoint import load_pretrained
+        from .embedder.loader import load_pretrained
 
         encoder = load_pretrained(
             source,
@@ -729,7 +729,7 @@ def _separator_spec(separate: bool | str | os.PathLike) -> str | Path | None:
     id ``str``; a missing voxref checkpoint fails here, not at the first reference."""
     if separate is False or separate is None:
         return None
-    from .embedder.checkpoint import means_shipped
+    from .loading.modules import means_shipped
     from .separation.speechbrain_separator import is_speechbrain_separator
 
     if means_shipped(separate):

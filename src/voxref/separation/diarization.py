@@ -416,7 +416,7 @@ class Diarizer:
         if spec is None or spec is False:
             return None
         if spec is True or isinstance(spec, (str, Path)):
-            from ..embedder.checkpoint import means_shipped
+            from ..loading.modules import means_shipped
             from .overlap_detector import SpeakerCountNet
 
             self._overlap_detector = SpeakerCountNet.load(None if means_shipped(spec) else spec)
