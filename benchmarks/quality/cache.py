@@ -50,7 +50,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 
 FINGERPRINT_PATHS = (
     "src/voxref/audio",
-    "src/voxref/clean",
+    "src/voxref/cleaning",
     "src/voxref/augment",
     "src/voxref/encoding.py",
     "src/voxref/embedder/ge2e.py",

@@ -1,6 +1,6 @@
 """The :class:`Embedder`: composes load -> clean -> guide -> encode -> pool, holding the models.
 
-The pipeline stands above the packages it composes (:mod:`voxref.clean`, :mod:`voxref.separation`,
+The pipeline stands above the packages it composes (:mod:`voxref.cleaning`, :mod:`voxref.separation`,
 :mod:`voxref.embedder`); none of them imports it.
 """
 
@@ -62,10 +62,10 @@ class PreparedReference:
     speech_seconds
         Duration of ``speech``.
     regions
-        Speech regions (:class:`voxref.clean.vad.SpeechRegions`) on the recording's timeline, or
+        Speech regions (:class:`voxref.cleaning.vad.SpeechRegions`) on the recording's timeline, or
         ``None`` when cleaning is off.
     report
-        The :class:`voxref.clean.quality.QualityReport`, or ``None`` when cleaning is off.
+        The :class:`voxref.cleaning.quality.QualityReport`, or ``None`` when cleaning is off.
     denoiser
         Name of the denoiser that ran.
     """
@@ -113,7 +113,7 @@ class ReferenceResult:
     activity
         :class:`voxref.separation.guide.TargetActivity` of its windows (``None`` unguided).
     quality
-        Its :class:`voxref.clean.quality.QualityReport`, with the overlap measured by guiding.
+        Its :class:`voxref.cleaning.quality.QualityReport`, with the overlap measured by guiding.
     """
 
     source: str
@@ -313,7 +313,7 @@ class Embedder:
         self._clean_options: dict[str, Any] = {"vad": vad}
         if denoise is not None:
             if isinstance(denoise, str):
-                from .clean.denoise import check_policy
+                from .cleaning.denoise import check_policy
 
                 check_policy(denoise)  # a typo fails here, not at the first reference
             self._clean_options["denoise"] = denoise
@@ -405,7 +405,7 @@ class Embedder:
         audio = self.load(x, index=index, sample_rate=sample_rate)
         speech, regions, report, cleaned = audio, None, None, None
         if self.clean:
-            from .clean.pipeline import clean
+            from .cleaning.pipeline import clean
 
             cleaned = clean(audio, **self._clean_options).raise_if_rejected()
             speech, regions, report = cleaned.speech, cleaned.regions, cleaned.report

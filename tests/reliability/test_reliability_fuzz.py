@@ -155,7 +155,7 @@ def _module(name: str):
 @SETTINGS
 @given(audio_arrays(max_seconds=2.0))
 def test_clean_any_array(arr: tuple[object, int]) -> None:
-    clean = _module("voxref.clean.pipeline").clean
+    clean = _module("voxref.cleaning.pipeline").clean
     kind, res = outcome(clean, arr, timeout=60)
     event(kind if kind == "ok" else type(res).__name__)
     if kind == "ok":

@@ -32,7 +32,7 @@ SCANNED = [REPO / "src" / "voxref", REPO / "scripts", REPO / "benchmarks"]
 
 #: Reviewed exceptions: (file relative to the repo, call) -> why it is safe.
 ALLOWED = {
-    ("src/voxref/clean/vad.py", "torch.jit.load"): "loads Silero's TorchScript file bundled in "
+    ("src/voxref/cleaning/vad.py", "torch.jit.load"): "loads Silero's TorchScript file bundled in "
     "the silero-vad wheel (silero_model_path), never a user-supplied path",
     ("src/voxref/loading/speechbrain.py", "load_hyperpyyaml"): "YAML is checked by "
     "check_hyperparams first: every target judged by the object it resolves to "

@@ -184,7 +184,7 @@ def test_target_mask_lives_on_the_speech_regions(built_report):
 
 
 def test_diarization_turns_or_a_note(built_report):
-    from voxref.inspect.collect import _diarizer
+    from voxref.inspection.collect import _diarizer
 
     sample = built_report.report.inspection.references[0]
     if _diarizer() is None:

@@ -1,24 +1,8 @@
 """pyannote.audio embedding models (WeSpeaker ResNet34 256-d, x-vector SincNet 512-d) as encoders.
 
-Loading is safe by construction. pyannote.audio 4.0.7's ``Model.from_pretrained`` unpickles the
-checkpoint with ``weights_only=False`` (twice: ``pl_load`` and ``load_from_checkpoint``) and imports
-whatever module the checkpoint names, so voxref does not call it. Instead
-:func:`load_pyannote_model`
-
-1. reads the file's bytes once;
-2. unpickles them with ``torch.load(weights_only=True)``, allowing only pyannote's
-   ``Specifications`` / ``Problem`` / ``Resolution`` and the Lightning callback classes old
-   checkpoints reference (:func:`pyannote_safe_globals`) — anything else raises
-   :class:`~voxref.errors.UnsafeCheckpointError` and nothing runs;
-3. checks the architecture is a ``pyannote.audio.models.*`` subclass of pyannote's ``Model``;
-4. builds it with Lightning's ``load_from_checkpoint(..., weights_only=True)`` on those same bytes
-   (same allow-list), which is what ``from_pretrained`` does minus the unsafe parts and minus
-   pyannote's telemetry.
-
-A pyannote checkpoint is a Lightning checkpoint: ``state_dict``, ``pytorch-lightning_version``,
-``hyper_parameters`` and, from ``Model.on_save_checkpoint``, ``"pyannote.audio": {"versions",
-"architecture": {"module", "class"}, "specifications"}`` (hub models keep it in
-``pytorch_model.bin``).
+The checkpoint is loaded by :func:`voxref.loading.pyannote.load_pyannote_model` (safe by
+construction: pyannote's own ``Model.from_pretrained`` is never called; see that module for what is
+checked), importable from here too.
 """
 
 from __future__ import annotations

@@ -1,26 +1,11 @@
 """SpeechBrain speaker encoders (ECAPA-TDNN 192-d, x-vector 512-d) behind voxref's ``Encoder``.
 
-Loads a SpeechBrain ``EncoderClassifier`` model directory, laid out as on the hub
-(``speechbrain/spkrec-ecapa-voxceleb``, ``speechbrain/spkrec-xvect-voxceleb``):
-``hyperparams.yaml`` + ``embedding_model.ckpt`` (+ ``mean_var_norm_emb.ckpt``,
-``classifier.ckpt``, ``label_encoder.txt``).
-
-Safety
-------
-SpeechBrain's ``hyperparams.yaml`` is *executable*: HyperPyYAML's ``!new:``, ``!name:``,
-``!apply:`` tags construct or call any importable Python object, and ``!include:`` /
-``!applyref:`` / ``!!python/...`` tags are worse. voxref therefore
-
-* loads only a directory the caller explicitly passed (or a hub id explicitly asked for), never
-  one it discovered by itself;
-* parses the YAML *without constructing anything* (``yaml.compose``) and refuses it
-  (:class:`~voxref.errors.UnsafeCheckpointError`) unless every tag is plain data, a HyperPyYAML
-  reference (``!ref``, ``!copy``, ``!tuple``) or a ``!new:``/``!name:``/``!apply:`` of a target in
-  :data:`DEFAULT_ALLOWED_YAML_TARGETS` (SpeechBrain's feature, model, normalisation and encoder
-  modules, ``torch.nn``) — extend it with ``allow_yaml_targets`` only for YAML you have read;
-* loads every weight file with ``torch.load(weights_only=True)`` first, and reads weights only
-  from the directory given (the YAML's own ``pretrained_path``/``paths`` are replaced), so an
-  offline copy of a hub model never reaches for the network.
+A SpeechBrain ``EncoderClassifier`` model directory, laid out as on the hub
+(``speechbrain/spkrec-ecapa-voxceleb``, ``speechbrain/spkrec-xvect-voxceleb``), is loaded by
+:mod:`voxref.loading.speechbrain`, which says what is checked (the ``hyperparams.yaml`` against an
+allow-list before anything is built, every weight file with ``weights_only=True``); its names are
+importable from here too. :func:`build_speechbrain_network` builds the same networks for voxref
+checkpoints (``ecapa-tdnn``, ``xvector-tdnn``).
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Pipeline (:class:`Diarizer`):
 
-1. **Speech regions**: ``voxref.clean.vad`` (silero) with tight padding (:mod:`.speech`).
+1. **Speech regions**: ``voxref.cleaning.vad`` (silero) with tight padding (:mod:`.speech`).
 2. **Window embeddings**: 1.5 s windows every 0.25 s inside the speech regions (:mod:`.windows`).
 3. **Clustering**: windows are centred on the recording's mean embedding (GE2E d-vectors all lie in
    one positive cone; removing the common part sharpens the contrast between voices), then Ward

@@ -66,7 +66,7 @@ class ReferenceView:
     weight
         Pooling weight (0 for a rejected reference).
     report
-        The :class:`~voxref.clean.quality.QualityReport` (``None`` when the file could not be read).
+        The :class:`~voxref.cleaning.quality.QualityReport` (``None`` when the file could not be read).
     samples, sample_rate
         The recording as voxref loaded it (mono); ``None`` when it could not be loaded.
     regions
@@ -463,8 +463,8 @@ def _load_for_display(source: Any, index: int, sample_rate: int) -> tuple[np.nda
 
 def _report_for_rejected(source: Any, index: int, vad: str) -> Any:
     """A :class:`QualityReport` for a reference the embedder refused (it explains why)."""
-    from ..clean.pipeline import check
-    from ..clean.quality import QualityReport
+    from ..cleaning.pipeline import check
+    from ..cleaning.quality import QualityReport
 
     name = str(source) if isinstance(source, (str, os.PathLike)) else f"<array {index}>"
     try:
@@ -537,7 +537,7 @@ def reference_views(
             view.samples, why = _load_for_display(source, i, sample_rate)
             view.sample_rate = sample_rate
             if view.samples is not None and view.report is not None:
-                from ..clean.vad import detect_speech
+                from ..cleaning.vad import detect_speech
 
                 try:
                     regions = detect_speech(view.samples, sample_rate, vad=vad)
