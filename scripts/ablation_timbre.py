@@ -98,8 +98,8 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     torch.set_num_threads(args.threads)
-    from voxref.embedder.checkpoint import load_pretrained
     from voxref.embedder.ge2e import GE2EEncoder
+    from voxref.embedder.loader import load_pretrained
     from voxref.train import SpeakerCorpus, TrainConfig, Trainer, standard_conditions
     from voxref.train.evaluate import degrade, embed_signals
 

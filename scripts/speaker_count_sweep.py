@@ -88,7 +88,7 @@ def denoise_sample(diarizer, conditions, policies=("off", "gate", "dfn3")) -> in
     """Log speakers found and DER (collar 0) on pyannote's sample per condition and denoiser."""
     import soundfile as sf
 
-    from voxref.clean.denoise import get_denoiser
+    from voxref.cleaning.denoise import get_denoiser
     from voxref.sample_data import pyannote_sample, read_rttm
     from voxref.separation.benchmark import _der, _reference
 

@@ -12,7 +12,7 @@ Re-runnable and seeded; CPU minutes. Three stages, each cached under ``--work``:
    embedded window by window with ``voxref.embedder.ge2e.GE2EEncoder``. Per reference it keeps the
    window embeddings, the per-window overlap fraction (the oracle stand-in for
    ``voxref.separation.guide``), the blind SNR estimate and speech seconds
-   (``voxref.clean.snr.measure_snr``, the stand-in for ``QualityReport``) and a nuisance vector.
+   (``voxref.cleaning.snr.measure_snr``, the stand-in for ``QualityReport``) and a nuisance vector.
    Test utterances stay clean and are embedded whole.
 2. **Training** of :class:`voxref.embedder.pooling.AttentivePooling` on the *train* speakers only:
    random reference sets (1..5 references, random conditions) are pooled; the loss is GE2E over the
@@ -229,9 +229,9 @@ def build_corpus(
     from benchmarks.corpus.synth import synthesize
     from benchmarks.corpus.voice_split import HEADLINE_ROTATION, require_tuning, tuning_catalogue
 
-    from voxref.clean.quality import assess
-    from voxref.clean.snr import measure_snr
-    from voxref.clean.vad import detect_speech
+    from voxref.cleaning.quality import assess
+    from voxref.cleaning.snr import measure_snr
+    from voxref.cleaning.vad import detect_speech
     from voxref.embedder.ge2e import GE2EEncoder
 
     enc = GE2EEncoder()

@@ -46,3 +46,28 @@ def test_all_lists_exactly_the_lazy_names():
     import voxref
 
     assert set(voxref.__all__) == {"__version__", "errors", *voxref._LAZY}
+
+
+def test_public_functions_stay_functions_after_their_packages_are_imported():
+    """``voxref.clean`` / ``voxref.inspect`` are functions; their packages are ``voxref.cleaning``
+    / ``voxref.inspection``, so importing those (as ``embed`` does) cannot replace them."""
+    out = _run(
+        "import voxref, voxref.cleaning.pipeline, voxref.inspection.report, json; "
+        "print(json.dumps([voxref.clean is voxref.cleaning.pipeline.clean, "
+        "voxref.inspect is voxref.inspection.report.inspect, callable(voxref.clean)]))"
+    )
+    assert json.loads(out) == [True, True, True]
+
+
+def test_embed_then_clean_in_one_process(pyannote_sample):
+    """The order that used to break: ``embed`` imports the cleaning package, then ``clean``."""
+    wav = pyannote_sample[0]
+    out = _run(
+        "import sys, json, voxref; "
+        f"e = voxref.embed([{str(wav)!r}]); "
+        f"r = voxref.clean({str(wav)!r}); "
+        "print(json.dumps([float((e * e).sum()), r.report.verdict, r.speech.duration]))"
+    )
+    norm, verdict, seconds = json.loads(out.strip().splitlines()[-1])
+    assert abs(norm - 1.0) < 1e-4
+    assert verdict != "reject" and seconds > 5.0

@@ -19,30 +19,14 @@ _SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "check_layers.py"
 # (importer, imported): imports of a higher layer that are known and still to be removed
 KNOWN_UPWARD: frozenset[tuple[str, str]] = frozenset(
     {
-        ("voxref.separation.diarization", "voxref.embedder.checkpoint"),
         ("voxref.separation.diarization", "voxref.embedder.registry"),
-        ("voxref.separation.extractor", "voxref.embedder.checkpoint"),
         ("voxref.separation.guide", "voxref.embedder.pooling"),
-        ("voxref.separation.overlap_detector", "voxref.embedder.checkpoint"),
-        ("voxref.separation.pyannote_backend", "voxref.embedder.checkpoint"),
-        ("voxref.separation.pyannote_backend", "voxref.embedder.pyannote_backend"),
-        ("voxref.separation.separator", "voxref.embedder.checkpoint"),
-        ("voxref.separation.speechbrain_separator", "voxref.embedder.checkpoint"),
-        ("voxref.separation.speechbrain_separator", "voxref.embedder.speechbrain_backend"),
     }
 )
 
 # circles known today, each as the set of its modules; a circle found must lie inside one of them
 KNOWN_CIRCLES: tuple[frozenset[str], ...] = (
     frozenset({"voxref.audio.level", "voxref.audio.properties", "voxref.audio.signal"}),
-    frozenset(
-        {
-            "voxref.embedder.checkpoint",
-            "voxref.embedder.ge2e",
-            "voxref.embedder.pyannote_backend",
-            "voxref.embedder.speechbrain_backend",
-        }
-    ),
 )
 
 

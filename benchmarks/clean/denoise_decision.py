@@ -64,8 +64,8 @@ def _embedding(cleaned, encoder) -> np.ndarray:  # noqa: ANN001
 
 
 def main(argv: list[str] | None = None) -> int:
-    from voxref.clean.noise_profile import noise_modulation
-    from voxref.clean.pipeline import clean
+    from voxref.cleaning.noise_profile import noise_modulation
+    from voxref.cleaning.pipeline import clean
     from voxref.embedder.ge2e import GE2EEncoder
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -151,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
             "speakers). `cos off`: cosine between the GE2E embedding of the degraded clip after VAD "
             "and that of the clean clip; `gain`: how much a denoiser raises it. The blind features "
             "(estimated SNR, noise modulation) are what `denoise='auto'` decides on "
-            "(`voxref.clean.denoise`). A higher cosine to one's own clean voice is not the whole "
+            "(`voxref.cleaning.denoise`). A higher cosine to one's own clean voice is not the whole "
             "story: see the ablation above for what each policy does to verification.",
             "",
         ]

@@ -23,9 +23,9 @@ from pathlib import Path
 import numpy as np
 
 from voxref.audio import load_audio
-from voxref.clean.denoise import NoDenoiser, SpectralGate
-from voxref.clean.dfn3 import DeepFilterNet3
-from voxref.clean.snr import snr_against_reference
+from voxref.cleaning.denoise import NoDenoiser, SpectralGate
+from voxref.cleaning.dfn3 import DeepFilterNet3
+from voxref.cleaning.snr import snr_against_reference
 from voxref.embedder.ge2e import GE2EEncoder
 
 SPEECH_DIR = Path(__file__).resolve().parents[2] / "tests" / "fixtures" / "speech"

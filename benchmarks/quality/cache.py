@@ -50,11 +50,13 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 
 FINGERPRINT_PATHS = (
     "src/voxref/audio",
-    "src/voxref/clean",
+    "src/voxref/cleaning",
     "src/voxref/augment",
     "src/voxref/encoding.py",
     "src/voxref/embedder/ge2e.py",
     "src/voxref/embedder/checkpoint.py",
+    "src/voxref/embedder/loader.py",
+    "src/voxref/loading/safe.py",
     "src/voxref/embedder/registry.py",
     "src/voxref/separation/separator.py",
     "src/voxref/separation/streams.py",

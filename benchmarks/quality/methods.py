@@ -121,7 +121,7 @@ def _with_file_hash(value: Any, key: str = "") -> Any:
     ('mean', 3, True)
     """
     path, label = value, value
-    from voxref.embedder.checkpoint import means_shipped
+    from voxref.loading.modules import means_shipped
 
     if key == "separate" and means_shipped(value):
         from voxref.separation.separator import default_checkpoint

@@ -125,9 +125,9 @@ def _voxref_load(label: str) -> Callable[[SpeedAudio], Timed]:
 def _voxref_clean(label: str) -> Callable[[SpeedAudio], Timed]:
     def build(audio: SpeedAudio) -> Timed:
         try:
-            from voxref.clean.pipeline import clean
+            from voxref.cleaning.pipeline import clean
         except ImportError as exc:
-            raise NotAvailable(f"voxref.clean.pipeline.clean: {exc}") from None
+            raise NotAvailable(f"voxref.cleaning.pipeline.clean: {exc}") from None
         x, sr = _read(audio.paths(label)[0])
         short = _short(audio)
         return (lambda: clean((x, sr))), (lambda: clean(short))
@@ -397,7 +397,7 @@ def _registry() -> dict[str, Scenario]:
                 "clean",
                 label,
                 _voxref_clean(label),
-                note="voxref.clean.clean((x, sr)) with its defaults",
+                note="voxref.cleaning.clean((x, sr)) with its defaults",
             ),
             Scenario(
                 f"voxref.diarize@{label}",

@@ -8,13 +8,23 @@ from __future__ import annotations
 
 import threading
 from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from .errors import AudioShapeError, TooShortAudioError
 
-__all__ = ["Encoder", "WindowEmbeddings", "l2_normalize", "window_starts"]
+__all__ = [
+    "Encoder",
+    "VariableLengthEncoder",
+    "ModuleEncoder",
+    "WindowEmbeddings",
+    "l2_normalize",
+    "window_starts",
+    "probe_dimension",
+]
 
 
 def l2_normalize(x: np.ndarray, axis: int = -1, eps: float = 1e-12) -> np.ndarray:
@@ -190,3 +200,145 @@ class Encoder(ABC):
     def embed_utterance(self, samples: np.ndarray, *, source: str | None = None) -> np.ndarray:
         """One unit-norm embedding of a whole utterance: mean of its window embeddings."""
         return self.embed_windows(samples, source=source).mean()
+
+
+def probe_dimension(forward: Any, sample_rate: int, device: str) -> int:
+    """Output size of ``forward`` on one second of a quiet sine (deterministic)."""
+    import torch
+
+    t = np.arange(sample_rate, dtype=np.float32) / sample_rate
+    x = torch.from_numpy((0.05 * np.sin(2 * np.pi * 220.0 * t)).astype(np.float32))[None]
+    with torch.random.fork_rng(devices=[]), torch.inference_mode():
+        torch.manual_seed(0)
+        out = forward(x.to(device))
+    return int(out.reshape(1, -1).shape[1])
+
+
+class VariableLengthEncoder(Encoder):
+    """An encoder whose network accepts any input length (ECAPA, x-vector, WeSpeaker...).
+
+    Windows are never zero-padded (silence would enter the statistics pooling): a signal shorter
+    than a window is embedded whole, and the last window is aligned to the signal's end.
+    """
+
+    min_seconds: float = 0.5
+    max_utterance_seconds: float = 60.0
+
+    @property
+    def min_num_samples(self) -> int:
+        return int(round(self.min_seconds * self.sample_rate))
+
+    def embed_windows(
+        self,
+        samples: np.ndarray,
+        window: float | None = None,
+        hop: float | None = None,
+        *,
+        min_coverage: float = 0.75,
+        source: str | None = None,
+    ) -> WindowEmbeddings:
+        """Unit-norm embeddings of sliding windows (see the class docstring for the edges).
+
+        ``min_coverage`` is accepted for interface compatibility and unused: nothing is padded.
+        """
+        x = self._check(samples, source)
+        win = int(round((window or self.window_seconds) * self.sample_rate))
+        hp = max(1, int(round((hop or self.hop_seconds) * self.sample_rate)))
+        if len(x) <= win:
+            with self._lock:
+                emb = l2_normalize(self.embed_batch(x[None]))
+            return WindowEmbeddings(
+                emb, np.zeros(1), np.array([len(x) / self.sample_rate], dtype=np.float64)
+            )
+        starts = window_starts(len(x), win, hp, 1.0)
+        if starts[-1] + win < len(x):
+            starts = np.append(starts, len(x) - win)
+        out = []
+        for i in range(0, len(starts), self.batch_size):
+            chunk = np.stack([x[s : s + win] for s in starts[i : i + self.batch_size]])
+            with self._lock:
+                out.append(self.embed_batch(chunk))
+        st = starts.astype(np.float64) / self.sample_rate
+        return WindowEmbeddings(
+            l2_normalize(np.concatenate(out, axis=0)), st, st + win / self.sample_rate
+        )
+
+    def embed_utterance(self, samples: np.ndarray, *, source: str | None = None) -> np.ndarray:
+        """One unit-norm embedding of the whole signal in one forward pass (as SpeechBrain and
+        pyannote users do); signals longer than ``max_utterance_seconds`` fall back to the
+        mean of window embeddings."""
+        x = self._check(samples, source)
+        if len(x) > self.max_utterance_seconds * self.sample_rate:
+            return self.embed_windows(x, source=source).mean()
+        with self._lock:
+            return l2_normalize(self.embed_batch(x[None])[0])
+
+
+class ModuleEncoder(VariableLengthEncoder):
+    """An encoder around a callable mapping waveforms ``(B, T)`` (torch) to ``(B, D)``.
+
+    Parameters
+    ----------
+    forward
+        Called under ``torch.inference_mode()`` on a float32 tensor on ``device``.
+    name, sample_rate, dimension, window_seconds, hop_seconds
+        The :class:`~voxref.encoding.Encoder` properties.
+    min_seconds
+        Shortest input accepted.
+    info
+        Extra fields for :meth:`describe` (backend, architecture, source).
+
+    Examples
+    --------
+    >>> import numpy as np, torch
+    >>> enc = ModuleEncoder(lambda w: torch.stack([w.mean(1), w.std(1)], 1), name="toy",
+    ...                     sample_rate=16000, dimension=2)
+    >>> enc.embed_utterance(np.ones(16000, dtype="float32")).round(3).tolist()
+    [1.0, 0.0]
+    """
+
+    def __init__(
+        self,
+        forward: Callable[[Any], Any],
+        *,
+        name: str,
+        sample_rate: int,
+        dimension: int,
+        window_seconds: float = 3.0,
+        hop_seconds: float = 1.5,
+        min_seconds: float = 0.5,
+        device: str = "cpu",
+        info: Mapping[str, Any] | None = None,
+    ) -> None:
+        super().__init__()
+        self.forward = forward
+        self.name = name
+        self.sample_rate = int(sample_rate)
+        self.dimension = int(dimension)
+        self.window_seconds = float(window_seconds)
+        self.hop_seconds = float(hop_seconds)
+        self.min_seconds = float(min_seconds)
+        self.device = device
+        self.info = dict(info or {})
+        self.rng_seed = 0
+
+    def embed_batch(self, windows: np.ndarray) -> np.ndarray:
+        """Run the network on ``(B, T)`` windows.
+
+        The call runs under a private, fixed-seed torch RNG: some networks draw random numbers
+        at inference (SpeechBrain's ``StatisticsPooling``, used by the x-vector, adds tiny
+        Gaussian noise to the mean), which would otherwise make embeddings differ between calls
+        and consume the caller's global RNG.
+        """
+        import torch
+
+        x = torch.from_numpy(np.ascontiguousarray(windows, dtype=np.float32)).to(self.device)
+        dev = torch.device(self.device)
+        devices = [dev.index or 0] if dev.type == "cuda" else []
+        with torch.random.fork_rng(devices=devices), torch.inference_mode():
+            torch.manual_seed(self.rng_seed)
+            out = self.forward(x)
+        return out.reshape(len(windows), -1).float().cpu().numpy()
+
+    def describe(self) -> dict:
+        return {**super().describe(), **self.info}

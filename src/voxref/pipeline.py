@@ -1,6 +1,6 @@
 """The :class:`Embedder`: composes load -> clean -> guide -> encode -> pool, holding the models.
 
-The pipeline stands above the packages it composes (:mod:`voxref.clean`, :mod:`voxref.separation`,
+The pipeline stands above the packages it composes (:mod:`voxref.cleaning`, :mod:`voxref.separation`,
 :mod:`voxref.embedder`); none of them imports it.
 """
 
@@ -65,10 +65,10 @@ class PreparedReference:
     speech_seconds
         Duration of ``speech``.
     regions
-        Speech regions (:class:`voxref.clean.vad.SpeechRegions`) on the recording's timeline, or
+        Speech regions (:class:`voxref.cleaning.vad.SpeechRegions`) on the recording's timeline, or
         ``None`` when cleaning is off.
     report
-        The :class:`voxref.clean.quality.QualityReport`, or ``None`` when cleaning is off.
+        The :class:`voxref.cleaning.quality.QualityReport`, or ``None`` when cleaning is off.
     denoiser
         Name of the denoiser that ran.
     """
@@ -116,7 +116,7 @@ class ReferenceResult:
     activity
         :class:`voxref.separation.guide.TargetActivity` of its windows (``None`` unguided).
     quality
-        Its :class:`voxref.clean.quality.QualityReport`, with the overlap measured by guiding.
+        Its :class:`voxref.cleaning.quality.QualityReport`, with the overlap measured by guiding.
     """
 
     source: str
@@ -329,7 +329,7 @@ class Embedder:
         self._clean_options: dict[str, Any] = {"vad": vad}
         if denoise is not None:
             if isinstance(denoise, str):
-                from .clean.denoise import check_policy
+                from .cleaning.denoise import check_policy
 
                 check_policy(denoise)  # a typo fails here, not at the first reference
             self._clean_options["denoise"] = denoise
@@ -374,7 +374,7 @@ class Embedder:
         >>> type(emb.encoder).__name__, emb.dimension
         ('CheckpointGE2EEncoder', 256)
         """
-        from .embedder.checkpoint import load_pretrained
+        from .embedder.loader import load_pretrained
 
         encoder = load_pretrained(
             source,
@@ -422,7 +422,7 @@ class Embedder:
         audio = self.load(x, index=index, sample_rate=sample_rate)
         speech, regions, report, cleaned = audio, None, None, None
         if self.clean:
-            from .clean.pipeline import clean
+            from .cleaning.pipeline import clean
 
             cleaned = clean(audio, **self._clean_options).raise_if_rejected()
             speech, regions, report = cleaned.speech, cleaned.regions, cleaned.report
@@ -780,7 +780,7 @@ def _separator_spec(separate: bool | str | os.PathLike) -> str | Path | None:
     id ``str``; a missing voxref checkpoint fails here, not at the first reference."""
     if separate is False or separate is None:
         return None
-    from .embedder.checkpoint import means_shipped
+    from .loading.modules import means_shipped
     from .separation.speechbrain_separator import is_speechbrain_separator
 
     if means_shipped(separate):

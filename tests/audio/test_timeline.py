@@ -36,8 +36,8 @@ def test_the_two_mappings_are_inverse_inside_the_spans() -> None:
 
 def test_joined_length_is_the_length_of_the_cut() -> None:
     """With a sample rate, the last span ends where the joined audio ends, to the sample."""
-    from voxref.clean.pipeline import concatenate_regions
-    from voxref.clean.vad import SpeechRegions
+    from voxref.cleaning.pipeline import concatenate_regions
+    from voxref.cleaning.vad import SpeechRegions
 
     spans = np.array([[0.1, 0.7], [1.0001, 1.33333], [2.0, 2.55555]])
     sr = 16000

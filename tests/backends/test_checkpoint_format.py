@@ -10,15 +10,13 @@ import pytest
 import torch
 
 from voxref.embedder.checkpoint import (
-    CheckpointGE2EEncoder,
     EncoderCheckpoint,
     build_network,
-    detect_format,
     load_checkpoint,
-    load_pretrained,
     save_checkpoint,
 )
-from voxref.embedder.ge2e import GE2EEncoder, bundled_weights_path
+from voxref.embedder.ge2e import CheckpointGE2EEncoder, GE2EEncoder, bundled_weights_path
+from voxref.embedder.loader import detect_format, load_pretrained
 from voxref.embedder.testing import TINY_CONFIGS, make_voxref_checkpoint
 from voxref.errors import (
     CheckpointError,

@@ -9,11 +9,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from voxref.embedder.checkpoint import hub_file, load_pretrained
+from voxref.embedder.loader import load_pretrained
 from voxref.embedder.pyannote_backend import PyannoteEncoder
 from voxref.embedder.speechbrain_backend import SpeechBrainEncoder
 from voxref.embedder.testing import make_voxref_checkpoint
 from voxref.errors import MissingCheckpointError, UnsafeCheckpointError
+from voxref.loading.hub import hub_file
 
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
 

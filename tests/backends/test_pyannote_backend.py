@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from voxref.embedder.checkpoint import load_pretrained
+from voxref.embedder.loader import load_pretrained
 from voxref.embedder.pyannote_backend import PyannoteEncoder, load_pyannote_model
 from voxref.errors import CheckpointError, UnsafeCheckpointError
 from voxref.pipeline import Embedder

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from voxref.embedder.checkpoint import load_pretrained
+from voxref.embedder.loader import load_pretrained
 from voxref.embedder.speechbrain_backend import (
     SpeechBrainEncoder,
     check_hyperparams,

@@ -143,9 +143,9 @@ def test_cache_fingerprint_follows_per_clip_code(tmp_path: Path) -> None:
         f.parent.mkdir(parents=True, exist_ok=True)
         f.write_text("x = 1\n")
     before = code_fingerprint(root=tmp_path, callables=())
-    (tmp_path / "src/voxref/clean/mod.py").write_text("x = 2\n")
+    (tmp_path / "src/voxref/cleaning/mod.py").write_text("x = 2\n")
     assert code_fingerprint(root=tmp_path, callables=()) != before
-    (tmp_path / "src/voxref/clean/mod.py").write_text("x = 1\n")
+    (tmp_path / "src/voxref/cleaning/mod.py").write_text("x = 1\n")
     assert code_fingerprint(root=tmp_path, callables=()) == before
     (tmp_path / "src/voxref/embedder/pooling.py").write_text("y = 1\n")  # combine-only code
     assert code_fingerprint(root=tmp_path, callables=()) == before

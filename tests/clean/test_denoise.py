@@ -7,8 +7,8 @@ import gc
 import numpy as np
 import pytest
 
-from voxref.clean import dfn3 as dfn3_module
-from voxref.clean.denoise import (
+from voxref.cleaning import dfn3 as dfn3_module
+from voxref.cleaning.denoise import (
     AUTO_BABBLE_ATTEN_LIM_DB,
     AUTO_SNR_THRESHOLD_DB,
     AutoDenoiser,
@@ -17,8 +17,8 @@ from voxref.clean.denoise import (
     SpectralGate,
     get_denoiser,
 )
-from voxref.clean.dfn3 import DeepFilterNet3
-from voxref.clean.snr import snr_against_reference
+from voxref.cleaning.dfn3 import DeepFilterNet3
+from voxref.cleaning.snr import snr_against_reference
 from voxref.errors import ConfigError
 
 from .clean_signals import SR, add_noise, white_noise

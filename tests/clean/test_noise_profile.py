@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from voxref.augment.babble import add_babble
-from voxref.clean import clean
-from voxref.clean.denoise import AUTO_MAX_BABBLE_MODULATION, AUTO_MAX_MODULATION
-from voxref.clean.noise_profile import noise_modulation
+from voxref.cleaning import clean
+from voxref.cleaning.denoise import AUTO_MAX_BABBLE_MODULATION, AUTO_MAX_MODULATION
+from voxref.cleaning.noise_profile import noise_modulation
 
 from .clean_signals import SR, add_noise, pink_noise, white_noise
 

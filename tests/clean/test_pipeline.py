@@ -7,7 +7,7 @@ import pytest
 import soundfile as sf
 
 from voxref.audio import Audio, resample
-from voxref.clean import CleanResult, SpectralGate, clean
+from voxref.cleaning import CleanResult, SpectralGate, clean
 from voxref.errors import AudioFileNotFoundError, NoSpeechError, TooShortAudioError
 
 from .clean_signals import SR, add_noise, white_noise

@@ -11,8 +11,8 @@ from scipy.signal import butter, sosfiltfilt
 
 from voxref.audio import load_audio, resample
 from voxref.audio.level import active_level_db
-from voxref.clean import check, format_reports
-from voxref.clean.quality import (
+from voxref.cleaning import check, format_reports
+from voxref.cleaning.quality import (
     WEAK_BANDWIDTH_HZ,
     WEAK_CLIPPING_RATIO,
     QualityReport,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from voxref.clean.snr import estimate_snr, measure_snr, snr_against_reference
+from voxref.cleaning.snr import estimate_snr, measure_snr, snr_against_reference
 
 from .clean_signals import SR, add_noise, babble, pink_noise, white_noise
 
@@ -72,7 +72,7 @@ def test_snr_against_reference_is_scale_invariant():
 def test_speech_missed_by_the_vad_is_not_taken_for_noise(speech_with_pauses):
     """A clean clip whose first utterance the VAD missed (it then sits in the 'pauses') must not
     read as noisy (a clean benchmark clip read -20 dB this way)."""
-    from voxref.clean.vad import SpeechRegions
+    from voxref.cleaning.vad import SpeechRegions
 
     x = speech_with_pauses
     later = SpeechRegions(tuple(x.spans[1:]), np.zeros(0), 0.032, len(x.samples) / SR)
@@ -160,7 +160,7 @@ def test_speech_missed_by_the_vad_in_noise(speech_with_pauses, babble_talkers, k
     """The VAD missed the first utterance of a noisy clip: the 'pauses' are mostly speech. The
     noise is still measured (white 10 dB: 9.0 dB; babble 5 dB: 4.6 dB); the pause mean read
     0.0 / -1.6 dB, the quietest-frames cap 9.9 / 10.0 dB."""
-    from voxref.clean.vad import SpeechRegions
+    from voxref.cleaning.vad import SpeechRegions
 
     x = speech_with_pauses
     snr_db = 10.0 if kind == "white" else 5.0

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from voxref.audio import resample
-from voxref.clean.vad import (
+from voxref.cleaning.vad import (
     EnergyVAD,
     SileroVAD,
     SpeechRegions,

@@ -212,7 +212,7 @@ def test_bad_inputs_raise_config_errors(utterance_embeddings):
 
 
 def test_ref_quality_from_a_real_quality_report():
-    from voxref.clean.quality import QualityReport
+    from voxref.cleaning.quality import QualityReport
 
     report = QualityReport("a.wav", 5.0, 4.0, snr_db=3.0, bandwidth_hz=3500.0, clipping_ratio=0.0)
     report.set_overlap_ratio(0.2)

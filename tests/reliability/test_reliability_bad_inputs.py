@@ -689,7 +689,7 @@ def test_dc_offset_is_not_counted_as_noise(ctx: Ctx) -> None:
 
     The cleaning stage's SNR estimate used to measure the offset as noise (0.1 DC on clean
     speech -> "noisy: estimated SNR -3 dB", down-weighted; 0.2 -> rejected); it now high-passes
-    the signal first (``voxref.clean.snr.DC_CUTOFF_HZ``).
+    the signal first (``voxref.cleaning.snr.DC_CUTOFF_HZ``).
     """
     plain = voxref.embed(ctx.speech_path, return_details=True).report.fates[0]
     for offset in (0.1, 0.2):

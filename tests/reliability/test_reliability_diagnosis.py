@@ -1,7 +1,7 @@
 """Right diagnosis, whatever the path: one row per kind of input voxref used to misjudge.
 
 Each kind is a class of inputs, not one example: every row tries several rates, dtypes, gains or
-layouts, and asserts what the user is told (the quality report of ``voxref.clean.check`` and the
+layouts, and asserts what the user is told (the quality report of ``voxref.cleaning.check`` and the
 fate ``voxref.embed`` gives the same reference agree) and what is embedded (the vector of the
 input as it should have been read). Before these rows existed, each of them failed: clipped
 44.1/48 kHz files were "used" by ``embed`` and rejected by ``check``; integer PCM stored as
@@ -30,7 +30,7 @@ import voxref
 from voxref import errors as E
 from voxref.audio import resample
 from voxref.audio.level import active_level_db
-from voxref.clean import check
+from voxref.cleaning import check
 
 from .conftest import outcome
 

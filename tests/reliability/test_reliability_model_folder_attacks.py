@@ -274,7 +274,7 @@ def test_reported_attack_through_the_cli_leaves_no_trace(evil_ecapa, reference_w
 @pytest.mark.parametrize("target", HOPS[:8])
 def test_attack_variants_through_the_python_entry_points(target, tmp_path, reference_wav):
     import voxref
-    from voxref.embedder.checkpoint import load_pretrained
+    from voxref.embedder.loader import load_pretrained
     from voxref.embedder.testing import make_speechbrain_ecapa_dir
 
     d = make_speechbrain_ecapa_dir(tmp_path / "model")

@@ -32,9 +32,9 @@ SCANNED = [REPO / "src" / "voxref", REPO / "scripts", REPO / "benchmarks"]
 
 #: Reviewed exceptions: (file relative to the repo, call) -> why it is safe.
 ALLOWED = {
-    ("src/voxref/clean/vad.py", "torch.jit.load"): "loads Silero's TorchScript file bundled in "
+    ("src/voxref/cleaning/vad.py", "torch.jit.load"): "loads Silero's TorchScript file bundled in "
     "the silero-vad wheel (silero_model_path), never a user-supplied path",
-    ("src/voxref/embedder/speechbrain_backend.py", "load_hyperpyyaml"): "YAML is checked by "
+    ("src/voxref/loading/speechbrain.py", "load_hyperpyyaml"): "YAML is checked by "
     "check_hyperparams first: every target judged by the object it resolves to "
     "(voxref.allowlist.resolve_allowed)",
     ("src/voxref/allowlist.py", "import_module"): "imports only names already inside an allowed "
@@ -211,12 +211,12 @@ def _attr(module: str, name: str) -> Callable:
         try:
             mod = importlib.import_module(module)
         except ModuleNotFoundError as exc:
-            pytest.skip(f"{module} does not exist yet ({exc})")
+            pytest.fail(f"{module} cannot be imported ({exc}): a loading entry point is gone")
         obj = mod
         for part in name.split("."):
             obj = getattr(obj, part, None)
             if obj is None:
-                pytest.skip(f"{module}.{name} does not exist yet")
+                pytest.fail(f"{module}.{name} is gone: point this entry at its new home")
         return obj
 
     return get
@@ -233,17 +233,20 @@ def _loader(module: str, name: str, *, use: bool = False, **kwargs) -> Callable[
 
 
 CKPT = "voxref.embedder.checkpoint"
+LOADER = "voxref.embedder.loader"
 #: entry point id -> function(path) that loads a checkpoint file (and uses it, when lazy)
 ENTRY_POINTS: dict[str, Callable[[Path], object]] = {
     "GE2EEncoder(weights=)": _ge2e,
-    "checkpoint.safe_torch_load": _loader(CKPT, "safe_torch_load"),
+    "loading.safe_torch_load": _loader("voxref.loading.safe", "safe_torch_load"),
     "checkpoint.load_checkpoint": _loader(CKPT, "load_checkpoint"),
-    "checkpoint.load_pretrained": _loader(CKPT, "load_pretrained", use=True),
-    "load_pretrained(backend=ge2e)": _loader(CKPT, "load_pretrained", use=True, backend="ge2e"),
+    "loader.load_pretrained": _loader(LOADER, "load_pretrained", use=True),
+    "load_pretrained(backend=ge2e)": _loader(LOADER, "load_pretrained", use=True, backend="ge2e"),
     "load_pretrained(backend=pyannote)": _loader(
-        CKPT, "load_pretrained", use=True, backend="pyannote"
+        LOADER, "load_pretrained", use=True, backend="pyannote"
     ),
-    "load_pretrained(backend=voxref)": _loader(CKPT, "load_pretrained", use=True, backend="voxref"),
+    "load_pretrained(backend=voxref)": _loader(
+        LOADER, "load_pretrained", use=True, backend="voxref"
+    ),
     "Embedder.from_pretrained": _loader("voxref.pipeline", "Embedder.from_pretrained", use=True),
     "PyannoteEncoder.from_checkpoint": _loader(
         "voxref.embedder.pyannote_backend", "PyannoteEncoder.from_checkpoint", use=True
@@ -348,14 +351,14 @@ def _garbage_files(tmp: Path) -> dict[str, Path]:
     "entry",
     [
         "GE2EEncoder(weights=)",
-        "checkpoint.safe_torch_load",
+        "loading.safe_torch_load",
         "checkpoint.load_checkpoint",
-        "checkpoint.load_pretrained",
+        "loader.load_pretrained",
     ],
 )
 def test_broken_checkpoint_files_give_checkpoint_errors(entry: str, tmp_path: Path) -> None:
     files = _garbage_files(tmp_path)
-    if entry == "checkpoint.safe_torch_load":
+    if entry == "loading.safe_torch_load":
         del files["wrong-shapes"], files["not-a-dict"]  # valid torch files: loading them is right
     bad = _problems(entry, files)
     _xfail_if_known(entry, bad)

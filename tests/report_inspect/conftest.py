@@ -24,7 +24,7 @@ HOSTILE_NAME = 'm3 <img src=x onerror=alert(1)> & "q".wav'
 class BuiltReport:
     """A report written for the tests, with the inputs it was made from."""
 
-    report: object  # voxref.inspect.report.InspectReport
+    report: object  # voxref.inspection.report.InspectReport
     files: list[Path]
     html: str
 
@@ -52,7 +52,7 @@ def reference_files(tmp_path_factory: pytest.TempPathFactory, pyannote_sample) -
 def built_report(
     tmp_path_factory: pytest.TempPathFactory, reference_files: list[Path], embedder
 ) -> BuiltReport:
-    from voxref.inspect.report import inspect
+    from voxref.inspection.report import inspect
 
     out = tmp_path_factory.mktemp("report") / "report.html"
     rep = inspect([str(f) for f in reference_files], out, embedder=embedder)

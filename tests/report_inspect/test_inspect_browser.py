@@ -8,7 +8,7 @@ import re
 import numpy as np
 import pytest
 
-from voxref.inspect.browser import find_chromium, render
+from voxref.inspection.browser import find_chromium, render
 
 pytestmark = pytest.mark.browser
 

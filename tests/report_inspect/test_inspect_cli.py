@@ -41,7 +41,7 @@ def test_cli_files_and_speakers(tmp_path, speakers_dir, speech_by_speaker, capsy
 
 
 def test_speakers_are_grouped_by_folder(speakers_dir, tmp_path):
-    from voxref.inspect.report import inspect
+    from voxref.inspection.report import inspect
 
     rep = inspect([], tmp_path / "s.html", speakers_dir=speakers_dir, diarize=False)
     speakers = rep.inspection.speakers
@@ -61,30 +61,19 @@ def test_cli_needs_files_or_speakers(tmp_path, capsys):
     assert "--speakers" in capsys.readouterr().err
 
 
-def test_voxref_inspect_is_callable_both_ways():
+def test_voxref_inspect_is_the_function_even_after_importing_the_package():
     import voxref
-    import voxref.inspect.report as report
+    import voxref.inspection.report as report
 
-    assert callable(voxref.inspect)
-    pkg = sys.modules["voxref.inspect"]
-    original = report.inspect
-    try:
-        report.inspect = lambda *a, **k: ("called", a, k)
-        # the package module (what ``voxref.inspect`` is after a submodule import) dispatches too
-        assert pkg(["a.wav"], "r.html", diarize=False) == (
-            "called",
-            (["a.wav"], "r.html"),
-            {"diarize": False},
-        )
-    finally:
-        report.inspect = original
+    assert voxref.inspect is report.inspect
+    assert not callable(voxref.inspection)  # the package is a package, not a function
 
 
 _NO_PYPLOT = """
 import sys
 import numpy as np
-from voxref.inspect.collect import Inspection, ReferenceView
-from voxref.inspect.report import write_report
+from voxref.inspection.collect import Inspection, ReferenceView
+from voxref.inspection.report import write_report
 
 sr = 16000
 x = (0.3 * np.sin(2 * np.pi * 200 * np.arange(3 * sr) / sr)).astype(np.float32)
@@ -119,7 +108,7 @@ def test_report_without_models_leaves_pyplot_alone(tmp_path):
 def test_report_when_no_reference_is_usable(tmp_path, embedder):
     import soundfile as sf
 
-    from voxref.inspect.report import inspect
+    from voxref.inspection.report import inspect
 
     rng = np.random.default_rng(7)
     noise = tmp_path / "hiss.wav"

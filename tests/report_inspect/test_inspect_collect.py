@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from voxref.audio.signal import Audio
 from voxref.encoding import WindowEmbeddings
 from voxref.errors import ConfigError
-from voxref.inspect.collect import (
+from voxref.inspection.collect import (
     _activity_of,
     list_speaker_folders,
     speech_time,
@@ -24,7 +24,7 @@ from voxref.pipeline import PreparedReference
 
 
 def _prepared(regions: list[tuple[float, float]]) -> PreparedReference:
-    from voxref.clean.vad import SpeechRegions
+    from voxref.cleaning.vad import SpeechRegions
 
     audio = Audio(np.zeros(16000, np.float32), 16000)
     win = WindowEmbeddings(np.zeros((0, 4), np.float32), np.zeros(0), np.zeros(0))

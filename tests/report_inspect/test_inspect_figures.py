@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from voxref.inspect.figures import cosine_matrix, project_2d, to_png, weights_figure
+from voxref.inspection.figures import cosine_matrix, project_2d, to_png, weights_figure
 
 
 def _clusters(seed: int = 0) -> np.ndarray:

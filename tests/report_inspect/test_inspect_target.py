@@ -10,7 +10,7 @@ import soundfile as sf
 
 def test_second_voice_is_located_on_the_recording_timeline(tmp_path, speech_by_speaker, embedder):
     pytest.importorskip("voxref.separation.guide", reason="separation stage not installed yet")
-    from voxref.inspect.collect import collect
+    from voxref.inspection.collect import collect
 
     speakers = list(speech_by_speaker)
     target, other = speech_by_speaker[speakers[0]], speech_by_speaker[speakers[4]]

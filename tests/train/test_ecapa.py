@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from voxref.embedder.checkpoint import load_checkpoint, load_pretrained
+from voxref.embedder.checkpoint import load_checkpoint
+from voxref.embedder.loader import load_pretrained
 from voxref.train import Trainer
 
 SMALL_ECAPA = {

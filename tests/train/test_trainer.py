@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from voxref.embedder.checkpoint import load_pretrained
+from voxref.embedder.loader import load_pretrained
 from voxref.train import Trainer
 from voxref.train.evaluate import equal_error_rate
 from voxref.train.state import read_state

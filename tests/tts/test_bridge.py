@@ -118,8 +118,9 @@ def test_bad_inputs(tmp_path, unit_vectors, payload):
 def paired_fixture_speech(speech_by_speaker, ge2e, tmp_path_factory):
     """GE2E (real) paired with a GE2E whose weights were perturbed (a related but different
     space), on the 24 fixture clips."""
-    from voxref.embedder.checkpoint import load_pretrained, save_checkpoint
+    from voxref.embedder.checkpoint import save_checkpoint
     from voxref.embedder.ge2e import bundled_weights_path
+    from voxref.embedder.loader import load_pretrained
 
     state = torch.load(bundled_weights_path(), map_location="cpu", weights_only=True)
     state = {k: v for k, v in state["model_state"].items() if not k.startswith("similarity")}
@@ -155,7 +156,7 @@ def test_bridge_between_real_encoder_spaces_fits_and_reports(paired_fixture_spee
 
 def test_wiring_ge2e_to_random_encoders_and_speecht5(tmp_path, speech_by_speaker, ge2e):
     """Wiring only: random target weights make the numbers meaningless."""
-    from voxref.embedder.checkpoint import load_pretrained
+    from voxref.embedder.loader import load_pretrained
     from voxref.embedder.testing import make_voxref_checkpoint
 
     xvec = load_pretrained(make_voxref_checkpoint(tmp_path / "x.pt", "xvector-tdnn"))

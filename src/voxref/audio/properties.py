@@ -5,7 +5,7 @@ rate) and carries them on :attr:`Audio.as_read <voxref.audio.Audio.as_read>`, so
 later stage, whatever rate it works at, judges the recording and not voxref's conversion of it.
 Resampling turns the flat tops clipping leaves into ripples (a clipped 44.1 kHz file measured at
 16 kHz looks clean) and averaging channels can cancel them; the quality report
-(:mod:`voxref.clean.quality`) therefore reads clipping, peak, DC offset and level from here.
+(:mod:`voxref.cleaning.quality`) therefore reads clipping, peak, DC offset and level from here.
 
 Clipping is a flat run at one of the signal's two rails: at least :data:`CLIP_MIN_RUN`
 consecutive samples equal (within half a quantisation step) to the channel's maximum, or to its

@@ -34,8 +34,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..clean.pipeline import check
-    from ..clean.quality import QualityReport, format_reports
+    from ..cleaning.pipeline import check
+    from ..cleaning.quality import QualityReport, format_reports
     from ..errors import AudioError
 
     reports = []

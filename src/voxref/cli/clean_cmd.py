@@ -11,7 +11,7 @@ __all__ = ["register", "run"]
 
 def _denoise_policy(text: str) -> str:
     """``--denoise`` value: a policy name or ``dfn3-lim<N>``."""
-    from ..clean.denoise import check_policy
+    from ..cleaning.denoise import check_policy
     from ..errors import ConfigError
 
     try:
@@ -21,7 +21,7 @@ def _denoise_policy(text: str) -> str:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from ..clean.denoise import AUTO_BABBLE_ATTEN_LIM_DB, AUTO_SNR_THRESHOLD_DB, DEFAULT_POLICY
+    from ..cleaning.denoise import AUTO_BABBLE_ATTEN_LIM_DB, AUTO_SNR_THRESHOLD_DB, DEFAULT_POLICY
 
     p = sub.add_parser(
         "clean",
@@ -67,8 +67,8 @@ def run(args: argparse.Namespace) -> int:
     import numpy as np
     import soundfile as sf
 
-    from ..clean.pipeline import clean
-    from ..clean.quality import format_reports
+    from ..cleaning.pipeline import clean
+    from ..cleaning.quality import format_reports
 
     result = clean(
         args.input,

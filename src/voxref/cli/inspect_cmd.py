@@ -56,7 +56,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..inspect.report import inspect
+    from ..inspection.report import inspect
     from ..pipeline import Embedder
 
     if not args.files and not args.speakers:
@@ -80,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
         f"{rep.num_speakers} speaker(s)); figures in {rep.path.parent / (rep.path.stem + '_figures')}"
     )
     if args.screenshot:
-        from ..inspect.browser import render
+        from ..inspection.browser import render
 
         try:
             w, h = (int(v) for v in args.window_size.split(","))

@@ -15,15 +15,25 @@ import importlib.util
 import logging
 import os
 from collections import OrderedDict
+from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from ..encoding import Encoder, WindowEmbeddings, l2_normalize, window_starts
 from ..errors import CheckpointError, MissingCheckpointError, MissingDependencyError
+from ..loading.safe import safe_torch_load
 
-__all__ = ["GE2EEncoder", "bundled_weights_path", "mel_filterbank"]
+__all__ = [
+    "GE2EEncoder",
+    "CheckpointGE2EEncoder",
+    "DEFAULT_CONFIG",
+    "build_ge2e_network",
+    "bundled_weights_path",
+    "mel_filterbank",
+]
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +42,17 @@ N_FFT = 400  # 25 ms
 HOP = 160  # 10 ms
 N_MELS = 40
 PARTIAL_FRAMES = 160  # 1.6 s
+
+# the ``ge2e-lstm`` architecture of voxref checkpoints (Resemblyzer's sizes); the front end is fixed
+DEFAULT_CONFIG: dict[str, Any] = {
+    "sample_rate": SAMPLE_RATE,
+    "n_mels": N_MELS,
+    "hidden_size": 256,
+    "num_layers": 3,
+    "embedding_dim": 256,
+    "window_seconds": 1.6,
+    "hop_seconds": 0.4,
+}
 
 
 def bundled_weights_path() -> Path:
@@ -90,6 +111,69 @@ def mel_filterbank(
     return weights.astype(np.float32)
 
 
+@lru_cache(maxsize=1)
+def _ge2e_network_class() -> type:
+    import torch
+    from torch import nn
+
+    class GE2ENetwork(nn.Module):
+        """GE2E d-vector network; ``forward`` takes waveforms ``(B, T)`` or mels ``(B, F, 40)``."""
+
+        architecture = "ge2e-lstm"
+
+        def __init__(self, config: Mapping[str, Any]) -> None:
+            super().__init__()
+            self.config = dict(config)
+            self.lstm = nn.LSTM(
+                config["n_mels"], config["hidden_size"], config["num_layers"], batch_first=True
+            )
+            self.linear = nn.Linear(config["hidden_size"], config["embedding_dim"])
+            self.register_buffer(
+                "stft_window", torch.hann_window(N_FFT, periodic=True), persistent=False
+            )
+            self.register_buffer("mel_basis", torch.from_numpy(mel_filterbank()), persistent=False)
+
+        def mel(self, waveforms):
+            """Mel power spectrogram ``(B, frames, 40)`` as :meth:`GE2EEncoder.mel`."""
+            spec = torch.stft(
+                waveforms,
+                N_FFT,
+                HOP,
+                N_FFT,
+                window=self.stft_window,
+                center=True,
+                pad_mode="constant",
+                return_complex=True,
+            )
+            power = spec.real**2 + spec.imag**2  # (B, freq, frames)
+            return (self.mel_basis @ power).transpose(1, 2)
+
+        def forward(self, x):
+            mels = self.mel(x) if x.dim() == 2 else x
+            _, (hidden, _) = self.lstm(mels)
+            e = torch.relu(self.linear(hidden[-1]))
+            return e / torch.linalg.vector_norm(e, dim=1, keepdim=True).clamp_min(1e-12)
+
+    return GE2ENetwork
+
+
+def build_ge2e_network(config: Mapping[str, Any] | None = None):
+    """A fresh GE2E network (``config`` over :data:`DEFAULT_CONFIG`, not validated: see
+    :func:`voxref.embedder.checkpoint.build_network`), carrying ``.architecture`` and ``.config``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> build_ge2e_network({"num_layers": 1})(torch.zeros(2, 16000)).shape
+    torch.Size([2, 256])
+    """
+    cfg = {**DEFAULT_CONFIG, **dict(config or {})}
+    net = _ge2e_network_class()(cfg)
+    net.architecture = "ge2e-lstm"
+    net.config = cfg
+    return net
+
+
 class GE2EEncoder(Encoder):
     """The bundled GE2E d-vector encoder (256-d, 16 kHz): voxref's offline default.
 
@@ -128,22 +212,15 @@ class GE2EEncoder(Encoder):
         self.weights_path = Path(weights) if weights is not None else bundled_weights_path()
         self.device = device
         self._model = None
-        self._window = None
-        self._fbank = None
         # digest of a signal -> {(window frames, start frame): embedding}: the first halves of
         # the windows of the last few signals, which cost nothing extra (see embed_windows)
         self._prefixes: OrderedDict[bytes, dict[tuple[int, int], np.ndarray]] = OrderedDict()
 
     # ----------------------------------------------------------------- model
     def _build(self):
-        import torch
-
-        from .checkpoint import build_network  # one definition of the network, shared with training
 
         if not self.weights_path.exists():
             raise MissingCheckpointError(f"GE2E weights not found at {self.weights_path}.")
-        from .checkpoint import safe_torch_load
-
         state = safe_torch_load(self.weights_path)
         if isinstance(state, dict):
             state = state.get("model_state", state)
@@ -152,7 +229,7 @@ class GE2EEncoder(Encoder):
                 f"{self.weights_path} holds a {type(state).__name__}, not a GE2E state dict "
                 "({'model_state': {...}} as Resemblyzer saves it)."
             )
-        net = build_network("ge2e-lstm")
+        net = build_ge2e_network()  # one definition of the network, shared with training
         # the checkpoint also holds GE2E's similarity scale/bias; they are not part of inference
         try:
             missing, _unexpected = net.load_state_dict(
@@ -166,10 +243,7 @@ class GE2EEncoder(Encoder):
             raise MissingCheckpointError(
                 f"{self.weights_path} is not a GE2E checkpoint (missing {missing})."
             )
-        net.eval().to(self.device)
-        self._window = torch.hann_window(N_FFT, periodic=True, device=self.device)
-        self._fbank = torch.from_numpy(mel_filterbank()).to(self.device)
-        return net
+        return net.eval().to(self.device)
 
     @property
     def model(self):
@@ -182,23 +256,14 @@ class GE2EEncoder(Encoder):
 
     # ----------------------------------------------------------------- features
     def mel(self, samples: np.ndarray):
-        """Mel power spectrogram ``(frames, 40)`` (torch), frames every 10 ms (centered STFT)."""
+        """Mel power spectrogram ``(frames, 40)`` (torch), frames every 10 ms (centered STFT).
+
+        The network's own front end (``model.mel``), the one training uses too.
+        """
         import torch
 
-        self.model  # noqa: B018  (ensures window/fbank exist)
         x = torch.from_numpy(np.ascontiguousarray(samples, dtype=np.float32)).to(self.device)
-        spec = torch.stft(
-            x,
-            N_FFT,
-            HOP,
-            N_FFT,
-            window=self._window,
-            center=True,
-            pad_mode="constant",
-            return_complex=True,
-        )
-        power = spec.real**2 + spec.imag**2  # (freq, frames)
-        return (self._fbank @ power).T.contiguous()
+        return self.model.mel(x[None])[0].contiguous()
 
     def _forward_mels(self, mels):
         import torch
@@ -300,3 +365,31 @@ class GE2EEncoder(Encoder):
         """Resemblyzer-compatible utterance d-vector: mean of 1.6 s partials at 1.3 per second."""
         hop = round(self.sample_rate / 1.3 / HOP) * HOP / self.sample_rate
         return self.embed_windows(samples, hop=hop, source=source).mean()
+
+
+class CheckpointGE2EEncoder(GE2EEncoder):
+    """A :class:`GE2EEncoder` running weights from a voxref checkpoint.
+
+    Same front end, windowing and Resemblyzer-compatible ``embed_utterance``; only the weights
+    (and, if the config says so, the LSTM size / embedding dimension) differ. ``checkpoint`` is a
+    ``ge2e-lstm`` :class:`voxref.embedder.checkpoint.EncoderCheckpoint`.
+    """
+
+    def __init__(self, checkpoint: Any, device: str = "cpu") -> None:
+        super().__init__(weights=checkpoint.path or "<in-memory checkpoint>", device=device)
+        self.checkpoint = checkpoint
+        self.name = checkpoint.name
+        self.dimension = int(checkpoint.config["embedding_dim"])
+        self.window_seconds = float(checkpoint.config["window_seconds"])
+        self.hop_seconds = float(checkpoint.config["hop_seconds"])
+
+    def _build(self):
+        return self.checkpoint.build_network().to(self.device)
+
+    def describe(self) -> dict:
+        return {
+            **super().describe(),
+            "backend": "voxref",
+            "architecture": "ge2e-lstm",
+            "source": str(self.checkpoint.path),
+        }

@@ -20,7 +20,7 @@ def get_encoder(spec: str | os.PathLike | Encoder = "ge2e", device: str = "cpu")
     spec
         ``"ge2e"`` (bundled, offline default), an :class:`Encoder` instance, or a checkpoint
         (an existing path, or a hub id ``"owner/name"``) loaded with
-        :func:`voxref.embedder.checkpoint.load_pretrained` (so ``Embedder(encoder=path)``,
+        :func:`voxref.embedder.loader.load_pretrained` (so ``Embedder(encoder=path)``,
         ``voxref.embed(files, encoder=path)`` and every CLI ``--encoder`` take checkpoints).
         Hub options (revision, token, offline) go through :meth:`voxref.Embedder.from_pretrained`.
 
@@ -36,9 +36,10 @@ def get_encoder(spec: str | os.PathLike | Encoder = "ge2e", device: str = "cpu")
 
         return GE2EEncoder(device=device)
     if isinstance(spec, (str, os.PathLike)):
-        from .checkpoint import _HUB_ID, load_pretrained
+        from ..loading.hub import HUB_ID_PATTERN
+        from .loader import load_pretrained
 
-        if os.path.exists(spec) or _HUB_ID.match(str(spec)):
+        if os.path.exists(spec) or HUB_ID_PATTERN.match(str(spec)):
             return load_pretrained(spec, device=device)
     raise ConfigError(
         f"unknown encoder {spec!r}; use one of {ENCODER_NAMES}, an Encoder instance, an existing "

@@ -292,10 +292,10 @@ def make_pyannote_checkpoint(
     """
     import torch
 
+    from ..loading.pyannote import import_pyannote
     from ..seeding import seeded_init
-    from .pyannote_backend import _import_pyannote
 
-    _import_pyannote()
+    import_pyannote()
     import lightning
     from pyannote.audio.core.task import Problem, Resolution, Specifications
     from pyannote.audio.models.embedding import WeSpeakerResNet34, XVectorSincNet

@@ -78,7 +78,7 @@ def clip_schema() -> Any:
     ``embedding`` is the clip's own embedding (what ``voxref.embed([clip])`` returns);
     ``windows`` holds the ``num_windows x dimension`` window embeddings row-major (float32),
     with ``window_starts``/``window_ends`` in seconds: what the speaker stage pools.
-    ``quality`` is the clip's :class:`~voxref.clean.quality.QualityReport` as JSON.
+    ``quality`` is the clip's :class:`~voxref.cleaning.quality.QualityReport` as JSON.
     ``seconds`` / ``cpu_seconds`` are the wall / CPU time the worker spent on the clip, and
     ``worker`` is ``host:pid`` of the process that embedded it.
     """

@@ -134,7 +134,7 @@ def load_clip(clip: Clip, sample_rate: int) -> Any:
 
 
 def quality_to_json(report: Any) -> str | None:
-    """A :class:`~voxref.clean.quality.QualityReport` as JSON, every field at full precision
+    """A :class:`~voxref.cleaning.quality.QualityReport` as JSON, every field at full precision
     (non-finite numbers as ``null``), plus its ``weight_hint``."""
     if report is None:
         return None
@@ -147,10 +147,10 @@ def quality_to_json(report: Any) -> str | None:
 
 
 def quality_from_json(text: str | None) -> Any:
-    """The :class:`~voxref.clean.quality.QualityReport` stored by :func:`quality_to_json`."""
+    """The :class:`~voxref.cleaning.quality.QualityReport` stored by :func:`quality_to_json`."""
     if not text:
         return None
-    from ..clean.quality import QualityReport
+    from ..cleaning.quality import QualityReport
 
     d = json.loads(text)
     d.pop("weight_hint", None)

@@ -2,7 +2,7 @@
 
 Pipeline (:class:`Diarizer`):
 
-1. **Speech regions**: ``voxref.clean.vad`` (silero) with tight padding (:mod:`.speech`).
+1. **Speech regions**: ``voxref.cleaning.vad`` (silero) with tight padding (:mod:`.speech`).
 2. **Window embeddings**: 1.5 s windows every 0.25 s inside the speech regions (:mod:`.windows`).
 3. **Clustering**: windows are centred on the recording's mean embedding (GE2E d-vectors all lie in
    one positive cone; removing the common part sharpens the contrast between voices), then Ward
@@ -416,7 +416,7 @@ class Diarizer:
         if spec is None or spec is False:
             return None
         if spec is True or isinstance(spec, (str, Path)):
-            from ..embedder.checkpoint import means_shipped
+            from ..loading.modules import means_shipped
             from .overlap_detector import SpeakerCountNet
 
             self._overlap_detector = SpeakerCountNet.load(None if means_shipped(spec) else spec)

@@ -195,6 +195,6 @@ def separated_target(
 
 def babble_denoiser_name() -> str:
     """Name of the denoiser the ``"auto"`` policy gives babble-like noise (``dfn3-lim<N>``)."""
-    from ..clean.denoise import AUTO_BABBLE_ATTEN_LIM_DB
+    from ..cleaning.denoise import AUTO_BABBLE_ATTEN_LIM_DB
 
     return f"dfn3-lim{AUTO_BABBLE_ATTEN_LIM_DB:g}"

@@ -16,7 +16,7 @@ Security: pyannote.audio's own ``Pipeline.from_pretrained`` imports whatever cla
 ``config.yaml`` names and unpickles the model checkpoints with ``weights_only=False``, so voxref
 never calls it on a path or hub id. :func:`load_pipeline` reads ``config.yaml`` as plain data,
 builds only a ``pyannote.audio.pipelines`` class judged by :func:`voxref.allowlist.resolve_allowed`,
-loads every model with :func:`voxref.embedder.pyannote_backend.load_pyannote_model`
+loads every model with :func:`voxref.loading.pyannote.load_pyannote_model`
 (``weights_only=True``), refuses ``preprocessors`` (they name arbitrary classes) and model
 references it cannot check (a SpeechBrain hub id as the embedding). An already built ``Pipeline``
 object is used as given: you built it.
@@ -170,7 +170,7 @@ class _HubFiles:
         self.repo_id, self.kwargs = repo_id, {"token": token, "cache_dir": cache_dir}
 
     def get(self, relative: str) -> Path:
-        from ..embedder.checkpoint import hub_file
+        from ..loading.hub import hub_file
 
         return hub_file(self.repo_id, relative, **self.kwargs)
 
@@ -202,7 +202,7 @@ def build_pipeline(
     What pyannote's ``Pipeline.from_pretrained`` does, minus its unsafe parts: the pipeline class
     must resolve to a ``pyannote.audio.pipelines`` subclass of pyannote's ``Pipeline``
     (:func:`voxref.allowlist.resolve_allowed`), models (``segmentation``, ``embedding``) are loaded
-    by :func:`voxref.embedder.pyannote_backend.load_pyannote_model` (``weights_only=True``), a
+    by :func:`voxref.loading.pyannote.load_pyannote_model` (``weights_only=True``), a
     PLDA folder must hold its two ``.npz`` files (read without pickle), and ``preprocessors`` are
     refused. No telemetry is sent.
 
@@ -218,7 +218,7 @@ def build_pipeline(
     import yaml
 
     from ..allowlist import AllowList, resolve_allowed
-    from ..embedder.pyannote_backend import load_pyannote_model
+    from ..loading.pyannote import load_pyannote_model
 
     name = name or str(config_file)
     try:

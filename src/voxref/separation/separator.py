@@ -39,8 +39,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..embedder.checkpoint import SavedModule, shipped_checkpoint
 from ..errors import AudioShapeError, ConfigError
+from ..loading.modules import SavedModule, shipped_checkpoint
 from ..seeding import seeded_init
 
 __all__ = [

@@ -1,4 +1,4 @@
-"""Speech regions for diarization, from the clean stage's detectors (``voxref.clean.vad``).
+"""Speech regions for diarization, from the clean stage's detectors (``voxref.cleaning.vad``).
 
 Diarization wants tighter regions than cleaning does (short pauses between turns matter for the
 error rate), so :func:`speech_regions` uses smaller padding and gap bridging than the clean stage's
@@ -46,12 +46,12 @@ def speech_regions(
     sample_rate
         Their rate in Hz.
     vad
-        A detector name or object understood by ``voxref.clean.vad.get_vad`` (``"silero"``,
+        A detector name or object understood by ``voxref.cleaning.vad.get_vad`` (``"silero"``,
         ``"energy"``, ...).
     pad, min_gap, min_speech
         Padding on both sides, longest pause bridged, shortest region kept (seconds).
     """
-    from ..clean.vad import detect_speech
+    from ..cleaning.vad import detect_speech
 
     x = np.asarray(samples, dtype=np.float32)
     res = detect_speech(x, sample_rate, vad=vad, pad=pad, min_gap=min_gap, min_speech=min_speech)

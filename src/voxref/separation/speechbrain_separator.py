@@ -7,7 +7,7 @@ one (a local directory laid out as on the hub, or a hub id when online) can use 
 voxref takes a separator: ``Embedder(separate="speechbrain/sepformer-libri2mix")`` or
 ``Embedder(separate="/models/sepformer-libri2mix")``.
 
-Loading follows :mod:`voxref.embedder.speechbrain_backend`: the ``hyperparams.yaml`` is checked
+Loading follows :mod:`voxref.loading.speechbrain`: the ``hyperparams.yaml`` is checked
 against an allow-list before anything is built (``speechbrain.lobes.models.dual_path`` is allowed),
 weight files load with ``torch.load(weights_only=True)`` first and only from the directory given.
 
@@ -45,7 +45,7 @@ def is_speechbrain_separator(spec: str | os.PathLike) -> bool:
     >>> is_speechbrain_separator("model.pt")
     False
     """
-    from ..embedder.checkpoint import is_hub_id
+    from ..loading.hub import is_hub_id
 
     p = Path(spec)
     if p.is_dir():
@@ -82,7 +82,7 @@ class SpeechBrainSeparator:
         source: str | None = None,
     ) -> SpeechBrainSeparator:
         """Load a local SpeechBrain separation model directory the caller chose."""
-        from ..embedder.speechbrain_backend import load_speechbrain_directory
+        from ..loading.speechbrain import load_speechbrain_directory
 
         hparams, modules = load_speechbrain_directory(
             directory,
@@ -113,7 +113,7 @@ class SpeechBrainSeparator:
         allow_yaml_targets: Iterable[str] = (),
     ) -> SpeechBrainSeparator:
         """Load a hub model (cache first; downloads only when allowed), with the same checks."""
-        from ..embedder.speechbrain_backend import speechbrain_hub_directory
+        from ..loading.speechbrain import speechbrain_hub_directory
 
         directory = speechbrain_hub_directory(
             repo_id,

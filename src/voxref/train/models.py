@@ -10,7 +10,7 @@
 * ``"wespeaker"``: pyannote's ``WeSpeakerResNet34`` (optional; imports pyannote.audio, ~6 s).
 
 The first two export to voxref's checkpoint format (``encoder.pt`` + ``encoder.json``, loaded
-by :func:`voxref.embedder.checkpoint.load_pretrained`); WeSpeaker exports a pyannote
+by :func:`voxref.embedder.loader.load_pretrained`); WeSpeaker exports a pyannote
 (Lightning-style) ``pytorch_model.bin``, which the same loader reads.
 """
 
@@ -83,7 +83,7 @@ class TrainableEncoder(nn.Module):
 
     # ------------------------------------------------------------------ export
     def export(self, path: str | os.PathLike, metadata: Mapping[str, Any] | None = None) -> Path:
-        """Write the weights where :func:`voxref.embedder.checkpoint.load_pretrained` reads them.
+        """Write the weights where :func:`voxref.embedder.loader.load_pretrained` reads them.
 
         ``path`` is a folder: it gets ``encoder.pt`` + ``encoder.json`` (voxref format), or
         ``pytorch_model.bin`` (pyannote format, WeSpeaker). Returns the file written.
@@ -226,9 +226,9 @@ def _fix_shift_invariant(net: nn.Module) -> None:
 
 
 def _build_wespeaker(config: TrainConfig) -> TrainableEncoder:
-    from ..embedder.pyannote_backend import _import_pyannote
+    from ..loading.pyannote import import_pyannote
 
-    _import_pyannote()
+    import_pyannote()
     from pyannote.audio.core.task import Problem, Resolution, Specifications
     from pyannote.audio.models.embedding import WeSpeakerResNet34
 

@@ -101,7 +101,7 @@ def write_state(state: dict[str, Any], path: str | os.PathLike) -> Path:
 
 def read_state(source: str | os.PathLike | bytes) -> dict[str, Any]:
     """Load a training state with ``weights_only=True`` and check its format tag."""
-    from ..embedder.checkpoint import safe_torch_load
+    from ..loading.safe import safe_torch_load
 
     state = safe_torch_load(source)
     if not isinstance(state, dict) or state.get("format") != STATE_FORMAT:

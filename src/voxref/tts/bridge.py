@@ -22,7 +22,7 @@ and load with :func:`load_bridge` (``torch.load(weights_only=True)``).
 
 How to build a real bridge (needs the target model's weights, e.g. once online)::
 
-    from voxref.embedder.checkpoint import load_pretrained
+    from voxref.embedder.loader import load_pretrained
     from voxref.embedder.ge2e import GE2EEncoder
     from voxref.tts.bridge import paired_embeddings, fit_and_evaluate
 
@@ -434,7 +434,7 @@ def fit_bridge(kind: str, source: Any, target: Any, **options: Any) -> Bridge:
 
 def load_bridge(path: str | os.PathLike) -> Bridge:
     """Read a bridge written by :meth:`Bridge.save` (``weights_only=True``)."""
-    from ..embedder.checkpoint import safe_torch_load
+    from ..loading.safe import safe_torch_load
 
     obj = safe_torch_load(path)
     if not isinstance(obj, dict) or obj.get("format") != BRIDGE_FORMAT:

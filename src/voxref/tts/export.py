@@ -29,7 +29,7 @@ references with their pooling weights and fates.
 Spaces matter more than shapes: an embedding only means something to a TTS model trained on
 the same encoder's space. voxref's bundled GE2E uses Resemblyzer's weights (the SV2TTS
 architecture and front end; RTVC's own ``encoder.pt`` can be loaded with
-``voxref.embedder.checkpoint.load_pretrained`` for exact RTVC embeddings); SpeechT5 expects
+``voxref.embedder.loader.load_pretrained`` for exact RTVC embeddings); SpeechT5 expects
 ``spkrec-xvect-voxceleb`` x-vectors; a Coqui model expects the encoder its ``d_vector_file``
 was computed with. The sidecar records which encoder produced the file.
 """
@@ -341,7 +341,7 @@ def read_coqui_d_vectors(path: str | os.PathLike) -> dict[str, dict[str, Any]]:
     if p.suffix == ".json":
         data = json.loads(p.read_text(encoding="utf-8"))
     elif p.suffix == ".pth":
-        from ..embedder.checkpoint import safe_torch_load
+        from ..loading.safe import safe_torch_load
 
         data = safe_torch_load(p)
     else:
@@ -422,7 +422,7 @@ def load_speecht5(path: str | os.PathLike):
     """The ``(1, 512)`` float32 tensor of a SpeechT5 speaker-embedding file (weights-only load)."""
     import torch
 
-    from ..embedder.checkpoint import safe_torch_load
+    from ..loading.safe import safe_torch_load
 
     t = safe_torch_load(path)
     if not torch.is_tensor(t) or tuple(t.shape) != (1, SPEECHT5_DIM):

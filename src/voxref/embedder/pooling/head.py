@@ -34,9 +34,7 @@ Examples
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -44,7 +42,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ...errors import ConfigError, MissingCheckpointError
+from ...errors import ConfigError
+from ...loading.modules import SavedModule
 from ...seeding import seeded_init
 from .quality import QUALITY_FEATURE_NAMES, as_qualities, quality_features
 
@@ -73,7 +72,7 @@ def set_features(embeddings: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     return torch.stack([agree, offset], dim=-1)
 
 
-class AttentivePooling(nn.Module):
+class AttentivePooling(SavedModule, nn.Module):
     """PMA-style pooling head over a set of reference embeddings (see the module docstring).
 
     Parameters
@@ -106,6 +105,11 @@ class AttentivePooling(nn.Module):
     >>> emb.shape, round(float(w.sum()), 5)
     ((4,), 1.0)
     """
+
+    checkpoint_format = CHECKPOINT_FORMAT
+    checkpoint_file = "pooling_head.pt"
+    checkpoint_what = "pooling-head"
+    trained_by = "scripts/train_pooling_head.py or use pooling='attention'"
 
     def __init__(
         self,
@@ -232,31 +236,3 @@ class AttentivePooling(nn.Module):
         finally:
             self.train(was_training)
         return emb.cpu().numpy().astype(np.float32), w.cpu().numpy().astype(np.float32)
-
-    # ------------------------------------------------------------------ checkpoints
-    def save(self, path: str | os.PathLike, metadata: dict | None = None) -> Path:
-        """Write ``{"format", "config", "state_dict", "metadata"}`` (weights_only-loadable)."""
-        from ..checkpoint import save_module_checkpoint
-
-        return save_module_checkpoint(
-            self, path, checkpoint_format=CHECKPOINT_FORMAT, metadata=metadata
-        )
-
-    @classmethod
-    def load(cls, path: str | os.PathLike, map_location: str = "cpu") -> AttentivePooling:
-        """Load a checkpoint written by :meth:`save` (``torch.load(weights_only=True)``)."""
-        path = Path(path)
-        if not path.is_file():
-            raise MissingCheckpointError(
-                f"no pooling-head checkpoint at {path}; train one with scripts/train_pooling_head.py "
-                "or use pooling='attention'."
-            )
-        from ..checkpoint import load_module_checkpoint
-
-        return load_module_checkpoint(
-            cls,
-            path,
-            checkpoint_format=CHECKPOINT_FORMAT,
-            what="pooling-head",
-            map_location=map_location,
-        )

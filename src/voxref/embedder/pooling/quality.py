@@ -17,7 +17,7 @@ reference) times ``weight_hint``. With ``gamma = 2`` this is inverse-variance we
 deviation is treated as a standard deviation. A missing field contributes nothing.
 
 Where the constants come from: GE2E embeddings of synthetic speakers degraded with
-:mod:`voxref.augment`, measured with ``voxref.clean.quality`` (the *train* speakers of fold 0 of
+:mod:`voxref.augment`, measured with ``voxref.cleaning.quality`` (the *train* speakers of fold 0 of
 ``scripts/train_pooling_head.py``). White/pink/brown noise at 0-5 dB moves a reference 0.3-0.4
 (cosine distance) from its speaker's clean centroid, babble at 0-10 dB 0.2-0.3, reverberation
 0.23, a telephone channel ~0.3, another talker over 40-90 % of it 0.1-0.2, while a clean

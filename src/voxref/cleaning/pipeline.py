@@ -3,7 +3,7 @@
 :func:`clean` takes one reference recording (anything :func:`voxref.audio.load_audio` accepts) and
 returns a :class:`CleanResult`: the denoised recording (full length), its speech regions
 concatenated (what a speaker encoder should see), the regions, and a
-:class:`~voxref.clean.quality.QualityReport`. Every conversion is appended to ``Audio.history``.
+:class:`~voxref.cleaning.quality.QualityReport`. Every conversion is appended to ``Audio.history``.
 The recording is measured as given (before denoising; clipping, peak, DC and level on the samples
 as read, before resampling and downmix: ``Audio.as_read``): the report describes the reference,
 not voxref's repair of it.
@@ -258,12 +258,12 @@ def clean(
         Rate of an array/tensor input.
     vad
         Voice activity detector: ``"silero"`` (bundled Silero VAD, ONNX), ``"energy"``, or an object
-        (see :func:`voxref.clean.vad.get_vad`).
+        (see :func:`voxref.cleaning.vad.get_vad`).
     denoise
         Policy ``"off"``, ``"gate"``, ``"gate-stationary"``, ``"dfn3"``, ``"dfn3-lim<N>"``,
         ``"auto"`` (below ``snr_threshold_db`` of estimated SNR: DeepFilterNet3 for stationary
         noise, DeepFilterNet3 limited to 6 dB for babble, nothing otherwise; see
-        :mod:`voxref.clean.denoise`), or a :class:`~voxref.clean.denoise.Denoiser`.
+        :mod:`voxref.cleaning.denoise`), or a :class:`~voxref.cleaning.denoise.Denoiser`.
     snr_threshold_db
         Threshold of the ``"auto"`` policy.
     min_speech

@@ -8,12 +8,12 @@ policy     what runs
 =========  ==================================================================================
 ``off``    :class:`NoDenoiser`: the audio passes unchanged.
 ``gate``   :class:`SpectralGate`: noisereduce spectral gating (non-stationary by default).
-``dfn3``   :class:`~voxref.clean.dfn3.DeepFilterNet3`: the DeepFilterNet3 network.
+``dfn3``   :class:`~voxref.cleaning.dfn3.DeepFilterNet3`: the DeepFilterNet3 network.
 ``dfn3-    DeepFilterNet3 removing at most N dB of noise (``atten_lim_db=N``), e.g.
 limN``     ``"dfn3-lim6"``.
 ``auto``   :class:`AutoDenoiser`: when the estimated SNR is below
            :data:`AUTO_SNR_THRESHOLD_DB`: DeepFilterNet3 if the noise is stationary
-           (:func:`~voxref.clean.noise_profile.noise_modulation` below
+           (:func:`~voxref.cleaning.noise_profile.noise_modulation` below
            :data:`AUTO_MAX_MODULATION`), DeepFilterNet3 limited to
            :data:`AUTO_BABBLE_ATTEN_LIM_DB` of attenuation if it is babble-like (modulation
            below :data:`AUTO_MAX_BABBLE_MODULATION`); otherwise nothing.
@@ -91,7 +91,7 @@ DENOISE_POLICIES = ("off", "gate", "dfn3", "auto")
 DEFAULT_POLICY = "auto"
 #: ``"auto"`` runs DeepFilterNet3 on recordings whose estimated SNR is below this (dB).
 AUTO_SNR_THRESHOLD_DB = 15.0
-#: ... and whose noise modulation (:func:`~voxref.clean.noise_profile.noise_modulation`) is below this.
+#: ... and whose noise modulation (:func:`~voxref.cleaning.noise_profile.noise_modulation`) is below this.
 AUTO_MAX_MODULATION = 0.8
 #: Noise modulated more than stationary noise but below this is babble-like (limited denoising).
 AUTO_MAX_BABBLE_MODULATION = 2.0

@@ -6,7 +6,7 @@ DeepFilterNet runtime load on first use.
 Examples
 --------
 >>> import numpy as np
->>> from voxref.clean import clean
+>>> from voxref.cleaning import clean
 >>> rng = np.random.default_rng(0)
 >>> result = clean((0.01 * rng.standard_normal(16000).astype(np.float32), 16000), denoise="off")
 >>> result.report.verdict

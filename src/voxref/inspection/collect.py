@@ -4,11 +4,11 @@ This module runs the models (through an :class:`~voxref.pipeline.Embedder`) and 
 their results to plain arrays in :class:`ReferenceView` / :class:`SpeakerView` / :class:`Inspection`;
 the figures and the HTML are drawn from those alone, so they can be tested without models.
 
-Stages that are still optional are read defensively: diarization turns come from
-:func:`voxref.diarize` when it is importable; target activity from a ``ReferenceResult.activity``
-attribute when the embedder sets one, else (when :mod:`voxref.separation.guide` is importable) it
-is computed here from the window embeddings, for display only, and labelled so. A missing stage is
-reported as "not available" in the report rather than failing it.
+Diarization turns come from :func:`voxref.diarize` (unless the caller turns it off); target
+activity from a ``ReferenceResult.activity`` when the embedder sets one, else it is computed here
+from the window embeddings with :func:`voxref.separation.guide.target_activity`, for display only,
+and labelled so. A stage that fails on one reference's audio is noted in the report; a missing
+stage is an import error, not a note.
 """
 
 from __future__ import annotations
@@ -66,7 +66,7 @@ class ReferenceView:
     weight
         Pooling weight (0 for a rejected reference).
     report
-        The :class:`~voxref.clean.quality.QualityReport` (``None`` when the file could not be read).
+        The :class:`~voxref.cleaning.quality.QualityReport` (``None`` when the file could not be read).
     samples, sample_rate
         The recording as voxref loaded it (mono); ``None`` when it could not be loaded.
     regions
@@ -407,20 +407,17 @@ def _add_separation_activity(views: list[ReferenceView]) -> None:
     with_windows = [v for v in views if v.window_embeddings is not None and v.num_windows]
     if not with_windows or any(v.activity is not None for v in views):
         return
-    try:
-        from ..encoding import WindowEmbeddings
-        from ..separation.guide import target_activity
+    from ..encoding import WindowEmbeddings
+    from ..separation.guide import target_activity
 
+    try:
         acts = target_activity(
             [
                 WindowEmbeddings(v.window_embeddings, v.window_times[:, 0], v.window_times[:, 1])
                 for v in with_windows
             ]
         )
-    except ImportError as exc:
-        log.info("target activity not available: %s", exc)
-        return
-    except (VoxrefError, ValueError, TypeError, AttributeError) as exc:  # a stage in progress
+    except (VoxrefError, ValueError) as exc:  # what these references cannot give
         log.warning("target activity failed: %s", exc)
         return
     for v, act in zip(with_windows, acts):
@@ -442,12 +439,9 @@ def _turns_of(annotation: Any) -> list[tuple[float, float, str]]:
 
 
 def _diarizer() -> Any:
-    """:func:`voxref.diarize`, or ``None`` while the diarization stage is not installed."""
-    try:
-        from ..separation.diarization import diarize
-    except ImportError as exc:
-        log.info("diarization not available: %s", exc)
-        return None
+    """:func:`voxref.diarize`."""
+    from ..separation.diarization import diarize
+
     return diarize
 
 
@@ -463,8 +457,8 @@ def _load_for_display(source: Any, index: int, sample_rate: int) -> tuple[np.nda
 
 def _report_for_rejected(source: Any, index: int, vad: str) -> Any:
     """A :class:`QualityReport` for a reference the embedder refused (it explains why)."""
-    from ..clean.pipeline import check
-    from ..clean.quality import QualityReport
+    from ..cleaning.pipeline import check
+    from ..cleaning.quality import QualityReport
 
     name = str(source) if isinstance(source, (str, os.PathLike)) else f"<array {index}>"
     try:
@@ -537,7 +531,7 @@ def reference_views(
             view.samples, why = _load_for_display(source, i, sample_rate)
             view.sample_rate = sample_rate
             if view.samples is not None and view.report is not None:
-                from ..clean.vad import detect_speech
+                from ..cleaning.vad import detect_speech
 
                 try:
                     regions = detect_speech(view.samples, sample_rate, vad=vad)
@@ -564,7 +558,7 @@ def _add_turns(view: ReferenceView, diarize_fn: Any) -> None:
         ann = diarize_fn((view.samples, view.sample_rate))
         view.turns = _turns_of(ann)
         view.diarization_note = ""
-    except (VoxrefError, ImportError, ValueError, RuntimeError) as exc:
+    except (VoxrefError, ValueError, RuntimeError) as exc:
         log.warning("diarization of %s failed: %s", view.source, exc)
         view.diarization_note = f"failed: {exc}"
 

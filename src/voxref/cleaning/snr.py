@@ -69,7 +69,7 @@ Examples
 >>> t = np.arange(48000) / 16000
 >>> tone = 0.5 * np.sin(2 * np.pi * 200 * t) * (t > 1.0)  # 2 s "speech" after 1 s of pause
 >>> x = tone + 0.05 * rng.standard_normal(48000)  # speech power 0.125, noise 0.0025 -> 17 dB
->>> from voxref.clean.vad import SpeechRegions
+>>> from voxref.cleaning.vad import SpeechRegions
 >>> regions = SpeechRegions(((1.0, 3.0),), np.zeros(0), 0.032, 3.0)
 >>> round(estimate_snr(x, 16000, regions=regions), 1)
 17.0

@@ -1,7 +1,7 @@
 """Per-reference quality report: how much usable speech a recording holds, and what is wrong with it.
 
 The measurements (:func:`clipping_ratio`, :func:`estimate_bandwidth`, :func:`level_dbfs`, the SNR
-from :mod:`voxref.clean.snr`) are turned into a verdict by fixed, documented thresholds. Clipping,
+from :mod:`voxref.cleaning.snr`) are turned into a verdict by fixed, documented thresholds. Clipping,
 peak, DC offset and level are properties of the recording as read (every channel, its own rate,
 before resampling and downmix): :func:`assess` takes them from
 :attr:`Audio.as_read <voxref.audio.Audio.as_read>` (:mod:`voxref.audio.properties`), so a
@@ -442,7 +442,7 @@ def assess(
     regions
         Its speech regions.
     snr
-        Its SNR estimate (:func:`voxref.clean.snr.measure_snr`).
+        Its SNR estimate (:func:`voxref.cleaning.snr.measure_snr`).
     original_sample_rate
         Rate of the recording as given.
     clipping
@@ -459,8 +459,8 @@ def assess(
     Examples
     --------
     >>> from voxref.audio import load_audio
-    >>> from voxref.clean.snr import measure_snr
-    >>> from voxref.clean.vad import detect_speech
+    >>> from voxref.cleaning.snr import measure_snr
+    >>> from voxref.cleaning.vad import detect_speech
     >>> t = np.arange(3 * 44100) / 44100
     >>> tone = np.clip(3 * np.sin(2 * np.pi * 140 * t), -1, 1)  # clipped, at 44.1 kHz
     >>> a = load_audio((tone, 44100))  # resampled to 16 kHz: the flat tops are gone
