@@ -46,7 +46,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("clean", ("clean", "cleaning", "augment")),
     ("separation", ("separation",)),
     ("embedder", ("embedder", "losses")),
-    ("pipeline", ("pipeline",)),
+    ("pipeline", ("pipeline", "best_effort")),
     (
         "outputs",
         (

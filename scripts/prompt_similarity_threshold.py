@@ -30,10 +30,9 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
 
-    from voxref.embedder.base import l2_normalize
-
     import voxref
     from voxref.audio.level import TARGET_LEVEL_DBFS, normalize_level
+    from voxref.encoding import l2_normalize
     from voxref.prompting.select import pause_frames, pieces_between_pauses
     from voxref.separation.speech import speech_regions
     from voxref.separation.synthetic import (

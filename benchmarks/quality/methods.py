@@ -554,7 +554,7 @@ ABLATIONS: dict[str, tuple[dict[str, Any], str]] = {
 
 
 def _auto_denoiser(threshold_db: float) -> Any:
-    from voxref.clean.denoise import AutoDenoiser
+    from voxref.cleaning.denoise import AutoDenoiser
 
     return AutoDenoiser(threshold_db=threshold_db)
 

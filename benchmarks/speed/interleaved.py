@@ -63,8 +63,8 @@ NOISE_SEED = 27
 
 STAGE_FUNCTIONS = (
     ("load (validate, resample)", "voxref/audio/load.py", "load_audio"),
-    ("clean: VAD + analysis", "voxref/clean/pipeline.py", "_analyse"),
-    ("clean: denoise (DFN3)", "voxref/clean/dfn3.py", "denoise"),
+    ("clean: VAD + analysis", "voxref/cleaning/pipeline.py", "_analyse"),
+    ("clean: denoise (DFN3)", "voxref/cleaning/dfn3.py", "denoise"),
     ("level", "voxref/audio/level.py", "level_audio"),
     ("encode (GE2E windows)", "voxref/pipeline.py", "prepare"),
     ("guide (target activity)", "voxref/separation/guide.py", "target_activity"),

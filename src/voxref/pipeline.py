@@ -260,7 +260,7 @@ class Embedder:
         When every reference is unusable: ``True`` raises
         :class:`~voxref.errors.NoUsableReferenceError`; ``False`` (default) embeds them anyway
         where at least 0.4 s of audio is there
-        (:data:`voxref.embedder.best_effort.BEST_EFFORT_MIN_SECONDS`: the speech found, or the
+        (:data:`voxref.best_effort.BEST_EFFORT_MIN_SECONDS`: the speech found, or the
         whole clip when less than that was found; looped up to the encoder's shortest input),
         marks them ``"down-weighted"`` with "best effort, low confidence" and the rejection in
         their fate, and warns with :class:`~voxref.errors.LowConfidenceWarning`. A plain encoder
@@ -704,9 +704,11 @@ class Embedder:
         guide = check_guide(guide, dimension=self.dimension, guiding=self.guide)  # before audio
         prepared = self.prepare_all(inputs, sample_rate=sample_rate)
         if not self.strict and not any(isinstance(p, PreparedReference) for p in prepared):
-            from .embedder.best_effort import best_effort_references
+            from .best_effort import best_effort_references
 
-            prepared = best_effort_references(self, _as_list(inputs), prepared, sample_rate)
+            prepared = best_effort_references(
+                self, _as_list(inputs), prepared, sample_rate, PreparedReference
+            )
             kept = [p for p in prepared if isinstance(p, PreparedReference)]
             if kept:
                 import warnings

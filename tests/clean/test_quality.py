@@ -245,7 +245,7 @@ def test_dnsmos_is_opt_in_and_sees_the_noise(speech_with_pauses):
 def test_welch_density_is_scipys_welch(pyannote_sample, n):
     from scipy.signal import welch
 
-    from voxref.clean.quality import welch_density
+    from voxref.cleaning.quality import welch_density
 
     x, sr = sf.read(pyannote_sample[0], dtype="float32")
     seg = x[sr : sr + n].astype(np.float64)

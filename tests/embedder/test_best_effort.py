@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
-from voxref.embedder.embedder import Embedder
 
 from voxref.errors import LowConfidenceWarning, NoUsableReferenceError
+from voxref.pipeline import Embedder
 
 SR = 16_000
 

@@ -49,6 +49,7 @@ def make_tiny_config(**changes) -> TrainConfig:
     base.update(changes)
     return TrainConfig(**base)
 
+
 # A worker script started by the distributed tests, not a test module (its own imports
 # assume it runs as a script).
 collect_ignore = ["dist_worker.py"]

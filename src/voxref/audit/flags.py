@@ -43,7 +43,7 @@ was 0.037, second-voice clips dropped 0.007-0.19 (10 of 12 above 0.1), wrong spe
 noisy / narrowband clips 0.14-0.42; the largest clean window spread was 0.12; the speaker counter
 heard 2+ voices in up to 45 % of the frames of clean flite clips; clean clips had no clipped
 samples and at least 2.4 s of speech. :data:`NOISY_SNR_DB` and :data:`NARROWBAND_HZ` are the
-quality report's "weak" thresholds (:mod:`voxref.clean.quality`). Precision and recall per kind
+quality report's "weak" thresholds (:mod:`voxref.cleaning.quality`). Precision and recall per kind
 on six held-out espeak-ng voices are in BENCHMARKS.md ("TTS dataset audit"). The thresholds
 were not checked on recordings of people, whose clips may vary more than a synthesiser's: on a
 real set, listen to the report's top rows before trusting a threshold, and pass

@@ -54,7 +54,7 @@ def speaker_map_png(
 
     Stars are the speakers' ``centroids`` (the kept clips' mean when a speaker has none).
     """
-    from ..inspect.figures import new_figure, project_2d, reference_colors, to_png
+    from ..inspection.figures import new_figure, project_2d, reference_colors, to_png
 
     rows = [f for f in flags if f.measures is not None and f.measures.embedding is not None]
     if len(rows) < 3:
@@ -106,7 +106,7 @@ def speaker_map_png(
 
 
 def _player(path: str) -> str:
-    from ..inspect.media import wav_data_uri
+    from ..inspection.media import wav_data_uri
 
     try:
         import soundfile as sf
@@ -133,7 +133,7 @@ def write_report(
 ) -> Path:
     """Write the audit page for ``flags`` of ``dataset`` to ``path`` (``centroids``: the
     speakers' pooled embeddings, starred on the speaker map)."""
-    from ..inspect.media import png_data_uri
+    from ..inspection.media import png_data_uri
 
     ordered = sorted(flags, key=lambda f: (-int(f.flagged), -f.score, f.clip_id))
     n_flag = sum(f.flagged for f in flags)

@@ -6,7 +6,7 @@ embedder does not make on a lone clip -- the share of its speech frames in which
 speaker counter (:class:`voxref.separation.overlap_detector.SpeakerCountNet`, the shipped
 checkpoint) hears two or more voices. It is stored as the clip's quality report
 ``overlap_ratio``, beside what the cleaning stage measured (speech seconds, SNR, clipping,
-bandwidth, level: :mod:`voxref.clean.quality`).
+bandwidth, level: :mod:`voxref.cleaning.quality`).
 
 :func:`clip_measures` then reads the batch's output back: each speaker's embedding (pooled from
 all its clips by :meth:`voxref.Embedder.combine`: quality- and agreement-weighted attention, so
@@ -121,7 +121,7 @@ class ClipMeasures:
         The batch's verdict: ``"ok"`` (embedded), ``"rejected"`` (unusable audio: ``error``
         names the :mod:`voxref.errors` class, ``reason`` says why) or ``"failed"``.
     duration_s, speech_s, snr_db, clipping_ratio, level_dbfs, bandwidth_hz, original_sample_rate
-        From the cleaning stage's quality report (:class:`voxref.clean.quality.QualityReport`).
+        From the cleaning stage's quality report (:class:`voxref.cleaning.quality.QualityReport`).
     overlap_ratio
         Share of the speech frames with two or more voices (:class:`AuditEmbedder`).
     cosine
@@ -167,7 +167,7 @@ def _finite(v: Any) -> float | None:
 
 def speaker_centroids(speaker_rows: list[dict[str, Any]]) -> dict[str, np.ndarray]:
     """``{speaker: unit-norm centroid}`` of the speakers the batch pooled."""
-    from ..embedder.base import l2_normalize
+    from ..encoding import l2_normalize
 
     return {
         r["speaker"]: l2_normalize(np.asarray(r["embedding"], dtype=np.float32))
@@ -184,7 +184,7 @@ def clip_measures(
     ``clip_rows`` / ``speaker_rows``: :func:`voxref.scale.read_clips` /
     :func:`voxref.scale.read_speakers` as lists of dicts.
     """
-    from ..embedder.base import l2_normalize
+    from ..encoding import l2_normalize
 
     centroids = speaker_centroids(speaker_rows)
     out = []

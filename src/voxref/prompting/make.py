@@ -144,7 +144,7 @@ def _target(
     emb: Any, prepared: list, guide: Any, sample_rate: int | None
 ) -> tuple[np.ndarray, str]:
     """The target embedding (unit norm) and how it was found."""
-    from ..embedder.base import l2_normalize
+    from ..encoding import l2_normalize
 
     usable = [p for p in prepared if not isinstance(p, InputFate)]
     if guide is None:
@@ -200,7 +200,7 @@ class _Reference:
 
 
 def _piece_snr(x: np.ndarray, noise_power: float) -> float:
-    from ..clean.snr import SNR_CEILING_DB, SNR_FLOOR_DB
+    from ..cleaning.snr import SNR_CEILING_DB, SNR_FLOOR_DB
 
     p = float(np.mean((x - np.mean(x)) ** 2)) if len(x) else 0.0
     if noise_power <= 0:
@@ -218,8 +218,8 @@ def _measure_pieces(
 ) -> tuple[list[PromptPiece], str]:
     """Every piece of one reference, measured, with the reason it cannot be used (if any)."""
     from ..audio.properties import clipping_ratio
-    from ..clean.quality import estimate_bandwidth
-    from ..embedder.base import l2_normalize
+    from ..cleaning.quality import estimate_bandwidth
+    from ..encoding import l2_normalize
     from ..separation.target import extract_target
 
     prep = ref.prep
@@ -291,13 +291,13 @@ def _measure_pieces(
 
 def _choose_denoiser(ref: _Reference, policy: Any) -> None:
     """The denoiser for one reference: ``auto`` decides from its SNR and noise modulation."""
-    from ..clean.denoise import AutoDenoiser, NoDenoiser, get_denoiser
+    from ..cleaning.denoise import AutoDenoiser, NoDenoiser, get_denoiser
 
     if policy == "off":
         ref.denoiser = NoDenoiser()
         return
     if policy == "auto":
-        from ..clean.noise_profile import noise_modulation
+        from ..cleaning.noise_profile import noise_modulation
 
         auto = AutoDenoiser()
         a = ref.prep.audio
@@ -382,7 +382,7 @@ def _finish(y: np.ndarray, sr: int, level_dbfs: float | None) -> tuple[np.ndarra
 
 
 def _dnsmos(p: PromptPiece, refs: dict[int, _Reference]) -> None:
-    from ..clean.dnsmos import dnsmos_scores
+    from ..cleaning.dnsmos import dnsmos_scores
 
     a = refs[p.reference].prep.audio
     seg = a.samples[int(p.start * a.sample_rate) : int(p.end * a.sample_rate)]
@@ -430,7 +430,7 @@ def prompt(
         Rate of array references.
     denoise
         ``"auto"`` (only stationary noise below 15 dB SNR gets DeepFilterNet3, babble a limited
-        one; see :mod:`voxref.clean.denoise`), ``"off"``, or another policy name.
+        one; see :mod:`voxref.cleaning.denoise`), ``"off"``, or another policy name.
     level_dbfs
         Active speech level of the prompt (full band, dBFS); ``None`` keeps the recorded level.
     min_similarity
@@ -468,7 +468,7 @@ def prompt(
         )
     level_dbfs = check_level_dbfs(level_dbfs)
     if isinstance(denoise, str):
-        from ..clean.denoise import check_policy
+        from ..cleaning.denoise import check_policy
 
         check_policy(denoise)
     if not (isinstance(min_similarity, Real) and -1.0 <= float(min_similarity) <= 1.0):
@@ -481,7 +481,7 @@ def prompt(
     prepared = emb.prepare_all(items, sample_rate=sample_rate)
     report = BatchReport()
     refs: dict[int, _Reference] = {}
-    from ..clean.snr import measure_snr
+    from ..cleaning.snr import measure_snr
 
     for i, (item, prep) in enumerate(zip(items, prepared)):
         if isinstance(prep, InputFate):
@@ -579,7 +579,7 @@ def prompt(
         )
         else None
     )
-    from ..embedder.base import l2_normalize
+    from ..encoding import l2_normalize
 
     sim = float(l2_normalize(np.asarray(e, float)) @ target) if e is not None else math.nan
     result = PromptResult(

@@ -127,7 +127,7 @@ def rtvc_encoder(spec: Any = "ge2e") -> Any:
         return spec
     if spec in (None, "ge2e"):
         return GE2EEncoder()
-    from ...embedder.checkpoint import load_pretrained
+    from ...embedder.loader import load_pretrained
 
     enc = load_pretrained(spec)
     if not isinstance(enc, GE2EEncoder):

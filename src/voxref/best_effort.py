@@ -13,15 +13,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
-from ..audio.level import level_audio
-from ..errors import InputFate, VoxrefError
-
-if TYPE_CHECKING:
-    from .embedder import Embedder, PreparedReference
+from .audio.level import level_audio
+from .errors import InputFate, VoxrefError
 
 __all__ = ["BEST_EFFORT_MIN_SECONDS", "best_effort_references"]
 
@@ -48,23 +45,28 @@ caller must fix."""
 
 
 def best_effort_references(
-    embedder: Embedder,
+    embedder: Any,
     items: Sequence[Any],
-    prepared: Sequence[PreparedReference | InputFate],
+    prepared: Sequence[Any],
     sample_rate: int | None,
-) -> list[PreparedReference | InputFate]:
+    reference_type: type,
+) -> list[Any]:
     """``prepared`` with each rejected reference that allows it embedded anyway.
 
     Parameters
     ----------
     embedder
-        The :class:`~voxref.embedder.embedder.Embedder` whose stages are used.
+        The :class:`~voxref.pipeline.Embedder` whose stages are used.
     items
         The inputs, in the order of ``prepared``.
     prepared
-        What :meth:`~voxref.embedder.embedder.Embedder.prepare_all` made of them.
+        What :meth:`~voxref.pipeline.Embedder.prepare_all` made of them: a
+        :class:`~voxref.pipeline.PreparedReference` or an :class:`~voxref.errors.InputFate` each.
     sample_rate
         Sample rate of array inputs.
+    reference_type
+        The class of prepared references (:class:`voxref.pipeline.PreparedReference`; passed in
+        so that this module, used by the pipeline, does not import it).
 
     Returns
     -------
@@ -72,13 +74,13 @@ def best_effort_references(
         Prepared references (``extras["best_effort"]`` holds the rejection) where a best effort
         was possible, the original fates elsewhere.
     """
-    out: list[PreparedReference | InputFate] = []
+    out: list[Any] = []
     for i, (x, fate) in enumerate(zip(items, prepared)):
         if not isinstance(fate, InputFate) or fate.error in _NO_BEST_EFFORT:
             out.append(fate)
             continue
         try:
-            ref = _prepare(embedder, x, i, sample_rate, fate.reason)
+            ref = _prepare(embedder, x, i, sample_rate, fate.reason, reference_type)
         except VoxrefError as exc:
             log.debug("%s: no best effort either: %s", fate.source, exc)
             ref = None
@@ -87,16 +89,19 @@ def best_effort_references(
 
 
 def _prepare(
-    embedder: Embedder, x: Any, index: int, sample_rate: int | None, reason: str
-) -> PreparedReference | None:
+    embedder: Any,
+    x: Any,
+    index: int,
+    sample_rate: int | None,
+    reason: str,
+    reference_type: type,
+) -> Any:
     """``Embedder.prepare`` without the rejections: the speech found, else the whole clip."""
-    from .embedder import PreparedReference
-
     audio = embedder.load(x, index=index, sample_rate=sample_rate)
     speech, regions, report, denoiser = audio, None, None, "off"
     if embedder.clean:
-        from ..clean.pipeline import clean
-        from ..clean.quality import REJECT_CLIPPING_RATIO
+        from .cleaning.pipeline import clean
+        from .cleaning.quality import REJECT_CLIPPING_RATIO
 
         cleaned = clean(audio, **embedder._clean_options)
         r = cleaned.report
@@ -120,7 +125,7 @@ def _prepare(
     )
     if not np.all(np.isfinite(windows.embeddings)):
         return None
-    return PreparedReference(
+    return reference_type(
         source=audio.source,
         audio=audio,
         speech=speech,
