@@ -66,8 +66,10 @@ log = logging.getLogger(__name__)
 #: minimises ``rejected right + 3 x accepted wrong`` at 0.66: 125 pieces of the target alone
 #: (1st / 5th / 50th percentile 0.58 / 0.62 / 0.83), 118 of the other voice alone (50th / 95th /
 #: 99th / max 0.50 / 0.69 / 0.86 / 0.87); 15 right pieces rejected, 9 wrong ones accepted.
-#: The threshold alone lets some wrong pieces through, hence the two other checks (the
-#: diarizer's speaker labels and "closer to another voice of the reference"). Checked afterwards
+#: That run cut noisy pieces with the older noise-floor pause rule (3 dB / 80 ms, see
+#: ``select.PAUSE_ABOVE_NOISE_DB``); not re-run since. The threshold alone lets some wrong
+#: pieces through, hence the two other checks (the diarizer's speaker labels and "closer to
+#: another voice of the reference"). Checked afterwards
 #: on the pyannote sample (tests/prompting): no kept piece holds the other speaker per
 #: sample.rttm.
 MIN_TARGET_SIMILARITY = 0.66
