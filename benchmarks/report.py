@@ -662,6 +662,7 @@ def write_report(results_dir: str | Path, out: str | Path) -> Path:
         ("target_extractor.md", "Target-speaker extractor (trained; held-apart speakers)"),
         ("separation.md", "Overlapped references: two-talker separation and its headroom"),
         ("scale.md", "Scale-out"),
+        ("prompt.md", "Reference prompts (`voxref.prompt`) on truth-known mixes"),
         ("audit.md", "TTS dataset audit: planted faults (`voxref audit`)"),
         ("ablation_timbre.md", "Training ablation"),
         ("train_ddp.md", "Data-parallel training: steps/s on 1 and 2 processes"),

@@ -1,9 +1,10 @@
 """Choose ``voxref.prompting.make.MIN_TARGET_SIMILARITY`` on synthetic voices (espeak-ng, flite).
 
 For every ordered pair (target, other) of ``voxref.separation.synthetic.VOICES``, a seeded
-two-voice conversation (with interruptions) is cut into pieces between pauses exactly as
+two-voice conversation (with interruptions) is cut into pieces between pauses as
 ``voxref.prompt`` cuts a reference (:func:`voxref.prompting.select.pause_frames` on the
-diarizer's speech regions), clean and with seeded white noise at 10 dB SNR. Each piece of at
+diarizer's speech regions; here with the true noise power, where ``voxref.prompt`` estimates it),
+clean and with seeded white noise at 10 dB SNR. Each piece of at
 least the encoder's minimum length whose truth is one voice alone (no other turn within it) is
 embedded (GE2E, levelled to -22 dBFS) and compared with the target's embedding from two clean
 utterances of the target (``voxref.embed``). Pieces of the target alone are "right", pieces of
