@@ -196,7 +196,7 @@ elif mode == "whole-read":
     result["samples"] = voxref.load_audio(path, 8000).num_samples
 elif mode == "whole-embed":
     import voxref
-    v = voxref.embed(path, clean=False, hop=1.6)
+    v = voxref.Embedder(clean=False, hop=1.6).embed(path)  # the whole file at once
     result["norm"] = float(np.linalg.norm(v)); np.save(sys.argv[3], v)
 elif mode == "stream-embed":
     from voxref.longform import embed_long
@@ -242,7 +242,8 @@ def test_one_hour_file_is_read_in_bounded_memory(hour_wav: Path) -> None:
 
 @pytest.mark.slow
 def test_one_hour_file_embeds_whole_and_streamed(hour_wav: Path, tmp_path: Path) -> None:
-    """voxref.embed on 1 hour works; embed_long gives the same vector in a fraction of the memory.
+    """Embedder.embed on 1 hour works; embed_long (what voxref.embed does with such a file)
+    gives the same vector in a fraction of the memory.
 
     Without cleaning and with hop = window (1.6 s; 2250 windows) to keep CI time bounded; the
     default options were measured by hand (see the report in the reliability notes).
