@@ -38,6 +38,7 @@ __all__ = [
     "BatchReport",
     "NoUsableReferenceError",
     "ConfigError",
+    "TargetNotFoundError",
 ]
 
 
@@ -217,3 +218,14 @@ class NoUsableReferenceError(VoxrefError):
         lines += [f"  - {f.source}: {f.reason}" for f in report.fates]
         lines.append("Give at least one clip with >= 1 s of clear speech from the target voice.")
         super().__init__("\n".join(lines))
+
+
+class TargetNotFoundError(VoxrefError):
+    """The guided voice is not among the speakers of a recording.
+
+    ``guide_similarity`` maps each speaker found in the recording to its cosine to the guide.
+    """
+
+    def __init__(self, message: str, guide_similarity: dict[str, float] | None = None) -> None:
+        self.guide_similarity = dict(guide_similarity or {})
+        super().__init__(message)
