@@ -104,12 +104,11 @@ def input_changed(state: Sequence[dict] | None, paths: Sequence[str | os.PathLik
     """
     if state is None:
         return None
-    recorded = {s["path"]: s for s in state}
-    now = [str(p) for p in paths]
-    if set(recorded) != set(now):
+    now = sorted(str(p) for p in paths)
+    if len(now) != len(state):
         return "its input files changed (added or removed) since it was embedded"
-    for p in now:
-        old = recorded[p]
+    # paired in path order, so a batch folder moved or copied with its inputs is still matched
+    for p, old in zip(now, sorted(state, key=lambda s: s["path"])):
         name = os.path.basename(p)
         try:
             st = os.stat(p)
