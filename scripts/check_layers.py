@@ -2,7 +2,8 @@
 
 voxref's packages stand on layers, lowest first::
 
-    foundation  _version, errors, seeding, encoding (the Encoder interface), allowlist, sample_data, loading
+    foundation  _version, errors, seeding, encoding (the Encoder interface), allowlist, sample_data, loading,
+                option_checks
     audio       audio
     clean       clean, augment
     separation  separation
@@ -40,7 +41,16 @@ PACKAGE = "voxref"
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     (
         "foundation",
-        ("_version", "errors", "seeding", "encoding", "allowlist", "sample_data", "loading"),
+        (
+            "_version",
+            "errors",
+            "seeding",
+            "encoding",
+            "allowlist",
+            "sample_data",
+            "loading",
+            "option_checks",
+        ),
     ),
     ("audio", ("audio",)),
     ("clean", ("clean", "cleaning", "augment")),
@@ -54,6 +64,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "__main__",
             "api",
             "batch",
+            "batch_state",
             "longform",
             "cli",
             "inspect",

@@ -60,6 +60,7 @@ from typing import Any
 
 import numpy as np
 
+from .batch_state import input_changed, input_state, terminate_as_interrupt, vector_options
 from .errors import ConfigError, NoUsableReferenceError, VoxrefError
 
 __all__ = [
@@ -545,7 +546,7 @@ def embed_dir(
     out.mkdir(parents=True, exist_ok=True)
     (out / EMBED_DIR).mkdir(exist_ok=True)
     summary = BatchSummary(str(root), str(out), per, total=len(items), ignored=ignored)
-    with exclusive_output(out):
+    with exclusive_output(out), terminate_as_interrupt():
         ledger = Ledger(out / LEDGER_FILE)
         records = ledger.read()
         encoder = embedder.encoder.describe()
@@ -556,7 +557,9 @@ def embed_dir(
             "input_dir": str(root.resolve()),
             "per": per,
             "patterns": [pattern] if isinstance(pattern, str) else list(pattern),
-            "embedder": _embedder_config(embedder),
+            "embedder": vector_options(
+                embedder, long_seconds=long_seconds if per == "file" else None
+            ),
             "encoder": encoder,
         }
         _check_config(out, config, resume, has_ledger=bool(records))
@@ -571,6 +574,8 @@ def embed_dir(
                 crashes.pop(rec["item"], None)
             elif rec["event"] == "start":
                 crashes[rec["item"]] = crashes.get(rec["item"], 0) + 1
+            elif rec["event"] == "interrupted":  # Ctrl-C / SIGTERM: not the item's fault
+                crashes[rec["item"]] = max(0, crashes.get(rec["item"], 0) - 1)
         run_id = uuid.uuid4().hex[:12]
         from tqdm.auto import tqdm
 
@@ -625,11 +630,6 @@ def embed_dir(
     return summary
 
 
-def _embedder_config(embedder: Any) -> dict:
-    keys = ("pooling", "window", "hop", "min_seconds", "clean", "_clean_options")
-    return {k.strip("_"): repr(getattr(embedder, k)) for k in keys if hasattr(embedder, k)}
-
-
 def _run_item(
     item: BatchItem,
     out: Path,
@@ -646,7 +646,10 @@ def _run_item(
 ) -> None:
     prev = done.get(item.key)
     target = out / item.output if item.output else None
-    if prev is not None:
+    changed = None if prev is None else input_changed(prev.get("sources"), item.inputs)
+    if changed:
+        log.warning("%s: %s; embedding it again", item.key, changed)
+    if prev is not None and not changed:
         if prev["status"] == "ok" and target is not None and target.exists():
             summary.reused += 1
             return
@@ -655,7 +658,7 @@ def _run_item(
             return
         if prev["status"] == "ok":
             log.warning("%s: its embedding %s was deleted; computing it again", item.key, target)
-    elif target is not None and target.exists() and _valid_embedding(target):
+    elif not changed and target is not None and target.exists() and _valid_embedding(target):
         # written by a run killed between os.replace and the ledger line: adopt it
         rec = _done_record(item, run_id, "ok", recovered=True)
         ledger.append(rec)
@@ -698,6 +701,9 @@ def _run_item(
             error=error,
             seconds=time.monotonic() - t,
         )
+    except KeyboardInterrupt:  # Ctrl-C or SIGTERM: the run stops, the item is not to blame
+        ledger.append({"item": item.key, "event": "interrupted", "run": run_id, "time": _now()})
+        raise
     except Exception as exc:  # a bug in voxref or a dependency: record it, keep going
         log.error("%s: unexpected %s\n%s", item.key, type(exc).__name__, traceback.format_exc())
         rec = _done_record(
@@ -733,6 +739,8 @@ def _done_record(
     }
     if status == "ok":
         rec["output"] = item.output
+    if status in ("ok", "failed") and item.inputs:
+        rec["sources"] = input_state(item.inputs)  # an input changed later is embedded again
     if reason:
         rec["reason"] = reason
     if error:

@@ -41,6 +41,7 @@ __all__ = [
     "NoTargetVoiceError",
     "ConfigError",
     "WorkerFailedError",
+    "TargetNotFoundError",
 ]
 
 
@@ -259,3 +260,14 @@ class NoTargetVoiceError(VoxrefError):
             "embedding or a clean clip of the target) that matches a voice in them."
         )
         super().__init__("\n".join(lines))
+
+
+class TargetNotFoundError(VoxrefError):
+    """The guided voice is not among the speakers of a recording.
+
+    ``guide_similarity`` maps each speaker found in the recording to its cosine to the guide.
+    """
+
+    def __init__(self, message: str, guide_similarity: dict[str, float] | None = None) -> None:
+        self.guide_similarity = dict(guide_similarity or {})
+        super().__init__(message)

@@ -20,6 +20,7 @@ import numpy as np
 from .audio.level import TARGET_LEVEL_DBFS, check_level_dbfs, level_audio
 from .audio.load import AudioInput, load_audio
 from .audio.signal import Audio
+from .cleaning.vad import check_vad_name
 from .embedder.guide_vector import check_guide, check_guiding_flag
 from .embedder.registry import get_encoder
 from .encoding import Encoder, WindowEmbeddings, l2_normalize
@@ -33,6 +34,13 @@ from .errors import (
     NoUsableReferenceError,
     TooShortAudioError,
     VoxrefError,
+)
+from .option_checks import (
+    check_device,
+    check_level_range,
+    check_min_seconds,
+    check_seconds,
+    check_speakers_mapping,
 )
 
 __all__ = [
@@ -140,6 +148,18 @@ class EmbeddingResult:
     report: BatchReport
     encoder: dict
     pooling: str
+    voices: Any = None  # pooling.voices.VoiceGroups over the used references
+
+    @property
+    def voice_groups(self) -> list[list[str]]:
+        """Sources of the references of each voice (one group when they share one voice)."""
+        used = [r.source for r in self.references if r.embedding is not None]
+        return [used] if self.voices is None else self.voices.named(used)
+
+    @property
+    def blend(self) -> bool:
+        """True when the references hold several voices and none was chosen: a blend."""
+        return self.voices is not None and self.voices.kept is None
 
     @property
     def weights(self) -> np.ndarray:
@@ -152,6 +172,8 @@ class EmbeddingResult:
             "embedding": self.embedding.tolist(),
             "encoder": self.encoder,
             "pooling": self.pooling,
+            "voices": self.voice_groups,
+            "blend": self.blend,
             "references": [
                 {
                     "source": r.source,
@@ -315,9 +337,9 @@ class Embedder:
         self._encoder_spec = encoder
         self._encoder: Encoder | None = encoder if isinstance(encoder, Encoder) else None
         self.pooling = pooling
-        self.window = window
-        self.hop = hop
-        self.min_seconds = float(min_seconds)
+        self.window = check_seconds("window", window)
+        self.hop = check_seconds("hop", hop)
+        self.min_seconds = check_min_seconds(min_seconds)
         self.clean = bool(clean)
         self.guide = check_guiding_flag(guide)
         if window_temperature is not None and not window_temperature > 0:
@@ -325,8 +347,8 @@ class Embedder:
                 f"window_temperature must be > 0 (inf: plain mean); got {window_temperature}."
             )
         self.window_temperature = window_temperature
-        self.level_dbfs = check_level_dbfs(level_dbfs)
-        self._clean_options: dict[str, Any] = {"vad": vad}
+        self.level_dbfs = check_level_range(check_level_dbfs(level_dbfs))
+        self._clean_options: dict[str, Any] = {"vad": check_vad_name(vad)}
         if denoise is not None:
             if isinstance(denoise, str):
                 from .cleaning.denoise import check_policy
@@ -340,7 +362,7 @@ class Embedder:
         )
         self._separator: Any = None
         self.strict = bool(strict)
-        self.device = device
+        self.device = check_device(device)
         self._lock = threading.Lock()
 
     @classmethod
@@ -395,6 +417,15 @@ class Embedder:
                 if self._encoder is None:
                     self._encoder = get_encoder(self._encoder_spec, device=self.device)
         return self._encoder
+
+    def load_models(self) -> None:
+        """Load the encoder (and the cleaning stage's detector) now: a missing, unsafe or
+        offline model raises its own error here, before any audio is read."""
+        _ = self.encoder
+        if self.clean:
+            from ..cleaning.vad import get_vad
+
+            get_vad(self._clean_options["vad"])
 
     @property
     def sample_rate(self) -> int:
@@ -468,6 +499,7 @@ class Embedder:
         quality-aware attention over references (:func:`voxref.embedder.pooling.pool_references`).
         """
         from .embedder.pooling import guided_window_pool, pool_references
+        from .embedder.pooling.voices import keep_one_voice
 
         usable = [p for p in prepared if isinstance(p, PreparedReference)]
         activities: list[Any] = [None] * len(usable)
@@ -556,7 +588,8 @@ class Embedder:
             report.add(fate)
         if not usable:
             raise NoUsableReferenceError(report, speaker)
-        used = [r for r in refs if r.embedding is not None]
+        # references of another voice than the one kept get no weight (pooling/voices.py)
+        used, voices = keep_one_voice([r for r in refs if r.embedding is not None], guide)
         embedding, weights = pool_references(
             np.stack([r.embedding for r in used]),
             [r.quality for r in used] if self.clean else None,
@@ -570,6 +603,7 @@ class Embedder:
             report=report,
             encoder=self.encoder.describe(),
             pooling=self.pooling if isinstance(self.pooling, str) else type(self.pooling).__name__,
+            voices=voices,
         )
 
     def voice_split(self, prepared: PreparedReference) -> Any:
@@ -677,6 +711,7 @@ class Embedder:
         items = _as_list(inputs)
         if not items:
             raise ConfigError("no reference given; pass at least one file, array or tensor.")
+        self.load_models()  # a model or configuration error fails here, not per reference
 
         def one(ix: tuple[int, Any]) -> PreparedReference | InputFate:
             i, x = ix
@@ -763,6 +798,7 @@ class Embedder:
 
         results: dict[str, Any] = {}
         failures: dict[str, VoxrefError] = {}
+        check_speakers_mapping(speakers)
         for spk, refs in tqdm(speakers.items(), desc="speakers", disable=not progress, unit="spk"):
             try:
                 res = self.embed_details(refs, sample_rate=sample_rate, speaker=str(spk))

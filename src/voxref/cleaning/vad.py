@@ -34,7 +34,7 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -56,6 +56,7 @@ __all__ = [
     "DEFAULT_MIN_GAP_S",
     "DEFAULT_MIN_SPEECH_S",
     "SILERO_BACKENDS",
+    "check_vad_name",
 ]
 
 log = logging.getLogger(__name__)
@@ -528,3 +529,14 @@ def detect_speech(
         min_speech=min_speech,
     )
     return SpeechRegions(regions, probs, float(detector.frame_hop), duration, detector.name)
+
+
+def check_vad_name(vad: Any) -> Any:
+    """A detector name voxref knows (``"silero"``, ``"energy"``, ``"silero-<backend>"``) or an
+    object; a misspelt name fails here, not at the first reference."""
+    if not isinstance(vad, str):
+        return vad
+    names = ["silero", "energy", *(f"silero-{b}" for b in SILERO_BACKENDS)]
+    if vad not in names:
+        raise ConfigError(f"unknown vad {vad!r}; use one of {names}.")
+    return vad

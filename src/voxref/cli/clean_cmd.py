@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 __all__ = ["register", "run"]
 
@@ -69,7 +68,9 @@ def run(args: argparse.Namespace) -> int:
 
     from ..cleaning.pipeline import clean
     from ..cleaning.quality import format_reports
+    from .output_paths import AUDIO_SUFFIXES, check_output, writing
 
+    out = check_output(args.output, suffixes=AUDIO_SUFFIXES, inputs=[args.input])
     result = clean(
         args.input,
         vad=args.vad,
@@ -87,9 +88,8 @@ def run(args: argparse.Namespace) -> int:
     if peak > 1.0:  # denoising can overshoot full scale: scale rather than clip on write
         samples = samples / peak
         print(f"voxref: scaled by {1 / peak:.3f} to avoid clipping", file=sys.stderr)
-    out = Path(args.output)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    sf.write(str(out), samples, audio.sample_rate)
+    with writing(out):
+        sf.write(str(out), samples, audio.sample_rate)
     for step in audio.history:
         print(f"  {step}", file=sys.stderr)
     print(

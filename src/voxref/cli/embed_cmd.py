@@ -58,6 +58,14 @@ def write_embedding(path: Path, result) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..api import get_embedder
 
+    if args.output:  # judged before any audio is read
+        from .output_paths import check_output
+
+        check_output(
+            args.output,
+            suffixes=None if args.format else (".npy", ".json"),
+            inputs=args.files,
+        )
     result = get_embedder(**embedder_options(args)).embed(args.files, return_details=True)
     for fate in result.report.fates:
         if fate.status in ("rejected", "failed"):
@@ -71,7 +79,10 @@ def run(args: argparse.Namespace) -> int:
         export_embedding(result, args.output, fmt, speaker=args.speaker, bridge=bridge)
         print(f"wrote {args.output} ({fmt})", file=sys.stderr)
     elif args.output:
-        write_embedding(Path(args.output), result)
+        from .output_paths import writing
+
+        with writing(args.output) as path:
+            write_embedding(path, result)
         print(
             f"wrote {args.output}: {result.embedding.shape[0]}-d embedding from "
             f"{len(result.report.used)}/{len(result.report.fates)} references",

@@ -38,6 +38,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--token", help="Hugging Face token for a hub pipeline")
     p.add_argument("--embedding-out", help="also write the target embedding (.npy)")
+    p.add_argument(
+        "--min-guide-similarity",
+        type=float,
+        default=None,
+        help="cosine to the guide from which a speaker is the target (default 0.8; below it the "
+        "target is reported as not found); -1 takes the closest speaker anyway",
+    )
     add_diarizer_arguments(p)
     p.set_defaults(func=run)
 
@@ -78,7 +85,16 @@ def run(args: argparse.Namespace) -> int:
     from ..separation.diarization import Diarizer
     from ..separation.target import extract_target
     from .options import diarizer_options
+    from .output_paths import AUDIO_SUFFIXES, check_output, writing
 
+    inputs = [args.recording, *args.ref]
+    for option, path, suffixes in (
+        ("-o", args.output, AUDIO_SUFFIXES),
+        ("--rttm", args.rttm, (".rttm",)),
+        ("--embedding-out", args.embedding_out, (".npy",)),
+    ):
+        if path:  # judged before any audio is read
+            check_output(path, suffixes=suffixes, inputs=inputs, option=option)
     kinds = [bool(args.ref), bool(args.embedding), bool(args.segments)]
     if sum(kinds) != 1:
         raise ConfigError(
@@ -94,6 +110,11 @@ def run(args: argparse.Namespace) -> int:
         args.recording,
         guide,
         num_speakers=args.num_speakers,
+        **(
+            {}
+            if args.min_guide_similarity is None
+            else {"min_guide_similarity": args.min_guide_similarity}
+        ),
         pipeline=args.pipeline,
         token=args.token,
         diarizer=None if args.pipeline else Diarizer(**diarizer_options(args)),
@@ -102,16 +123,17 @@ def run(args: argparse.Namespace) -> int:
         import soundfile as sf
 
         out = Path(args.output)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        sf.write(out, res.audio, res.sample_rate)
+        with writing(out):
+            sf.write(out, res.audio, res.sample_rate)
         print(f"wrote {out}: {res.duration:.1f} s of target speech", file=sys.stderr)
     if args.rttm:
         from .diarize_cmd import write_rttm
 
-        write_rttm(res.annotation, Path(args.rttm), Path(args.recording).stem)
+        with writing(args.rttm, "--rttm"):
+            write_rttm(res.annotation, Path(args.rttm), Path(args.recording).stem)
         print(f"wrote {args.rttm}", file=sys.stderr)
     if args.embedding_out:
-        Path(args.embedding_out).parent.mkdir(parents=True, exist_ok=True)
-        np.save(args.embedding_out, res.embedding)
+        with writing(args.embedding_out, "--embedding-out"):
+            np.save(args.embedding_out, res.embedding)
     print(json.dumps(res.to_dict()))
     return 0

@@ -30,17 +30,29 @@ def format_matrix(names: list[str], matrix) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    import sys
+
     from tqdm.auto import tqdm
 
     from ..api import get_embedder, similarity
+    from ..errors import AudioError, NoUsableReferenceError
 
     emb = get_embedder(encoder=args.encoder)
-    vectors = [
-        emb.embed([f]) for f in tqdm(args.files, desc="embedding", disable=len(args.files) < 5)
-    ]
+    names, vectors, skipped = [], [], {}
+    for f in tqdm(args.files, desc="embedding", disable=len(args.files) < 5):
+        try:
+            vectors.append(emb.embed([f]))
+            names.append(f)
+        except (AudioError, NoUsableReferenceError) as exc:  # this file only: skip and report
+            why = exc.report.fates[0].reason if isinstance(exc, NoUsableReferenceError) else exc
+            skipped[f] = str(getattr(why, "reason", why))
+            print(f"voxref: skipped {f}: {skipped[f]}", file=sys.stderr)
+    if not vectors:
+        print("voxref: error: no file could be embedded", file=sys.stderr)
+        return 1
     sim = similarity(vectors)
     if args.json:
-        print(json.dumps({"files": args.files, "similarity": sim.round(4).tolist()}))
+        print(json.dumps({"files": names, "similarity": sim.round(4).tolist(), "skipped": skipped}))
     else:
-        print(format_matrix(args.files, sim))
+        print(format_matrix(names, sim))
     return 0

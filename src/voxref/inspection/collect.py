@@ -666,6 +666,10 @@ def collect(
         except NoUsableReferenceError as exc:
             result = _unpooled(prepared, embedder)
             out.note = str(exc).splitlines()[0]
+        voices = getattr(result, "voices", None)
+        if voices is not None and voices.mixed:  # which references hold which voice
+            used = [r.source for r in result.references if r.embedding is not None]
+            out.note = voices.message(used)
         out.embedding = result.embedding
         out.encoder = dict(result.encoder)
         out.pooling = str(result.pooling)

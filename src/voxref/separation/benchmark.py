@@ -151,7 +151,9 @@ def run(quick: bool = False) -> dict:
         own = [t for t in exclusive_turns(turns) if t.speaker == spk and t.duration > 1.0]
         guide_turns = own[::2]
         guide = np.concatenate([x[int(t.start * sr) : int(t.end * sr)] for t in guide_turns])
-        r = extract_target(x, [guide], sample_rate=sr, diarizer=d, diarization=auto)
+        r = extract_target(
+            x, [guide], sample_rate=sr, diarizer=d, diarization=auto, min_guide_similarity=None
+        )
         purity[spk] = _purity(r.segments, turns, spk, [(t.start, t.end) for t in guide_turns])
         purity[spk]["confidence"] = r.confidence
     sample["guided_extraction_purity"] = purity

@@ -68,6 +68,7 @@ from ..audio.load import AudioInput, load_audio
 from ..audio.signal import Audio
 from ..encoding import Encoder, WindowEmbeddings, l2_normalize
 from ..errors import ConfigError
+from ..option_checks import check_count
 from .clustering import (
     cluster_centroids,
     merge_close_clusters,
@@ -472,8 +473,7 @@ class Diarizer:
         max_speakers: int | None = None,
     ) -> DiarizationResult:
         """Cluster and resegment an :meth:`analyse` result."""
-        if num_speakers is not None and num_speakers < 1:
-            raise ConfigError(f"num_speakers must be >= 1, got {num_speakers}.")
+        num_speakers = check_count("num_speakers", num_speakers)
         t0 = time.perf_counter()
         result = self.from_windows(
             recording.windows,
@@ -513,8 +513,7 @@ class Diarizer:
         max_speakers: int | None = None,
     ) -> DiarizationResult:
         """Diarize one recording (path, array + ``sample_rate``, or :class:`~voxref.audio.Audio`)."""
-        if num_speakers is not None and num_speakers < 1:
-            raise ConfigError(f"num_speakers must be >= 1, got {num_speakers}.")
+        num_speakers = check_count("num_speakers", num_speakers)
         return self.run(
             self.analyse(audio, sample_rate),
             num_speakers=num_speakers,
@@ -832,6 +831,7 @@ def diarize(
     >>> len(diarize(hiss, sample_rate=16000))  # no speech, no turn
     0
     """
+    num_speakers = check_count("num_speakers", num_speakers)  # before any audio is read
     if pipeline is not None:
         if options:
             raise ConfigError(

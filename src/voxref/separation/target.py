@@ -46,7 +46,15 @@ import numpy as np
 from ..audio.level import level_audio
 from ..audio.load import AudioInput, load_audio
 from ..encoding import Encoder, WindowEmbeddings, l2_normalize
-from ..errors import ConfigError, NoSpeechError
+from ..errors import (
+    AudioError,
+    ConfigError,
+    InputFate,
+    NoSpeechError,
+    NoUsableReferenceError,
+    TargetNotFoundError,
+)
+from ..option_checks import check_count
 from .diarization import DIARIZATION_LEVEL_DBFS, DiarizationResult, Diarizer
 from .guide import guided_pool, target_activity
 from .resegment import runs
@@ -56,12 +64,45 @@ from .windows import embed_speech_windows
 if TYPE_CHECKING:  # pragma: no cover
     from pyannote.core import Annotation
 
-__all__ = ["TargetResult", "extract_target", "guide_embedding", "TARGET_LABEL"]
+__all__ = [
+    "TargetResult",
+    "extract_target",
+    "guide_embedding",
+    "check_target_found",
+    "TARGET_LABEL",
+    "TARGET_FOUND_FROM",
+]
 
 log = logging.getLogger(__name__)
 
 #: Label of the target speaker in :attr:`TargetResult.annotation`.
 TARGET_LABEL = "TARGET"
+
+#: Cosine (default GE2E diarizer) from which a diarized speaker's centroid is the guided voice.
+#: Chosen on 6 two-voice recordings of the espeak-ng / flite fixture voices (2 utterances each,
+#: guide from 2 other utterances): the 12 voices present scored 0.886-0.959, the 24 absent
+#: 0.459-0.744, often with ``confidence`` 1.00 (see tests/reliability, "target-not-in-recording"). Clean
+#: synthetic speech only: a noisy recording of the target scores lower and may need
+#: ``min_guide_similarity`` lowered (or ``None``).
+TARGET_FOUND_FROM = 0.8
+
+
+def check_target_found(
+    similarity: np.ndarray, labels: list[str], threshold: float, source: str | None = None
+) -> None:
+    """Raise :class:`~voxref.errors.TargetNotFoundError` when no speaker reaches ``threshold``."""
+    sims = {labels[k]: float(v) for k, v in enumerate(np.asarray(similarity).reshape(-1))}
+    best = max(sims.values(), default=float("-inf"))
+    if best >= threshold:
+        return
+    where = f" {source}" if source else " the recording"
+    raise TargetNotFoundError(
+        f"the guided voice was not found in{where}: the closest of its {len(sims)} speaker(s) "
+        f"has cosine {best:.2f} to the guide, below {threshold:.2f}, so it is another voice. "
+        "Check that the guide is this speaker; pass min_guide_similarity=None (CLI: "
+        "--min-guide-similarity -1) to take the closest speaker anyway.",
+        sims,
+    )
 
 
 @dataclass
@@ -195,11 +236,21 @@ def guide_embedding(
     if len(refs) == 0:
         raise ConfigError("give at least one reference recording as the guide.")
     wins: list[WindowEmbeddings] = []
-    for r in refs:
-        a = level_audio(load_audio(r, encoder.sample_rate, sample_rate=sample_rate), level_dbfs)
-        regions = speech_regions(a.samples, a.sample_rate, vad=vad)
-        if not regions:
-            raise NoSpeechError("no speech found in this guide reference.", a.source)
+    skipped: list[InputFate] = []
+    for i, r in enumerate(refs):
+        try:
+            a = level_audio(
+                load_audio(r, encoder.sample_rate, sample_rate=sample_rate, index=i), level_dbfs
+            )
+            regions = speech_regions(a.samples, a.sample_rate, vad=vad)
+            if not regions:
+                raise NoSpeechError("no speech found in this guide reference.", a.source)
+        except AudioError as exc:  # one bad guide file: skipped and reported
+            if len(refs) == 1:
+                raise
+            skipped.append(InputFate(exc.source or f"<guide {i}>", "rejected", exc.reason))
+            log.warning("guide reference skipped: %s", exc)
+            continue
         wins.append(
             embed_speech_windows(
                 encoder,
@@ -210,12 +261,19 @@ def guide_embedding(
                 hop=encoder.hop_seconds,
             )
         )
+    if not wins:
+        raise NoUsableReferenceError(skipped, "guide")
     acts = target_activity(wins)
     e = np.concatenate([w.embeddings for w in wins], axis=0)
     z = np.concatenate([a.clean_weights for a in acts])
     if z.sum() <= 1e-6:
         z = np.concatenate([a.weights for a in acts])
-    return guided_pool(e, z, acts[0].target), acts[0].reason
+    reason = acts[0].reason
+    if skipped:
+        reason += f"; {len(skipped)} guide reference(s) skipped: " + "; ".join(
+            f"{f.source}: {f.reason}" for f in skipped
+        )
+    return guided_pool(e, z, acts[0].target), reason
 
 
 def _segments_guide(
@@ -295,6 +353,7 @@ def extract_target(
     same_voice_margin: float = 0.04,
     pipeline: Any = None,
     token: str | None = None,
+    min_guide_similarity: float | None = TARGET_FOUND_FROM,
 ) -> TargetResult:
     """Find the target speaker in ``recording`` and return its target-only parts.
 
@@ -339,10 +398,21 @@ def extract_target(
         with the guide (a guide vector must then come from that model). ``diarizer``,
         ``diarization``, ``misfit_threshold``, ``overlap_threshold`` and ``same_voice_margin``
         do not apply.
+    min_guide_similarity
+        The guided voice counts as present only when a speaker of the recording has at least
+        this cosine to the guide (default :data:`TARGET_FOUND_FROM`); otherwise
+        :class:`~voxref.errors.TargetNotFoundError` is raised rather than another voice returned
+        as the target. ``None``: always take the closest speaker. Not applied to a guide of
+        segments (they are on the recording) nor with ``pipeline`` (another encoder's scale).
 
     Returns
     -------
     TargetResult
+
+    Raises
+    ------
+    TargetNotFoundError
+        No speaker of the recording is close enough to the guide.
 
     Examples
     --------
@@ -352,6 +422,7 @@ def extract_target(
     ...
     voxref.errors.SilentAudioError: ...
     """
+    num_speakers = check_count("num_speakers", num_speakers)  # before any audio is read
     if pipeline is not None:
         return _extract_with_pyannote(
             recording,
@@ -418,6 +489,8 @@ def extract_target(
     rest = [int(k) for k in order if int(k) not in targets]
     second = float(sims[rest[0]]) if rest else -1.0
     labels = res.labels
+    if min_guide_similarity is not None and guide_note != "guide: target segments":
+        check_target_found(sims, labels, float(min_guide_similarity), audio.source)
     if rest:
         confidence = float(np.clip((best - second) / 0.1, 0.0, 1.0))
     else:
