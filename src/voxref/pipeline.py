@@ -423,7 +423,7 @@ class Embedder:
         offline model raises its own error here, before any audio is read."""
         _ = self.encoder
         if self.clean:
-            from ..cleaning.vad import get_vad
+            from .cleaning.vad import get_vad
 
             get_vad(self._clean_options["vad"])
 
