@@ -226,3 +226,29 @@ def test_cli_prompt_option_errors(tmp_path, references, capsys, extra, message):
         main(["inspect", *references, "-o", str(tmp_path / "r.html"), *extra])
     assert exc.value.code == 2
     assert message in capsys.readouterr().err
+
+
+def test_prompt_true_makes_one_with_the_preset(tmp_path, monkeypatch, references, result, embedder):
+    """``prompt=True`` calls :func:`voxref.prompt` on the files with the preset and the report's
+    embedder (stubbed here: the real call diarizes for minutes; tests/prompting runs it)."""
+    import voxref.prompting.make as make
+    from voxref.inspection.report import inspect
+
+    calls = []
+
+    def fake_prompt(files, **kwargs):
+        calls.append((list(files), kwargs))
+        return result
+
+    monkeypatch.setattr(make, "prompt", fake_prompt)
+    rep = inspect(
+        references,
+        tmp_path / "r.html",
+        embedder=embedder,
+        diarize=False,
+        prompt=True,
+        prompt_preset="f5",
+    )
+    assert calls == [(references, {"preset": "f5", "embedder": embedder})]
+    assert rep.inspection.prompt.origin == "made for this report"
+    _check_page(rep.path.read_text(encoding="utf-8"), result.audio)

@@ -11,7 +11,10 @@ Choosing references is otherwise done by ear. The report shows, for one speaker'
 * a 2-D map (PCA, or t-SNE) of the window embeddings coloured by reference, the pooled embedding
   marked;
 * with a speakers folder (one sub-folder per speaker): the speakers' pooled embeddings on one map
-  and their similarity matrix.
+  and their similarity matrix;
+* with a reference prompt (:func:`voxref.prompt`, or the sidecar ``voxref prompt`` wrote): its
+  pieces on each reference's timeline, a table of them and a player of the prompt
+  (:mod:`.prompt_view`).
 
 Images and audio are embedded as ``data:`` URIs (the page needs no network and no other file);
 the PNGs are also written beside the page, in ``<name>_figures/``.
