@@ -252,3 +252,18 @@ def test_prompt_true_makes_one_with_the_preset(tmp_path, monkeypatch, references
     assert calls == [(references, {"preset": "f5", "embedder": embedder})]
     assert rep.inspection.prompt.origin == "made for this report"
     _check_page(rep.path.read_text(encoding="utf-8"), result.audio)
+
+
+@pytest.mark.browser
+def test_prompt_player_plays_in_chromium(report):
+    """Headless Chromium reads every player's audio, the prompt's included (4 players: the prompt
+    and one per reference), and keeps the pieces' spans in the DOM."""
+    from voxref.inspection.browser import find_chromium, render
+
+    if find_chromium() is None:  # pragma: no cover - depends on the machine
+        pytest.skip("Chromium not found: install it (Debian: apt-get install chromium)")
+    dom = render(report.path, window_size=(1280, 2000)).dom
+    body = dict(re.findall(r'([\w-]+)="([^"]*)"', re.search(r"<body([^>]*)>", dom).group(1)))
+    assert body["data-audio-total"] == "4" and body["data-audio-ok"] == "4"
+    assert 'id="prompt-player"' in dom
+    assert len(re.findall(r'class="prompt-span"', dom)) == len(SPANS)
