@@ -4,6 +4,7 @@ espeak-ng / flite conversations with seeded noise (truth: the turns they were bu
 from __future__ import annotations
 
 import json
+import re
 import warnings
 
 import numpy as np
@@ -199,6 +200,21 @@ def test_cli_writes_wav_and_sidecar(tmp_path, voices, capsys):
     assert fates[str(bad)] == "rejected" and fates[str(ref)] == "used"
     captured = capsys.readouterr()
     assert "prompt " in captured.out and "skipped" in captured.err
+    # the report of the reference shows the pieces the sidecar lists, on its timeline
+    report = tmp_path / "report.html"
+    side_path = str(out.with_suffix(".json"))
+    args = ["inspect", str(ref), "--prompt-sidecar", side_path, "--no-diarize", "-o", str(report)]
+    assert main(args) == 0
+    html = report.read_text(encoding="utf-8")
+    spans = re.findall(
+        r'class="prompt-span" data-piece="(\d+)" data-reference="1" '
+        r'data-start="([\d.]+)" data-end="([\d.]+)"',
+        html,
+    )
+    want = [(str(k + 1), p["start"], p["end"]) for k, p in enumerate(side["pieces"])]
+    assert [(n, float(s), float(e)) for n, s, e in spans] == want
+    assert html.count('class="prompt-piece-row"') == len(side["pieces"])
+    assert html.count('<audio id="prompt-player"') == 1
 
 
 @pytest.mark.parametrize(

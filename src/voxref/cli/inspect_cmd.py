@@ -15,8 +15,9 @@ def register(sub: argparse._SubParsersAction) -> None:
             "Show what voxref sees in reference recordings: a quality table with pooling weights; "
             "per reference the waveform and spectrogram with speech regions, diarization turns and "
             "the target mask, and the cleaned audio; the similarity between references and a map "
-            "of their window embeddings. With --speakers DIR (one sub-folder per speaker) also a "
-            "map and a similarity matrix of the speakers. One HTML file, no network needed; the "
+            "of their window embeddings. With --prompt-sidecar (or --prompt) also the pieces of a "
+            "reference prompt on each timeline, their table and a player. With --speakers DIR "
+            "(one sub-folder per speaker) also a map and a similarity matrix of the speakers. One HTML file, no network needed; the "
             "PNGs are also written to <output stem>_figures/."
         ),
     )
@@ -38,6 +39,20 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="length cap of each embedded audio player (default 30)",
     )
     p.add_argument("--seed", type=int, default=0, help="seed of the t-SNE map")
+    pr = p.add_argument_group("prompt (the pieces `voxref prompt` chose, on each timeline)")
+    pr.add_argument(
+        "--prompt-sidecar",
+        metavar="JSON",
+        help="show the prompt of this sidecar (written by voxref prompt; its .wav beside it)",
+    )
+    pr.add_argument(
+        "--prompt",
+        action="store_true",
+        help="make a prompt from FILES and show it (slow: diarizes again; prefer --prompt-sidecar)",
+    )
+    pr.add_argument(
+        "--preset", default=None, help="preset of the prompt made with --prompt (default generic)"
+    )
     p.add_argument("--encoder", default="ge2e", help="encoder name or checkpoint (default ge2e)")
     p.add_argument(
         "--vad", default="silero", help="voice activity detector: silero (default) or energy"
@@ -61,6 +76,16 @@ def run(args: argparse.Namespace) -> int:
 
     if not args.files and not args.speakers:
         args._parser.error("give reference FILES, --speakers DIR, or both")
+    if args.prompt and args.prompt_sidecar:
+        args._parser.error("give --prompt (make one) or --prompt-sidecar JSON, not both")
+    if args.preset is not None and not args.prompt:
+        args._parser.error("--preset needs --prompt (a sidecar's prompt already has its preset)")
+    if args.preset is not None:
+        from ..prompting.presets import PRESETS
+
+        if args.preset not in PRESETS:
+            args._parser.error(f"--preset {args.preset!r}: choose one of {', '.join(PRESETS)}")
+    prompt = args.prompt_sidecar or (True if args.prompt else None)
     if args.encoder == "ge2e":
         embedder = Embedder(vad=args.vad)
     else:
@@ -74,6 +99,8 @@ def run(args: argparse.Namespace) -> int:
         projection=args.projection,
         max_audio_seconds=args.max_audio_seconds,
         seed=args.seed,
+        prompt=prompt,
+        prompt_preset=args.preset,
     )
     print(
         f"wrote {rep.path} ({rep.size_bytes / 1e6:.1f} MB, {rep.num_references} reference(s), "

@@ -3,7 +3,8 @@
 :func:`voxref.inspect` (defined in :mod:`voxref.inspection.report`) writes the page. The stages:
 :mod:`.collect` runs the models and reduces their results to arrays, :mod:`.figures` draws them
 with matplotlib, :mod:`.media` embeds PNGs and WAVs as ``data:`` URIs, :mod:`.template` holds the
-page, and :mod:`.browser` renders it in headless Chromium (tests, screenshots).
+page, :mod:`.prompt_view` places a reference prompt's pieces on the references' timelines, and
+:mod:`.browser` renders it in headless Chromium (tests, screenshots).
 
 The package is ``voxref.inspection`` and the function ``voxref.inspect``: two names, so importing
 the package never replaces the function. Importing it is cheap: matplotlib, scikit-learn and the

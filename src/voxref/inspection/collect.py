@@ -198,6 +198,9 @@ class Inspection:
     note: str = ""
     speakers: list[SpeakerView] = field(default_factory=list)
     speakers_dir: str | None = None
+    #: The prompt shown on the references' timelines
+    #: (:class:`~voxref.inspection.prompt_view.PromptView`), or ``None``.
+    prompt: Any = None
 
 
 # ----------------------------------------------------------------------------- timelines

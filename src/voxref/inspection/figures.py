@@ -45,6 +45,7 @@ WAVEFORM_BINS = 2400
 _VAD_COLOR = "#2ca02c"
 _MASK_COLOR = "#1f77b4"
 _OVERLAP_COLOR = "#d62728"
+_PROMPT_COLOR = "#ff7f0e"
 
 
 def new_figure(width: float, height: float) -> Figure:
@@ -138,10 +139,17 @@ def _spectrogram(x: np.ndarray, sample_rate: int) -> tuple[np.ndarray, float]:
     return db, float(db.max()) if db.size else 0.0
 
 
-def reference_figure(view: ReferenceView, color: Any = _MASK_COLOR) -> Figure:
+def reference_figure(
+    view: ReferenceView,
+    color: Any = _MASK_COLOR,
+    prompt_spans: Sequence[tuple[float, float, int]] | None = None,
+) -> Figure:
     """Waveform, spectrogram, speech regions, diarization turns and target mask of one reference.
 
-    Rows, sharing the recording's time axis: the waveform with the VAD's speech regions shaded;
+    Rows, sharing the recording's time axis: the waveform with the VAD's speech regions shaded
+    and, when ``prompt_spans`` (``(start, end, n)``: seconds on the recording's timeline and the
+    piece's number in the prompt) are given, the prompt's pieces cut from it hatched in orange
+    (patch ``gid`` ``prompt-piece-<n>``) and labelled ``P<n>``;
     the spectrogram; one lane per diarization speaker (or a note saying why there are none); the
     target mask: the pooling's window weights over their maximum (filled), the target activity
     and the overlap probability (lines) when known.
@@ -170,15 +178,30 @@ def reference_figure(view: ReferenceView, color: Any = _MASK_COLOR) -> Figure:
     for s, e in view.regions or []:
         ax_w.axvspan(s, e, color=_VAD_COLOR, alpha=0.18, linewidth=0)
     peak = float(np.max(np.abs(x))) or 1.0
+    for s, e, n in prompt_spans or []:
+        ax_w.axvspan(
+            s,
+            e,
+            facecolor=_PROMPT_COLOR,
+            edgecolor=_PROMPT_COLOR,
+            alpha=0.35,
+            hatch="//",
+            linewidth=1.0,
+            gid=f"prompt-piece-{n}",
+        )
+        ax_w.text((s + e) / 2, 0.95 * peak, f"P{n}", ha="center", va="top", fontsize=8)
     ax_w.set_ylim(-1.05 * peak, 1.05 * peak)
     ax_w.set_ylabel("waveform")
     ax_w.set_xlim(0, dur)
     ax_w.tick_params(labelbottom=False)
-    if view.regions is not None:
+    if view.regions is not None or prompt_spans:
         from matplotlib.patches import Patch
 
+        handles = [Patch(color=_VAD_COLOR, alpha=0.3, label="speech (VAD)")]
+        if prompt_spans:
+            handles.append(Patch(color=_PROMPT_COLOR, alpha=0.5, label="prompt piece"))
         ax_w.legend(
-            handles=[Patch(color=_VAD_COLOR, alpha=0.3, label="speech (VAD)")],
+            handles=handles,
             loc="upper right",
             fontsize=8,
             framealpha=0.8,

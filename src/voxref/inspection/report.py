@@ -11,7 +11,10 @@ Choosing references is otherwise done by ear. The report shows, for one speaker'
 * a 2-D map (PCA, or t-SNE) of the window embeddings coloured by reference, the pooled embedding
   marked;
 * with a speakers folder (one sub-folder per speaker): the speakers' pooled embeddings on one map
-  and their similarity matrix.
+  and their similarity matrix;
+* with a reference prompt (:func:`voxref.prompt`, or the sidecar ``voxref prompt`` wrote): its
+  pieces on each reference's timeline, a table of them and a player of the prompt
+  (:mod:`.prompt_view`).
 
 Images and audio are embedded as ``data:`` URIs (the page needs no network and no other file);
 the PNGs are also written beside the page, in ``<name>_figures/``.
@@ -79,6 +82,8 @@ def inspect(
     projection: str = "pca",
     max_audio_seconds: float = DEFAULT_MAX_AUDIO_SECONDS,
     seed: int = 0,
+    prompt: Any = None,
+    prompt_preset: str | None = None,
 ) -> InspectReport:
     """Write an HTML report of what voxref makes of one speaker's references (and of speakers).
 
@@ -103,10 +108,25 @@ def inspect(
         Length cap of each embedded audio player.
     seed
         Seed of the t-SNE projection.
+    prompt
+        Show a reference prompt (:func:`voxref.prompt`) on the references' timelines, in a table
+        of its pieces and in a player: a :class:`~voxref.prompting.result.PromptResult`, the path
+        of the JSON sidecar ``voxref prompt`` wrote (its audio beside it), or ``True`` to make one
+        from ``files`` (a second diarization of every reference: slow; prefer passing the prompt
+        already made).
+    prompt_preset
+        With ``prompt=True``: the preset of the prompt made (default ``"generic"``).
 
     Returns
     -------
     InspectReport
+
+    Raises
+    ------
+    voxref.errors.ConfigError
+        The prompt's pieces come from files that are not among ``files`` (or lie past their
+        end), the sidecar or its audio is missing, or ``prompt_preset`` is given without
+        ``prompt=True``.
 
     Examples
     --------
@@ -117,10 +137,54 @@ def inspect(
     >>> rep.num_references, rep.path.exists()  # doctest: +SKIP
     (1, True)
     """
+    view = _prompt_of(prompt, prompt_preset, files, embedder)
     data = collect(files, embedder, speakers_dir=speakers_dir, diarize=diarize)
+    if view is not None:
+        from .prompt_view import attach_prompt
+
+        refs = data.references
+        data.prompt = attach_prompt(view, [r.source for r in refs], [r.duration for r in refs])
     return write_report(
         data, output, projection=projection, max_audio_seconds=max_audio_seconds, seed=seed
     )
+
+
+def _prompt_of(prompt: Any, preset: str | None, files: Any, embedder: Any) -> Any:
+    """The :class:`~.prompt_view.PromptView` that ``inspect(prompt=..., prompt_preset=...)`` asks
+    for (``None``: none), its pieces checked against ``files`` before any model runs."""
+    from ..errors import ConfigError
+    from .prompt_view import attach_prompt, load_prompt_sidecar, prompt_view
+
+    if preset is not None and prompt is not True:
+        raise ConfigError(
+            "prompt_preset only applies when the report makes the prompt (prompt=True); a prompt "
+            "passed in or read from its sidecar already has its preset."
+        )
+    if prompt is None or prompt is False:
+        return None
+    files = list(files or [])
+    if prompt is True:
+        if not files:
+            raise ConfigError("prompt=True needs reference files to make the prompt from.")
+        from ..prompting import prompt as make_prompt
+
+        log.info(
+            "inspect: making a %s prompt from %d reference(s)", preset or "generic", len(files)
+        )
+        res = make_prompt(files, preset=preset or "generic", embedder=embedder)
+        return prompt_view(res, origin="made for this report")
+    if isinstance(prompt, (str, os.PathLike)):
+        view = load_prompt_sidecar(prompt)
+    elif hasattr(prompt, "pieces") and hasattr(prompt, "audio"):
+        view = prompt_view(prompt)
+    else:
+        raise ConfigError(
+            f"prompt must be a PromptResult, the path of a prompt sidecar (.json) or True; got "
+            f"{type(prompt).__name__}."
+        )
+    if all(isinstance(f, (str, os.PathLike)) for f in files):
+        attach_prompt(view, [str(f) for f in files])  # fail before the models run
+    return view
 
 
 def write_report(
@@ -150,8 +214,12 @@ def write_report(
     refs = inspection.references
     colors = reference_colors(len(refs))
     pngs: dict[str, bytes] = {}
+    pv = inspection.prompt
     for r in refs:
-        pngs[f"reference-{r.index + 1:02d}"] = to_png(reference_figure(r, colors[r.index]))
+        spans = (
+            None if pv is None else [(p.start, p.end, p.order + 1) for p in pv.spans_of(r.index)]
+        )
+        pngs[f"reference-{r.index + 1:02d}"] = to_png(reference_figure(r, colors[r.index], spans))
     if refs:
         pngs["weights"] = to_png(weights_figure(refs))
         pngs["similarity"] = to_png(similarity_figure(refs))
@@ -257,7 +325,88 @@ def _table(refs: Sequence[ReferenceView], colors: Sequence[Any]) -> str:
     )
 
 
-def _reference_article(r: ReferenceView, pngs: dict[str, bytes], max_audio_seconds: float) -> str:
+def _sec(v: float) -> str:
+    return f"{v:.3f}"
+
+
+def _prompt_timeline(r: ReferenceView, prompt: Any) -> str:
+    """The prompt's pieces cut from ``r`` as spans on a bar of the recording's length."""
+    spans = prompt.spans_of(r.index)
+    if not spans:
+        return (
+            f'<div class="prompt-timeline empty" data-reference="{r.index + 1}">'
+            '<p class="note">No piece of the prompt comes from this reference.</p></div>'
+        )
+    dur = max(r.duration, max(s.end for s in spans), 1e-3)
+    bars = []
+    for s in spans:
+        left, width = 100.0 * s.start / dur, max(100.0 * s.duration / dur, 0.3)
+        bars.append(
+            f'<span class="prompt-span" data-piece="{s.order + 1}" '
+            f'data-reference="{r.index + 1}" data-start="{_sec(s.start)}" '
+            f'data-end="{_sec(s.end)}" style="left:{left:.3f}%;width:{width:.3f}%" '
+            f'title="P{s.order + 1}: {s.start:.2f}–{s.end:.2f} s">P{s.order + 1}</span>'
+        )
+    total = sum(s.duration for s in spans)
+    return (
+        f'<div class="prompt-timeline" data-reference="{r.index + 1}">'
+        f"<p>Prompt pieces from this reference (orange, hatched in the figure): {len(spans)}, "
+        f"{total:.1f} s of {r.duration:.1f} s.</p>"
+        f'<div class="timeline-bar">{"".join(bars)}</div></div>'
+    )
+
+
+def _prompt_section(prompt: Any, refs: Sequence[ReferenceView], colors: Sequence[Any]) -> str:
+    """The prompt's player and the table of its pieces (source, span, SNR, similarity, actions)."""
+    from .media import PLAYER_SAMPLE_RATE, wav_data_uri
+
+    by_index = {r.index: r for r in refs}
+    rows = []
+    for s in prompt.spans:
+        r = by_index.get(s.reference)
+        name = r.name if r is not None else os.path.basename(s.source)
+        swatch = (
+            f'<span class="swatch" style="background:{_css_color(colors[r.index])}"></span>'
+            if r is not None
+            else ""
+        )
+        link = f'<a href="#ref-{s.reference + 1}">{s.reference + 1}</a>' if r is not None else "–"
+        actions = "".join(f"<li>{_e(a)}</li>" for a in s.actions)
+        rows.append(
+            f'<tr class="prompt-piece-row" data-piece="{s.order + 1}" '
+            f'data-reference="{s.reference + 1}" data-source="{_e(s.source)}" '
+            f'data-start="{_sec(s.start)}" data-end="{_sec(s.end)}">'
+            f'<td class="num">P{s.order + 1}</td><td class="num">{link}</td>'
+            f'<td class="file">{swatch}<span title="{_e(s.source)}">{_e(name)}</span></td>'
+            f'<td class="num">{s.start:.2f}–{s.end:.2f}</td><td class="num">{s.duration:.2f}</td>'
+            f'<td class="num">{_num(s.snr_db, ".1f")}</td>'
+            f'<td class="num">{_num(s.similarity, ".2f")}</td>'
+            f'<td class="reasons">{"<ul>" + actions + "</ul>" if actions else ""}</td></tr>'
+        )
+    head = (
+        "<tr><th>piece</th><th>#</th><th>source</th><th>start–end s</th><th>length s</th>"
+        "<th>SNR dB</th><th>similarity</th><th>what was done</th></tr>"
+    )
+    notes = "".join(f"<li>{_e(w)}</li>" for w in [*prompt.actions, *prompt.warnings])
+    preset = f" (preset <code>{_e(prompt.preset)}</code>)" if prompt.preset else ""
+    return (
+        '<section id="prompt"><h2>Prompt</h2>'
+        f'<p class="note">{len(prompt.spans)} piece(s), {prompt.duration:.1f} s at '
+        f"{prompt.sample_rate} Hz{preset}; {_e(prompt.origin)}. Each piece is drawn on its "
+        "reference's timeline below. The player plays it at "
+        f"{PLAYER_SAMPLE_RATE // 1000} kHz.</p>"
+        f'<p><audio id="prompt-player" controls preload="metadata" '
+        f'src="{wav_data_uri(prompt.audio, prompt.sample_rate)}"></audio></p>'
+        f'<div class="scroll"><table id="prompt-table"><thead>{head}</thead>'
+        f"<tbody>{''.join(rows)}</tbody></table></div>"
+        + (f'<ul class="note">{notes}</ul>' if notes else "")
+        + "</section>"
+    )
+
+
+def _reference_article(
+    r: ReferenceView, pngs: dict[str, bytes], max_audio_seconds: float, prompt: Any = None
+) -> str:
     from .media import wav_data_uri
 
     parts = [
@@ -289,6 +438,8 @@ def _reference_article(r: ReferenceView, pngs: dict[str, bytes], max_audio_secon
     if r.activity_note:
         caption += f" Separation: {_e(r.activity_note)}."
     parts.append(_img(pngs, f"reference-{r.index + 1:02d}", f"analysis of {r.name}", caption))
+    if prompt is not None:
+        parts.append(_prompt_timeline(r, prompt))
     audio = r.target_audio(max_seconds=max_audio_seconds)
     if r.activity is not None and audio is not None and len(audio):
         what = "Cleaned, target-only audio (windows with target activity ≥ 0.5)"
@@ -434,9 +585,14 @@ def render_page(
             )
             + "</section>"
         )
+        if inspection.prompt is not None:
+            nav.append('<a href="#prompt">prompt</a>')
+            sections.append(_prompt_section(inspection.prompt, refs, colors))
         sections.append(
             '<section id="details"><h2>Per reference</h2>'
-            + "\n".join(_reference_article(r, pngs, max_audio_seconds) for r in refs)
+            + "\n".join(
+                _reference_article(r, pngs, max_audio_seconds, inspection.prompt) for r in refs
+            )
             + "</section>"
         )
     if inspection.speakers:

@@ -77,6 +77,11 @@ figcaption { color: var(--muted); font-size: 12.5px; margin-top: 3px; }
 .row figure { flex: 1 1 440px; }
 article.reference { border-top: 1px dashed var(--line); padding-top: 4px; }
 audio { width: 100%; max-width: 640px; }
+.timeline-bar { position: relative; height: 18px; max-width: 1100px; background: #f1f3f4;
+                border: 1px solid var(--line); margin-bottom: 10px; }
+.prompt-span { position: absolute; top: 0; bottom: 0; overflow: hidden; font-size: 11px;
+               color: #202124; text-align: center; background: rgba(255,127,14,.55);
+               border-left: 1px solid #ff7f0e; border-right: 1px solid #ff7f0e; }
 code { background: #f1f3f4; padding: 0 3px; border-radius: 3px; }
 """
 
