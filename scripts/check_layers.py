@@ -56,7 +56,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("clean", ("clean", "cleaning", "augment")),
     ("separation", ("separation",)),
     ("embedder", ("embedder", "losses")),
-    ("pipeline", ("pipeline", "best_effort")),
+    ("pipeline", ("pipeline", "best_effort", "tuning")),
     (
         "outputs",
         (

@@ -38,7 +38,7 @@ VARIANTS: dict[str, dict] = {
     "voxref-nolevel": {"level_dbfs": None},
     "voxref-noclean": {"clean": False},
     "voxref-nodenoise": {"denoise": "off"},
-    "voxref-noguide": {"guide": False},
+    "voxref-noguide": {"guiding": False},
     "voxref-meanpool": {"pooling": "mean"},
 }
 """Embedder options of each voxref variant."""

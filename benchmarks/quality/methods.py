@@ -10,7 +10,7 @@ results (e.g. two poolings over the same per-clip work).
 Registered methods (:data:`METHODS`; add one with :func:`register_method`):
 
 * ``voxref``: ``voxref.Embedder()`` defaults, ``prepare()`` per clip, ``combine()`` per set;
-* ``mean``: ``voxref.Embedder(pooling="mean", clean=False, guide=False)``: the same encoder on
+* ``mean``: ``voxref.Embedder(pooling="mean", clean=False, guiding=False)``: the same encoder on
   each whole file and a plain mean of per-file embeddings (what other tools do);
 * per-stage ablations (not run by default, :data:`ABLATIONS`): ``voxref-noclean``,
   ``voxref-noguide``, ``voxref-nodenoise``, ``vad-mean``... each switches one stage;
@@ -134,14 +134,17 @@ def _with_file_hash(value: Any, key: str = "") -> Any:
 
 
 class VoxrefMethod(Method):
-    """``voxref.Embedder(**embedder_kwargs)``: ``prepare()`` per clip, ``combine()`` per set.
+    """``voxref.Embedder(**embedder_options(embedder_kwargs))``: ``prepare()`` per clip,
+    ``combine()`` per set.
 
     Parameters
     ----------
     name
         Method name in the results.
     embedder_kwargs
-        Options of :class:`voxref.Embedder`.
+        Options of :class:`voxref.Embedder`, with the fields of its advanced options
+        (:class:`voxref.tuning.EmbedderTuning`: ``window_temperature``, ``separate_margin``...)
+        at the same level (see :func:`embedder_options`).
     combine_only
         Option names that affect only ``combine()``: methods whose other options are equal share
         prepared clips.
@@ -153,7 +156,7 @@ class VoxrefMethod(Method):
         embedder_kwargs: dict[str, Any] | None = None,
         combine_only: Sequence[str] = (
             "pooling",
-            "guide",
+            "guiding",
             "window_temperature",
             "separate_margin",
             "separate_threshold_db",
@@ -180,7 +183,7 @@ class VoxrefMethod(Method):
         if self._embedder is None:
             from voxref.pipeline import Embedder
 
-            self._embedder = Embedder(**self.kwargs)
+            self._embedder = Embedder(**embedder_options(self.kwargs))
         return self._embedder
 
     def setup(self) -> None:
@@ -193,7 +196,7 @@ class VoxrefMethod(Method):
             prepared = self.embedder.prepare((samples, sample_rate))
         except VoxrefError as exc:
             return Failed(f"{type(exc).__name__}: {str(exc).splitlines()[0]}")
-        if self.kwargs.get("guide", True):
+        if self.kwargs.get("guiding", True):
             # what combine() computes from a reference's speech when it holds two voices
             self.embedder.voice_split(prepared)
             if self.kwargs.get("separate"):
@@ -335,7 +338,7 @@ def register_method(name: str, factory: Callable[[], Method]) -> None:
 
 _EMBEDDER_KEYS = (
     "clean",
-    "guide",
+    "guiding",
     "denoise",
     "window_temperature",
     "pooling",
@@ -344,6 +347,8 @@ _EMBEDDER_KEYS = (
     "separate",
     "separate_margin",
     "separate_threshold_db",
+    "window",
+    "hop",
 )
 
 
@@ -356,18 +361,38 @@ def _value(text: str) -> Any:
     return {"true": True, "false": False, "none": None}.get(text.lower(), text)
 
 
+def embedder_options(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """:class:`voxref.Embedder` keywords from a method's flat options: the fields of
+    :class:`voxref.tuning.EmbedderTuning` go into ``advanced=``.
+
+    Examples
+    --------
+    >>> embedder_options({"clean": False, "separate_margin": 0})
+    {'clean': False, 'advanced': EmbedderTuning(window=None, hop=None, window_temperature=None, separate_margin=0.0, separate_threshold_db=None)}
+    """
+    from voxref.tuning import TUNING_FIELDS, EmbedderTuning
+
+    options = {k: v for k, v in kwargs.items() if k not in TUNING_FIELDS}
+    advanced = {k: v for k, v in kwargs.items() if k in TUNING_FIELDS}
+    if advanced:
+        options["advanced"] = EmbedderTuning(**advanced)
+    return options
+
+
 def parse_method_spec(name: str) -> Method:
     """A :class:`VoxrefMethod` from ``"voxref[key=value,...]"`` (ablations without registering).
 
-    Keys of :class:`voxref.Embedder` (``clean``, ``guide``, ``denoise``, ``window_temperature``,
-    ``pooling``, ``vad``, ``level_dbfs``, e.g. ``voxref[level_dbfs=-35]``) go to the embedder;
-    every other key (``margin``, ``temperature``, ``min_effective``, ``use_quality``, ``ignore``
-    as ``a+b``...) to :class:`AttentionVariant`.
+    Keys of :class:`voxref.Embedder` (``clean``, ``guiding``, ``denoise``, ``pooling``, ``vad``,
+    ``level_dbfs``, ``separate``, e.g. ``voxref[level_dbfs=-35]``) and of its advanced options
+    (``window_temperature``, ``separate_margin``, ``separate_threshold_db``; see
+    :func:`embedder_options`) go to the embedder; ``guide`` is read as ``guiding`` (the spelling
+    of the specs of earlier results); every other key (``margin``, ``temperature``,
+    ``min_effective``, ``use_quality``, ``ignore`` as ``a+b``...) to :class:`AttentionVariant`.
 
     Examples
     --------
     >>> m = parse_method_spec("voxref[guide=false,margin=0.12]")
-    >>> m.kwargs["guide"], m.kwargs["pooling"]
+    >>> m.kwargs["guiding"], m.kwargs["pooling"]
     (False, AttentionVariant(use_quality=True, margin=0.12))
     """
     body = name[len("voxref[") : -1]
@@ -375,6 +400,7 @@ def parse_method_spec(name: str) -> Method:
     attention: dict[str, Any] = {}
     for part in filter(None, body.split(",")):
         key, _, raw = part.partition("=")
+        key = "guiding" if key == "guide" else key
         value = _value(raw)
         if key == "ignore":
             value = tuple(raw.split("+"))
@@ -437,8 +463,8 @@ register_method(
     "mean",
     lambda: VoxrefMethod(
         "mean",
-        {"pooling": "mean", "clean": False, "guide": False, "level_dbfs": None},
-        description="voxref.Embedder(pooling='mean', clean=False, guide=False, level_dbfs=None): "
+        {"pooling": "mean", "clean": False, "guiding": False, "level_dbfs": None},
+        description="voxref.Embedder(pooling='mean', clean=False, guiding=False, level_dbfs=None): "
         "the same encoder on each whole file as recorded, plain mean of per-file embeddings "
         "(what other tools do)",
     ),
@@ -459,14 +485,14 @@ register_method(
 
 ABLATIONS: dict[str, tuple[dict[str, Any], str]] = {
     "voxref-noclean": ({"clean": False}, "default pooling and guiding without the cleaning stage"),
-    "voxref-noguide": ({"guide": False}, "defaults without guided target activity"),
+    "voxref-noguide": ({"guiding": False}, "defaults without guided target activity"),
     "voxref-nodenoise": ({"denoise": "off"}, "defaults with VAD but no denoiser"),
     "voxref-nolevel": (
         {"level_dbfs": None},
         "defaults without the speech level normalisation (references embedded as recorded)",
     ),
     "level-mean": (
-        {"pooling": "mean", "clean": False, "guide": False},
+        {"pooling": "mean", "clean": False, "guiding": False},
         "the plain mean baseline with the Embedder's speech level normalisation only",
     ),
     "voxref-dfn3": ({"denoise": "dfn3"}, "defaults with DeepFilterNet3 on every clip"),
@@ -485,7 +511,7 @@ ABLATIONS: dict[str, tuple[dict[str, Any], str]] = {
         "defaults, reference weights from the quality prior only (no agreement)",
     ),
     "att-prior-only-ng": (
-        {"pooling": AttentionVariant(temperature=float("inf")), "guide": False},
+        {"pooling": AttentionVariant(temperature=float("inf")), "guiding": False},
         "no guiding, reference weights from the quality prior only",
     ),
     "win-mean": (
@@ -493,15 +519,15 @@ ABLATIONS: dict[str, tuple[dict[str, Any], str]] = {
         "defaults with a plain masked mean over each reference's windows",
     ),
     "win-mean-ng": (
-        {"window_temperature": float("inf"), "guide": False},
+        {"window_temperature": float("inf"), "guiding": False},
         "no guiding, plain mean over windows, reference attention",
     ),
     "m08-ng": (
-        {"pooling": AttentionVariant(margin=0.08), "guide": False},
+        {"pooling": AttentionVariant(margin=0.08), "guiding": False},
         "no guiding, margin 0.08",
     ),
     "m12-ng": (
-        {"pooling": AttentionVariant(margin=0.12), "guide": False},
+        {"pooling": AttentionVariant(margin=0.12), "guiding": False},
         "no guiding, margin 0.12",
     ),
     "m12": ({"pooling": AttentionVariant(margin=0.12)}, "guiding, margin 0.12"),
@@ -526,19 +552,19 @@ ABLATIONS: dict[str, tuple[dict[str, Any], str]] = {
         "defaults with a higher effective-count floor",
     ),
     "att-floor-ng": (
-        {"pooling": AttentionVariant(min_effective=0.6), "guide": False},
+        {"pooling": AttentionVariant(min_effective=0.6), "guiding": False},
         "no guiding, higher effective-count floor",
     ),
     "vad-mean": (
-        {"denoise": "off", "guide": False, "pooling": "mean"},
+        {"denoise": "off", "guiding": False, "pooling": "mean"},
         "VAD only, then a plain mean (windows and references)",
     ),
     "dfn3-mean": (
-        {"denoise": "dfn3", "guide": False, "pooling": "mean"},
+        {"denoise": "dfn3", "guiding": False, "pooling": "mean"},
         "VAD + DeepFilterNet3 on every clip, then a plain mean",
     ),
     "auto-mean": (
-        {"guide": False, "pooling": "mean"},
+        {"guiding": False, "pooling": "mean"},
         "VAD + the default denoise policy, then a plain mean",
     ),
     "guide-mean": (
@@ -546,7 +572,7 @@ ABLATIONS: dict[str, tuple[dict[str, Any], str]] = {
         "no cleaning, guided target activity, plain mean over references, as recorded",
     ),
     "noclean-attention": (
-        {"clean": False, "guide": False},
+        {"clean": False, "guiding": False},
         "no cleaning, no guiding, parameter-free reference attention",
     ),
 }

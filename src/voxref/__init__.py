@@ -24,6 +24,7 @@ _LAZY = {
     "similarity": "voxref.api",
     "Embedder": "voxref.pipeline",
     "EmbeddingResult": "voxref.pipeline",
+    "EmbedderTuning": "voxref.tuning",
     "Audio": "voxref.audio.signal",
     "load_audio": "voxref.audio.load",
     "clean": "voxref.cleaning.pipeline",
@@ -53,6 +54,7 @@ __all__ = [  # noqa: F822  (resolved lazily by __getattr__)
     "similarity",
     "Embedder",
     "EmbeddingResult",
+    "EmbedderTuning",
     "Audio",
     "load_audio",
     "clean",
@@ -81,6 +83,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .audio.load import load_audio
     from .audio.signal import Audio
     from .pipeline import Embedder, EmbeddingResult
+    from .tuning import EmbedderTuning
 
 
 def __getattr__(name: str) -> Any:

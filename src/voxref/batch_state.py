@@ -24,6 +24,7 @@ True
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import os
 import signal
@@ -42,27 +43,34 @@ __all__ = [
     "terminate_as_interrupt",
 ]
 
-#: Embedder attributes that change the vector an input gets (the run's identity).
+#: Embedder attributes that change the vector an input gets (the run's identity), with the
+#: fields of its ``advanced`` options (:class:`voxref.tuning.EmbedderTuning`).
 VECTOR_OPTIONS = (
     "pooling",
-    "window",
-    "hop",
     "min_seconds",
     "clean",
     "_clean_options",
-    "guide",
+    "guiding",
     "level_dbfs",
-    "window_temperature",
     "separate",
-    "separate_margin",
-    "separate_threshold_db",
 )
+
+# recorded under the name an earlier version gave the option, so that a batch folder made then
+# still resumes (its ``batch.json`` compares these names)
+_RECORDED_AS = {"guiding": "guide"}
 
 
 def vector_options(embedder: Any, **more: Any) -> dict[str, str]:
     """``{option: repr(value)}`` of every option of ``embedder`` that changes a vector, plus
     ``more`` (batch options that do, e.g. ``long_seconds``)."""
-    out = {k.strip("_"): repr(getattr(embedder, k)) for k in VECTOR_OPTIONS if hasattr(embedder, k)}
+    out = {
+        _RECORDED_AS.get(k, k.strip("_")): repr(getattr(embedder, k))
+        for k in VECTOR_OPTIONS
+        if hasattr(embedder, k)
+    }
+    advanced = getattr(embedder, "advanced", None)
+    if advanced is not None:
+        out.update({f.name: repr(getattr(advanced, f.name)) for f in dataclasses.fields(advanced)})
     out.update({k: repr(v) for k, v in more.items()})
     return out
 

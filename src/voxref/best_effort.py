@@ -121,7 +121,7 @@ def _prepare(
         samples = np.resize(samples, need)
         reason = f"{reason} (looped to {need / speech.sample_rate:.2f} s)"
     windows = embedder.encoder.embed_windows(
-        samples, embedder.window, embedder.hop, source=audio.source
+        samples, embedder.advanced.window, embedder.advanced.hop, source=audio.source
     )
     if not np.all(np.isfinite(windows.embeddings)):
         return None

@@ -179,8 +179,8 @@ def embed_long(
         raise ConfigError("pass Embedder options either in embedder=... or as keywords, not both.")
     encoder = embedder.encoder
     sr = int(encoder.sample_rate)
-    window = float(embedder.window or encoder.window_seconds)
-    hop = float(embedder.hop or encoder.hop_seconds)
+    window = float(embedder.advanced.window or encoder.window_seconds)
+    hop = float(embedder.advanced.hop or encoder.hop_seconds)
     win = int(round(window * sr))
     hop_n = max(1, int(round(hop * sr)))
     step = max(1, int(round(chunk_seconds * sr / hop_n))) * hop_n  # chunks start on the hop grid

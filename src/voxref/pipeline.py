@@ -39,9 +39,9 @@ from .option_checks import (
     check_device,
     check_level_range,
     check_min_seconds,
-    check_seconds,
     check_speakers_mapping,
 )
+from .tuning import EmbedderTuning, check_removed_options
 
 __all__ = [
     "Embedder",
@@ -141,7 +141,11 @@ class ReferenceResult:
 
 @dataclass
 class EmbeddingResult:
-    """A pooled speaker embedding and the per-reference details that explain it."""
+    """A pooled speaker embedding and the per-reference details that explain it.
+
+    ``advanced`` holds the :class:`~voxref.tuning.EmbedderTuning` options that were changed from
+    their defaults (:meth:`~voxref.tuning.EmbedderTuning.changed`; empty with the defaults).
+    """
 
     embedding: np.ndarray
     references: list[ReferenceResult]
@@ -149,6 +153,7 @@ class EmbeddingResult:
     encoder: dict
     pooling: str
     voices: Any = None  # pooling.voices.VoiceGroups over the used references
+    advanced: dict[str, float] = field(default_factory=dict)
 
     @property
     def voice_groups(self) -> list[list[str]]:
@@ -172,6 +177,7 @@ class EmbeddingResult:
             "embedding": self.embedding.tolist(),
             "encoder": self.encoder,
             "pooling": self.pooling,
+            "advanced": dict(self.advanced),
             "voices": self.voice_groups,
             "blend": self.blend,
             "references": [
@@ -217,12 +223,11 @@ class Embedder:
         leave-one-out agreement), ``"mean"`` (plain mean, also inside each reference), ``"trained"``
         (the shipped :class:`~voxref.embedder.pooling.AttentivePooling` head), a head checkpoint
         path, or an object with ``pool(embeddings, qualities)``.
-    guide
-        Find the target voice in each reference (the voice the references share) and embed only
-        the windows where it speaks alone (guided speaker embedding). A single reference with
-        another speaker's turns keeps its dominant voice (:meth:`lone_target`).
-    window, hop
-        Window length / step in seconds for window embeddings (default: the encoder's).
+    guiding
+        Find the target voice in each reference (the voice the references share, or the
+        ``guide=`` vector of :meth:`embed`) and embed only the windows where it speaks alone
+        (guided speaker embedding). A single reference with another speaker's turns keeps its
+        dominant voice (:meth:`lone_target`). ``False``: every window of every reference.
     min_seconds
         References with less usable speech than this (after VAD) are rejected.
     clean
@@ -245,11 +250,6 @@ class Embedder:
         ``benchmarks/results/level_decision.md`` (EER k=3 with vs without: quiet-20dB 1.28 vs
         4.81 %, level-random 1.35 vs 11.92 %, clean 1.35 vs 1.28 %, all degraded 0.93x
         [0.89-0.97]).
-    window_temperature
-        Cosine temperature of the attention over one reference's windows
-        (:func:`voxref.embedder.pooling.guided_window_pool`); ``inf`` = plain masked mean.
-        Default: :data:`voxref.embedder.pooling.attention.WINDOW_TEMPERATURE` (``inf`` with
-        ``pooling="mean"``).
     separate
         Split references into two talkers and keep the target's stream
         (:mod:`voxref.separation.streams`). ``True``: voxref's own separator
@@ -259,25 +259,14 @@ class Embedder:
         talker takes turns keeps its voice split (the target's solo speech) first; the others
         are separated. A separator that can tell one voice from two (voxref's shipped one,
         trained with single-voice examples) separates only references whose quieter stream is
-        above ``separate_threshold_db`` (:func:`voxref.separation.separator.weaker_stream_db`)
+        above the checkpoint's threshold (:func:`voxref.separation.separator.weaker_stream_db`;
+        :attr:`EmbedderTuning.separate_threshold_db <voxref.tuning.EmbedderTuning>` overrides it)
         and keeps the stream closest to the other references (or ``guide``); a lone reference
         without a guide keeps the stream of the voice that dominates it. Other separators keep
         a stream only when it is closer to the target than the unseparated reference (never for
         a lone reference). References the clean stage found babble in are never separated.
         Measured in BENCHMARKS.md, "Overlapped references" (three references overlapped at 0 dB:
         EER 6.41 % vs 7.56 % without, 7.31 % plain mean; one: 11.00 vs 12.93 %).
-    separate_margin
-        Override of that rule: the stream must be this much closer (cosine) to the target than
-        the unseparated reference (negative: kept even when a little farther); applied after
-        the one/two-voice gate. ``None`` (default): ``-inf`` behind the gate, ``0`` without one.
-    separate_threshold_db
-        Override of the gate's threshold: a reference is separated only when its quieter stream
-        is at least this loud relative to the reference (dB,
-        :func:`voxref.separation.separator.weaker_stream_db`). ``None`` (default): the
-        checkpoint's ``separation_threshold_db`` (-12 dB for the shipped one, see
-        :class:`voxref.separation.separator.TwoSpeakerSeparator`; none for other separators).
-        Raise it to separate fewer references; it also gates a separator that has no
-        threshold of its own.
     strict
         When every reference is unusable: ``True`` raises
         :class:`~voxref.errors.NoUsableReferenceError`; ``False`` (default) embeds them anyway
@@ -292,6 +281,14 @@ class Embedder:
         found at all, is never embedded.
     device
         Torch device for the encoder.
+    advanced
+        Options for experiments (window length and step, window attention temperature, the
+        separation margin and threshold): a :class:`voxref.tuning.EmbedderTuning` (or a dict of
+        its fields); ``None``: the defaults. Changed ones are recorded in
+        :attr:`EmbeddingResult.advanced`. The keywords ``window=``, ``hop=``,
+        ``window_temperature=``, ``separate_margin=``, ``separate_threshold_db=`` and
+        ``guide=True/False`` of earlier versions raise a :class:`~voxref.errors.ConfigError`
+        naming their new spelling.
 
     Examples
     --------
@@ -308,22 +305,21 @@ class Embedder:
         encoder: str | Encoder = "ge2e",
         *,
         pooling: str | Any = "attention",
-        window: float | None = None,
-        hop: float | None = None,
         min_seconds: float = 0.5,
         clean: bool = True,
-        guide: bool = True,
+        guiding: bool = True,
         vad: str = "silero",
         denoise: str | None = None,
         level_dbfs: float | None = TARGET_LEVEL_DBFS,
-        window_temperature: float | None = None,
         separate: bool | str | os.PathLike = False,
-        separate_margin: float | None = None,
-        separate_threshold_db: float | None = None,
         strict: bool = False,
         device: str = "cpu",
+        advanced: EmbedderTuning | Mapping[str, Any] | None = None,
+        **removed: Any,
     ) -> None:
         from .embedder.pooling import POOLING_METHODS
+
+        check_removed_options(removed)  # old spellings raise, naming the new one
 
         if (
             isinstance(pooling, str)
@@ -337,16 +333,10 @@ class Embedder:
         self._encoder_spec = encoder
         self._encoder: Encoder | None = encoder if isinstance(encoder, Encoder) else None
         self.pooling = pooling
-        self.window = check_seconds("window", window)
-        self.hop = check_seconds("hop", hop)
+        self.advanced = EmbedderTuning.coerce(advanced)
         self.min_seconds = check_min_seconds(min_seconds)
         self.clean = bool(clean)
-        self.guide = check_guiding_flag(guide)
-        if window_temperature is not None and not window_temperature > 0:
-            raise ConfigError(
-                f"window_temperature must be > 0 (inf: plain mean); got {window_temperature}."
-            )
-        self.window_temperature = window_temperature
+        self.guiding = check_guiding_flag(guiding)
         self.level_dbfs = check_level_range(check_level_dbfs(level_dbfs))
         self._clean_options: dict[str, Any] = {"vad": check_vad_name(vad)}
         if denoise is not None:
@@ -356,10 +346,6 @@ class Embedder:
                 check_policy(denoise)  # a typo fails here, not at the first reference
             self._clean_options["denoise"] = denoise
         self.separate: str | Path | None = _separator_spec(separate)
-        self.separate_margin = None if separate_margin is None else float(separate_margin)
-        self.separate_threshold_db = (
-            None if separate_threshold_db is None else float(separate_threshold_db)
-        )
         self._separator: Any = None
         self.strict = bool(strict)
         self.device = check_device(device)
@@ -465,7 +451,7 @@ class Embedder:
             )
         speech = level_audio(speech, self.level_dbfs)
         windows = self.encoder.embed_windows(
-            speech.samples, self.window, self.hop, source=audio.source
+            speech.samples, self.advanced.window, self.advanced.hop, source=audio.source
         )
         if not np.all(np.isfinite(windows.embeddings)):
             raise NonFiniteAudioError(
@@ -504,7 +490,7 @@ class Embedder:
         usable = [p for p in prepared if isinstance(p, PreparedReference)]
         activities: list[Any] = [None] * len(usable)
         pooled_windows = [p.windows for p in usable]
-        if self.guide and usable:
+        if self.guiding and usable:
             from .separation.guide import target_activity
 
             activities = target_activity(
@@ -544,8 +530,8 @@ class Embedder:
                         log.info("%s: %s", p.source, chosen[1].reason)
         # "mean" pooling is a plain (masked) mean inside each reference too
         window_opts = {"temperature": float("inf")} if self.pooling == "mean" else {}
-        if self.window_temperature is not None:
-            window_opts = {"temperature": float(self.window_temperature)}
+        if self.advanced.window_temperature is not None:
+            window_opts = {"temperature": self.advanced.window_temperature}
         refs: list[ReferenceResult] = []
         report = BatchReport()
         pairs = iter(zip(usable, activities, pooled_windows))
@@ -604,6 +590,7 @@ class Embedder:
             encoder=self.encoder.describe(),
             pooling=self.pooling if isinstance(self.pooling, str) else type(self.pooling).__name__,
             voices=voices,
+            advanced=self.advanced.changed(),
         )
 
     def voice_split(self, prepared: PreparedReference) -> Any:
@@ -650,8 +637,8 @@ class Embedder:
             self.separator,
             self.encoder,
             level_dbfs=self.level_dbfs,
-            window=self.window,
-            hop=self.hop,
+            window=self.advanced.window,
+            hop=self.advanced.hop,
         )
 
     def separated_target(
@@ -660,9 +647,9 @@ class Embedder:
         """The reference's separated stream closest to ``target``, as ``(windows, activity)``.
 
         :func:`voxref.separation.keep.separated_target` of :meth:`separated_streams`, with this
-        embedder's ``separate_threshold_db`` and ``separate_margin``; the unseparated reference
-        is its windows pooled under ``activity`` (the guided target activity), as
-        :meth:`combine` would pool them. ``target=None``: a lone reference without a guide.
+        embedder's ``advanced.separate_threshold_db`` and ``advanced.separate_margin``; the
+        unseparated reference is its windows pooled under ``activity`` (the guided target
+        activity), as :meth:`combine` would pool them. ``target=None``: a lone reference without a guide.
         """
         from .embedder.pooling import guided_window_pool
         from .separation.keep import separated_target
@@ -675,8 +662,8 @@ class Embedder:
             return pooled
 
         def threshold_db() -> float | None:
-            if self.separate_threshold_db is not None:
-                return self.separate_threshold_db
+            if self.advanced.separate_threshold_db is not None:
+                return self.advanced.separate_threshold_db
             return getattr(self.separator, "separation_threshold_db", None)
 
         return separated_target(
@@ -685,7 +672,7 @@ class Embedder:
             target,
             unseparated=unseparated,
             threshold_db=threshold_db,
-            margin=self.separate_margin,
+            margin=self.advanced.separate_margin,
         )
 
     def lone_target(self, prepared: PreparedReference) -> Any:
@@ -736,7 +723,7 @@ class Embedder:
         guide: np.ndarray | None = None,
     ) -> EmbeddingResult:
         """Like :meth:`embed` with ``return_details=True``."""
-        guide = check_guide(guide, dimension=self.dimension, guiding=self.guide)  # before audio
+        guide = check_guide(guide, dimension=self.dimension, guiding=self.guiding)  # before audio
         prepared = self.prepare_all(inputs, sample_rate=sample_rate)
         if not self.strict and not any(isinstance(p, PreparedReference) for p in prepared):
             from .best_effort import best_effort_references

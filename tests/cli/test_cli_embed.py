@@ -42,7 +42,7 @@ def test_embed_options_reach_the_embedder(tmp_path, speech_by_speaker):
 
 def test_embed_separate_option_reaches_the_embedder(tmp_path, speech_by_speaker, capsys):
     """``--separate MODEL`` gives ``Embedder(separate=MODEL)``; a missing model exits 1 saying so."""
-    from voxref import Embedder
+    from voxref import Embedder, EmbedderTuning
     from voxref.separation.separator import TwoSpeakerSeparator
 
     paths = [str(p) for p in next(iter(speech_by_speaker.values()))[:2]]
@@ -58,7 +58,8 @@ def test_embed_separate_option_reaches_the_embedder(tmp_path, speech_by_speaker,
     # --separate-threshold gates the separator (here: every reference is separated)
     args = ["embed", *paths, "-o", str(out), "--separate", str(ckpt), "--separate-threshold"]
     assert main([*args, "-1000"]) == 0
-    gated = Embedder(separate=ckpt, separate_threshold_db=-1000.0).embed(paths)
+    gated = Embedder(separate=ckpt, advanced=EmbedderTuning(separate_threshold_db=-1000.0))
+    gated = gated.embed(paths)
     np.testing.assert_allclose(np.load(out), gated, atol=1e-5)
     assert float(gated @ Embedder().embed(paths)) < 1 - 1e-4
     assert main(["embed", *paths, "-o", str(out), "--separate-threshold", "-15"]) == 1

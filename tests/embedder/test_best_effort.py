@@ -32,7 +32,7 @@ def voices(speech_by_speaker: dict[str, list[Path]]) -> dict[str, list[np.ndarra
 def others(voices: dict[str, list[np.ndarray]]) -> dict[str, np.ndarray]:
     """Each speaker's embedding (same encoder, clean clip as it is) from another utterance than
     the one the tests degrade."""
-    plain = Embedder(clean=False, guide=False)
+    plain = Embedder(clean=False, guiding=False)
     return {spk: plain.embed([(utts[1], SR)]) for spk, utts in voices.items()}
 
 

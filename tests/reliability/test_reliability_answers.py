@@ -125,10 +125,11 @@ def wrong_guide_fails_before_audio(c: Ctx) -> None:
         for call in (voxref.embed, voxref.Embedder().embed):
             msg = _config_error_before_audio(call, missing, guide=guide)
             assert says in msg and "(256,) vector" in msg, (guide, msg)
-    msg = _config_error_before_audio(voxref.Embedder(guide=False).embed, missing, guide=v)
-    assert "guide=False" in msg, msg
+    msg = _config_error_before_audio(voxref.Embedder(guiding=False).embed, missing, guide=v)
+    assert "guiding=False" in msg, msg
     kind, exc = outcome(voxref.Embedder, guide=v)
     assert kind == "error" and isinstance(exc, E.ConfigError), exc
+    assert "Embedder(guiding=True/False)" in str(exc) and "embed(..., guide=vector)" in str(exc)
 
 
 def another_voice_among_references(c: Ctx) -> None:
@@ -277,7 +278,11 @@ def embed_dir_resumes_right(c: Ctx) -> None:
     s = voxref.embed_dir(src, out, embedder=embedder, progress=False)
     assert (s.ok, s.failed, s.computed) == (2, 0, 1), s.failures
     # settings that change a vector may not continue this batch
-    for options in ({"level_dbfs": -30.0}, {"guide": False}, {"window_temperature": 1.0}):
+    for options in (
+        {"level_dbfs": -30.0},
+        {"guiding": False},
+        {"advanced": {"window_temperature": 1.0}},
+    ):
         kind, exc = outcome(voxref.embed_dir, src, out, progress=False, **options)
         assert kind == "error" and "different settings" in str(exc), (options, exc)
     kind, exc = outcome(voxref.embed_dir, src, out, embedder=embedder, long_seconds=5.0)
@@ -302,10 +307,16 @@ def options_out_of_range_fail_before_audio(c: Ctx) -> None:
         ({"level_dbfs": 20.0}, "between -80 and 0"),
         ({"min_seconds": float("nan")}, "min_seconds"),
         ({"min_seconds": -1}, "min_seconds"),
-        ({"window": -1}, "window must be a positive"),
-        ({"window": float("inf")}, "window must be a positive"),
-        ({"hop": 0}, "hop must be a positive"),
-        ({"window": "1.6"}, "window must be a positive"),
+        ({"advanced": {"window": -1}}, "window must be a positive"),
+        ({"advanced": {"window": float("inf")}}, "window must be a positive"),
+        ({"advanced": {"hop": 0}}, "hop must be a positive"),
+        ({"advanced": {"window": "1.6"}}, "window must be a positive"),
+        ({"advanced": {"window_temperature": 0}}, "window_temperature must be > 0"),
+        ({"advanced": {"separate_margin": float("nan")}}, "separate_margin must be"),
+        ({"advanced": {"hops": 0.8}}, "unknown advanced option"),
+        ({"advanced": "hop=0.8"}, "takes a voxref.tuning.EmbedderTuning"),
+        ({"hop": 0.8}, "Embedder(advanced=EmbedderTuning(hop=...))"),
+        ({"window_temperature": 1.0}, "EmbedderTuning(window_temperature=...)"),
         ({"device": "cuda:7"}, "CUDA device"),
         ({"device": "gpu"}, "unknown device"),
         ({"device": ""}, "torch device name"),

@@ -196,11 +196,12 @@ elif mode == "whole-read":
     result["samples"] = voxref.load_audio(path, 8000).num_samples
 elif mode == "whole-embed":
     import voxref
-    v = voxref.Embedder(clean=False, hop=1.6).embed(path)  # the whole file at once
+    v = voxref.Embedder(clean=False, advanced=voxref.EmbedderTuning(hop=1.6)).embed(path)
     result["norm"] = float(np.linalg.norm(v)); np.save(sys.argv[3], v)
 elif mode == "stream-embed":
     from voxref.longform import embed_long
-    v = embed_long(path, clean=False, hop=1.6)
+    from voxref.tuning import EmbedderTuning
+    v = embed_long(path, clean=False, advanced=EmbedderTuning(hop=1.6))
     result["norm"] = float(np.linalg.norm(v)); np.save(sys.argv[3], v)
 # VmHWM: peak RSS of this process image. ru_maxrss would report the parent's (pytest's) peak
 # when that is larger: Linux keeps the pre-exec high-water mark in the signal struct.

@@ -62,7 +62,7 @@ def test_lone_reference_drops_the_other_speakers_turn(voices, encoder, target, o
     assert float(res.embedding @ clean_target) > float(plain @ clean_target) + 0.01
     ref = res.references[0]
     assert ref.activity is not None and ref.activity.other_speakers == 1
-    unguided = Embedder(clean=False, guide=False, level_dbfs=None).embed([(x, SR)])
+    unguided = Embedder(clean=False, guiding=False, level_dbfs=None).embed([(x, SR)])
     assert np.allclose(unguided, plain, atol=1e-5)
 
 

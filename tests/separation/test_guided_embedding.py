@@ -31,11 +31,11 @@ def test_another_speakers_turn_is_masked_out(target_refs, voices):
         np.concatenate([refs[1], gap, utterances(voices["flite-slt"], [6, 7])]),
         np.concatenate([refs[2], gap, utterances(voices["espeak-en-f4"], [8])]),
     ]
-    clean_voice = Embedder(clean=False, guide=False, pooling="mean").embed(
+    clean_voice = Embedder(clean=False, guiding=False, pooling="mean").embed(
         [(utterances(tv, [9, 10, 11]), SR)]
     )
     guided = Embedder().embed_details([(x, SR) for x in with_turns])
-    plain = Embedder(guide=False, pooling="mean").embed([(x, SR) for x in with_turns])
+    plain = Embedder(guiding=False, pooling="mean").embed([(x, SR) for x in with_turns])
     assert _cos(guided.embedding, clean_voice) > _cos(plain, clean_voice) + 0.02
     turned = guided.references[1]
     assert turned.activity.other_speakers >= 1
@@ -46,7 +46,7 @@ def test_clean_references_lose_nothing_to_guiding(target_refs):
     refs, _ = target_refs
     inputs = [(x, SR) for x in refs]
     guided = Embedder().embed_details(inputs)
-    unguided = Embedder(guide=False).embed(inputs)
+    unguided = Embedder(guiding=False).embed(inputs)
     assert _cos(guided.embedding, unguided) > 0.9999
     for r in guided.references:
         assert r.activity.other_speakers == 0 and np.all(r.activity.weights == 1.0)

@@ -305,7 +305,7 @@ def test_embedder_separate_option_errors_and_wiring(tmp_path, two_talkers):
 def test_embedder_separates_only_behind_the_gate(tmp_path, two_talkers):
     """A checkpoint with a one/two-voice threshold: references whose quieter stream is below it
     are pooled as without separation; above it the closer stream is kept whatever the margin."""
-    from voxref import Embedder
+    from voxref import Embedder, EmbedderTuning
     from voxref.augment.overlap import add_overlap
 
     a, b = two_talkers
@@ -332,7 +332,9 @@ def test_embedder_separates_only_behind_the_gate(tmp_path, two_talkers):
     # an explicit margin still applies behind the gate: nothing beats the mixture by 2
     net = tiny(seed=0)
     net.metadata = {"two_voice_threshold_db": -1000.0}
-    strict = Embedder(separate=net.save(tmp_path / "strict.pt"), separate_margin=2.0)
+    strict = Embedder(
+        separate=net.save(tmp_path / "strict.pt"), advanced=EmbedderTuning(separate_margin=2.0)
+    )
     np.testing.assert_allclose(strict.embed(refs), plain.embedding, atol=1e-6)
     # a checkpoint's own separation threshold (stricter than its gate) is the one applied
     net = tiny(seed=0)
@@ -343,11 +345,16 @@ def test_embedder_separates_only_behind_the_gate(tmp_path, two_talkers):
         atol=1e-6,
     )
     # the user's threshold overrides the checkpoint's, and gates a separator that has none
-    shut = Embedder(separate=tmp_path / "always.pt", separate_threshold_db=1000.0)
+    shut = Embedder(
+        separate=tmp_path / "always.pt", advanced=EmbedderTuning(separate_threshold_db=1000.0)
+    )
     np.testing.assert_allclose(shut.embed(refs), plain.embedding, atol=1e-6)
     net = tiny(seed=0)
     net.metadata = {}
-    opened = Embedder(separate=net.save(tmp_path / "ungated.pt"), separate_threshold_db=-1000.0)
+    opened = Embedder(
+        separate=net.save(tmp_path / "ungated.pt"),
+        advanced=EmbedderTuning(separate_threshold_db=-1000.0),
+    )
     reasons = [r.activity.reason for r in opened.embed(refs, return_details=True).references]
     assert all("separated into two voices (quieter stream" in r for r in reasons), reasons
 

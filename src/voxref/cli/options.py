@@ -107,7 +107,9 @@ def embedder_options(args: argparse.Namespace) -> dict[str, Any]:
     if getattr(args, "separate", None):
         options["separate"] = args.separate
         if threshold is not None:
-            options["separate_threshold_db"] = threshold
+            from ..tuning import EmbedderTuning
+
+            options["advanced"] = EmbedderTuning(separate_threshold_db=threshold)
     elif threshold is not None:
         raise ConfigError("--separate-threshold needs --separate.")
     if hasattr(args, "level"):

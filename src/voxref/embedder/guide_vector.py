@@ -14,7 +14,7 @@ True
 >>> check_guide(False, dimension=4, guiding=True)
 Traceback (most recent call last):
 ...
-voxref.errors.ConfigError: guide=False is not an embedding. guide= takes the enrollment embedding of the target voice (a (4,) vector from the same encoder); to turn guiding off use Embedder(guide=False) (or voxref.get_embedder(guide=False)).
+voxref.errors.ConfigError: guide=False is not an embedding. guide= takes the enrollment embedding of the target voice (a (4,) vector from the same encoder); to turn guiding off use Embedder(guiding=False) (or voxref.get_embedder(guiding=False)).
 """
 
 from __future__ import annotations
@@ -28,13 +28,14 @@ from ..errors import ConfigError
 __all__ = ["check_guide", "check_guiding_flag"]
 
 
-def check_guiding_flag(guide: Any) -> bool:
-    """The ``Embedder(guide=...)`` switch: a bool, not a vector."""
-    if isinstance(guide, (bool, np.bool_)):
-        return bool(guide)
+def check_guiding_flag(guiding: Any) -> bool:
+    """The ``Embedder(guiding=...)`` switch: a bool, not a vector."""
+    if isinstance(guiding, (bool, np.bool_)):
+        return bool(guiding)
     raise ConfigError(
-        f"Embedder(guide=...) turns guiding on or off and takes True or False, got "
-        f"{type(guide).__name__}. Pass an enrollment embedding to embed(..., guide=vector) instead."
+        f"Embedder(guiding=...) turns guiding on or off and takes True or False, got "
+        f"{type(guiding).__name__}. Pass an enrollment embedding to embed(..., guide=vector) "
+        "instead."
     )
 
 
@@ -48,7 +49,7 @@ def check_guide(guide: Any, *, dimension: int, guiding: bool) -> np.ndarray | No
     dimension
         The encoder's embedding dimension.
     guiding
-        Whether the embedder guides at all (``Embedder(guide=...)``).
+        Whether the embedder guides at all (``Embedder(guiding=...)``).
 
     Raises
     ------
@@ -65,7 +66,7 @@ def check_guide(guide: Any, *, dimension: int, guiding: bool) -> np.ndarray | No
     if isinstance(guide, (bool, np.bool_)):
         raise ConfigError(
             f"guide={guide} is not an embedding. {fix}; to turn guiding off use "
-            "Embedder(guide=False) (or voxref.get_embedder(guide=False))."
+            "Embedder(guiding=False) (or voxref.get_embedder(guiding=False))."
         )
     if isinstance(guide, (str, bytes)) or hasattr(guide, "__fspath__"):
         raise ConfigError(
@@ -88,7 +89,7 @@ def check_guide(guide: Any, *, dimension: int, guiding: bool) -> np.ndarray | No
         raise ConfigError(f"guide is all zeros and points at no voice. {fix}.")
     if not guiding:
         raise ConfigError(
-            "guide= was given to an Embedder built with guide=False, which does not guide and "
-            "would ignore it; build it with guide=True (the default) or drop guide=."
+            "guide= was given to an Embedder built with guiding=False, which does not guide and "
+            "would ignore it; build it with guiding=True (the default) or drop guide=."
         )
     return (v / norm).astype(np.float32)

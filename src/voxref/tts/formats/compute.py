@@ -288,7 +288,8 @@ def embed_dataset_clips(
             **VOXREF_PREPROCESSING,
             "level_dbfs": embedder.level_dbfs,
             "clean": embedder.clean,
-            "guide": embedder.guide,
+            "guiding": embedder.guiding,
+            "advanced": embedder.advanced.changed(),
             "pooling": str(embedder.pooling),
             "separate": str(embedder.separate) if embedder.separate else None,
         }
