@@ -238,7 +238,15 @@ def _measure_pieces(
     prep = ref.prep
     a16 = prep.audio
     x16, sr16 = a16.samples, a16.sample_rate
-    tr = extract_target(a16, target, diarizer=diarizer, diarization=_diarize(diarizer, a16))
+    # the prompt judges every piece against the target itself (min_similarity, and a reference
+    # without the target gives no piece), so extract_target's whole-recording check stays off
+    tr = extract_target(
+        a16,
+        target,
+        diarizer=diarizer,
+        diarization=_diarize(diarizer, a16),
+        min_guide_similarity=None,
+    )
     res = tr.diarization
     labels = res.labels
     tidx = [labels.index(lab) for lab in tr.target_label.split("+") if lab in labels]
