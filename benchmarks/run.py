@@ -142,7 +142,7 @@ def quality_config(args: argparse.Namespace) -> Any:
 OUTPUT_ONLY_OPTIONS = {"--results": 1, "--no-report": 0, "-v": 0, "--verbose": 0}
 
 
-def recorded_command(argv: Sequence[str]) -> list[str]:
+def recorded_command(argv: Sequence[str], module: str = "benchmarks.run") -> list[str]:
     """The command a result records: ``argv`` without the options that only say where results go
     or how much is logged (``--results DIR``, ``--no-report``, ``-v``), so results copied out of
     a scratch folder do not carry its path.
@@ -165,7 +165,7 @@ def recorded_command(argv: Sequence[str]) -> list[str]:
             skip = OUTPUT_ONLY_OPTIONS[name] if "=" not in arg else 0
             continue
         kept.append(arg)
-    return ["python", "-m", "benchmarks.run", *kept]
+    return ["python", "-m", module, *kept]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

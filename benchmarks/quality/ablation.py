@@ -164,12 +164,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     import sys
 
-    command = [
-        "python",
-        "-m",
-        "benchmarks.quality.ablation",
-        *(argv if argv is not None else sys.argv[1:]),
-    ]
+    from benchmarks.run import recorded_command
+
+    command = recorded_command(
+        argv if argv is not None else sys.argv[1:], module="benchmarks.quality.ablation"
+    )
     result = run_quality(config, command)
     write_json(args.results / f"{args.name}.json", result)
     md = args.results / f"{args.name}.md"
