@@ -245,7 +245,18 @@ class NoUsableReferenceError(VoxrefError):
         super().__init__("\n".join(lines))
 
 
-class NoTargetVoiceError(VoxrefError):
+class TargetNotFoundError(VoxrefError):
+    """The guided voice is not among the speakers of a recording (:func:`voxref.extract_target`).
+
+    ``guide_similarity`` maps each speaker found in the recording to its cosine to the guide.
+    """
+
+    def __init__(self, message: str, guide_similarity: dict[str, float] | None = None) -> None:
+        self.guide_similarity = dict(guide_similarity or {})
+        super().__init__(message)
+
+
+class NoTargetVoiceError(TargetNotFoundError):
     """The target voice is nowhere in the references: no piece of speech matches it.
 
     Raised by :func:`voxref.prompt` when every speech piece of every usable reference is another
@@ -260,14 +271,3 @@ class NoTargetVoiceError(VoxrefError):
             "embedding or a clean clip of the target) that matches a voice in them."
         )
         super().__init__("\n".join(lines))
-
-
-class TargetNotFoundError(VoxrefError):
-    """The guided voice is not among the speakers of a recording.
-
-    ``guide_similarity`` maps each speaker found in the recording to its cosine to the guide.
-    """
-
-    def __init__(self, message: str, guide_similarity: dict[str, float] | None = None) -> None:
-        self.guide_similarity = dict(guide_similarity or {})
-        super().__init__(message)

@@ -161,8 +161,12 @@ def test_no_target_voice_is_an_error(voices):
         np.concatenate([synthesize(target, SENTENCES[0]), synthesize(target, SENTENCES[1])]), SR
     )
     other = np.concatenate([synthesize(a, s) for s in SENTENCES[2:4]])
-    with pytest.raises(NoTargetVoiceError, match="not in any reference"):
+    with pytest.raises(NoTargetVoiceError, match="not in any reference") as excinfo:
         prompt([(other, SR)], guide=guide.astype(np.float32))
+    # one except serves prompts and extraction: the prompt's error is a TargetNotFoundError
+    from voxref.errors import TargetNotFoundError
+
+    assert isinstance(excinfo.value, TargetNotFoundError)
 
 
 def test_too_short_reference_gives_best_prompt_and_warning(voices):
