@@ -373,6 +373,12 @@ def cli_output_paths(c: Ctx) -> None:
         (["embed", str(src), "-o", str(src)], "unknown extension"),
         (["extract", missing, "--segments", "0-1", "--rttm", str(c.tmp / "folder")], "--rttm"),
         (["extract", missing, "--segments", "0-1", "-o", missing], "overwrite the input"),
+        (["inspect", missing, "-o", str(c.tmp / "folder")], "unknown extension"),
+        (["inspect", missing, "-o", str(c.tmp / "report.pdf")], "unknown extension '.pdf'"),
+        (["inspect", missing, "-o", str(c.tmp / "file.txt" / "r.html")], "not a folder"),
+        (["inspect", missing, "-o", "r.html", "--screenshot", str(src)], "--screenshot"),
+        (["diarize", missing, "--rttm", str(c.tmp / "folder")], "--rttm"),
+        (["diarize", missing, "--rttm", str(c.tmp / "file.txt" / "d.rttm")], "not a folder"),
     ):
         if says is None:  # a folder named like a file
             (c.tmp / "folder.wav").mkdir()

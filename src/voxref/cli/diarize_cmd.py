@@ -48,7 +48,11 @@ def write_rttm(annotation, path: Path, uri: str) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..separation.diarization import diarize
+    from .output_paths import check_output, writing
 
+    rttm = None
+    if args.rttm:  # judged before the recording is read
+        rttm = check_output(args.rttm, suffixes=(".rttm",), inputs=[args.file], option="--rttm")
     ann = diarize(
         args.file,
         num_speakers=args.num_speakers,
@@ -63,8 +67,9 @@ def run(args: argparse.Namespace) -> int:
         {"start": round(s.start, 3), "end": round(s.end, 3), "speaker": lab}
         for s, _, lab in ann.itertracks(yield_label=True)
     ]
-    if args.rttm:
-        write_rttm(ann, Path(args.rttm), uri)
+    if rttm is not None:
+        with writing(rttm, "--rttm"):
+            write_rttm(ann, rttm, uri)
         print(
             f"wrote {args.rttm}: {len(turns)} turns, {len(ann.labels())} speaker(s)",
             file=sys.stderr,

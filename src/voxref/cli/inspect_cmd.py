@@ -85,6 +85,12 @@ def run(args: argparse.Namespace) -> int:
 
         if args.preset not in PRESETS:
             args._parser.error(f"--preset {args.preset!r}: choose one of {', '.join(PRESETS)}")
+    from .output_paths import check_output
+
+    # judged before any audio is read or model loaded
+    check_output(args.output, suffixes=(".html", ".htm"), inputs=args.files)
+    if args.screenshot:
+        check_output(args.screenshot, suffixes=(".png",), inputs=args.files, option="--screenshot")
     prompt = args.prompt_sidecar or (True if args.prompt else None)
     if args.encoder == "ge2e":
         embedder = Embedder(vad=args.vad)
