@@ -24,10 +24,8 @@ from __future__ import annotations
 
 import logging
 import math
-import os
 import threading
 import warnings
-from collections.abc import Sequence
 from numbers import Real
 from typing import Any
 
@@ -44,6 +42,7 @@ from ..errors import (
     NoTargetVoiceError,
     NoUsableReferenceError,
 )
+from ..separation.target import is_segment_list, reference_list
 from .presets import PROMPT_LEVEL_DBFS, PromptPreset, get_preset
 from .result import PromptPiece, PromptResult, PromptTooShortWarning
 from .select import (
@@ -128,27 +127,6 @@ def _shared(name: str) -> Any:
         return _SHARED[name]
 
 
-def _reference_list(x: Any) -> list:
-    pair = (
-        isinstance(x, tuple)
-        and len(x) == 2
-        and isinstance(x[1], (int, np.integer))
-        and not isinstance(x[0], (str, os.PathLike))
-    )
-    return list(x) if isinstance(x, (list, tuple)) and not pair else [x]
-
-
-def _is_segment_list(guide: Any) -> bool:
-    if isinstance(guide, (str, bytes, np.ndarray)) or not isinstance(guide, Sequence):
-        return False
-    return len(guide) > 0 and all(
-        isinstance(g, (tuple, list))
-        and len(g) == 2
-        and all(isinstance(v, Real) and not isinstance(v, bool) for v in g)
-        for g in guide
-    )
-
-
 def _levelled(x: np.ndarray, sr: int) -> np.ndarray:
     return normalize_level(x, sr, TARGET_LEVEL_DBFS)[0]
 
@@ -180,7 +158,7 @@ def _target(
         raise ConfigError(
             "the guide is empty; give target segments, a recording or an embedding, or None."
         )
-    if _is_segment_list(guide):
+    if is_segment_list(guide):
         first = usable[0]
         x, sr = first.audio.samples, first.audio.sample_rate
         parts = [x[int(s * sr) : int(e * sr)] for s, e in guide]
@@ -505,7 +483,7 @@ def prompt(
         raise MissingDependencyError("speechmos", "speechmos librosa", "DNSMOS quality scores")
     emb = embedder if embedder is not None else _shared("embedder")
     diar = diarizer if diarizer is not None else _shared("diarizer")
-    items = _reference_list(references)
+    items = reference_list(references)
     prepared = emb.prepare_all(items, sample_rate=sample_rate)
     report = BatchReport()
     refs: dict[int, _Reference] = {}

@@ -171,7 +171,12 @@ class TargetResult:
 
 
 # --------------------------------------------------------------------------- guide
-def _is_segment_list(guide: Any) -> bool:
+def is_segment_list(guide: Any) -> bool:
+    """Whether ``guide`` is a list of ``(start, end)`` times in seconds (not audio, not a vector).
+
+    >>> is_segment_list([(0.0, 2.5), (4, 6)]), is_segment_list("a.wav")
+    (True, False)
+    """
     if isinstance(guide, (str, bytes, np.ndarray)) or not isinstance(guide, Sequence):
         return False
     if len(guide) == 0:
@@ -195,12 +200,12 @@ def _is_embedding(guide: Any, dimension: int) -> bool:
         return False
 
 
-def _reference_list(x: Any) -> list:
+def reference_list(x: Any) -> list:
     """One reference or a list/tuple of them; an ``(array, sample_rate)`` pair is one reference.
 
     Examples
     --------
-    >>> len(_reference_list((np.zeros(10), 16000))), len(_reference_list(["a.wav", "b.wav"]))
+    >>> len(reference_list((np.zeros(10), 16000))), len(reference_list(["a.wav", "b.wav"]))
     (1, 2)
     """
     pair = (
@@ -232,7 +237,7 @@ def guide_embedding(
     embedding, reason
         Unit-norm ``(D,)`` vector and the target activity's explanation (first reference).
     """
-    refs = _reference_list(references)
+    refs = reference_list(references)
     if len(refs) == 0:
         raise ConfigError("give at least one reference recording as the guide.")
     wins: list[WindowEmbeddings] = []
@@ -453,7 +458,7 @@ def extract_target(
     x_analysed = d.level(audio).samples
 
     # the guide embedding
-    if _is_segment_list(guide):
+    if is_segment_list(guide):
         g = _segments_guide([(float(s), float(e)) for s, e in guide], res, x_analysed, sr, enc)
         guide_note = "guide: target segments"
     elif _is_embedding(guide, enc.dimension):
@@ -581,7 +586,7 @@ def _extract_with_pyannote(
     ann = res.annotation
 
     sims: dict[str, float] = {}
-    if _is_segment_list(guide):
+    if is_segment_list(guide):
         guide_tl = Timeline([Segment(float(s), float(e)) for s, e in guide]).support()
         for lab in labels:
             sims[lab] = float(ann.label_timeline(lab).crop(guide_tl).duration())
@@ -597,7 +602,7 @@ def _extract_with_pyannote(
             g = guide.astype(np.float64)
             guide_note = "guide: embedding"
         else:
-            refs = _reference_list(guide)
+            refs = reference_list(guide)
             vecs = []
             for r in refs:
                 a = load_audio(r, pd.sample_rate, sample_rate=guide_sample_rate or sample_rate)
@@ -618,7 +623,7 @@ def _extract_with_pyannote(
     tgt = ranked[0]
     best = sims[tgt]
     second = sims[ranked[1]] if len(ranked) > 1 else None
-    scale = 1.0 if _is_segment_list(guide) else 0.1
+    scale = 1.0 if is_segment_list(guide) else 0.1
     if second is not None:
         confidence = float(np.clip((best - second) / scale, 0.0, 1.0))
     else:
