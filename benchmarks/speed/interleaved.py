@@ -66,7 +66,7 @@ STAGE_FUNCTIONS = (
     ("clean: VAD + analysis", "voxref/cleaning/pipeline.py", "_analyse"),
     ("clean: denoise (DFN3)", "voxref/cleaning/dfn3.py", "denoise"),
     ("level", "voxref/audio/level.py", "level_audio"),
-    ("encode (GE2E windows)", "voxref/pipeline.py", "prepare"),
+    ("encode (GE2E windows)", "voxref/pipeline/embedder.py", "prepare"),
     ("guide (target activity)", "voxref/separation/guide.py", "target_activity"),
     ("voice split (short windows)", "voxref/separation/dominant.py", "split_voices"),
     ("pool", "voxref/embedder/pooling/select.py", "pool_references"),

@@ -1,0 +1,39 @@
+"""How the :class:`~voxref.pipeline.Embedder` reads its ``inputs`` argument: one speaker's references."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import numpy as np
+
+from ..errors import ConfigError
+
+__all__ = ["as_list", "name_of"]
+
+
+def as_list(inputs: Any) -> list:
+    if isinstance(inputs, Mapping):
+        raise ConfigError(
+            "got a mapping; embed() takes one speaker's references (a list). For several "
+            "speakers use embed_many({speaker: [files...]})."
+        )
+    if isinstance(inputs, (list, tuple)) and not (
+        len(inputs) == 2
+        and isinstance(inputs, tuple)
+        and np.isscalar(inputs[1])
+        and not isinstance(inputs[1], str)
+    ):
+        return list(inputs)
+    if (
+        isinstance(inputs, Iterable)
+        and not isinstance(inputs, (str, bytes, np.ndarray, tuple))
+        and not hasattr(inputs, "shape")
+    ):
+        return list(inputs)
+    return [inputs]
+
+
+def name_of(x: Any, i: int) -> str:
+    return str(x) if isinstance(x, (str, os.PathLike)) else f"<array {i}>"
