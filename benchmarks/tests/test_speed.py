@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import soundfile as sf
+
 from benchmarks.speed import harness, scenarios
 from benchmarks.speed.audio import make_speed_audio
 from benchmarks.speed.scenarios import NotAvailable, Scenario, run_scenario
@@ -62,6 +63,7 @@ def test_missing_stage_is_na_and_budget_limits_repeats(
 
 def test_scenario_in_subprocess_reports_its_own_peak_rss(audio) -> None:
     import numpy as np
+
     from benchmarks.speed.scenarios import peak_rss_mb
 
     ballast = np.ones(100_000_000 // 8 * 8, dtype=np.uint8)  # parent peak grows by ~100 MB ...
