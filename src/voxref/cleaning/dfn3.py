@@ -21,9 +21,8 @@ deterministic and thread-safe. A state cannot be reused: the C API has no reset,
 carries the model's recurrent and convolution buffers, the feature normalisation and the STFT
 overlap from one call into the next (libDF ``DfTract``), so a reused state would make a
 reference's output depend on the one denoised before it. Creating a state unpacks and optimises
-the model archive (0.85 s per call measured with cProfile on a heavily loaded 2-core machine,
-where processing 5 s of 16 kHz audio took 1.4 s), so after each call the next state is
-created ahead on a background thread (:class:`_SparePool`, one spare per attenuation limit;
+the model archive (a large share of a short call's time under cProfile), so after each call the
+next state is created ahead on a background thread (:class:`_SparePool`, one spare per attenuation limit;
 ``df_create`` runs without the GIL) and the next call takes it ready-made: bit-for-bit the same
 output as a state made on the spot, minus the wait when a core is free.
 """

@@ -86,10 +86,7 @@ class Embedder(VoiceKeeping):
         in the speech band (:data:`~voxref.audio.level.TARGET_LEVEL_DBFS`; about -20 dBFS over
         the full band for an average voice), about the level of the speech Resemblyzer-based TTS
         models were trained on; why the speech band: :mod:`voxref.audio.level`. Level on vs off
-        measured on the quality benchmark (full-band meter then) in
-        ``benchmarks/results/level_decision.md`` (EER k=3 with vs without: quiet-20dB 1.28 vs
-        4.81 %, level-random 1.35 vs 11.92 %, clean 1.35 vs 1.28 %, all degraded 0.93x
-        [0.89-0.97]).
+        on the quality benchmark: ``benchmarks/results/level_decision.md`` and BENCHMARKS.md.
     separate
         Split references into two talkers and keep the target's stream
         (:mod:`voxref.separation.streams`). ``True``: voxref's own separator
@@ -105,8 +102,7 @@ class Embedder(VoiceKeeping):
         without a guide keeps the stream of the voice that dominates it. Other separators keep
         a stream only when it is closer to the target than the unseparated reference (never for
         a lone reference). References the clean stage found babble in are never separated.
-        Measured in BENCHMARKS.md, "Overlapped references" (three references overlapped at 0 dB:
-        EER 6.41 % vs 7.56 % without, 7.31 % plain mean; one: 11.00 vs 12.93 %).
+        Measured in BENCHMARKS.md, "Overlapped references".
     strict
         When every reference is unusable: ``True`` raises
         :class:`~voxref.errors.NoUsableReferenceError`; ``False`` (default) embeds them anyway
