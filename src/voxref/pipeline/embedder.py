@@ -285,9 +285,29 @@ class Embedder(VoiceKeeping):
                 "Give a longer clip of the target voice.",
                 audio.source,
             )
-        speech = level_audio(speech, self.level_dbfs)
+        return self.encode_speech(
+            audio,
+            level_audio(speech, self.level_dbfs),
+            regions=regions,
+            report=report,
+            denoiser=cleaned.denoiser if cleaned is not None else "off",
+        )
+
+    def encode_speech(
+        self, audio: Audio, speech: Audio, samples: np.ndarray | None = None, **fields: Any
+    ) -> PreparedReference:
+        """The last stage of :meth:`prepare`: window embeddings of the cleaned, levelled speech.
+
+        ``samples`` (default: ``speech.samples``) are what the encoder sees; ``fields`` are the
+        other :class:`PreparedReference` fields (``regions``, ``report``, ``denoiser``,
+        ``extras``). Raises :class:`~voxref.errors.NonFiniteAudioError` when the encoder gives
+        non-finite embeddings.
+        """
         windows = self.encoder.embed_windows(
-            speech.samples, self.advanced.window, self.advanced.hop, source=audio.source
+            speech.samples if samples is None else samples,
+            self.advanced.window,
+            self.advanced.hop,
+            source=audio.source,
         )
         if not np.all(np.isfinite(windows.embeddings)):
             raise NonFiniteAudioError(
@@ -301,9 +321,7 @@ class Embedder(VoiceKeeping):
             speech=speech,
             windows=windows,
             speech_seconds=speech.duration,
-            regions=regions,
-            report=report,
-            denoiser=cleaned.denoiser if cleaned is not None else "off",
+            **fields,
         )
 
     def combine(
@@ -472,9 +490,7 @@ class Embedder(VoiceKeeping):
         if not self.strict and not any(isinstance(p, PreparedReference) for p in prepared):
             from ..best_effort import best_effort_references
 
-            prepared = best_effort_references(
-                self, as_list(inputs), prepared, sample_rate, PreparedReference
-            )
+            prepared = best_effort_references(self, as_list(inputs), prepared, sample_rate)
             kept = [p for p in prepared if isinstance(p, PreparedReference)]
             if kept:
                 import warnings
