@@ -20,7 +20,6 @@ _SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "check_layers.py"
 KNOWN_UPWARD: frozenset[tuple[str, str]] = frozenset(
     {
         ("voxref.separation.diarization", "voxref.embedder.registry"),
-        ("voxref.separation.guide", "voxref.embedder.pooling"),
     }
 )
 
