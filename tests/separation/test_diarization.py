@@ -220,11 +220,30 @@ def test_changed_options_are_recorded_and_act(sample, sample_windows):
     _, _, turns = sample
     plain = Diarizer().run(sample_windows, num_speakers=2)
     assert plain.tuning == {}
-    coarse = Diarizer(advanced=DiarizerTuning(min_duration=2.0)).run(
-        sample_windows, num_speakers=2
-    )
+    coarse = Diarizer(advanced=DiarizerTuning(min_duration=2.0)).run(sample_windows, num_speakers=2)
     assert coarse.tuning == {"min_duration": 2.0}
     # fewer turns: the default keeps turns shorter than 2 s, this one absorbs them
     lengths = [seg.duration for seg, _, _ in coarse.annotation.itertracks(yield_label=True)]
     plain_lengths = [seg.duration for seg, _, _ in plain.annotation.itertracks(yield_label=True)]
     assert min(plain_lengths) < 2.0 and len(lengths) < len(plain_lengths)
+
+
+def test_encoder_names_resolve_without_separation_importing_the_embedder(monkeypatch):
+    """``Diarizer(encoder="ge2e")`` asks the resolver voxref's package root installs; without
+    one, a name is a ConfigError saying to pass an Encoder instance."""
+    from voxref import encoder_names
+    from voxref.errors import ConfigError
+    from voxref.separation.diarization import Diarizer
+
+    enc = Diarizer().encoder
+    assert type(enc).__name__ == "GE2EEncoder" and enc.dimension == 256
+    assert Diarizer(encoder=enc).encoder is enc
+    monkeypatch.setattr(encoder_names, "_resolver", None)
+    with pytest.raises(ConfigError, match="Encoder instance"):
+        _ = Diarizer(encoder="ge2e").encoder
+    assert Diarizer(encoder=enc).encoder is enc  # an instance needs no resolver
+    from voxref.embedder.registry import get_encoder
+
+    encoder_names.install_resolver(get_encoder)  # undone with the monkeypatch
+    with pytest.raises(ConfigError, match="unknown encoder"):
+        _ = Diarizer(encoder="no-such-encoder").encoder
