@@ -3,7 +3,7 @@
 voxref's packages stand on layers, lowest first::
 
     foundation  _version, errors, seeding, encoding (the Encoder interface), allowlist, sample_data, loading,
-                option_checks
+                option_checks, encoder_names (names -> encoders, resolver installed by the package root)
     audio       audio
     clean       clean, augment
     separation  separation
@@ -50,6 +50,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "sample_data",
             "loading",
             "option_checks",
+            "encoder_names",
         ),
     ),
     ("audio", ("audio",)),

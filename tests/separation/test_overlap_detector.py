@@ -154,7 +154,7 @@ def test_diarizer_adds_the_other_speaker_where_the_counter_says_overlap(sample, 
 
     x, sr, turns = sample
     marks = _Marks(10.6, 11.0)  # 10.57-11.03 s is real overlap in sample.rttm
-    d = Diarizer(turn_overlap=0.0)
+    d = Diarizer(advanced={"turn_overlap": 0.0})
     plain = d.run(dataclasses.replace(sample_windows, count_probabilities=None), num_speakers=2)
     counted = dataclasses.replace(
         sample_windows, count_probabilities=marks.probabilities(x, sr), count_step=0.01
@@ -176,7 +176,7 @@ def test_analyse_runs_the_counter(sample):
     from voxref.separation.diarization import Diarizer
 
     x, sr, _ = sample
-    d = Diarizer(turn_overlap=0.0, overlap_detector=_Marks(1.0, 1.5))
+    d = Diarizer(overlap_detector=_Marks(1.0, 1.5), advanced={"turn_overlap": 0.0})
     rec = d.analyse(x[: 4 * sr], sr)
     assert rec.count_probabilities.shape == (400, 3) and rec.count_step == 0.01
     assert "count" in rec.timings
