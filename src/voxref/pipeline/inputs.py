@@ -14,6 +14,21 @@ __all__ = ["as_list", "name_of"]
 
 
 def as_list(inputs: Any) -> list:
+    """One speaker's references as a list: a single input (path, array, ``(array, rate)`` pair)
+    becomes a list of one; a mapping (several speakers) raises a
+    :class:`~voxref.errors.ConfigError` naming ``embed_many``.
+
+    Examples
+    --------
+    >>> as_list(["a.wav", "b.wav"]), as_list("a.wav")
+    (['a.wav', 'b.wav'], ['a.wav'])
+    >>> len(as_list((np.zeros(16000, np.float32), 16000)))  # one (array, rate) pair
+    1
+    >>> as_list({"amy": ["a.wav"]})
+    Traceback (most recent call last):
+    ...
+    voxref.errors.ConfigError: got a mapping; embed() takes one speaker's references (a list). For several speakers use embed_many({speaker: [files...]}).
+    """
     if isinstance(inputs, Mapping):
         raise ConfigError(
             "got a mapping; embed() takes one speaker's references (a list). For several "
@@ -36,4 +51,11 @@ def as_list(inputs: Any) -> list:
 
 
 def name_of(x: Any, i: int) -> str:
+    """The name reports give input ``i``: its path, or ``"<array i>"``.
+
+    Examples
+    --------
+    >>> name_of("a.wav", 0), name_of(np.zeros(3), 2)
+    ('a.wav', '<array 2>')
+    """
     return str(x) if isinstance(x, (str, os.PathLike)) else f"<array {i}>"
