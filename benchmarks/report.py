@@ -610,6 +610,10 @@ def speed_section(s: dict[str, Any], plot: Path | None, md_dir: Path) -> str:
             interleaved_markdown(s["interleaved"]),
             "",
         ]
+    if s.get("voice_gate"):
+        from benchmarks.speed.voice_gate import markdown as voice_gate_markdown
+
+        out += [voice_gate_markdown(s["voice_gate"]), ""]
     return "\n".join(out)
 
 

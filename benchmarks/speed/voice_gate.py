@@ -14,10 +14,11 @@ reference where the short-window pass found two voices, on the tuning voices (gr
 plus a margin; the reporting voices (group B) show how often the gate would have skipped a
 reference the short-window pass splits (it should be never) and how often it skips.
 
-Run::
+Run (rows to a file, then the summary at the chosen threshold into ``results/speed.json``)::
 
-    python -m benchmarks.speed.voice_gate --corpus benchmarks/work/corpus --group A
-    python -m benchmarks.speed.voice_gate --corpus benchmarks/work/corpus --group B
+    python -m benchmarks.speed.voice_gate --group A --out benchmarks/results/voice_gate_A.json
+    python -m benchmarks.speed.voice_gate --group A --rows benchmarks/results/voice_gate_A.json \
+        --threshold 0.863 --out benchmarks/results/voice_gate_A.json --results benchmarks/results
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["long_window_cosine", "measure", "main"]
+__all__ = ["long_window_cosine", "measure", "summary", "markdown", "main"]
 
 log = logging.getLogger(__name__)
 
@@ -142,6 +143,28 @@ def summary(rows: list[dict[str, Any]], threshold: float | None) -> dict[str, An
     return out
 
 
+def markdown(gate: dict[str, Any]) -> str:
+    """The Markdown fragment for ``BENCHMARKS.md`` (``gate``: ``{group: result}``)."""
+    out = [
+        "Voice-split gate of a long lone reference (`benchmarks/speed/voice_gate.py`; "
+        "threshold chosen on group A, `voxref.pipeline.voice_keeping.ONE_VOICE_COSINE`): "
+        "references of 6 corpus clips per voice, clean, white 5 dB, reverb 0.6 s, or another "
+        "voice's turns (20/35/45 %); *split* = the short-window search finds two voices.",
+        "",
+        "| group | references | split | highest long-window cosine of a split one | "
+        "skipped by the gate | skipped although split |",
+        "|---|---|---|---|---|---|",
+    ]
+    for group, r in sorted(gate.items()):
+        m = r["summary"]
+        out.append(
+            f"| {group} | {m['references']} | {m['split_by_short_windows']} | "
+            f"{m['max_long_cosine_of_split']:.3f} | {m.get('skipped', '?')} | "
+            f"{m.get('wrongly_skipped', '?')} |"
+        )
+    return "\n".join(out)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--corpus", type=Path, default=Path("benchmarks/work/corpus"))
@@ -150,15 +173,35 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--speakers", type=int, help="at most this many speakers")
     parser.add_argument("--threshold", type=float, help="report what a gate at this cosine skips")
     parser.add_argument("--out", type=Path, help="write the rows and summary (JSON)")
+    parser.add_argument(
+        "--rows", type=Path, help="summarise the rows of an earlier --out instead of measuring"
+    )
+    parser.add_argument(
+        "--results",
+        type=Path,
+        help="results folder: add the summary to its speed.json under 'voice_gate' "
+        "(BENCHMARKS.md shows it after python -m benchmarks.report)",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
-    rows = measure(args.corpus, args.group, args.clips, args.speakers)
+    if args.rows:
+        rows = json.loads(args.rows.read_text())["rows"]
+    else:
+        rows = measure(args.corpus, args.group, args.clips, args.speakers)
     result = {"group": args.group, "clips": args.clips, "summary": summary(rows, args.threshold)}
     result["rows"] = rows
-    if args.out:
-        from benchmarks.run import write_json
+    from benchmarks.run import write_json
 
+    if args.out:
         write_json(args.out, result)
+    if args.results:
+        speed = args.results / "speed.json"
+        whole = json.loads(speed.read_text()) if speed.is_file() else {}
+        whole.setdefault("voice_gate", {})[args.group] = {
+            "summary": result["summary"],
+            "clips": args.clips,
+        }
+        write_json(speed, whole)
     print(json.dumps(result["summary"], indent=1))
     return 0
 
