@@ -76,3 +76,13 @@ def test_erb_bands_cover_the_spectrum_as_libdf():
 def test_unknown_engine_is_refused():
     with pytest.raises(ConfigError, match="engine"):
         DeepFilterNet3(engine="gpu")
+
+
+def test_a_clip_over_the_sequence_limit_goes_through_the_c_runtime(monkeypatch, noisy):
+    """Memory: the sequence path holds every frame's activations; long clips are left to the
+    runtime (frame by frame), whose output they then get bit for bit."""
+    monkeypatch.setattr(dfn3_sequence, "MAX_SEQUENCE_SECONDS", 1.0)
+    x = noisy[1][: 2 * SR]
+    assert np.array_equal(
+        DeepFilterNet3().denoise(x, SR), DeepFilterNet3(engine="frames").denoise(x, SR)
+    )

@@ -12,7 +12,9 @@ API with :mod:`ctypes`::
 By default (``engine="sequence"``) the network runs over the whole clip at once through
 onnxruntime (:mod:`voxref.cleaning.dfn3_sequence`: the same graphs from the same archive and
 libDF's signal path as array operations; the C runtime's output to float rounding, about seven
-times faster on one core), and the C runtime below serves the clips that path leaves to it.
+times faster on one core, for clips up to
+:data:`~voxref.cleaning.dfn3_sequence.MAX_SEQUENCE_SECONDS`), and the C runtime below serves
+the clips that path leaves to it.
 
 The model runs at 48 kHz on float32 frames. Audio at another rate is resampled to 48 kHz and back
 (polyphase, :func:`voxref.audio.resample`). The runtime delays its output by
@@ -188,8 +190,8 @@ class DeepFilterNet3:
     engine
         ``"sequence"`` (default): the network over the whole clip at once with onnxruntime
         (:mod:`voxref.cleaning.dfn3_sequence`; the C runtime's output to float rounding, several
-        times faster; clips it does not cover go through the C runtime); ``"frames"``: the C
-        runtime, one 10 ms frame at a time.
+        times faster; clips it does not cover, such as those over 15 s, go through the C
+        runtime); ``"frames"``: the C runtime, one 10 ms frame at a time.
 
     Examples
     --------

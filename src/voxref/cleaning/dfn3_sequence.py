@@ -25,8 +25,8 @@ noise), not bit for bit: the recurrences and FFTs run in another order. Where th
 do something this path does not reproduce, :func:`denoise_48k` returns ``None`` and the caller
 runs the C runtime: a run of near-silent input frames (the runtime then skips frames and its
 state stops), an attenuation limit below 0.01 dB, or a clip longer than
-:data:`MAX_SEQUENCE_SECONDS` (the activations of a whole clip are held at once, about 45 kB
-per 10 ms frame).
+:data:`MAX_SEQUENCE_SECONDS` (the activations of a whole clip are held at once, about 135 kB
+per 10 ms frame, which would break the bounded memory of long-file streaming).
 """
 
 from __future__ import annotations
@@ -57,8 +57,10 @@ MIN_DB_THRESH = -15.0  # the thresholds df_create sets (libDF capi.rs)
 MAX_DB_THRESH = 35.0
 QUIET_MEAN_SQUARE = 1e-7  # DfTract::process counts frames below this as silent ...
 QUIET_RUN = 5  # ... and stops processing after more than 5 in a row
-#: Longest clip (s at 48 kHz) run as one sequence; longer ones go through the C runtime.
-MAX_SEQUENCE_SECONDS = 60.0
+#: Longest clip (s) run as one sequence; longer ones go through the C runtime (the sequence
+#: path holds the activations of every frame at once: about 135 kB per 10 ms frame, so a 15 s
+#: clip adds about 200 MB to the peak memory, a 60 s one about 800 MB).
+MAX_SEQUENCE_SECONDS = 15.0
 
 _LOCK = threading.Lock()
 _SESSIONS: dict[Path, tuple[Any, Any, Any]] = {}
@@ -125,6 +127,7 @@ def _sessions(model_path: Path) -> tuple[Any, Any, Any]:
             opts.intra_op_num_threads = 1
             opts.inter_op_num_threads = 1
             opts.log_severity_level = 3
+            opts.enable_cpu_mem_arena = False
             _SESSIONS[model_path] = tuple(  # type: ignore[assignment]
                 ort.InferenceSession(
                     graphs[f"{n}.onnx"], sess_options=opts, providers=["CPUExecutionProvider"]
