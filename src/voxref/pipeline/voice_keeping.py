@@ -17,7 +17,19 @@ from ..encoding import WindowEmbeddings
 from ..errors import MissingCheckpointError
 from .results import PreparedReference
 
-__all__ = ["VoiceKeeping", "separator_spec"]
+__all__ = ["VoiceKeeping", "separator_spec", "one_voice_by_windows", "ONE_VOICE_COSINE"]
+
+ONE_VOICE_COSINE = 0.863
+"""Centroid cosine of the two Ward clusters of a reference's encoder windows (1.6 s every 0.4 s)
+at or above which it holds one voice. Chosen on the tuning voices (espeak-ng, group A; long
+references of 6 corpus clips, clean, white noise 5 dB, reverberation 0.6 s, or another speaker
+taking 20/35/45 % in turns): midway between the highest cosine of a reference the short-window
+search splits into two voices (0.846) and the lowest of a clean, noisy or reverberant one
+(0.880). What it skips on the reporting voices: BENCHMARKS.md, "Speed"."""
+
+ONE_VOICE_MIN_WINDOWS = 40
+"""Fewest encoder windows (about 17 s of speech) for :data:`ONE_VOICE_COSINE` to apply; the
+references it was measured on had 43 or more."""
 
 
 class VoiceKeeping:
@@ -113,11 +125,34 @@ class VoiceKeeping:
         """The dominant voice of a reference used alone, without another speaker's turns.
 
         :func:`voxref.separation.keep.lone_target` with this embedder's encoder; ``None`` when
-        it holds one voice or no voice dominates.
+        it holds one voice or no voice dominates. A long reference whose encoder windows
+        already show one voice (:func:`one_voice_by_windows`) is not searched with short
+        windows (the search would find one voice too).
         """
         from ..separation.keep import lone_target
 
+        if "voice_split" not in prepared.extras and one_voice_by_windows(prepared.windows):
+            return None
         return lone_target(prepared, self.encoder)
+
+
+def one_voice_by_windows(windows: WindowEmbeddings) -> bool:
+    """Do a long reference's encoder windows alone show that it holds one voice?
+
+    The cosine between the centroids of the two Ward clusters of its window embeddings is at
+    least :data:`ONE_VOICE_COSINE`, and it has at least :data:`ONE_VOICE_MIN_WINDOWS` windows
+    (the lengths the threshold was measured on). Free: the windows are already there, where
+    the short-window search of :func:`voxref.separation.dominant.split_voices` costs a quarter
+    of a long reference's call. Measured with ``benchmarks/speed/voice_gate.py``.
+    """
+    if len(windows) < ONE_VOICE_MIN_WINDOWS:
+        return False
+    from ..separation.clustering import cluster_centroids, ward_clusters
+
+    e = np.asarray(windows.embeddings, dtype=np.float64)
+    labels, _ = ward_clusters(e, num_speakers=2)
+    c = cluster_centroids(e, labels)
+    return bool(c[0] @ c[1] >= ONE_VOICE_COSINE)
 
 
 def separator_spec(separate: bool | str | os.PathLike) -> str | Path | None:
