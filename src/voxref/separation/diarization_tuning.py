@@ -29,6 +29,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..errors import ConfigError
+from ..option_checks import advanced_options
 
 __all__ = [
     "DiarizerTuning",
@@ -216,22 +217,7 @@ class DiarizerTuning:
     def coerce(cls, value: Any) -> DiarizerTuning:
         """``Diarizer(advanced=...)``: ``None`` (defaults), a :class:`DiarizerTuning`, or a
         mapping of its fields."""
-        if value is None:
-            return cls()
-        if isinstance(value, cls):
-            return value
-        if isinstance(value, Mapping):
-            unknown = sorted(set(value) - set(DIARIZER_TUNING_FIELDS))
-            if unknown:
-                raise ConfigError(
-                    f"unknown advanced option(s) {unknown}; DiarizerTuning takes "
-                    f"{DIARIZER_TUNING_FIELDS}."
-                )
-            return cls(**value)
-        raise ConfigError(
-            "advanced= takes a voxref.separation.diarization_tuning.DiarizerTuning (or a dict of "
-            f"its fields), got {type(value).__name__}."
-        )
+        return advanced_options(cls, value)
 
 
 #: Names of the advanced options (fields of :class:`DiarizerTuning`).
