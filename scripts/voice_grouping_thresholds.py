@@ -198,14 +198,6 @@ def measure(corpus: Path, group: str, max_voices: int | None) -> dict[str, Any]:
                             "bandwidth_hz": q.bandwidth_hz,
                             "snr_db": q.snr_db,
                             "decay_s": q.decay_s,
-                            "set_apart_shipped": bool(
-                                [
-                                    i
-                                    for i, r in enumerate(res.references)
-                                    if r.fate.reason and "another voice" in r.fate.reason
-                                ]
-                                == [2]
-                            ),
                         }
                     )
     return {"voices": names, "rows": rows, "seconds": round(time.perf_counter() - t0, 1)}
@@ -246,9 +238,6 @@ def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
                 "cosine_all": _stats([r["cosine"] for r in sel]),
                 "cosine_grouped": _stats([r["cosine"] for r in grouped]),
                 "judged_share": round(len(grouped) / max(len(sel), 1), 3),
-                "set_apart_shipped": round(
-                    sum(r["set_apart_shipped"] for r in sel) / max(len(sel), 1), 3
-                ),
             }
         sel = [r for r in rows if r["condition"] == cname and r["pair"] == "same"]
         cell["decay_s"] = _stats([r["decay_s"] for r in sel if r["decay_s"] is not None])
@@ -279,7 +268,7 @@ def choose(rows: list[dict[str, Any]]) -> dict[str, Any]:
     rev_decay = [
         r["decay_s"] for r in rows if r["condition"] == "reverb-0.3s" and r["pair"] == "same"
     ]
-    decay = round(0.5 * (max(clean_decay) + min(rev_decay)), 3)
+    decay = round(0.5 * (max(clean_decay) + min(rev_decay)), 2)
     deg = [r for r in rows if r["judged"] and r["condition"] != "clean" and degraded_of(r, decay)]
     same = np.asarray([r["cosine"] for r in deg if r["pair"] == "same"])
     other = np.asarray([r["cosine"] for r in deg if r["pair"] == "other"])
@@ -354,6 +343,8 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(1)
     if args.rows is not None:
         measured = json.loads(args.rows.read_text())["measured"]
+        for r in measured["rows"]:
+            r.pop("set_apart_shipped", None)  # written by an earlier version of this script
     else:
         measured = measure(args.corpus, args.voice_group, args.max_voices)
         rows_out = (
