@@ -17,7 +17,7 @@ group:
 On the tuning group (``--voice-group A``) it chooses
 
 * ``REVERBERANT_DECAY_S``: halfway between the largest decay time of a clean clip and the
-  smallest of a clip under RT60 0.3 s reverberation;
+  smallest of a clip under RT60 0.3 s reverberation, to 0.01 s;
 * ``DEGRADED_VOICES_BELOW``: the cosine threshold for pairs with a degraded reference, the
   largest multiple of 0.01 at which at most :data:`MAX_SPLIT_SHARE` of the same-voice degraded
   references that grouping sees (not judged weak) fall below it;

@@ -163,6 +163,12 @@ def write(results: Path) -> Path:
         "grouped); set apart = cosine below the threshold that applies to it.",
         "",
         *thresholds_table(results),
+        "Limits: a reference overlapped by another talker over part of its length is seldom "
+        "flagged as degraded (after the guided masking its measured overlap is near zero and "
+        "its SNR estimate stays high), so it is grouped as a sound reference; band-limited "
+        "(telephone) and strongly noisy references are judged weak by the clean stage and are "
+        "not grouped at all.",
+        "",
         "### Effect on the per-group quality benchmark",
         "",
         "The per-group headline command (`--conditions clean white-5dB pink-5dB brown-5dB "
