@@ -298,7 +298,8 @@ def choose(rows: list[dict[str, Any]]) -> dict[str, Any]:
 
 def check(rows: list[dict[str, Any]]) -> dict[str, Any]:
     """What the shipped constants do on these rows, per condition: share of degraded references
-    of the same voice / of another voice whose cosine is below the threshold that applies."""
+    of the same voice / of another voice whose cosine is below the threshold that applies (and
+    below :data:`DISTINCT_VOICES_BELOW`, the one threshold used for every reference before)."""
     from voxref.embedder.pooling.voices import (
         DEGRADED_VOICES_BELOW,
         DISTINCT_VOICES_BELOW,
@@ -320,10 +321,12 @@ def check(rows: list[dict[str, Any]]) -> dict[str, Any]:
                 r["cosine"] < (DEGRADED_VOICES_BELOW if d else DISTINCT_VOICES_BELOW)
                 for r, d in zip(sel, flags)
             ]
+            one = [r["cosine"] < DISTINCT_VOICES_BELOW for r in sel]
             cell[who] = {
                 "n_grouped": len(sel),
                 "degraded_share": round(float(np.mean(flags)), 3) if sel else None,
                 "set_apart_share": round(float(np.mean(below)), 3) if sel else None,
+                "set_apart_share_one_threshold": round(float(np.mean(one)), 3) if sel else None,
             }
         out["per_condition"][cname] = cell
     return out
