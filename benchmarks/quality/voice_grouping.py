@@ -22,6 +22,7 @@ import argparse
 import json
 import logging
 import sys
+import textwrap
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -55,6 +56,11 @@ def _mean_degraded(q: dict[str, Any], k: int) -> float | None:
         if r["k"] == k and r["method"] == "voxref" and r["family"] != "clean"
     ]
     return sum(vals) / len(vals) if vals else None
+
+
+def _para(text: str) -> str:
+    """``text`` wrapped like the other sections of BENCHMARKS.md (tables stay on one line)."""
+    return textwrap.fill(text, 99, break_long_words=False, break_on_hyphens=False)
 
 
 def _f(x: float | None, spec: str = ".2f") -> str:
@@ -93,9 +99,11 @@ def effect_table(results: Path) -> list[str]:
     out = lines + [""]
     if compared:
         out.append(
-            "Cells that differ between the one-threshold and the degraded-apart runs (EER %): "
-            + ("; ".join(changed) if changed else "none")
-            + "."
+            _para(
+                "Cells that differ between the one-threshold and the degraded-apart runs (EER %): "
+                + ("; ".join(changed) if changed else "none")
+                + "."
+            )
         )
     return out
 
@@ -135,12 +143,14 @@ def thresholds_table(results: Path) -> list[str]:
         if "chosen" in t:
             c = t["chosen"]
             out += [
-                f"Chosen on A: reverberant from a decay time of {c['REVERBERANT_DECAY_S']:.3f} s "
-                f"(halfway between the largest clean clip, {c['clean_decay_max']:.3f} s, and the "
-                f"smallest RT60 0.3 s clip, {c['reverb_0.3s_decay_min']:.3f} s); degraded "
-                f"references are another voice below cosine {c['DEGRADED_VOICES_BELOW']:.2f} "
-                f"({c['rule']}; {c['n_degraded_same']} same-voice and {c['n_degraded_other']} "
-                "other-voice degraded references).",
+                _para(
+                    f"Chosen on A: reverberant from a decay time of {c['REVERBERANT_DECAY_S']:.3f} s "
+                    f"(halfway between the largest clean clip, {c['clean_decay_max']:.3f} s, and the "
+                    f"smallest RT60 0.3 s clip, {c['reverb_0.3s_decay_min']:.3f} s); degraded "
+                    f"references are another voice below cosine {c['DEGRADED_VOICES_BELOW']:.2f} "
+                    f"({c['rule']}; {c['n_degraded_same']} same-voice and {c['n_degraded_other']} "
+                    "other-voice degraded references)."
+                ),
                 "",
             ]
     return out
@@ -186,6 +196,7 @@ def write(results: Path) -> Path:
         "",
         *effect_table(results),
     ]
+    parts = [line if line.startswith(("|", "#")) else _para(line) for line in parts]
     out = results / "voice_grouping.md"
     out.write_text("\n".join(parts).rstrip() + "\n")
     log.info("wrote %s", out)
