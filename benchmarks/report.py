@@ -661,6 +661,7 @@ def write_report(results_dir: str | Path, out: str | Path) -> Path:
     for name, title in (
         ("ablation.md", "Pipeline ablation: which stage helps where"),
         ("voice_split.md", "Tuning and reporting voices: telephone band, denoiser start"),
+        ("voice_grouping.md", "Grouping references by voice"),
         ("denoise_decision.md", "Denoising policy: per-clip evidence"),
         ("denoise_babble.md", "Denoising policy: babble (attenuation limit)"),
         (
