@@ -383,6 +383,13 @@ def markdown(result: dict[str, Any]) -> str:
             f"({s['flagged']} flagged; clean clips flagged: {len(s['clean_flagged'])}; planted "
             f"clips missed: {', '.join(s['planted_missed']) or 'none'}).",
             "",
+            "Clean clips flagged, per reason: "
+            + (
+                ", ".join(f"{r} {k['on_clean']}" for r, k in s["kinds"].items() if k["on_clean"])
+                or "none"
+            )
+            + (f" ({', '.join(s['clean_flagged'])})." if s["clean_flagged"] else "."),
+            "",
             f"Throughput ({s['num_workers']} worker(s), "
             f"{(run.get('machine') or {}).get('logical_cpus')} shared CPUs with a 1-min "
             f"load average of {(run.get('machine') or {}).get('load_average_1min')} at "
