@@ -1,0 +1,107 @@
+"""Narrowband level target: methods that level telephone-band references to another target.
+
+Speech levelling (:func:`voxref.audio.level.level_audio`, -22 dBFS active level in the speech
+band) is the one pipeline stage whose removal moved the ``telephone`` numbers, with opposite
+signs on the two voice groups (``benchmarks/results/voice_split.md``). These methods ask whether
+a *narrowband-only* target helps: ``voxref-nb{T}`` is ``voxref.Embedder()`` with every default,
+except that a clip whose effective bandwidth (:func:`voxref.cleaning.quality.estimate_bandwidth`
+on the clip as given) is below :data:`voxref.cleaning.quality.WEAK_BANDWIDTH_HZ` is prepared with
+``level_dbfs=T``; ``voxref-nboff`` prepares such clips without levelling. Wideband clips are
+prepared exactly as by ``voxref``, so a condition without narrowband clips gives the same numbers.
+
+Run on the tuning voices first, then on the reporting voices (``--voice-group A`` / ``B``)::
+
+    python -m benchmarks.quality.ablation --voice-group A --ks 1 3 \
+        --conditions clean telephone --methods voxref resemblyzer voxref-nb-28 voxref-nb-25 \
+        voxref-nb-19 voxref-nb-16 voxref-nboff --workers 1 --name telephone_level_A
+
+Importing this module registers the methods (:mod:`.ablation` imports it).
+
+Examples
+--------
+>>> m = make_method("voxref-nb-25")
+>>> m.nb_level_dbfs, m.prepare_group != make_method("voxref").prepare_group
+(-25.0, True)
+>>> make_method("voxref-nboff").nb_level_dbfs is None
+True
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .methods import VoxrefMethod, make_method, register_method
+
+__all__ = ["NB_TARGETS_DBFS", "NarrowbandLevelMethod", "is_narrowband", "make_method"]
+
+NB_TARGETS_DBFS = (-28.0, -25.0, -19.0, -16.0)
+"""Narrowband targets of the registered ``voxref-nb{T}`` methods (default target: -22 dBFS)."""
+
+
+def is_narrowband(samples: np.ndarray, sample_rate: int) -> bool:
+    """Whether a clip's effective bandwidth is below the quality report's narrowband threshold.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> x = rng.standard_normal(32000)
+    >>> spectrum = np.fft.rfft(x)
+    >>> spectrum[np.fft.rfftfreq(32000, 1 / 16000) > 3400] = 0
+    >>> is_narrowband(np.fft.irfft(spectrum, 32000), 16000), is_narrowband(x, 16000)
+    (True, False)
+    """
+    from voxref.cleaning.quality import WEAK_BANDWIDTH_HZ, estimate_bandwidth
+
+    bw = estimate_bandwidth(np.asarray(samples, dtype=np.float64), sample_rate)
+    return 0.0 < bw < WEAK_BANDWIDTH_HZ
+
+
+class NarrowbandLevelMethod(VoxrefMethod):
+    """``voxref.Embedder()`` defaults; narrowband clips prepared with ``level_dbfs=nb_level_dbfs``.
+
+    Parameters
+    ----------
+    name
+        Method name in the results.
+    nb_level_dbfs
+        Target of narrowband clips (dBFS, speech band); ``None``: narrowband clips not levelled.
+    """
+
+    def __init__(self, name: str, nb_level_dbfs: float | None) -> None:
+        target = "off" if nb_level_dbfs is None else f"{nb_level_dbfs:g} dBFS"
+        super().__init__(
+            name,
+            {},
+            description=f"voxref.Embedder() defaults; narrowband clips levelled to {target}",
+        )
+        self.nb_level_dbfs = nb_level_dbfs
+        self._narrow = VoxrefMethod(f"{name}:narrowband", {"level_dbfs": nb_level_dbfs})
+
+    @property
+    def prepare_group(self) -> str:
+        """Its own group: narrowband clips are prepared differently from ``voxref``."""
+        return f"{super().prepare_group}+nb_level_dbfs={self.nb_level_dbfs}"
+
+    def setup(self) -> None:
+        super().setup()
+        self._narrow.setup()
+
+    def prepare(self, samples: np.ndarray, sample_rate: int, source: str) -> Any:
+        if is_narrowband(samples, sample_rate):
+            return self._narrow.prepare(samples, sample_rate, source)
+        return super().prepare(samples, sample_rate, source)
+
+    def describe(self) -> dict[str, Any]:
+        d = super().describe()
+        d["nb_level_dbfs"] = self.nb_level_dbfs
+        return d
+
+
+for _target in NB_TARGETS_DBFS:
+    register_method(
+        f"voxref-nb{_target:g}",
+        lambda t=_target: NarrowbandLevelMethod(f"voxref-nb{t:g}", t),
+    )
+register_method("voxref-nboff", lambda: NarrowbandLevelMethod("voxref-nboff", None))
