@@ -28,13 +28,21 @@ True
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from .methods import VoxrefMethod, make_method, register_method
 
-__all__ = ["NB_TARGETS_DBFS", "NarrowbandLevelMethod", "is_narrowband", "make_method"]
+__all__ = [
+    "NB_TARGETS_DBFS",
+    "NarrowbandLevelMethod",
+    "is_narrowband",
+    "make_method",
+    "narrowband_counts",
+]
 
 NB_TARGETS_DBFS = (-28.0, -25.0, -19.0, -16.0)
 """Narrowband targets of the registered ``voxref-nb{T}`` methods (default target: -22 dBFS)."""
@@ -105,3 +113,67 @@ for _target in NB_TARGETS_DBFS:
         lambda t=_target: NarrowbandLevelMethod(f"voxref-nb{t:g}", t),
     )
 register_method("voxref-nboff", lambda: NarrowbandLevelMethod("voxref-nboff", None))
+
+
+def narrowband_counts(
+    corpus: Path, voice_group: str | None, conditions: Sequence[str], seed: int = 0
+) -> dict[str, dict[str, int]]:
+    """How many clips of each condition the narrowband methods treat differently.
+
+    The clips are those of a full quality run on ``voice_group`` (enrollment clips degraded by
+    each condition, plus the clean test clips under ``clean``); no embedding is computed. A
+    condition with no narrowband clip gives ``voxref-nb*`` the numbers of ``voxref``.
+
+    Returns
+    -------
+    dict
+        condition -> ``{"clips": n, "narrowband": m}``.
+    """
+    from .conditions import CORPUS_LEVEL_DBFS, InterfererBank, corpus_clip, degrade, get_condition
+    from .harness import SAMPLE_RATE, QualityConfig, group_clips
+    from .split import load_manifest, split_corpus
+
+    config = QualityConfig.preset(False, corpus, voice_group=voice_group)
+    split = split_corpus(
+        group_clips(load_manifest(corpus), voice_group),
+        n_enroll=config.n_enroll,
+        n_test=config.n_test,
+        n_interferers=config.n_interferers,
+        max_trial_speakers=None,
+        seed=seed,
+    )
+    bank = InterfererBank(split, SAMPLE_RATE, CORPUS_LEVEL_DBFS)
+    out: dict[str, dict[str, int]] = {}
+    for name in conditions:
+        cond = get_condition(name)
+        if cond.family == "mixed":
+            continue  # its references are those of the other conditions
+        clips = split.enroll_clips() + (split.test_clips() if name == "clean" else [])
+        n = 0
+        for clip in clips:
+            x = corpus_clip(clip.path, SAMPLE_RATE, CORPUS_LEVEL_DBFS)
+            y, _ = degrade(cond, x, SAMPLE_RATE, clip, bank, seed)
+            n += is_narrowband(y, SAMPLE_RATE)
+        out[name] = {"clips": len(clips), "narrowband": n}
+    return out
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """CLI: print :func:`narrowband_counts` as JSON."""
+    import argparse
+    import json
+
+    from benchmarks.run import DEFAULT_CORPUS
+
+    ap = argparse.ArgumentParser(description="Narrowband clips per condition of a quality run.")
+    ap.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
+    ap.add_argument("--voice-group", choices=("A", "B"))
+    ap.add_argument("--conditions", nargs="+", required=True)
+    args = ap.parse_args(argv)
+    counts = narrowband_counts(args.corpus, args.voice_group, args.conditions)
+    print(json.dumps({"voice_group": args.voice_group, "counts": counts}, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
