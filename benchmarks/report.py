@@ -654,6 +654,7 @@ def write_report(results_dir: str | Path, out: str | Path) -> Path:
         ("ablation.md", "Pipeline ablation: which stage helps where"),
         ("quality_group.md", "Headline per voice group: tuning voices (A), reporting voices (B)"),
         ("voice_split.md", "Tuning and reporting voices: telephone band, denoiser start"),
+        ("telephone_level.md", "Telephone band: narrowband level target sweep"),
         ("denoise_decision.md", "Denoising policy: per-clip evidence"),
         ("denoise_babble.md", "Denoising policy: babble (attenuation limit)"),
         (

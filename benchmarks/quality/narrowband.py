@@ -158,18 +158,96 @@ def narrowband_counts(
     return out
 
 
+def sweep_markdown(runs: Sequence[dict[str, Any]], counts: dict[str, Any] | None = None) -> str:
+    """EER tables of ablation runs with narrowband methods (one table per run), generated.
+
+    Each run's table has one row per condition and ``k``: EER % of every method, and, when the
+    run holds the paired interval of its first method against ``voxref`` (the harness computes
+    it when ``voxref`` follows), that ratio with its 95 % interval. ``counts``
+    (:func:`narrowband_counts` per group) adds how many clips each condition had narrowband.
+    """
+    lines: list[str] = []
+    for res in runs:
+        run, cfg = res["run"], res["config"]
+        methods = [m for m in res["methods"] if m != "resemblyzer"]
+        names = ["voxref" if m == "voxref" else m.removeprefix("voxref-") for m in methods]
+        eer = {(r["condition"], r["k"], r["method"]): r["eer"] for r in res["results"]}
+        first = next(iter(res["methods"]))
+        paired = {
+            (r["scope"], r["k"]): r
+            for r in res["uncertainty"]["rows"]
+            if r["baseline"] == "voxref" and r["method"] == first
+        }
+        group = cfg.get("voice_group")
+        nb = (counts or {}).get(group, {})
+        lines += [
+            f"Group {group}, {len(res['corpus']['trial_speakers'])} trial speakers "
+            f"(commit `{str(run.get('git', {}).get('commit', '?'))[:7]}`):",
+            "",
+            f"    {run.get('command', '')}",
+            "",
+        ]
+        header = ["condition", "k", "plain mean", *names]
+        if paired:
+            header.append(f"{first} / voxref [95 %]")
+        if nb:
+            header.append("narrowband clips")
+        lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+        for cond in [c["name"] for c in res["conditions"]]:
+            for k in cfg["ks"]:
+                if (cond, k, "resemblyzer") not in eer:
+                    continue
+                cells = [cond, str(k), f"{100 * eer[(cond, k, 'resemblyzer')]:.2f}"]
+                cells += [
+                    f"{100 * eer[(cond, k, m)]:.2f}" if (cond, k, m) in eer else "–"
+                    for m in methods
+                ]
+                if paired:
+                    row = paired.get((cond, k))
+                    a, b = eer.get((cond, k, first)), eer.get((cond, k, "voxref"))
+                    cells.append(
+                        f"{a / b:.2f} [{row['ci'][0]:.2f}-{row['ci'][1]:.2f}]"
+                        if row and a is not None and b
+                        else "–"
+                    )
+                if nb:
+                    c = nb.get(cond)
+                    cells.append(f"{c['narrowband']} / {c['clips']}" if c else "–")
+                lines.append("| " + " | ".join(cells) + " |")
+        lines.append("")
+    return "\n".join(lines).rstrip()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """CLI: print :func:`narrowband_counts` as JSON."""
+    """CLI: print :func:`narrowband_counts` as JSON, or (``--table``) write the sweep tables."""
     import argparse
     import json
 
-    from benchmarks.run import DEFAULT_CORPUS
+    from benchmarks.run import DEFAULT_CORPUS, DEFAULT_RESULTS
 
-    ap = argparse.ArgumentParser(description="Narrowband clips per condition of a quality run.")
+    ap = argparse.ArgumentParser(description="Narrowband clips per condition; sweep tables.")
     ap.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
     ap.add_argument("--voice-group", choices=("A", "B"))
-    ap.add_argument("--conditions", nargs="+", required=True)
+    ap.add_argument("--conditions", nargs="+")
+    ap.add_argument(
+        "--table",
+        nargs="+",
+        metavar="NAME",
+        help="write RESULTS/telephone_level.md from RESULTS/NAME.json (ablation runs) and "
+        "RESULTS/narrowband_counts.json when present",
+    )
+    ap.add_argument("--results", type=Path, default=DEFAULT_RESULTS)
     args = ap.parse_args(argv)
+    if args.table:
+        runs = [json.loads((args.results / f"{n}.json").read_text()) for n in args.table]
+        counts_path = args.results / "narrowband_counts.json"
+        counts = json.loads(counts_path.read_text()) if counts_path.is_file() else None
+        out = args.results / "telephone_level.md"
+        out.write_text(sweep_markdown(runs, counts) + "\n")
+        print(f"wrote {out}")
+        return 0
+    if not args.conditions:
+        ap.error("--conditions is required (or --table)")
     counts = narrowband_counts(args.corpus, args.voice_group, args.conditions)
     print(json.dumps({"voice_group": args.voice_group, "counts": counts}, indent=1))
     return 0
