@@ -71,6 +71,14 @@ def family_key(condition: str) -> str:
     return _PREFIX_FAMILY.get(condition.split("-")[0], condition)
 
 
+def _table_position(condition: str) -> int:
+    """Position of a condition in the tables: that of a full run (noise from 20 to 0 dB...)."""
+    from .conditions import standard_conditions
+
+    order = [c.name for c in standard_conditions()]
+    return order.index(condition) if condition in order else len(order)
+
+
 def verdict(ci: Sequence[float] | None) -> str:
     """``lower`` / ``higher`` / ``no difference shown`` from a ratio's interval."""
     if not ci:
@@ -88,7 +96,7 @@ class GroupRun:
     def __init__(self, result: dict[str, Any]) -> None:
         self.result = result
         self.group = result["config"].get("voice_group")
-        self.conditions = [c["name"] for c in result["conditions"]]
+        self.conditions = sorted((c["name"] for c in result["conditions"]), key=_table_position)
         self.eer = {
             (r["condition"], r["k"], r["method"]): r["eer"]
             for r in result["results"]
