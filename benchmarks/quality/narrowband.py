@@ -166,7 +166,13 @@ def sweep_markdown(runs: Sequence[dict[str, Any]], counts: dict[str, Any] | None
     it when ``voxref`` follows), that ratio with its 95 % interval. ``counts``
     (:func:`narrowband_counts` per group) adds how many clips each condition had narrowband.
     """
-    lines: list[str] = []
+    lines: list[str] = [
+        "EER %. `nb{T}`: voxref's defaults with narrowband clips (effective bandwidth below "
+        "4.5 kHz) levelled to T dBFS instead of -22; `nboff`: such clips not levelled; plain "
+        "mean: Resemblyzer's `preprocess_wav` + `embed_utterance` + mean. The decision is in "
+        '"Tuning and reporting voices" above.',
+        "",
+    ]
     for res in runs:
         run, cfg = res["run"], res["config"]
         methods = [m for m in res["methods"] if m != "resemblyzer"]
