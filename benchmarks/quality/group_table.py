@@ -17,6 +17,8 @@ Examples
 --------
 >>> verdict([0.5, 0.9]), verdict([0.8, 1.2]), verdict([1.05, 1.4]), verdict(None)
 ('lower', 'no difference shown', 'higher', 'no interval')
+>>> verdict([0.5, 0.996])  # printed as [0.50-1.00]
+'no difference shown'
 >>> family_key("white-20dB"), family_key("babble-5dB"), family_key("overlap-sir0dB")
 ('white noise', 'babble', 'overlap')
 """
@@ -83,9 +85,10 @@ def verdict(ci: Sequence[float] | None) -> str:
     """``lower`` / ``higher`` / ``no difference shown`` from a ratio's interval."""
     if not ci:
         return "no interval"
-    if ci[1] < 1.0:
+    low, high = round(ci[0], 2), round(ci[1], 2)  # as the tables print them
+    if high < 1.0:
         return "lower"
-    if ci[0] > 1.0:
+    if low > 1.0:
         return "higher"
     return "no difference shown"
 
@@ -215,10 +218,29 @@ def headline_markdown(runs: dict[str, dict[str, Any]], ks: Sequence[int] = (1, 3
                 cells += [_pct(ours), _pct(base), _ratio(ours, base, row)]
             if any_value:
                 lines.append("| " + " | ".join(cells) + " |")
+    failed = []
+    for name in groups:
+        res = g[name].result
+        for cond, per_method in res.get("failed_clips", {}).items():
+            n = per_method.get(OURS, 0)
+            if not n:
+                continue
+            unscored = [
+                f"k={r['k']}: {r['n_failed_sets']} set(s), {r['n_failed_trials']} trials"
+                for r in res["results"]
+                if r["condition"] == cond and r["method"] == OURS and r["n_failed_sets"]
+            ]
+            failed.append(
+                f"{name} {cond} {n} clip(s)"
+                + (f" (not scored: {'; '.join(unscored)})" if unscored else "")
+            )
     lines += [
         "",
         '"Mean of degraded": mean EER over every condition but clean (with the mixed bag where '
-        "k allows it).",
+        "k allows it). Clips voxref rejected (a set left with no usable reference is not scored; "
+        "larger sets are embedded from their other references): "
+        + (", ".join(failed) if failed else "none")
+        + ".",
         "",
         "Per family, the ratio on the reporting voices (B; A in brackets) and what its interval "
         "shows:",
