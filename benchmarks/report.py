@@ -660,8 +660,10 @@ def write_report(results_dir: str | Path, out: str | Path) -> Path:
     # sections written by other benchmark scripts (each .md states the command that made it)
     for name, title in (
         ("ablation.md", "Pipeline ablation: which stage helps where"),
+        ("quality_group.md", "Headline per voice group: tuning voices (A), reporting voices (B)"),
         ("voice_split.md", "Tuning and reporting voices: telephone band, denoiser start"),
         ("voice_grouping.md", "Grouping references by voice"),
+        ("telephone_level.md", "Telephone band: narrowband level target sweep"),
         ("denoise_decision.md", "Denoising policy: per-clip evidence"),
         ("denoise_babble.md", "Denoising policy: babble (attenuation limit)"),
         (
