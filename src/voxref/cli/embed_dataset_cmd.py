@@ -87,8 +87,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..batch_engine import SUMMARY_FILE
     from ..scale.dataset import embed_dataset
-    from ..scale.storage import SUMMARY_FILE
 
     options = embedder_options(args)
     summary = embed_dataset(

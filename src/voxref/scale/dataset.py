@@ -40,17 +40,17 @@ Examples
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from .. import __version__
-from ..batch import exclusive_output
+from ..batch_engine import RunFolder, RunSummary
+from ..batch_state import vector_options
 from ..errors import ConfigError
 from .backends import TaskOutcome, make_backend
 from .manifest import Clip, read_manifest
@@ -60,14 +60,11 @@ from .storage import (
     CONFIG_FILE,
     PARTS_DIR,
     SPEAKERS_DIR,
-    SUMMARY_FILE,
-    atomic_write_json,
     bucket_path,
     clip_schema,
     part_path,
     read_clips,
     read_speakers,
-    remove_stale_temporaries,
     require_pyarrow,
     shard_path,
     speaker_schema,
@@ -80,16 +77,23 @@ __all__ = ["embed_dataset", "DatasetSummary", "FORMAT"]
 log = logging.getLogger(__name__)
 
 FORMAT = "voxref-embed-dataset"
-FORMAT_VERSION = 1
+#: 2: ``dataset.json`` records the resolved options that change a vector (``vector_options``),
+#: not only those given. A version-1 folder resumes when the options given match.
+FORMAT_VERSION = 2
+#: Entries of ``dataset.json`` a resumed run must match.
+IDENTITY = ("fingerprint", "embedder", "vector_options", "clip_embeddings")
 
 
-@dataclass
-class DatasetSummary:
+@dataclass(kw_only=True)
+class DatasetSummary(RunSummary):
     """What :func:`embed_dataset` did; also written to ``OUT/summary.json``.
 
-    Counts cover the whole output folder (every run into it); ``this_run`` fields cover this
-    call only.
+    Counts cover the whole output folder (every run into it); the ``*_computed``, ``*_reused``
+    and ``*_seconds`` fields cover this call only.
     """
+
+    FORMAT: ClassVar[str] = FORMAT
+    VERSION: ClassVar[int] = FORMAT_VERSION
 
     manifest: str
     output: str
@@ -116,7 +120,10 @@ class DatasetSummary:
     elapsed_seconds: float = 0.0
     failed_clips: list[dict] = field(default_factory=list)
     failed_speakers: list[dict] = field(default_factory=list)
-    complete: bool = False
+
+    @property
+    def problems(self) -> int:
+        return self.clips_rejected + self.clips_failed + self.speakers_failed
 
     @property
     def clips_per_second(self) -> float:
@@ -132,8 +139,7 @@ class DatasetSummary:
 
     def to_dict(self) -> dict[str, Any]:
         d = {k: v for k, v in self.__dict__.items()}
-        d["format"] = FORMAT
-        d["version"] = FORMAT_VERSION
+        d.update(self.header())
         d["clips_per_second"] = round(self.clips_per_second, 4)
         d["audio_hours_per_hour"] = round(self.audio_hours_per_hour, 3)
         for k in (
@@ -146,22 +152,23 @@ class DatasetSummary:
         return d
 
 
-def _check_config(out: Path, config: dict[str, Any]) -> None:
-    path = out / CONFIG_FILE
-    if path.exists():
-        try:
-            old = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError):
-            old = None
-        if isinstance(old, dict):
-            for key in ("fingerprint", "embedder", "clip_embeddings"):
-                if old.get(key) != config.get(key):
-                    what = "the manifest (or shard sizes)" if key == "fingerprint" else key
-                    raise ConfigError(
-                        f"{out} holds a run made with a different {what}; results of different "
-                        "settings must not mix. Use another output folder (or delete this one)."
-                    )
-    atomic_write_json(path, config)
+def _upgrade(old: dict[str, Any], config: dict[str, Any]) -> dict[str, Any]:
+    """The ``dataset.json`` of a version-1 folder, as this version records it.
+
+    Version 1 recorded the options as given, not their resolved values: the folder resumes when
+    those match (``vector_options`` is taken as this run's, as version 1 could not tell).
+    """
+    log.warning(
+        "continuing a run of format version 1, which did not record the resolved embedder "
+        "options; run it again into a new folder if the voxref version changed in between"
+    )
+    return dict(old, vector_options=config["vector_options"])
+
+
+def _describe(key: str) -> str:
+    return {"fingerprint": "manifest (or shard sizes)", "vector_options": "embedder setting"}.get(
+        key, key
+    )
 
 
 def _embedder_config(spec: WorkerSpec) -> dict[str, Any]:
@@ -429,14 +436,22 @@ def embed_dataset(
         "shard_size": shard_size,
         "speakers_per_bucket": speakers_per_bucket,
         "embedder": _embedder_config(spec),
+        "vector_options": vector_options(spec.build()),
         "clip_embeddings": clip_embeddings,
         "voxref_version": __version__,
     }
     from tqdm.auto import tqdm
 
-    with exclusive_output(out, command="embed-dataset"):
-        _check_config(out, config)
-        remove_stale_temporaries(out)
+    folder = RunFolder(
+        out,
+        command="embed-dataset",
+        config_file=CONFIG_FILE,
+        config=config,
+        keys=IDENTITY,
+        upgrade=_upgrade,
+        describe=_describe,
+    )
+    with folder:
         todo_shards = [s for s in plan.shards if not shard_path(out, s.shard).exists()]
         todo_buckets = [b for b in range(len(plan.buckets)) if not bucket_path(out, b).exists()]
         bar = tqdm(
@@ -462,7 +477,7 @@ def embed_dataset(
             bar.close()
             _count(out, plan, summary)
             summary.elapsed_seconds = time.monotonic() - t0
-            atomic_write_json(out / SUMMARY_FILE, summary.to_dict())
+            folder.write_summary(summary)
     log.info(
         "embed-dataset %s: %d/%d clips ok, %d/%d speakers ok (%d shards computed, %d reused)",
         manifest,
