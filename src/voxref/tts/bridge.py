@@ -51,6 +51,7 @@ from typing import Any
 
 import numpy as np
 
+from ..atomic import atomic_write
 from ..errors import CheckpointError, ConfigError
 from ..seeding import seeded_init
 
@@ -178,7 +179,7 @@ class Bridge(ABC):
         }
         p = Path(path)
         p.parent.mkdir(parents=True, exist_ok=True)
-        torch.save(obj, p)
+        atomic_write(p, lambda tmp: torch.save(obj, tmp))
         return p
 
     # ------------------------------------------------------------------ subclass hooks
