@@ -103,3 +103,23 @@ def test_rerun_with_other_settings_is_refused(mp_run):
     kwargs = dict(mp_run["kwargs"], shard_size=2)
     with pytest.raises(ConfigError, match="different"):
         embed_dataset(mp_run["manifest"], mp_run["out"], **kwargs)
+
+
+def test_previous_format_resumes_and_fresh_run_is_refused(mp_run, tmp_path):
+    """A folder written by format version 1 (no resolved options recorded) is continued without
+    recomputing; ``resume=False`` refuses a folder that holds a run."""
+    from voxref.errors import ConfigError
+
+    out = tmp_path / "out"
+    shutil.copytree(mp_run["out"], out)
+    config = json.loads((out / "dataset.json").read_text())
+    assert config["version"] == 2 and "pooling" in config["vector_options"]
+    old = {k: v for k, v in config.items() if k != "vector_options"}
+    (out / "dataset.json").write_text(json.dumps(dict(old, version=1)))
+    again = embed_dataset(mp_run["manifest"], out, **mp_run["kwargs"])
+    assert (again.shards_computed, again.buckets_computed) == (0, 0)
+    assert json.loads((out / "dataset.json").read_text()) == config
+    with pytest.raises(ConfigError, match="already holds a batch.*resume=True"):
+        embed_dataset(mp_run["manifest"], out, resume=False, **mp_run["kwargs"])
+    summary = json.loads((out / "summary.json").read_text())
+    assert (summary["format"], summary["version"]) == ("voxref-embed-dataset", 2)

@@ -339,6 +339,7 @@ def embed_dataset(
     shard_size: int = 64,
     speakers_per_bucket: int = 64,
     max_crashes: int = 2,
+    resume: bool = True,
     clip_embeddings: bool = True,
     threads_per_worker: int = 1,
     root: str | os.PathLike | None = None,
@@ -374,6 +375,9 @@ def embed_dataset(
     max_crashes
         A shard (then a clip) on which a worker died this many times is given up: its clips are
         run one at a time, and a clip that still kills its worker is recorded as failed.
+    resume
+        Continue a run found in ``output`` (default). ``False`` refuses a folder that already
+        holds one rather than mixing runs.
     clip_embeddings
         Also store each clip's own embedding.
     root
@@ -401,6 +405,8 @@ def embed_dataset(
     t0 = time.monotonic()
     if options and embedder_factory is not None:
         raise ConfigError("pass Embedder options or embedder_factory, not both.")
+    if max_crashes < 1:
+        raise ConfigError(f"max_crashes={max_crashes}; give 1 or more.")
     require_pyarrow()
     clips = read_manifest(manifest, root=root)
     plan = make_plan(clips, shard_size=shard_size, speakers_per_bucket=speakers_per_bucket)
@@ -450,6 +456,7 @@ def embed_dataset(
         keys=IDENTITY,
         upgrade=_upgrade,
         describe=_describe,
+        fresh=not resume,
     )
     with folder:
         todo_shards = [s for s in plan.shards if not shard_path(out, s.shard).exists()]
