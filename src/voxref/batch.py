@@ -2,10 +2,11 @@
 
 :func:`embed_dir` walks a folder and embeds every audio file (``per="file"``) or every speaker
 sub-folder (``per="speaker-folder"``: all files under ``DIR/<speaker>/`` are that speaker's
-references). It is built to be killed at any moment and started again:
+references). It is the folder front end of the batch engine (:mod:`voxref.batch_engine`, shared
+with :func:`voxref.scale.embed_dataset`), built to be killed at any moment and started again:
 
-* each embedding is written to ``OUT/embeddings/<item>.npy`` through a temporary file, ``fsync``
-  and ``os.replace``: a file either is complete or is not there;
+* each embedding is written to ``OUT/embeddings/<item>.npy`` by :mod:`voxref.atomic` (temporary
+  file, ``fsync``, ``os.replace``): a file either is complete or is not there;
 * every outcome is appended to ``OUT/ledger.jsonl`` (one JSON object per line, flushed and
   ``fsync``-ed per item): ``{"event": "start", ...}`` before an item, ``{"event": "done",
   "status": "ok" | "failed" | "skipped", "reason": ...}`` after it;
@@ -16,8 +17,11 @@ references). It is built to be killed at any moment and started again:
   instead of killing every restart;
 * files that do not match ``pattern`` are listed in the summary, not silently dropped;
 * ``OUT/summary.json`` (written atomically at the end) counts everything and lists each failure
-  with its reason. ``OUT/batch.json`` records the options; resuming with a different encoder or
-  mode is refused, so one folder never mixes embedding spaces.
+  with its reason. ``OUT/batch.json`` records the options; resuming with a different encoder,
+  mode or any option that changes a vector is refused, so one folder never mixes embedding
+  spaces;
+* an input changed since it was embedded is embedded again (:mod:`voxref.batch_state` says how
+  a change is told, cheaply, from a touch or a move).
 
 Files longer than ``long_seconds`` are embedded with :func:`voxref.longform.embed_long` (bounded
 memory) in ``per="file"`` mode.

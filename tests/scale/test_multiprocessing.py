@@ -123,3 +123,52 @@ def test_previous_format_resumes_and_fresh_run_is_refused(mp_run, tmp_path):
         embed_dataset(mp_run["manifest"], out, resume=False, **mp_run["kwargs"])
     summary = json.loads((out / "summary.json").read_text())
     assert (summary["format"], summary["version"]) == ("voxref-embed-dataset", 2)
+
+
+def test_input_changed_since_embedded_is_embedded_again(speech_by_speaker, tmp_path):
+    """A clip file rewritten with another voice -- same size, its modification time put back --
+    is embedded again on the next run, with its speaker; the other shard and bucket are kept."""
+    import os
+
+    import soundfile as sf
+
+    voices = sorted(speech_by_speaker)
+    rows = []
+    for spk in voices[:2]:
+        for p in speech_by_speaker[spk][:2]:
+            dst = tmp_path / "in" / spk / p.name
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(p, dst)
+            rows.append({"path": str(dst), "speaker": spk})
+    manifest = write_manifest(tmp_path / "manifest.csv", rows)
+    out = tmp_path / "out"
+    kwargs = dict(
+        backend="multiprocessing",
+        num_workers=1,
+        shard_size=2,
+        speakers_per_bucket=1,
+        progress=False,
+    )
+    embed_dataset(manifest, out, **kwargs)
+    before = {p.name: p.stat().st_mtime_ns for p in out.rglob("*.parquet")}
+    old = read_speaker_embeddings(out)[voices[0]]
+    target = tmp_path / "in" / voices[0] / speech_by_speaker[voices[0]][0].name
+    st, info = target.stat(), sf.info(target)
+    other = sf.read(speech_by_speaker[voices[-1]][0], dtype="float32")[0]
+    sf.write(target, np.resize(other, info.frames), info.samplerate, subtype=info.subtype)
+    os.utime(target, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert (target.stat().st_size, target.stat().st_mtime_ns) == (st.st_size, st.st_mtime_ns)
+
+    again = embed_dataset(manifest, out, **kwargs)
+    assert (again.shards_changed, again.shards_computed, again.buckets_computed) == (1, 1, 1)
+    after = {p.name: p.stat().st_mtime_ns for p in out.rglob("*.parquet")}
+    assert sorted(k for k in before if after[k] != before[k]) == [
+        "bucket-000000.parquet",
+        "shard-000000.parquet",
+    ]
+    new = read_speaker_embeddings(out)[voices[0]]
+    expected = voxref.embed([r["path"] for r in rows if r["speaker"] == voices[0]])
+    np.testing.assert_allclose(new, expected, atol=1e-6)
+    assert float(new @ old) < 0.999  # the stale embedding would have stayed
+    third = embed_dataset(manifest, out, **kwargs)
+    assert (third.shards_changed, third.shards_computed, third.buckets_computed) == (0, 0, 0)

@@ -13,7 +13,9 @@ processes, :mod:`voxref.scale.backends`):
    ``OUT/speakers/bucket-b.parquet``.
 
 Re-running the same command skips every shard and bucket whose file exists (files are written
-atomically), so a killed run resumes where it stopped. A worker that dies (segfault, OOM,
+atomically), so a killed run resumes where it stopped; a shard one of whose input files changed
+since it was embedded (``OUT/ledger.jsonl`` holds their state, :mod:`voxref.batch_state`) is
+embedded again, with the buckets of its speakers. A worker that dies (segfault, OOM,
 ``os._exit``) is replaced and its shard retried; a shard that killed its worker ``max_crashes``
 times is re-run one clip at a time, and a clip that still kills its worker is recorded as
 ``failed`` with ``error="ProcessDied"`` -- so every clip is embedded or reported exactly once.
@@ -49,8 +51,8 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from .. import __version__
-from ..batch_engine import RunFolder, RunSummary
-from ..batch_state import vector_options
+from ..batch_engine import Ledger, RunFolder, RunSummary
+from ..batch_state import input_changed, input_state, vector_options
 from ..errors import ConfigError
 from .backends import TaskOutcome, make_backend
 from .manifest import Clip, read_manifest
@@ -58,6 +60,7 @@ from .plan import ClipShard, Plan, make_plan
 from .storage import (
     CLIPS_DIR,
     CONFIG_FILE,
+    LEDGER_FILE,
     PARTS_DIR,
     SPEAKERS_DIR,
     bucket_path,
@@ -113,6 +116,7 @@ class DatasetSummary(RunSummary):
     buckets_computed: int = 0
     buckets_reused: int = 0
     worker_deaths: int = 0
+    shards_changed: int = 0
     clips_computed: int = 0
     audio_seconds_computed: float = 0.0
     clip_stage_seconds: float = 0.0
@@ -212,7 +216,56 @@ def _merge_parts(shard: ClipShard, out: Path) -> None:
             part_path(out, shard.shard, c.index).unlink()
 
 
-def _run_clip_stage(backend: Any, plan: Plan, out: Path, summary: DatasetSummary, bar: Any) -> None:
+def _shard_key(shard: ClipShard) -> str:
+    return f"shard-{shard.shard:06d}"
+
+
+def _shard_inputs(shard: ClipShard) -> list[str]:
+    return sorted({c.path for c in shard.clips if c.path})
+
+
+def _record_shard(ledger: Ledger, shard: ClipShard) -> None:
+    """Note in the ledger the state of a finished shard's input files."""
+    ledger.append(
+        {
+            "item": _shard_key(shard),
+            "event": "done",
+            "status": "ok",
+            "sources": input_state(_shard_inputs(shard)),
+        }
+    )
+
+
+def _drop_changed_shards(out: Path, plan: Plan, ledger: Ledger) -> int:
+    """Delete every finished shard one of whose input files changed since it was embedded (and
+    the buckets that pooled its speakers), so that they are computed again; how many.
+
+    A shard file without a ledger line (written by a run stopped just after it, or by format
+    version 1) is taken as it is and its inputs' state recorded now.
+    """
+    done = {r["item"]: r for r in ledger.read() if r["event"] == "done"}
+    dropped = 0
+    for shard in plan.shards:
+        path = shard_path(out, shard.shard)
+        if not path.exists():
+            continue
+        rec = done.get(_shard_key(shard))
+        if rec is None:
+            _record_shard(ledger, shard)
+            continue
+        why = input_changed(rec.get("sources"), _shard_inputs(shard))
+        if why:
+            log.warning("clip shard %d: %s; embedding its clips again", shard.shard, why)
+            path.unlink()
+            for b in {plan.bucket_of[c.speaker] for c in shard.clips}:
+                bucket_path(out, b).unlink(missing_ok=True)
+            dropped += 1
+    return dropped
+
+
+def _run_clip_stage(
+    backend: Any, plan: Plan, out: Path, summary: DatasetSummary, bar: Any, ledger: Ledger
+) -> None:
     pending = [s for s in plan.shards if not shard_path(out, s.shard).exists()]
     summary.shards_reused = len(plan.shards) - len(pending)
     bar.update(summary.shards_reused)
@@ -243,8 +296,8 @@ def _run_clip_stage(backend: Any, plan: Plan, out: Path, summary: DatasetSummary
             _record_died(shard, shard.clips[0], plan, out, outcome.error)
         else:
             summary.shards_computed += 1
-        if shard not in split:
-            bar.update(1)
+        _record_shard(ledger, shard)
+        bar.update(1)
     tasks = [t for s in split for t in _part_tasks(s, plan, out)]
     for outcome in backend.run(tasks):
         account(outcome)
@@ -254,6 +307,7 @@ def _run_clip_stage(backend: Any, plan: Plan, out: Path, summary: DatasetSummary
             _record_died(shard, clip, plan, out, outcome.error, part=True)
     for shard in split:
         _merge_parts(shard, out)
+        _record_shard(ledger, shard)
         summary.shards_computed += 1
         bar.update(1)
 
@@ -459,6 +513,8 @@ def embed_dataset(
         fresh=not resume,
     )
     with folder:
+        ledger = Ledger(out / LEDGER_FILE)
+        summary.shards_changed = _drop_changed_shards(out, plan, ledger)
         todo_shards = [s for s in plan.shards if not shard_path(out, s.shard).exists()]
         todo_buckets = [b for b in range(len(plan.buckets)) if not bucket_path(out, b).exists()]
         bar = tqdm(
@@ -471,7 +527,7 @@ def embed_dataset(
             if todo_shards or todo_buckets:
                 with runner:
                     t1 = time.monotonic()
-                    _run_clip_stage(runner, plan, out, summary, bar)
+                    _run_clip_stage(runner, plan, out, summary, bar, ledger)
                     summary.clip_stage_seconds = time.monotonic() - t1 if todo_shards else 0.0
                     t2 = time.monotonic()
                     _run_speaker_stage(runner, plan, out, summary, bar)
@@ -482,6 +538,7 @@ def embed_dataset(
             summary.complete = True
         finally:
             bar.close()
+            ledger.close()
             _count(out, plan, summary)
             summary.elapsed_seconds = time.monotonic() - t0
             folder.write_summary(summary)

@@ -8,6 +8,9 @@ Layout of ``OUT/``
 ``clips/_parts/``                  single-clip pieces of a shard whose worker died (merged
                                    into the shard file, then removed)
 ``speakers/bucket-000000.parquet`` one row per speaker (:data:`SPEAKER_SCHEMA`)
+``ledger.jsonl``                   the state (size, times, SHA-256) of each finished clip
+                                   shard's input files: a shard whose inputs changed is
+                                   embedded again on the next run
 ``summary.json``                   counts, throughput, every failed clip and speaker
 =================================  ===========================================================
 
@@ -52,6 +55,7 @@ CLIPS_DIR = "clips"
 SPEAKERS_DIR = "speakers"
 PARTS_DIR = "_parts"
 CONFIG_FILE = "dataset.json"
+LEDGER_FILE = "ledger.jsonl"
 
 
 def require_pyarrow(purpose: str = "voxref embed-dataset") -> Any:
