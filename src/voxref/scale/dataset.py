@@ -80,11 +80,13 @@ __all__ = ["embed_dataset", "DatasetSummary", "FORMAT"]
 log = logging.getLogger(__name__)
 
 FORMAT = "voxref-embed-dataset"
-#: 2: ``dataset.json`` records the resolved options that change a vector (``vector_options``),
-#: not only those given. A version-1 folder resumes when the options given match.
+#: 2: ``dataset.json`` records the resolved options that change a vector (``vector_options``)
+#: and the encoder's description, not only the options given (``embedder``, kept for reading:
+#: ``encoder="ge2e"`` given or left out is one run). A version-1 folder resumes when the
+#: options given match.
 FORMAT_VERSION = 2
 #: Entries of ``dataset.json`` a resumed run must match.
-IDENTITY = ("fingerprint", "embedder", "vector_options", "clip_embeddings")
+IDENTITY = ("fingerprint", "vector_options", "encoder", "clip_embeddings")
 
 
 @dataclass(kw_only=True)
@@ -160,19 +162,25 @@ def _upgrade(old: dict[str, Any], config: dict[str, Any]) -> dict[str, Any]:
     """The ``dataset.json`` of a version-1 folder, as this version records it.
 
     Version 1 recorded the options as given, not their resolved values: the folder resumes when
-    those match (``vector_options`` is taken as this run's, as version 1 could not tell).
+    those match (the resolved options and encoder are taken as this run's: version 1 could not
+    tell them).
     """
+    if old.get("embedder") != config["embedder"]:
+        raise ConfigError(
+            f"the output folder holds a run made with other embedder options "
+            f"({old.get('embedder')!r}, not {config['embedder']!r}); results of different "
+            "settings must not mix. Use another output folder (or delete this one)."
+        )
     log.warning(
         "continuing a run of format version 1, which did not record the resolved embedder "
         "options; run it again into a new folder if the voxref version changed in between"
     )
-    return dict(old, vector_options=config["vector_options"])
+    return dict(old, vector_options=config["vector_options"], encoder=config["encoder"])
 
 
 def _describe(key: str) -> str:
-    return {"fingerprint": "manifest (or shard sizes)", "vector_options": "embedder setting"}.get(
-        key, key
-    )
+    names = {"fingerprint": "manifest (or shard sizes)", "vector_options": "embedder setting"}
+    return names.get(key, key)
 
 
 def _embedder_config(spec: WorkerSpec) -> dict[str, Any]:
@@ -486,6 +494,7 @@ def embed_dataset(
         shards=len(plan.shards),
         buckets=len(plan.buckets),
     )
+    embedder = spec.build()  # in the driver only to record what changes a vector
     config = {
         "format": FORMAT,
         "version": FORMAT_VERSION,
@@ -496,7 +505,8 @@ def embed_dataset(
         "shard_size": shard_size,
         "speakers_per_bucket": speakers_per_bucket,
         "embedder": _embedder_config(spec),
-        "vector_options": vector_options(spec.build()),
+        "vector_options": vector_options(embedder),
+        "encoder": embedder.encoder.describe(),
         "clip_embeddings": clip_embeddings,
         "voxref_version": __version__,
     }
