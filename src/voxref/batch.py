@@ -296,16 +296,7 @@ def embed_dir(
     with folder:
         (out / EMBED_DIR).mkdir(exist_ok=True)
         ledger = Ledger(out / LEDGER_FILE)
-        done: dict[str, dict] = {}
-        crashes: dict[str, int] = {}
-        for rec in ledger.read():
-            if rec["event"] == "done":
-                done[rec["item"]] = rec
-                crashes.pop(rec["item"], None)
-            elif rec["event"] == "start":
-                crashes[rec["item"]] = crashes.get(rec["item"], 0) + 1
-            elif rec["event"] == "interrupted":  # Ctrl-C / SIGTERM: not the item's fault
-                crashes[rec["item"]] = max(0, crashes.get(rec["item"], 0) - 1)
+        done, crashes = ledger.outcomes()
         run_id = uuid.uuid4().hex[:12]
         from tqdm.auto import tqdm
 

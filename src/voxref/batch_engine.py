@@ -90,6 +90,23 @@ class Ledger:
                     records.append(rec)
         return records
 
+    def outcomes(self) -> tuple[dict[str, dict], dict[str, int]]:
+        """``(done, crashes)``: the last ``"done"`` record of each item, and for each item not
+        done since, how many runs died while it was in flight (a ``"start"`` with no ``"done"``
+        after it; an ``"interrupted"`` record, Ctrl-C or SIGTERM, takes one back)."""
+        done: dict[str, dict] = {}
+        crashes: dict[str, int] = {}
+        for rec in self.read():
+            item = rec["item"]
+            if rec["event"] == "done":
+                done[item] = rec
+                crashes.pop(item, None)
+            elif rec["event"] == "start":
+                crashes[item] = crashes.get(item, 0) + 1
+            elif rec["event"] == "interrupted":  # not the item's fault
+                crashes[item] = max(0, crashes.get(item, 0) - 1)
+        return done, crashes
+
     def open(self) -> None:
         """Open for appending; a torn last line is ended first."""
         self.path.parent.mkdir(parents=True, exist_ok=True)

@@ -1,4 +1,4 @@
-"""What a resumable batch (:func:`voxref.batch.embed_dir`) must remember to stay right on resume.
+"""What a resumable batch (:mod:`voxref.batch_engine`) must remember to stay right on resume.
 
 * **Run identity**: every option that changes a vector (:func:`vector_options`). A batch folder
   made with one set is never continued with another.
@@ -10,8 +10,10 @@
   old modification time put back (``os.utime`` can set the latter, never the former: the
   kernel sets it to the present on every write or ``utime``). So a resume costs one ``stat``
   per input, and a hash only for inputs that were touched, rewritten, copied or moved to
-  another file system -- a batch folder moved or copied together with its inputs is hashed
-  once and not redone.
+  another file system -- a batch folder moved or copied together with its inputs has them
+  hashed on resume, and is not redone. (On Windows ``st_ctime`` is the creation time, which a
+  rewrite in place keeps: there a rewrite that keeps size and modification time goes
+  unnoticed.)
 * **Interrupts**: Ctrl-C and SIGTERM stop the run cleanly (:func:`terminate_as_interrupt`) and
   are written to the ledger, so they are not counted as the process dying on an item.
 

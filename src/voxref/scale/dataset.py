@@ -251,7 +251,7 @@ def _drop_changed_shards(out: Path, plan: Plan, ledger: Ledger) -> int:
     A shard file without a ledger line (written by a run stopped just after it, or by format
     version 1) is taken as it is and its inputs' state recorded now.
     """
-    done = {r["item"]: r for r in ledger.read() if r["event"] == "done"}
+    done, _ = ledger.outcomes()
     dropped = 0
     for shard in plan.shards:
         path = shard_path(out, shard.shard)
