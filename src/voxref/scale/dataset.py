@@ -178,6 +178,16 @@ def _upgrade(old: dict[str, Any], config: dict[str, Any]) -> dict[str, Any]:
     return dict(old, vector_options=config["vector_options"], encoder=config["encoder"])
 
 
+def _identity_embedder(spec: WorkerSpec) -> Any:
+    """The workers' embedder, built in the driver only to record what changes a vector (on the
+    CPU: the driver of a GPU cluster may have none; the device does not change a vector)."""
+    if spec.embedder_factory is not None:
+        return spec.embedder_factory()
+    from ..pipeline import Embedder
+
+    return Embedder(**{**spec.embedder_options, "device": "cpu"})
+
+
 def _describe(key: str) -> str:
     names = {"fingerprint": "manifest (or shard sizes)", "vector_options": "embedder setting"}
     return names.get(key, key)
@@ -494,7 +504,7 @@ def embed_dataset(
         shards=len(plan.shards),
         buckets=len(plan.buckets),
     )
-    embedder = spec.build()  # in the driver only to record what changes a vector
+    embedder = _identity_embedder(spec)
     config = {
         "format": FORMAT,
         "version": FORMAT_VERSION,
