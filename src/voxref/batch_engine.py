@@ -26,7 +26,7 @@ import json
 import logging
 import os
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -283,6 +283,7 @@ def check_identity(
     atomic_write_json(path, config)
 
 
+@dataclass
 class RunFolder:
     """The output folder of one batch run, held for the duration of a ``with`` block.
 
@@ -290,7 +291,7 @@ class RunFolder:
     identity (:func:`check_identity`) and removes the temporary files a killed run left.
     :meth:`write_summary` writes ``OUT/summary.json`` atomically.
 
-    Parameters
+    Attributes
     ----------
     out
         The output folder.
@@ -302,29 +303,18 @@ class RunFolder:
         See :func:`check_identity`.
     """
 
-    def __init__(
-        self,
-        out: str | os.PathLike,
-        *,
-        command: str,
-        config_file: str,
-        config: dict[str, Any],
-        keys: Sequence[str],
-        upgrade: Callable[[dict[str, Any], dict[str, Any]], dict[str, Any]] | None = None,
-        describe: Callable[[str], str] = lambda key: key,
-        fresh: bool = False,
-    ) -> None:
-        self.out = Path(out)
-        self.fresh = fresh
-        self.command = command
-        self.config_file = config_file
-        self.config = config
-        self.keys = tuple(keys)
-        self.upgrade = upgrade
-        self.describe = describe
-        self._stack: contextlib.ExitStack | None = None
+    out: Path
+    command: str
+    config_file: str
+    config: dict[str, Any]
+    keys: Sequence[str]
+    upgrade: Callable[[dict[str, Any], dict[str, Any]], dict[str, Any]] | None = None
+    describe: Callable[[str], str] = field(default=lambda key: key)
+    fresh: bool = False
+    _stack: contextlib.ExitStack | None = field(default=None, init=False, repr=False)
 
     def __enter__(self) -> RunFolder:
+        self.out = Path(self.out)
         self.out.mkdir(parents=True, exist_ok=True)
         with contextlib.ExitStack() as stack:
             stack.enter_context(exclusive_output(self.out, self.command))
