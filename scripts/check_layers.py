@@ -3,7 +3,8 @@
 voxref's packages stand on layers, lowest first::
 
     foundation  _version, errors, seeding, encoding (the Encoder interface), allowlist, sample_data, loading,
-                option_checks, atomic
+                option_checks, encoder_names (names -> encoders, resolver installed by the package root),
+                atomic (the one atomic file writer)
     audio       audio
     clean       clean, augment
     separation  separation
@@ -50,6 +51,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "sample_data",
             "loading",
             "option_checks",
+            "encoder_names",
             "atomic",
         ),
     ),

@@ -37,12 +37,9 @@ A clip the batch rejected keeps the cleaning stage's reason, mapped to the audit
 How the thresholds were chosen: on a planted-fault set built from the tuning voices (the six
 espeak-ng / flite awb, slt, kal voices of :mod:`voxref.separation.synthetic`; per voice 12 clean
 clips and 10 planted ones; ``python -m benchmarks.audit.run --split tuning``), as round values
-between what its clean clips and its planted clips measured: the largest drop of a clean clip
-was 0.037, second-voice clips dropped 0.007-0.19 (10 of 12 above 0.1), wrong speakers 0.03-0.46
-(10 of 12 above 0.21: two espeak-ng male voices the GE2E encoder barely tells apart stay below),
-noisy / narrowband clips 0.14-0.42; the largest clean window spread was 0.12; the speaker counter
-heard 2+ voices in up to 45 % of the frames of clean flite clips; clean clips had no clipped
-samples and at least 2.4 s of speech. :data:`NOISY_SNR_DB` and :data:`NARROWBAND_HZ` are the
+between what its clean clips and its planted clips measured (the values per kind are in
+BENCHMARKS.md, "TTS dataset audit", tuning split; two espeak-ng male voices the GE2E encoder
+barely tells apart stay below the wrong-speaker threshold). :data:`NOISY_SNR_DB` and :data:`NARROWBAND_HZ` are the
 quality report's "weak" thresholds (:mod:`voxref.cleaning.quality`). Precision and recall per kind
 on six held-out espeak-ng voices are in BENCHMARKS.md ("TTS dataset audit"). The thresholds
 were not checked on recordings of people, whose clips may vary more than a synthesiser's: on a
