@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from ..atomic import atomic_write
 from ..errors import CheckpointError, ConfigError
 from ..seeding import seeded_init
 
@@ -137,10 +138,7 @@ class Bridge(ABC):
                 k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in self._state().items()
             },
         }
-        p = Path(path)
-        p.parent.mkdir(parents=True, exist_ok=True)
-        torch.save(obj, p)
-        return p
+        return atomic_write(path, lambda tmp: torch.save(obj, tmp))
 
     # ------------------------------------------------------------------ subclass hooks
     def config(self) -> dict:
