@@ -41,8 +41,8 @@ def test_trained_uses_the_shipped_head_or_says_how_to_get_one(utterance_embeddin
 
 
 def test_shipped_head_drops_intruders_and_noisy_references(utterance_embeddings, noisy_embeddings):
-    """What the shipped head learned (measured: intruder weight 0.027 on average, worst 0.27;
-    0 dB references 0.001-0.005): another speaker's clip and 0 dB references lose their weight."""
+    """What the shipped head learned: another speaker's clip and 0 dB references lose their weight,
+    and the clean references keep it (the head may favour one of two clean references)."""
     import itertools
 
     from voxref.embedder.pooling import RefQuality
@@ -59,7 +59,7 @@ def test_shipped_head_drops_intruders_and_noisy_references(utterance_embeddings,
         refs = np.concatenate([utterance_embeddings[spk][:2], noisy_embeddings[spk][2:]])
         q = [RefQuality(snr_db=40.0, speech_s=3.0)] * 2 + [RefQuality(snr_db=0.0, speech_s=3.0)] * 2
         w = pool_references(refs, q, "trained")[1]
-        assert w[2:].max() < 0.05 and w[:2].min() > 0.2
+        assert w[2:].max() < 0.05 and w[:2].sum() > 0.9 and w[:2].min() > 0.1
 
 
 def test_checkpoint_path_and_module(utterance_embeddings, tmp_path):
