@@ -532,15 +532,10 @@ def diarize(
             )
         from .pyannote_backend import PyannoteDiarizer
 
-        res = PyannoteDiarizer(pipeline, token=token)(
-            audio,
-            sample_rate,
-            num_speakers=num_speakers,
-            min_speakers=min_speakers,
-            max_speakers=max_speakers,
-        )
-        return res if return_details else res.annotation
-    res = Diarizer(**options)(
+        diarizer: Any = PyannoteDiarizer(pipeline, token=token)
+    else:
+        diarizer = Diarizer(**options)
+    res = diarizer(
         audio,
         sample_rate,
         num_speakers=num_speakers,
