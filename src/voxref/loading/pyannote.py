@@ -33,7 +33,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from ..errors import CheckpointError, MissingDependencyError, UnsafeCheckpointError
+from ..errors import (
+    CheckpointError,
+    UnsafeCheckpointError,
+    optional_dependency,
+)
 from .safe import read_checkpoint_bytes, safe_torch_load
 
 __all__ = [
@@ -58,12 +62,10 @@ def pyannote_import(requirement: str, needed_for: str) -> Iterator[None]:
     :class:`~voxref.errors.MissingDependencyError` naming ``requirement`` and what it is
     ``needed_for``.
     """
-    try:
+    with optional_dependency("pyannote.audio", requirement, needed_for):
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=r"(?s).*torchcodec", category=UserWarning)
             yield
-    except ImportError as exc:
-        raise MissingDependencyError("pyannote.audio", requirement, needed_for) from exc
 
 
 def import_pyannote():

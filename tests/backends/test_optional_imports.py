@@ -1,4 +1,4 @@
-"""The one guarded import of pyannote.audio used by the encoder and diarization backends."""
+"""Guarded imports of optional dependencies (voxref.errors.optional_dependency, pyannote)."""
 
 from __future__ import annotations
 
@@ -25,3 +25,13 @@ def test_only_the_torchcodec_warning_is_silenced() -> None:
             warnings.warn("torchcodec is not installed correctly", UserWarning, stacklevel=1)
             warnings.warn("something else", UserWarning, stacklevel=1)
     assert [str(w.message) for w in seen] == ["something else"]
+
+
+def test_a_missing_dependency_error_inside_passes_unchanged() -> None:
+    from voxref.errors import optional_dependency
+
+    inner = MissingDependencyError("speechbrain", "speechbrain>=1.0,<2", "The inner loader")
+    with pytest.raises(MissingDependencyError) as caught:
+        with optional_dependency("outer", "outer>=1", "The outer feature"):
+            raise inner
+    assert caught.value is inner
