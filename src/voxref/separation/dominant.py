@@ -80,10 +80,10 @@ MIN_SOLO_S = 1.6
 """Fewest seconds of a voice alone worth embedding (one encoder window)."""
 
 SPLIT_BELOW = 0.8
-"""In a set of references, a reference is searched for a second voice (short windows cost about a
-fifth of its embedding time) only when the guided activity found another voice in it or one of its
-windows has a cosine to the target under this. Most references with another speaker's turn
-qualify and few clean ones do (docs/decisions.md, "Voice split")."""
+"""In a set of references, a reference is searched for a second voice (the short windows add to
+its embedding time: BENCHMARKS.md, "Speed") only when the guided activity found another voice
+in it or one of its windows has a cosine to the target under this. Most references with another
+speaker's turn qualify and few clean ones do (docs/decisions.md, "Voice split")."""
 
 GUIDED_MARGIN = 0.05
 """With a target direction, a voice is the target when its centroid is this much closer."""

@@ -21,9 +21,9 @@ typical one (or fall short by less than the margin ``delta``) are not ranked aga
 other - a plain softmax over agreement lets the cleanest-sounding subset take all the weight and
 throws away useful variety - only references that agree clearly *less* than the typical one lose
 weight, exponentially in the shortfall. That is what rejects a wrong speaker's or a pure-noise
-file (in GE2E space another speaker's shortfall is 0.11 at the 5th percentile and 0.29 at the
-median, a degraded reference's of the right speaker at most 0.06 at the 90th percentile, see
-:data:`AGREEMENT_MARGIN`); the quality prior is what helps mixed bags. Finally
+file (in GE2E space another speaker's shortfall is mostly beyond the margin, a degraded
+reference's of the right speaker within it, see :data:`AGREEMENT_MARGIN`); the quality prior is
+what helps mixed bags. Finally
 the weights are tempered (``w ~ exp(alpha * l)``, largest ``alpha <= 1``) until the effective
 number of references ``1 / sum w^2`` is at least ``1 + min_effective * (R - 1)``, so they never
 collapse on one reference unless the evidence is one-sided enough to beat the floor.
