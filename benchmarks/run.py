@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import math
 import subprocess
 import sys
 import time
@@ -26,15 +25,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from benchmarks.common import DEFAULT_CORPUS, DEFAULT_RESULTS, REPO_ROOT, write_json
 from benchmarks.quality.conditions import CORPUS_LEVEL_DBFS
 from benchmarks.speed.machine import set_thread_env
 from voxref.cli.options import level_option
 
 log = logging.getLogger("benchmarks.run")
-
-REPO_ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_CORPUS = REPO_ROOT / "benchmarks" / "work" / "corpus"
-DEFAULT_RESULTS = REPO_ROOT / "benchmarks" / "results"
 
 
 def ensure_corpus(corpus: Path) -> None:
@@ -47,25 +43,6 @@ def ensure_corpus(corpus: Path) -> None:
         cwd=REPO_ROOT,
         check=True,
     )
-
-
-def _finite(x: Any) -> Any:
-    """``x`` with every NaN / infinity replaced by ``None`` (strict JSON)."""
-    if isinstance(x, float):
-        return x if math.isfinite(x) else None
-    if isinstance(x, dict):
-        return {k: _finite(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_finite(v) for v in x]
-    return x
-
-
-def write_json(path: Path, data: dict) -> None:
-    """Write ``data`` as indented strict JSON (NaN -> null), via an atomic rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(_finite(data), indent=1, allow_nan=False, default=str) + "\n")
-    tmp.replace(path)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -315,7 +315,7 @@ def main(argv: list[str] | None = None) -> int:
         audio_dir=args.audio_dir,
         long_seconds=args.long_seconds,
     )
-    from benchmarks.run import write_json
+    from benchmarks.common import write_json
 
     speed = args.results / "speed.json"
     if speed.is_file():  # the speed section of BENCHMARKS.md shows it (benchmarks.report)

@@ -89,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.commits:
         entry["before_commit"], entry["after_commit"] = (c[:10] for c in args.commits)
     entry["change"] = args.change
-    from benchmarks.run import write_json
+    from benchmarks.common import write_json
 
     speed = args.results / "speed.json"
     whole = json.loads(speed.read_text()) if speed.is_file() else {}

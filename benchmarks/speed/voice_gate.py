@@ -190,7 +190,7 @@ def main(argv: list[str] | None = None) -> int:
         rows = measure(args.corpus, args.group, args.clips, args.speakers)
     result = {"group": args.group, "clips": args.clips, "summary": summary(rows, args.threshold)}
     result["rows"] = rows
-    from benchmarks.run import write_json
+    from benchmarks.common import write_json
 
     if args.out:
         write_json(args.out, result)

@@ -14,7 +14,8 @@ True
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 __all__ = [
@@ -35,6 +36,7 @@ __all__ = [
     "MissingCheckpointError",
     "UnsafeCheckpointError",
     "MissingDependencyError",
+    "optional_dependency",
     "InputFate",
     "BatchReport",
     "NoUsableReferenceError",
@@ -159,6 +161,29 @@ class MissingDependencyError(VoxrefError, ImportError):
         self.package = package
         self.extra = extra
         super().__init__(f"{purpose} needs the '{package}' package: run `pip install {extra}`.")
+
+
+@contextlib.contextmanager
+def optional_dependency(package: str, extra: str, purpose: str) -> Iterator[None]:
+    """Context for importing an optional dependency: an :class:`ImportError` inside it becomes a
+    :class:`MissingDependencyError` (``package``, ``extra``, ``purpose`` as there); one already
+    raised as such passes unchanged.
+
+    Examples
+    --------
+    >>> try:
+    ...     with optional_dependency("no_such_pkg", "no-such-pkg>=1", "This example"):
+    ...         import no_such_pkg  # noqa: F401
+    ... except MissingDependencyError as exc:
+    ...     print(exc)
+    This example needs the 'no_such_pkg' package: run `pip install no-such-pkg>=1`.
+    """
+    try:
+        yield
+    except MissingDependencyError:
+        raise
+    except ImportError as exc:
+        raise MissingDependencyError(package, extra, purpose) from exc
 
 
 class LowConfidenceWarning(UserWarning):

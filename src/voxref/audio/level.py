@@ -2,26 +2,19 @@
 
 A speaker encoder whose input is not level-invariant sees a quiet and a loud recording of the
 same voice as different inputs. The GE2E encoder (Resemblyzer's weights) takes a *power* mel
-spectrogram, with no log and no normalisation: a gain of ±10 dB moves a clip's embedding to a
-cosine of 0.85-0.93 with itself, ±20 dB to 0.53-0.81. Resemblyzer's own preprocessing only
-raises quiet audio to -30 dBFS and leaves loud audio as it is. Measured on the benchmark corpus
-(26 synthetic voices, 5 enrollment clips, GE2E embed_utterance, cosine scoring): with each
-enrollment clip at a random gain in ±15 dB, EER 5.42 % as recorded and 5.50 % with
-Resemblyzer's rule, 1.13-1.32 % with the speech scaled to a fixed active level (-30, -25 or
--20 dBFS), the same as without the gains (1.21 %). The quality benchmark's ``quiet-20dB`` and
-``level-random`` conditions measure it end to end (``Embedder(level_dbfs=...)``).
+spectrogram, with no log and no normalisation: a gain moves a clip's embedding away from
+itself. Resemblyzer's own preprocessing only raises quiet audio to -30 dBFS and leaves loud audio
+as it is; scaling the speech to a fixed active level removes the gain's effect. The quality
+benchmark's ``quiet-20dB`` and ``level-random`` conditions measure it end to end
+(``Embedder(level_dbfs=...)``; figures in BENCHMARKS.md, the run that decided it in
+docs/decisions.md, "Speech level").
 
 The level references are scaled by is measured in the speech band (:data:`SPEECH_BAND_HZ`,
 300-3400 Hz), not over the full band: energy below 300 Hz (a deep voice's fundamental, room
 rumble, reverberant build-up, brown noise) and its absence (a telephone channel) says little
-about how loud the voice is, yet it swings a full-band meter by up to 10 dB between voices
-(corpus voices: full-band minus speech-band level 2.25 dB on average, std 2.2 dB, 0.4-10.6 dB).
-Measured on the quality benchmark (26 speakers, one cached run per meter, EER % k=1/3/5):
-full band at -20 dBFS: reverb-0.6 s 5.66/4.55/3.63, telephone 19.12/17.63/17.09, babble-5
-13.89/11.99/10.58, overlap SIR 0 13.03/7.95/6.20, clean 1.82/1.35/1.07; speech band at -22.25
-(the same full-band level on average): 5.02/3.40/3.10, 17.41/15.58/14.32, 13.14/11.35/10.79,
-13.14/7.63/5.66, 1.71/1.28/1.07. A full-band meter merely set 2.25 dB louder does not do it
-(5.45/3.97/3.53, 20.94/19.17/18.38 ...): the band does.
+about how loud the voice is, yet it swings a full-band meter between voices. On the quality
+benchmark the speech-band meter beat the full-band one, and a full-band meter merely set louder
+did not do it: the band does (docs/decisions.md, "Speech level").
 """
 
 from __future__ import annotations
@@ -51,7 +44,7 @@ __all__ = [
 TARGET_LEVEL_DBFS = -22.0
 """Default speech level references are scaled to: dBFS, RMS over the active 20 ms frames of the
 signal band-passed to :data:`SPEECH_BAND_HZ`. An average voice then has a full-band active level
-of about -20 dBFS (2.25 dB more on the benchmark corpus)."""
+of about -20 dBFS (docs/decisions.md, "Speech level")."""
 
 SPEECH_BAND_HZ: tuple[float, float] = (300.0, 3400.0)
 """Band (Hz) of the speech level meter (the telephone band), see the module text."""

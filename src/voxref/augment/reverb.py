@@ -46,7 +46,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..errors import AudioError, ConfigError, MissingDependencyError
+from ..errors import AudioError, ConfigError, optional_dependency
 from .base import (
     ParamSpec,
     Transform,
@@ -160,12 +160,10 @@ def shoebox_rir(
     --------
     >>> h = shoebox_rir(16000, 0.4, seed=0)  # doctest: +SKIP
     """
-    try:
+    with optional_dependency(
+        "pyroomacoustics", "pyroomacoustics", "Shoebox room simulation (method='shoebox')"
+    ):
         import pyroomacoustics as pra
-    except ImportError as exc:
-        raise MissingDependencyError(
-            "pyroomacoustics", "pyroomacoustics", "Shoebox room simulation (method='shoebox')"
-        ) from exc
     sr = check_sample_rate(sample_rate)
     g = make_rng(seed, rng)
     if room_dim is None:

@@ -49,7 +49,7 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from ..errors import ConfigError, MissingDependencyError
+from ..errors import ConfigError, optional_dependency
 
 __all__ = [
     "Denoiser",
@@ -143,12 +143,8 @@ class SpectralGate:
         return f"SpectralGate(stationary={self.stationary}, prop_decrease={self.prop_decrease:g})"
 
     def denoise(self, samples: np.ndarray, sample_rate: int) -> np.ndarray:
-        try:
+        with optional_dependency("noisereduce", "noisereduce>=3", "Spectral-gate denoising"):
             from noisereduce import reduce_noise
-        except ImportError as exc:
-            raise MissingDependencyError(
-                "noisereduce", "noisereduce>=3", "Spectral-gate denoising"
-            ) from exc
         x = np.asarray(samples, dtype=np.float32)
         if len(x) == 0:
             return x.copy()

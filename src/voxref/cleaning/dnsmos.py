@@ -13,7 +13,7 @@ import threading
 import numpy as np
 
 from ..audio.resample import resample
-from ..errors import MissingDependencyError
+from ..errors import optional_dependency
 
 __all__ = ["dnsmos_scores", "DNSMOS_SAMPLE_RATE"]
 
@@ -39,12 +39,8 @@ def dnsmos_scores(samples: np.ndarray, sample_rate: int) -> dict[str, float]:
     >>> sorted(s)  # doctest: +SKIP
     ['bak_mos', 'ovrl_mos', 'p808_mos', 'sig_mos']
     """
-    try:
+    with optional_dependency("speechmos", "speechmos librosa", "DNSMOS quality scores"):
         from speechmos import dnsmos
-    except ImportError as exc:
-        raise MissingDependencyError(
-            "speechmos", "speechmos librosa", "DNSMOS quality scores"
-        ) from exc
     x = np.asarray(samples, dtype=np.float32)
     if sample_rate != DNSMOS_SAMPLE_RATE:
         x = resample(x, sample_rate, DNSMOS_SAMPLE_RATE)

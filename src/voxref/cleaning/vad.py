@@ -39,7 +39,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 from ..audio.resample import resample
-from ..errors import ConfigError, MissingDependencyError
+from ..errors import ConfigError, MissingDependencyError, optional_dependency
 
 __all__ = [
     "SpeechRegions",
@@ -268,12 +268,8 @@ def _onnx_session(path: Path):
     key = f"onnx:{path}"
     with _LOAD_LOCK:
         if key not in _MODELS:
-            try:
+            with optional_dependency("onnxruntime", "onnxruntime", "Silero VAD (ONNX)"):
                 import onnxruntime as ort
-            except ImportError as exc:
-                raise MissingDependencyError(
-                    "onnxruntime", "onnxruntime", "Silero VAD (ONNX)"
-                ) from exc
             opts = ort.SessionOptions()
             opts.intra_op_num_threads = 1
             opts.inter_op_num_threads = 1

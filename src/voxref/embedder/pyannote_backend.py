@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import os
-import warnings
 from pathlib import Path
 from typing import Any
 
@@ -102,8 +101,9 @@ class PyannoteEncoder(ModuleEncoder):
             return self.embed_windows(x, source=source).mean()
         with self._lock:
             if self._inference is None:
-                with warnings.catch_warnings():
-                    warnings.filterwarnings("ignore", message=r"(?s).*torchcodec")
+                from ..loading.pyannote import pyannote_import
+
+                with pyannote_import("pyannote.audio>=4,<5", "The pyannote encoder backend"):
                     from pyannote.audio import Inference
 
                 self._inference = Inference(

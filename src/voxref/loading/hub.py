@@ -11,7 +11,7 @@ import os
 import re
 from pathlib import Path
 
-from ..errors import MissingCheckpointError
+from ..errors import MissingCheckpointError, optional_dependency
 
 __all__ = ["hub_file", "is_hub_id", "downloads_disabled", "HUB_ID_PATTERN", "MODEL_SUFFIXES"]
 
@@ -48,15 +48,10 @@ def hub_file(
     The cache is checked first; when downloads are off (``HF_HUB_OFFLINE=1`` or
     ``local_files_only``) a missing file raises :class:`MissingCheckpointError` at once.
     """
-    try:
+    # a dependency of speechbrain and pyannote: missing only without either
+    with optional_dependency("huggingface_hub", "huggingface_hub", "Loading models by hub id"):
         from huggingface_hub import hf_hub_download, try_to_load_from_cache
         from huggingface_hub.errors import GatedRepoError, RepositoryNotFoundError
-    except ImportError as exc:  # pragma: no cover - a dependency of speechbrain and pyannote
-        from ..errors import MissingDependencyError
-
-        raise MissingDependencyError(
-            "huggingface_hub", "huggingface_hub", "Loading models by hub id"
-        ) from exc
     cached = try_to_load_from_cache(
         repo_id, filename, cache_dir=str(cache_dir) if cache_dir else None, revision=revision
     )

@@ -23,35 +23,55 @@ A pyannote checkpoint is a Lightning checkpoint: ``state_dict``, ``pytorch-light
 
 from __future__ import annotations
 
+import contextlib
 import io
 import logging
 import os
 import re
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from ..errors import CheckpointError, MissingDependencyError, UnsafeCheckpointError
+from ..errors import (
+    CheckpointError,
+    UnsafeCheckpointError,
+    optional_dependency,
+)
 from .safe import read_checkpoint_bytes, safe_torch_load
 
-__all__ = ["load_pyannote_model", "pyannote_safe_globals", "import_pyannote", "MODEL_FILE"]
+__all__ = [
+    "load_pyannote_model",
+    "pyannote_safe_globals",
+    "import_pyannote",
+    "pyannote_import",
+    "MODEL_FILE",
+]
 
 log = logging.getLogger(__name__)
 
 MODEL_FILE = "pytorch_model.bin"  # pyannote's AssetFileName.Model
 
 
+@contextlib.contextmanager
+def pyannote_import(requirement: str, needed_for: str) -> Iterator[None]:
+    """Context for a lazy ``from pyannote.audio... import ...`` (slow: seconds).
+
+    voxref always passes waveforms in memory, so pyannote's warning about a broken torchcodec
+    (its file decoder) is silenced, and an :class:`ImportError` becomes a
+    :class:`~voxref.errors.MissingDependencyError` naming ``requirement`` and what it is
+    ``needed_for``.
+    """
+    with optional_dependency("pyannote.audio", requirement, needed_for):
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=r"(?s).*torchcodec", category=UserWarning)
+            yield
+
+
 def import_pyannote():
     """``pyannote.audio.core.model.Model`` (imported lazily: ~6 s)."""
-    try:
-        with warnings.catch_warnings():
-            # we always pass waveforms in memory, so a broken torchcodec does not matter
-            warnings.filterwarnings("ignore", message=r"(?s).*torchcodec", category=UserWarning)
-            from pyannote.audio.core.model import Model
-    except ImportError as exc:
-        raise MissingDependencyError(
-            "pyannote.audio", "pyannote.audio>=4,<5", "The pyannote encoder backend"
-        ) from exc
+    with pyannote_import("pyannote.audio>=4,<5", "The pyannote encoder backend"):
+        from pyannote.audio.core.model import Model
     return Model
 
 

@@ -36,8 +36,8 @@ from ..allowlist import AllowList, allow_list_from_entries, resolve_allowed
 from ..errors import (
     CheckpointError,
     MissingCheckpointError,
-    MissingDependencyError,
     UnsafeCheckpointError,
+    optional_dependency,
 )
 from .hub import hub_file
 from .safe import safe_torch_load
@@ -92,12 +92,10 @@ _TUPLE = re.compile(r"^\(.*\)$", re.S)
 
 
 def import_speechbrain():
-    try:
+    with optional_dependency(
+        "speechbrain", "speechbrain>=1.0,<2", "The SpeechBrain encoder backend"
+    ):
         import speechbrain.inference.speaker as speaker  # noqa: F401
-    except ImportError as exc:
-        raise MissingDependencyError(
-            "speechbrain", "speechbrain>=1.0,<2", "The SpeechBrain encoder backend"
-        ) from exc
     return speaker
 
 

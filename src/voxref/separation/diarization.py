@@ -102,9 +102,9 @@ log = logging.getLogger(__name__)
 #: Active level (dBFS, speech band) a recording is scaled to before analysis, so that the result
 #: no longer depends on the recording's gain: the lowest mean DER (collar 0) over pyannote's
 #: sample and the synthetic conversations of :mod:`.benchmark`, levels -26 to -18 dB in 1 dB
-#: steps (``benchmarks/results/separation.md``, "the diarizer levels the recording first"); a
-#: coarse choice (on the sample alone DER moves with level by one turn boundary), 1 dB above the
-#: level :class:`~voxref.Embedder` scales references to.
+#: steps (BENCHMARKS.md, "The diarizer levels the recording first"); a coarse choice (on the
+#: sample alone DER moves with level by one turn boundary), 1 dB above the level
+#: :class:`~voxref.Embedder` scales references to.
 DIARIZATION_LEVEL_DBFS = -21.0
 
 
@@ -532,15 +532,10 @@ def diarize(
             )
         from .pyannote_backend import PyannoteDiarizer
 
-        res = PyannoteDiarizer(pipeline, token=token)(
-            audio,
-            sample_rate,
-            num_speakers=num_speakers,
-            min_speakers=min_speakers,
-            max_speakers=max_speakers,
-        )
-        return res if return_details else res.annotation
-    res = Diarizer(**options)(
+        diarizer: Any = PyannoteDiarizer(pipeline, token=token)
+    else:
+        diarizer = Diarizer(**options)
+    res = diarizer(
         audio,
         sample_rate,
         num_speakers=num_speakers,

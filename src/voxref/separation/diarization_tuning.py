@@ -108,8 +108,9 @@ class DiarizerTuning:
         boundaries and catch short turns.
     detect_overlap
         Add a second speaker (the runner-up) where the windows persistently fit no single speaker.
-        Off by default: on the benchmark its precision is about 0.5, so it does not lower the
-        error rate (see :func:`.resegment.overlap_scores`).
+        Off by default: on the benchmark its precision is too low to lower the error rate
+        (see :func:`.resegment.overlap_scores`; docs/decisions.md, "Diarization: misfit
+        overlap").
     overlap_threshold, min_overlap
         With ``detect_overlap``: misfit score (robust z-score) above which a frame counts as
         mixed, and the shortest overlap kept (seconds).

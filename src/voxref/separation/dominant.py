@@ -12,10 +12,10 @@ has enough windows, then the time spans where the dominant voice speaks alone.
 :func:`lone_reference_target` concatenates those spans and embeds them with the encoder's own
 windows; :func:`window_purity` says how much of each long window lies in them.
 
-Calibration (quality benchmark corpus, GE2E, 0.8 s windows): the cosine between the two Ward
-centroids of one-voice references is 0.80 / 0.88 (5th percentile / median) for clean, reverberant
-and babble-noisy clips, and 0.63 / 0.72 / 0.82 (5th / median / 95th) for references where
-another speaker takes a 20-45 % turn.
+Calibration (quality benchmark corpus, GE2E, 0.8 s windows): :data:`DISTINCT_BELOW` sits between
+the cosines of the two Ward centroids of one-voice references (clean, reverberant and
+babble-noisy clips) and of references where another speaker takes a 20-45 % turn
+(docs/decisions.md, "Voice split").
 
 Examples
 --------
@@ -80,10 +80,10 @@ MIN_SOLO_S = 1.6
 """Fewest seconds of a voice alone worth embedding (one encoder window)."""
 
 SPLIT_BELOW = 0.8
-"""In a set of references, a reference is searched for a second voice (short windows cost about a
-fifth of its embedding time) only when the guided activity found another voice in it or one of its
-windows has a cosine to the target under this. Quality benchmark: 76 % of the references with
-another speaker's turn qualify and all their usable splits but 5 %; 9 % of clean references do."""
+"""In a set of references, a reference is searched for a second voice (the short windows add to
+its embedding time: BENCHMARKS.md, "Speed") only when the guided activity found another voice
+in it or one of its windows has a cosine to the target under this. Most references with another
+speaker's turn qualify and few clean ones do (docs/decisions.md, "Voice split")."""
 
 GUIDED_MARGIN = 0.05
 """With a target direction, a voice is the target when its centroid is this much closer."""

@@ -294,16 +294,15 @@ def target_activity(
     distinct_below
         ``attribute_only``: a group of non-target windows counts as another voice only when its
         centroid's cosine to the target is below this. Calibrated for GE2E on the benchmark
-        corpus: clip centroids of two different speakers have cosine 0.56 (median) / 0.76 (95th
-        percentile), of one speaker 0.84 (5th percentile) / 0.91 (median); the spurious "voices"
-        found in clean, noisy and babble references sit at 0.83-0.92.
+        corpus, between the cosines of two different speakers' clip centroids and those of the
+        spurious "voices" found in clean, noisy and babble references (docs/decisions.md,
+        "Guided activity").
     min_windows_alone
         ``attribute_only`` with one reference and no guide: mask another voice only when the
         reference has at least this many windows (16 GE2E windows = about 7.6 s of speech). In a
         shorter clip a turn of another speaker touches most 1.6 s windows and "the dominant
-        voice" is a coin toss (quality benchmark, ``conversation`` condition, one 5 s
-        reference: the guided embedding chose the other speaker in about half the clips and EER
-        rose from 7.5 % to 16 %); the second voice is still reported.
+        voice" is a coin toss (quality benchmark, ``conversation`` condition, one 5 s reference;
+        docs/decisions.md, "Guided activity"); the second voice is still reported.
 
     Returns
     -------

@@ -40,11 +40,10 @@ WINDOW_TEMPERATURE = float("inf")
 """Cosine temperature of the window attention (``e_t = cos / T``); ``inf``: the masked mean.
 
 The mask does the work. Without a mask the score cannot know who the target is, and a sharp one
-(T <= 0.1) hands the reference to whichever voice holds most windows; on the synthetic corpus
-every sharpening cost 0.3-2 % cosine to the speaker's clean voice. Even a mild T = 1 was slightly
-worse than the plain masked mean on the quality benchmark (26 speakers, 3 / 5 references, EER %:
-conversation 4.23 / 4.17 vs 4.04 / 3.85, mixed bag 1.79 / 2.35 vs 1.73 / 2.35, overlap SIR 0 dB
-6.86 / 5.88 vs 6.73 / 5.88), hence the default. A learned score is what the paper uses."""
+(T <= 0.1) hands the reference to whichever voice holds most windows; every sharpening tried,
+even a mild T = 1, was worse than the plain masked mean on the quality benchmark, hence the
+default (docs/decisions.md, "Guided pooling"; the current run's ``voxref[temperature=inf]``
+column is in BENCHMARKS.md, "Pipeline ablation"). A learned score is what the paper uses."""
 
 #: Below this a mask or a sum counts as zero.
 EPS = 1e-8

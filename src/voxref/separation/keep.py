@@ -144,7 +144,7 @@ def separated_target(
         return None
     if prepared.denoiser == babble_denoiser_name():
         # the clean stage judged the noise babble (a crowd, not a second talker): separating
-        # it cost 2.6 points of EER at babble 5 dB, k = 3 (benchmarks/results/separation.md)
+        # it cost EER at babble 5 dB (BENCHMARKS.md, "Overlapped references")
         return None
     threshold = threshold_db()
     weaker = prepared.extras.get("weaker_stream_db")

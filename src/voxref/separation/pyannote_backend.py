@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..audio.load import AudioInput, load_audio
-from ..errors import ConfigError, MissingCheckpointError, MissingDependencyError
+from ..errors import ConfigError, MissingCheckpointError
 
 if TYPE_CHECKING:  # pragma: no cover
     from pyannote.core import Annotation, Timeline
@@ -64,17 +64,10 @@ def hub_offline() -> bool:
 
 
 def _import_pipeline_class():
-    import warnings
+    from ..loading.pyannote import pyannote_import
 
-    try:
-        with warnings.catch_warnings():
-            # audio is always passed in memory, so a broken torchcodec does not matter
-            warnings.filterwarnings("ignore", message=r"(?s).*torchcodec", category=UserWarning)
-            from pyannote.audio import Pipeline
-    except ImportError as exc:
-        raise MissingDependencyError(
-            "pyannote.audio", "pyannote.audio>=4", "Diarization with a pyannote pipeline"
-        ) from exc
+    with pyannote_import("pyannote.audio>=4", "Diarization with a pyannote pipeline"):
+        from pyannote.audio import Pipeline
     return Pipeline
 
 

@@ -149,10 +149,10 @@ def overlap_scores(
     A window where two voices are mixed matches neither centroid well, so its best cosine
     ``s1 = max_k cos(e, c_k)`` is low. The score is ``(median(s1) - s1) / (1.4826 * MAD(s1))``
     over the recording's windows: about 0 for a typical clean window, above ~2.5 for windows
-    that fit no single speaker (mixtures, but also noise or an unseen voice). Measured on
-    synthetic conversations and pyannote's sample: frame-level AUC 0.94 for "overlapped or
-    not" on 1.5 s GE2E windows; at a usable threshold the precision is only about 0.5, too low to
-    add overlapped turns to a diarization, enough to down-weight windows.
+    that fit no single speaker (mixtures, but also noise or an unseen voice). On synthetic
+    conversations and pyannote's sample it separates overlapped from clean frames well, but at a
+    usable threshold its precision is too low to add overlapped turns to a diarization, enough to
+    down-weight windows (docs/decisions.md, "Diarization: misfit overlap").
 
     Returns
     -------

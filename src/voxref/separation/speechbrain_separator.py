@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import AudioShapeError, MissingDependencyError
+from ..errors import AudioShapeError, optional_dependency
 
 __all__ = ["SpeechBrainSeparator", "is_speechbrain_separator"]
 
@@ -90,12 +90,8 @@ class SpeechBrainSeparator:
             modules_needed=("encoder", "masknet", "decoder"),
             what="a SepformerSeparation",
         )
-        try:
+        with optional_dependency("speechbrain", "speechbrain>=1.0,<2", "The SpeechBrain separator"):
             from speechbrain.inference.separation import SepformerSeparation
-        except ImportError as exc:  # pragma: no cover - speechbrain imported above
-            raise MissingDependencyError(
-                "speechbrain", "speechbrain>=1.0,<2", "The SpeechBrain separator"
-            ) from exc
         model = SepformerSeparation(modules=modules, hparams=hparams, run_opts={"device": device})
         model.mods.eval()
         return cls(model, source=source or str(directory))

@@ -6,11 +6,11 @@ another voice (the diarizer's frame misfit, from 1.5 s and 0.75 s windows), and 
 target-only segments, their audio, and an embedding pooled over the windows that lie inside them
 (target-masked attention pooling, :func:`.guide.guided_pool`).
 
-Defaults measured on pyannote's sample and on synthetic 2–4-speaker conversations (misfit above
-1.5 or within 0.2 s of a speaker change is left out): of the frames kept for each diarized speaker,
-99 % / 93 % are that speaker alone on the sample and 95 % on average on the synthetic set, keeping
-~88 % of the speaker's clean speech (``python -m voxref.separation.benchmark`` reports the guided
-version: 87 % / 98 % clean, 98 % / 100 % target-active).
+The defaults (misfit above 1.5 or within 0.2 s of a speaker change is left out) were chosen on
+pyannote's sample and on synthetic 2–4-speaker conversations: how much of what is kept is the
+target alone, and how much of the target's clean speech is kept, is measured by
+``python -m voxref.separation.benchmark`` (BENCHMARKS.md; the run that set the defaults is in
+docs/decisions.md, "Target extraction").
 
 The guide can be:
 
@@ -79,11 +79,10 @@ log = logging.getLogger(__name__)
 TARGET_LABEL = "TARGET"
 
 #: Cosine (default GE2E diarizer) from which a diarized speaker's centroid is the guided voice.
-#: Chosen on 6 two-voice recordings of the espeak-ng / flite fixture voices (2 utterances each,
-#: guide from 2 other utterances): the 12 voices present scored 0.886-0.959, the 24 absent
-#: 0.459-0.744, often with ``confidence`` 1.00 (see tests/reliability, "target-not-in-recording"). Clean
-#: synthetic speech only: a noisy recording of the target scores lower and may need
-#: ``min_guide_similarity`` lowered (or ``None``).
+#: Chosen between the scores of present and absent voices on two-voice recordings of the
+#: espeak-ng / flite fixture voices (docs/decisions.md, "Target extraction"; tests/reliability,
+#: "target-not-in-recording"). Clean synthetic speech only: a noisy recording of the target
+#: scores lower and may need ``min_guide_similarity`` lowered (or ``None``).
 TARGET_FOUND_FROM = 0.8
 
 

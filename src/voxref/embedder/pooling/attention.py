@@ -21,9 +21,9 @@ typical one (or fall short by less than the margin ``delta``) are not ranked aga
 other - a plain softmax over agreement lets the cleanest-sounding subset take all the weight and
 throws away useful variety - only references that agree clearly *less* than the typical one lose
 weight, exponentially in the shortfall. That is what rejects a wrong speaker's or a pure-noise
-file (in GE2E space another speaker's shortfall is 0.11 at the 5th percentile and 0.29 at the
-median, a degraded reference's of the right speaker at most 0.06 at the 90th percentile, see
-:data:`AGREEMENT_MARGIN`); the quality prior is what helps mixed bags. Finally
+file (in GE2E space another speaker's shortfall is mostly beyond the margin, a degraded
+reference's of the right speaker within it, see :data:`AGREEMENT_MARGIN`); the quality prior is
+what helps mixed bags. Finally
 the weights are tempered (``w ~ exp(alpha * l)``, largest ``alpha <= 1``) until the effective
 number of references ``1 / sum w^2`` is at least ``1 + min_effective * (R - 1)``, so they never
 collapse on one reference unless the evidence is one-sided enough to beat the floor.
@@ -82,14 +82,11 @@ AGREEMENT_TEMPERATURE = 0.02
 AGREEMENT_MARGIN = 0.10
 """``delta``: agreement shortfall (cosine) below the typical one that costs nothing.
 
-Measured on the quality benchmark's cached GE2E references (4-reference sets of one speaker in one
-condition) the shortfall of a degraded reference of the right speaker is at most 0.03-0.06 at the
-90th and 0.05-0.13 at the 99th percentile (clean, white 5 dB, reverb, babble 5 dB, overlap SIR
-0 dB), while another speaker's clip among 3 of the target's falls short by 0.11 (5th percentile)
-/ 0.29 (median). A margin of 0.10 with a steep ``tau`` = 0.02 spares the former and drops the
-latter; the earlier 0.03 / 0.05 also punished overlapped references (26 speakers, 3 / 5
-references, EER %: overlap SIR 0 dB 8.01 / 5.24 vs 6.86 / 5.34, conversation 4.17 / 3.42 vs
-3.59 / 3.31, mixed bag 1.92 / 2.24 vs 1.60 / 2.03)."""
+On the quality benchmark's cached GE2E references, the shortfall of a degraded reference of the
+right speaker stays under this margin while another speaker's clip among the target's mostly falls
+beyond it; with a steep ``tau`` the margin spares the former and drops the latter. A smaller
+margin also punished overlapped references (docs/decisions.md, "Attention pooling: agreement
+margin")."""
 
 VOTE_QUALITY_POWER = 0.5
 """Votes in the agreement centroids ~ ``prior ** VOTE_QUALITY_POWER``."""

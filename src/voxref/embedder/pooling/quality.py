@@ -16,19 +16,16 @@ and :func:`reliability` is ``(d_ref / d(q)) ** gamma`` (capped at 1; ``d_ref`` =
 reference) times ``weight_hint``. With ``gamma = 2`` this is inverse-variance weighting if the
 deviation is treated as a standard deviation. A missing field contributes nothing.
 
-Where the constants come from: GE2E embeddings of synthetic speakers degraded with
-:mod:`voxref.augment`, measured with ``voxref.cleaning.quality`` (the *train* speakers of fold 0 of
-``scripts/train_pooling_head.py``). White/pink/brown noise at 0-5 dB moves a reference 0.3-0.4
-(cosine distance) from its speaker's clean centroid, babble at 0-10 dB 0.2-0.3, reverberation
-0.23, a telephone channel ~0.3, another talker over 40-90 % of it 0.1-0.2, while a clean
-reference sits at 0.04-0.06. The overlap term is switched off by default (``overlap_amp = 0``):
-what the separation stage reports as overlap is dealt with inside the reference (guided window
-mask) and by the agreement between references; charging it again in the prior lost on the quality
-benchmark (26 speakers, 3 / 5 references, EER %: conversation 3.97 / 3.85 with the term vs
-3.46 / 3.31 without, mixed bag 1.73 / 2.35 vs 1.60 / 2.14). The SNR midpoint (10 dB) and width (3 dB) were chosen on those
-speakers' mixed reference sets (a higher midpoint also penalises reverberant references, whose
-blind SNR reads 15-25 dB, but starts to cost clean sets). The duration and clipping terms are
-educated guesses that no experiment here has calibrated.
+Where the constants come from: how far each degradation moves GE2E embeddings of synthetic
+speakers (degraded with :mod:`voxref.augment`, measured with ``voxref.cleaning.quality``, the
+*train* speakers of fold 0 of ``scripts/train_pooling_head.py``) from their speaker's clean
+centroid. The overlap term is switched off by default (``overlap_amp = 0``): what the separation
+stage reports as overlap is dealt with inside the reference (guided window mask) and by the
+agreement between references, and charging it again in the prior lost on the quality benchmark.
+The SNR midpoint (10 dB) and width (3 dB) were chosen on those speakers' mixed reference sets.
+The duration and clipping terms are educated guesses that no experiment here has calibrated. The
+measurements are in docs/decisions.md, "Attention pooling: the quality prior's constants"; the
+current run's ``voxref[use_quality=false]`` column is in BENCHMARKS.md, "Pipeline ablation".
 
 Examples
 --------
