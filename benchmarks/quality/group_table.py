@@ -281,7 +281,7 @@ def summary_lines(g: dict[str, GroupRun], ks: Sequence[int]) -> list[str]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """CLI entry point."""
-    from benchmarks.run import DEFAULT_RESULTS
+    from benchmarks.common import DEFAULT_RESULTS
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--results", type=Path, default=DEFAULT_RESULTS)

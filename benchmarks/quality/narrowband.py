@@ -229,7 +229,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     import argparse
     import json
 
-    from benchmarks.run import DEFAULT_CORPUS, DEFAULT_RESULTS
+    from benchmarks.common import DEFAULT_CORPUS, DEFAULT_RESULTS
 
     ap = argparse.ArgumentParser(description="Narrowband clips per condition; sweep tables.")
     ap.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
