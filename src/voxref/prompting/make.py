@@ -92,25 +92,9 @@ PEAK_DBFS = -1.0
 
 _LOCK = threading.Lock()
 _SHARED: dict[str, Any] = {}
-_DIARIZATIONS: dict[tuple, Any] = {}  # the last few diarizations (same audio, same diarizer)
+#: Diarizations the shared diarizer keeps (the last few recordings: the same references given
+#: again, e.g. one prompt per speaker of one recording, are not diarized again).
 _MAX_CACHED = 4
-
-
-def _diarize(diarizer: Any, audio: Any) -> Any:
-    """``diarizer(audio)``, reused when the same diarizer saw the same samples recently."""
-    import hashlib
-
-    key = (id(diarizer), audio.sample_rate, hashlib.sha1(audio.samples.tobytes()).hexdigest())
-    with _LOCK:
-        hit = _DIARIZATIONS.get(key)
-    if hit is not None:
-        return hit
-    res = diarizer(audio)
-    with _LOCK:
-        while len(_DIARIZATIONS) >= _MAX_CACHED:
-            _DIARIZATIONS.pop(next(iter(_DIARIZATIONS)))
-        _DIARIZATIONS[key] = res
-    return res
 
 
 def _shared(name: str) -> Any:
@@ -121,9 +105,9 @@ def _shared(name: str) -> Any:
 
                 _SHARED[name] = Embedder()
             else:
-                from ..separation.diarization import Diarizer
+                from .diarizations import RememberingDiarizer
 
-                _SHARED[name] = Diarizer()
+                _SHARED[name] = RememberingDiarizer(max_items=_MAX_CACHED)
         return _SHARED[name]
 
 
@@ -222,7 +206,7 @@ def _measure_pieces(
         a16,
         target,
         diarizer=diarizer,
-        diarization=_diarize(diarizer, a16),
+        diarization=diarizer(a16),
         min_guide_similarity=None,
     )
     res = tr.diarization
@@ -447,7 +431,9 @@ def prompt(
     per_reference
         Also return each reference's target-only pieces joined (:attr:`PromptResult.per_reference`).
     embedder, diarizer
-        A configured :class:`voxref.Embedder` / diarizer (default: shared offline ones).
+        A configured :class:`voxref.Embedder` / diarizer (default: shared offline ones). A
+        :class:`~voxref.prompting.diarizations.RememberingDiarizer` keeps its diarizations for
+        the caller (``voxref inspect --prompt`` draws the same turns without diarizing again).
 
     Returns
     -------
