@@ -83,6 +83,43 @@ def test_sample_prompt_holds_no_other_speaker(sample_prompts, pyannote_turns, sp
     assert mixed and all(c.reason and not c.kept for c in mixed)
 
 
+@pytest.mark.parametrize("speaker", ["speaker90", "speaker91"])
+def test_cli_prompt_guided_by_turns_holds_no_other_speaker(
+    tmp_path, pyannote_sample, pyannote_turns, speaker
+):
+    """``voxref prompt`` on the sample, guided by one speaker's turns (``--segments``): every
+    stretch the written prompt holds, as its sidecar says it was cut (``cut A-B s``, widened by
+    the rounding), is free of the other speaker per sample.rttm, and the wav is those stretches
+    joined by the join pauses (nothing else is in it)."""
+    from voxref.cli.main import main
+    from voxref.prompting.make import JOIN_PAUSE_S
+
+    mine = [(s, e) for s, e, w in pyannote_turns if w == speaker]
+    others = [(s, e) for s, e, w in pyannote_turns if w != speaker]
+    segments = ",".join(f"{s:.3f}-{e:.3f}" for s, e in _minus(mine, others))
+    out = tmp_path / f"{speaker}.wav"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PromptTooShortWarning)
+        assert (
+            main(["prompt", str(pyannote_sample[0]), "--segments", segments, "-o", str(out)]) == 0
+        )
+    side = json.loads(out.with_suffix(".json").read_text())
+    assert side["pieces"], side
+    cuts = []
+    for piece in side["pieces"]:
+        found = [re.fullmatch(r"cut ([\d.]+)-([\d.]+) s.*", a) for a in piece["actions"]]
+        ((a, b),) = [(float(m[1]), float(m[2])) for m in found if m]
+        if (a, b) not in cuts:
+            cuts.append((a, b))
+        assert a - 0.006 <= piece["start"] < piece["end"] <= b + 0.006
+    for a, b in cuts:
+        hit = [(s, e) for s, e in others if s < b + 0.006 and e > a - 0.006]
+        assert not hit, f"the cut {a}-{b} s holds the other speaker's turn {hit}"
+    y, sr = sf.read(out)
+    expected = sum(b - a for a, b in cuts) + JOIN_PAUSE_S * (len(cuts) - 1)
+    assert abs(len(y) / sr - expected) < 0.02 * len(cuts) + 0.01, (len(y) / sr, expected)
+
+
 def test_sample_prompt_is_closer_to_its_speaker(sample_prompts, pyannote_sample, pyannote_turns):
     x, sr = sf.read(str(pyannote_sample[0]), dtype="float32")
     refs = {}
