@@ -13,7 +13,7 @@ import soundfile as sf
 
 from voxref.errors import NoTargetVoiceError
 from voxref.prompting import PromptTooShortWarning, prompt
-from voxref.prompting.make import CUT_MARGIN_S
+from voxref.prompting.render import CUT_MARGIN_S
 
 SR = 16000
 
@@ -92,7 +92,7 @@ def test_cli_prompt_guided_by_turns_holds_no_other_speaker(
     the rounding), is free of the other speaker per sample.rttm, and the wav is those stretches
     joined by the join pauses (nothing else is in it)."""
     from voxref.cli.main import main
-    from voxref.prompting.make import JOIN_PAUSE_S
+    from voxref.prompting.render import JOIN_PAUSE_S
 
     mine = [(s, e) for s, e, w in pyannote_turns if w == speaker]
     others = [(s, e) for s, e, w in pyannote_turns if w != speaker]
