@@ -60,7 +60,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 
 def cut_spans(res) -> list[tuple[int, float, float]]:
     """``(reference, start, end)`` seconds of every stretch of a reference the prompt holds."""
-    from voxref.prompting.make import CUT_MARGIN_S
+    from voxref.prompting.render import CUT_MARGIN_S
 
     def margins(first, last):
         return (
@@ -251,7 +251,9 @@ def main(argv: list[str] | None = None) -> int:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         voxref.prompt([(warm, SR)], preset=PRESET)
-    rows = []
+    rows: list[dict] = []
+    args.results.mkdir(parents=True, exist_ok=True)
+    planned = len(args.targets) * len(args.sets)
     for target in args.targets:
         truth = scorer.embed(held_out_clean(target), SR)
         clean_dnsmos = scorer.dnsmos(held_out_clean(target), SR)
@@ -259,12 +261,14 @@ def main(argv: list[str] | None = None) -> int:
             row = run_set(target, condition, scorer, truth)
             row["clean_speech_dnsmos_ovrl"] = clean_dnsmos
             rows.append(row)
-    info["load_average_1min_after"] = round(os.getloadavg()[0], 2)
-    info["total_seconds"] = round(time.perf_counter() - t_start, 1)
-    data = {"run": info, "preset": PRESET, "rows": rows}
-    args.results.mkdir(parents=True, exist_ok=True)
-    write_json(args.results / "prompt.json", data)
-    write_markdown(data, args.results / "prompt.md")
+            # written after every set: a run cut short keeps what it measured (and says so)
+            info["load_average_1min_after"] = round(os.getloadavg()[0], 2)
+            info["total_seconds"] = round(time.perf_counter() - t_start, 1)
+            info["complete"] = len(rows) == planned
+            info["planned_prompts"] = planned
+            data = {"run": info, "preset": PRESET, "rows": rows}
+            write_json(args.results / "prompt.json", data)
+            write_markdown(data, args.results / "prompt.md")
     return 0
 
 
