@@ -29,6 +29,7 @@ Run: ``python -m benchmarks.prompt.run [--targets ...] [--sets ...] [--results D
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import sys
@@ -117,9 +118,9 @@ def purity(spans, refs: list[Reference]) -> dict:
                 in_utt += any(u < c < v for u, v in ref.target_spans + ref.interferer_spans)
                 levels.append(cut_level_db(ref, c))
     return {
-        "target_only": tgt / max(speech, 1),
-        "interferer": itf / max(total, 1),
-        "pause": 1.0 - speech / max(total, 1),
+        "target_only": tgt / speech if speech else None,
+        "interferer": itf / total if total else None,
+        "pause": 1.0 - speech / total if total else None,
         "cuts": cuts,
         "cuts_in_utterance": in_utt / cuts if cuts else None,
         "cuts_in_sound": _share_above(levels, -SOUND_BELOW_ACTIVE_DB),
@@ -177,9 +178,11 @@ def run_set(target: str, condition: str, scorer: Scorer, truth: np.ndarray) -> d
         }
         for r in refs
     ]
+    empty = res.duration < 1.0  # no usable piece fitted: nothing to score (speechmos loops
+    # forever on empty audio)
     mine |= {
-        "dnsmos_ovrl": scorer.dnsmos(res.audio, res.sample_rate),
-        "similarity": float(scorer.embed(res.audio, res.sample_rate) @ truth),
+        "dnsmos_ovrl": None if empty else scorer.dnsmos(res.audio, res.sample_rate),
+        "similarity": None if empty else float(scorer.embed(res.audio, res.sample_rate) @ truth),
     }
     naive |= {
         "dnsmos_ovrl": scorer.dnsmos(naive_audio, SR),
@@ -227,6 +230,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--targets", nargs="+", default=list(TARGETS), choices=list(TARGETS))
     ap.add_argument("--sets", nargs="+", default=list(SETS), choices=list(SETS))
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument(
+        "--resume", action="store_true", help="keep the rows of the prompt.json there, run the rest"
+    )
     ap.add_argument("--results", type=Path, default=REPO_ROOT / "benchmarks" / "results")
     args = ap.parse_args(argv)
     from benchmarks.speed.machine import run_info, set_thread_env
@@ -254,10 +260,19 @@ def main(argv: list[str] | None = None) -> int:
     rows: list[dict] = []
     args.results.mkdir(parents=True, exist_ok=True)
     planned = len(args.targets) * len(args.sets)
+    if args.resume and (args.results / "prompt.json").is_file():
+        # continue a run cut short: its rows are kept, the commands of both are recorded
+        old = json.loads((args.results / "prompt.json").read_text())
+        rows = list(old["rows"])
+        info["resumed"] = [old["run"], *old["run"].get("resumed", [])]
+        info["resumed"][0].pop("resumed", None)
+    done = {(r["target"], r["set"]) for r in rows}
     for target in args.targets:
         truth = scorer.embed(held_out_clean(target), SR)
         clean_dnsmos = scorer.dnsmos(held_out_clean(target), SR)
         for condition in args.sets:
+            if (target, condition) in done:
+                continue
             row = run_set(target, condition, scorer, truth)
             row["clean_speech_dnsmos_ovrl"] = clean_dnsmos
             rows.append(row)
