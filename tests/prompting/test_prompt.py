@@ -217,6 +217,39 @@ def test_too_short_reference_gives_best_prompt_and_warning(voices):
     assert len(res.pieces) >= 1 and "wants at least 5 s" in res.warnings[0]
 
 
+def test_piece_longer_than_the_maximum_is_said_so(voices, monkeypatch):
+    """A reference with no pause to cut at (here: every pause found is ignored, as babble that
+    never stops hides them) gives one usable piece longer than the preset's maximum: the prompt
+    is empty and the warning says why, not only that the prompt is short."""
+    import voxref.prompting.pieces as pieces
+    from voxref.separation.diarization import Diarizer
+    from voxref.separation.synthetic import SENTENCES, synthesize
+
+    target = voices[0]
+    gap = np.zeros(SR // 4, np.float32)
+    x = np.concatenate(
+        [gap] + [np.concatenate([synthesize(target, s), gap]) for s in SENTENCES[:6]]
+    )
+    assert len(x) / SR > 13.0
+    found = pieces.pieces_between_pauses
+
+    def one_piece(pause):
+        runs = found(pause)
+        return [(runs[0][0], runs[-1][1], runs[0][2], runs[-1][3])]
+
+    monkeypatch.setattr(pieces, "pieces_between_pauses", one_piece)
+
+    class OneVoice(Diarizer):  # the reference holds one voice: do not let it be split in two
+        def __call__(self, audio, sample_rate=None, **options):
+            return super().__call__(audio, sample_rate, num_speakers=1)
+
+    with pytest.warns(PromptTooShortWarning, match="longer than the preset's maximum"):
+        res = prompt([(x, SR)], preset="generic", diarizer=OneVoice())  # at most 15 s
+    assert res.duration == 0.0 and not res.pieces
+    assert [c.usable for c in res.candidates] == [True] and res.candidates[0].duration > 15.0
+    assert "1 usable piece(s)" in res.warnings[0]
+
+
 # --------------------------------------------------------------------------- CLI
 def test_cli_writes_wav_and_sidecar(tmp_path, voices, capsys):
     from voxref.cli.main import main

@@ -307,6 +307,16 @@ def prompt(
             "pieces were dropped (another voice, overlap, too short, or not the target: see "
             "the pieces' reasons). Give longer references of the target speaking alone."
         )
+        too_long = [
+            c for c in candidates if c.usable and c not in chosen and c.duration > p.max_seconds
+        ]
+        if too_long:
+            msg += (
+                f" {len(too_long)} usable piece(s) ({sum(c.duration for c in too_long):.1f} s) "
+                f"are longer than the preset's maximum ({p.max_seconds:g} s) and hold no pause "
+                "to cut at (sound that never stops, such as babble, fills the pauses): cut the "
+                "references shorter at pauses, or give ones with quiet between sentences."
+            )
         result.warnings.append(msg)
         log.warning("prompt: %s", msg)
         warnings.warn(msg, PromptTooShortWarning, stacklevel=2)
