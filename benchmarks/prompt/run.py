@@ -154,6 +154,10 @@ class Scorer:
         return e / np.linalg.norm(e)
 
 
+def _fmt(x: float | None, digits: int) -> str:
+    return "-" if x is None else f"{x:.{digits}f}"
+
+
 def run_set(target: str, condition: str, scorer: Scorer, truth: np.ndarray) -> dict:
     """One prompt from one set, measured against the truth and the two baselines."""
     import voxref
@@ -208,16 +212,16 @@ def run_set(target: str, condition: str, scorer: Scorer, truth: np.ndarray) -> d
         "load_average_before": round(load, 2),
     }
     log.info(
-        "%s %s: %.1f s prompt, target-only %.3f, interferer %.3f, OVRL %.2f (best raw %.2f), "
-        "sim %.3f (best raw %.3f), %.1f s",
+        "%s %s: %.1f s prompt, target-only %s, interferer %s, OVRL %s (best raw %.2f), "
+        "sim %s (best raw %.3f), %.1f s",
         target,
         condition,
         res.duration,
-        mine["target_only"],
-        mine["interferer"],
-        mine["dnsmos_ovrl"],
+        _fmt(mine["target_only"], 3),
+        _fmt(mine["interferer"], 3),
+        _fmt(mine["dnsmos_ovrl"], 2),
         row["best_raw"]["dnsmos_ovrl"],
-        mine["similarity"],
+        _fmt(mine["similarity"], 3),
         row["best_raw"]["similarity"],
         wall,
     )
