@@ -91,6 +91,7 @@ def markdown(data: dict) -> str:
     sets = sorted({r["set"] for r in rows}, key=[r["set"] for r in rows].index)
     commit = (run.get("git") or {}).get("commit") or "?"
     dirty = " (uncommitted changes)" if (run.get("git") or {}).get("dirty") else ""
+    festival = [t for t in targets if t.startswith("festival-")]
     speeds = [r["seconds"] for r in rows]
     loads = [r["load_average_before"] for r in rows]
     partial = (
@@ -120,9 +121,14 @@ def markdown(data: dict) -> str:
         "`speechmos` is installed).",
         "",
         "The similarity threshold of `voxref.prompt` (0.66) was chosen earlier on 30 ordered "
-        "pairs of six espeak-ng / flite voices; those six include flite slt / awb / kal, so "
-        "the `flite-slt` target (and the flite interferers) are not strictly held out from it; "
-        "the festival targets are.",
+        "pairs of six espeak-ng / flite voices; those six include flite slt / awb / kal "
+        "(group-B voices), so flite targets and interferers are not strictly held out from it"
+        + (
+            f"; the {'targets' if len(festival) > 1 else 'target'} {', '.join(festival)} "
+            f"{'are' if len(festival) > 1 else 'is'}."
+            if festival
+            else "."
+        ),
         "",
         "Columns: *target only* = share of the prompt's speech samples (on the references' "
         "timelines, cut margins included) where the target speaks alone (mean over targets; "
