@@ -610,6 +610,14 @@ def speed_section(s: dict[str, Any], plot: Path | None, md_dir: Path) -> str:
             interleaved_markdown(s["interleaved"]),
             "",
         ]
+    if s.get("voice_gate"):
+        from benchmarks.speed.voice_gate import markdown as voice_gate_markdown
+
+        out += [voice_gate_markdown(s["voice_gate"]), ""]
+    if s.get("quality_check"):
+        from benchmarks.speed.quality_check import markdown as quality_check_markdown
+
+        out += [quality_check_markdown(s["quality_check"]), ""]
     return "\n".join(out)
 
 
@@ -652,7 +660,10 @@ def write_report(results_dir: str | Path, out: str | Path) -> Path:
     # sections written by other benchmark scripts (each .md states the command that made it)
     for name, title in (
         ("ablation.md", "Pipeline ablation: which stage helps where"),
+        ("quality_group.md", "Headline per voice group: tuning voices (A), reporting voices (B)"),
         ("voice_split.md", "Tuning and reporting voices: telephone band, denoiser start"),
+        ("voice_grouping.md", "Grouping references by voice"),
+        ("telephone_level.md", "Telephone band: narrowband level target sweep"),
         ("denoise_decision.md", "Denoising policy: per-clip evidence"),
         ("denoise_babble.md", "Denoising policy: babble (attenuation limit)"),
         (

@@ -3,13 +3,14 @@
 voxref's packages stand on layers, lowest first::
 
     foundation  _version, errors, seeding, encoding (the Encoder interface), allowlist, sample_data, loading,
-                option_checks
+                option_checks, encoder_names (names -> encoders, resolver installed by the package root),
+                atomic (the one atomic file writer)
     audio       audio
     clean       clean, augment
     separation  separation
     embedder    embedder (encoders and pooling), losses
     pipeline    pipeline (the Embedder: load -> clean -> separate -> encode -> pool)
-    outputs     api, batch, longform, cli, inspect, tts, scale, train, the package itself
+    outputs     api, batch (batch_engine, batch_items, batch_state), longform, cli, inspect, tts, scale, train, the package itself
 
 A module may import from its own layer and the layers below it. An import of a higher layer is an
 *upward import*; a set of modules that import each other round (in any layer) is a *circle*.
@@ -50,6 +51,8 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "sample_data",
             "loading",
             "option_checks",
+            "encoder_names",
+            "atomic",
         ),
     ),
     ("audio", ("audio",)),
@@ -64,6 +67,8 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "__main__",
             "api",
             "batch",
+            "batch_engine",
+            "batch_items",
             "batch_state",
             "longform",
             "cli",

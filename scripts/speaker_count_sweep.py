@@ -122,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("voxref").setLevel(logging.WARNING)  # one line per diarized file otherwise
 
     from voxref.separation.benchmark import _der, _reference
-    from voxref.separation.diarization import Diarizer
+    from voxref.separation.diarization import Diarizer, DiarizerTuning
 
     d = Diarizer()
     if args.denoise_sample:
@@ -134,13 +134,14 @@ def main(argv: list[str] | None = None) -> int:
     for cond in args.conditions:
         recs = [(it, d.analyse(degrade(it[1], it[2], cond, it[5]), it[2])) for it in items]
         for th in args.thresholds:
-            d.merge_threshold = th
+            # the same analysis (VAD, windows) clustered with another merge threshold
+            clusterer = Diarizer(advanced=DiarizerTuning(merge_threshold=th))
             found = {}
             multi_ok = singles_ok = 0
             ders = []
             sample_der = float("nan")
             for (name, _, _, turns, n, _), rec in recs:
-                res = d.run(rec)
+                res = clusterer.run(rec)
                 found[name] = res.num_speakers
                 if turns is None:
                     singles_ok += res.num_speakers == 1

@@ -861,11 +861,17 @@ def main(argv: list[str] | None = None) -> int:
     if args.ship:
         target = REPO / "src" / "voxref" / "data" / "pooling_head.pt"
         if ok and 0 in heads:
+            fold0 = fold_split(full, 0, 4, args.seed)
             heads[0].save(
                 target,
                 metadata={
                     "train_config": dict(config.__dict__),
                     "trained_by": "scripts/train_pooling_head.py --ship",
+                    "seed": args.seed,
+                    "voices": "tuning voices of rotation A->B (benchmarks/corpus/voice_split.py)",
+                    "train_speakers": [
+                        fold0.speakers[i] for i in np.flatnonzero(~fold0.held_apart)
+                    ],
                     "level_dbfs": level_dbfs,
                     "held_apart_fold0": per_fold["plain"][args.folds.index(0)]["trained head"],
                     "held_apart_mean_over_folds": results["plain"]["trained head"],

@@ -67,6 +67,14 @@ def _group_note(result: dict[str, Any]) -> str:
     return f" of voice group {group} ({', '.join(GROUPS[group])})"
 
 
+def _what(result: dict[str, Any], method: str) -> str:
+    """What ``method`` isolates: :data:`ABLATION_METHODS`, else the description it recorded."""
+    if method in ABLATION_METHODS:
+        return ABLATION_METHODS[method]
+    recorded = (result.get("methods") or {}).get(method)
+    return recorded.get("description", method) if isinstance(recorded, dict) else method
+
+
 def ablation_markdown(result: dict[str, Any], ks: Sequence[int] = (1, 3, 5)) -> str:
     """EER tables (one per ``k``) of an ablation result, methods as columns."""
     methods = list(result["methods"])
@@ -79,7 +87,7 @@ def ablation_markdown(result: dict[str, Any], ks: Sequence[int] = (1, 3, 5)) -> 
         f"{len(result['corpus']['trial_speakers'])} trial speakers"
         f"{_group_note(result)}. EER %; the best of each row in bold; ratio = method / mean.",
         "",
-        "Methods: " + "; ".join(f"**{m}** = {ABLATION_METHODS.get(m, m)}" for m in methods) + ".",
+        "Methods: " + "; ".join(f"**{m}** = {_what(result, m)}" for m in methods) + ".",
         "",
     ]
     for k in ks:
@@ -125,6 +133,7 @@ def ablation_markdown(result: dict[str, Any], ks: Sequence[int] = (1, 3, 5)) -> 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """CLI entry point."""
+    from benchmarks.quality import narrowband  # noqa: F401  (registers the voxref-nb* methods)
     from benchmarks.quality.harness import QualityConfig, run_quality
     from benchmarks.run import DEFAULT_CORPUS, ensure_corpus, set_thread_env, write_json
 

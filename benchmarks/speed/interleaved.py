@@ -59,6 +59,9 @@ INPUTS = ("3x5s", "3x5s-white5", "long")
 GOALS = {"3x5s": 2.0, "3x5s-white5": 5.0, "long": 2.0}
 """Goal per input: voxref's time over Resemblyzer's, at most."""
 NOISE_SNR_DB = 5.0
+DENOISER_ALONE = ("3x5s-white5",)
+"""Inputs on which DeepFilterNet3 alone (``DeepFilterNet3().denoise`` of each reference) is
+timed too: the denoiser's share of the floor, against Resemblyzer's whole call."""
 NOISE_SEED = 27
 
 STAGE_FUNCTIONS = (
@@ -66,13 +69,12 @@ STAGE_FUNCTIONS = (
     ("clean: VAD + analysis", "voxref/cleaning/pipeline.py", "_analyse"),
     ("clean: denoise (DFN3)", "voxref/cleaning/dfn3.py", "denoise"),
     ("level", "voxref/audio/level.py", "level_audio"),
-    ("encode (GE2E windows)", "voxref/pipeline.py", "prepare"),
+    ("encode (GE2E windows)", "voxref/pipeline/embedder.py", "encode_speech"),
     ("guide (target activity)", "voxref/separation/guide.py", "target_activity"),
     ("voice split (short windows)", "voxref/separation/dominant.py", "split_voices"),
     ("pool", "voxref/embedder/pooling/select.py", "pool_references"),
 )
-"""(stage, file suffix, function): the profile row is that function's cumulative time; "encode"
-is ``prepare`` minus the load, clean and level rows."""
+"""(stage, file suffix, function): the profile row is that function's cumulative time."""
 
 
 def _white(x: np.ndarray, snr_db: float, rng: np.random.Generator) -> np.ndarray:
@@ -114,8 +116,6 @@ def _profile(fn: Any) -> tuple[float, list[dict[str, Any]]]:
         cum[label] = sum(
             v[3] for (path, _, name), v in stats.items() if path.endswith(suffix) and name == func
         )
-    enc = "encode (GE2E windows)"
-    cum[enc] -= sum(cum[k] for k in list(cum)[:4])
     rows = [
         {"stage": k, "seconds": round(v, 4), "share": round(v / total, 3) if total else None}
         for k, v in cum.items()
@@ -140,6 +140,14 @@ def measure(
     emb = Embedder()
     _ = emb.encoder
 
+    from voxref.cleaning.dfn3 import DeepFilterNet3
+
+    dfn3 = DeepFilterNet3()
+
+    def denoiser(refs: list[tuple[np.ndarray, int]]) -> None:
+        for x, sr in refs:
+            dfn3.denoise(x, sr)
+
     def resemblyzer(refs: list[tuple[np.ndarray, int]]) -> np.ndarray:
         v = np.mean([res.embed_utterance(preprocess_wav(x, source_sr=sr)) for x, sr in refs], 0)
         return v / np.linalg.norm(v)
@@ -148,13 +156,17 @@ def measure(
     for name, refs in _inputs(audio_dir, long_seconds).items():
         seconds = sum(len(x) / sr for x, sr in refs)
         ours_fn, theirs_fn = (lambda r=refs: emb.embed(r)), (lambda r=refs: resemblyzer(r))
-        ours_fn(), theirs_fn()  # warm-up
-        ours, theirs = [], []
+        calls: list[tuple[Any, list[float]]] = [(ours_fn, []), (theirs_fn, [])]
+        if name in DENOISER_ALONE:  # the floor: the denoiser alone, timed in the same rounds
+            calls.append((lambda r=refs: denoiser(r), []))
+        for fn, _ in calls:
+            fn()  # warm-up
         for _ in range(repeats):
-            for fn, acc in ((ours_fn, ours), (theirs_fn, theirs)):
+            for fn, acc in calls:
                 t = time.perf_counter()
                 fn()
                 acc.append(time.perf_counter() - t)
+        ours, theirs = calls[0][1], calls[1][1]
         rec: dict[str, Any] = {
             "audio_seconds": round(seconds, 3),
             "voxref_seconds": statistics.median(ours),
@@ -164,6 +176,9 @@ def measure(
             "load_average_1min": round(os.getloadavg()[0], 2),
         }
         rec["ratio"] = rec["voxref_seconds"] / rec["resemblyzer_seconds"]
+        if len(calls) > 2:
+            rec["denoiser_seconds"] = statistics.median(calls[2][1])
+            rec["denoiser_ratio"] = rec["denoiser_seconds"] / rec["resemblyzer_seconds"]
         if profile:
             rec["profile_seconds"], rec["profile"] = _profile(ours_fn)
         out["inputs"][name] = rec
@@ -235,6 +250,21 @@ def markdown(result: dict[str, Any]) -> str:
         for name in one["inputs"]:
             a, b = one["inputs"][name]["voxref_seconds"], two["inputs"][name]["voxref_seconds"]
             out.append(f"- {name}: {b / a:.2f} ({b:.3f} s vs {a:.3f} s)")
+    floors = [
+        f"- {name}, {run['threads']} thread(s): {r['denoiser_seconds']:.3f} s = "
+        f"{r['denoiser_ratio']:.2f}x Resemblyzer's whole call"
+        for run in result["runs"]
+        for name, r in run["inputs"].items()
+        if "denoiser_seconds" in r
+    ]
+    if floors:
+        out += [
+            "",
+            "DeepFilterNet3 alone (`DeepFilterNet3().denoise` of each reference, timed in "
+            "the same rounds): the part of the noisy call no pipeline change removes:",
+            "",
+        ]
+        out += floors
     loads = [r["load_average_1min"] for run in result["runs"] for r in run["inputs"].values()]
     out += [
         "",

@@ -15,7 +15,19 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from . import encoder_names as _encoder_names
 from ._version import __version__
+
+
+def _get_encoder(spec: Any, device: str = "cpu") -> Any:
+    """:func:`voxref.embedder.registry.get_encoder`, imported when a name is first resolved."""
+    from .embedder.registry import get_encoder
+
+    return get_encoder(spec, device=device)
+
+
+# lower packages (the diarizer) turn encoder names into encoders through this
+_encoder_names.install_resolver(_get_encoder)
 
 # public name -> module that defines it (imported on first attribute access)
 _LAZY = {

@@ -5,10 +5,10 @@ models load once per process.
 
 Memory: :func:`embed` of a single audio file longer than :data:`LONG_FILE_SECONDS` streams it
 chunk by chunk (:func:`voxref.longform.embed_long`, chunks of :data:`LONG_CHUNK_SECONDS`), as
-``voxref embed-dir`` does, so its peak memory does not grow with the recording: under 600 MB
-for a 1-hour 16 kHz mono file with the default pipeline (507 MiB peak resident memory
-measured; loaded whole it took 2.7 GB, see :mod:`voxref.longform`). Shorter files, arrays
-and several references are embedded whole.
+``voxref embed-dir`` does, so its peak memory does not grow with the recording (loaded whole, a
+1-hour file takes several times more; ``tests/reliability/test_reliability_stream.py`` measures
+both, see :mod:`voxref.longform`). Shorter files, arrays and several references are embedded
+whole.
 """
 
 from __future__ import annotations

@@ -2,10 +2,11 @@
 
 :func:`embed_dir` walks a folder and embeds every audio file (``per="file"``) or every speaker
 sub-folder (``per="speaker-folder"``: all files under ``DIR/<speaker>/`` are that speaker's
-references). It is built to be killed at any moment and started again:
+references). It is the folder front end of the batch engine (:mod:`voxref.batch_engine`, shared
+with :func:`voxref.scale.embed_dataset`), built to be killed at any moment and started again:
 
-* each embedding is written to ``OUT/embeddings/<item>.npy`` through a temporary file, ``fsync``
-  and ``os.replace``: a file either is complete or is not there;
+* each embedding is written to ``OUT/embeddings/<item>.npy`` by :mod:`voxref.atomic` (temporary
+  file, ``fsync``, ``os.replace``): a file either is complete or is not there;
 * every outcome is appended to ``OUT/ledger.jsonl`` (one JSON object per line, flushed and
   ``fsync``-ed per item): ``{"event": "start", ...}`` before an item, ``{"event": "done",
   "status": "ok" | "failed" | "skipped", "reason": ...}`` after it;
@@ -16,8 +17,11 @@ references). It is built to be killed at any moment and started again:
   instead of killing every restart;
 * files that do not match ``pattern`` are listed in the summary, not silently dropped;
 * ``OUT/summary.json`` (written atomically at the end) counts everything and lists each failure
-  with its reason. ``OUT/batch.json`` records the options; resuming with a different encoder or
-  mode is refused, so one folder never mixes embedding spaces.
+  with its reason. ``OUT/batch.json`` records the options; resuming with a different encoder,
+  mode or any option that changes a vector is refused, so one folder never mixes embedding
+  spaces;
+* an input changed since it was embedded is embedded again (:mod:`voxref.batch_state` says how
+  a change is told, cheaply, from a touch or a move).
 
 Files longer than ``long_seconds`` are embedded with :func:`voxref.longform.embed_long` (bounded
 memory) in ``per="file"`` mode.
@@ -44,23 +48,23 @@ Examples
 
 from __future__ import annotations
 
-import contextlib
-import fnmatch
-import json
 import logging
 import os
 import time
 import traceback
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
-from .batch_state import input_changed, input_state, terminate_as_interrupt, vector_options
+from .atomic import atomic_save_npy
+from .batch_engine import SUMMARY_FILE, Ledger, RunFolder, RunSummary
+from .batch_items import AUDIO_PATTERNS, EMBED_DIR, PER_MODES, BatchItem, discover
+from .batch_state import input_changed, input_state, vector_options
 from .errors import ConfigError, NoUsableReferenceError, VoxrefError
 
 __all__ = [
@@ -70,275 +74,26 @@ __all__ = [
     "Ledger",
     "embed_dir",
     "discover",
-    "atomic_save_npy",
-    "atomic_write",
-    "atomic_write_text",
-    "exclusive_output",
+    "PER_MODES",
+    "LEDGER_FILE",
+    "SUMMARY_FILE",
 ]
 
 log = logging.getLogger(__name__)
 
-#: File-name patterns embedded by default (case-insensitive).
-AUDIO_PATTERNS = (
-    "*.wav",
-    "*.flac",
-    "*.ogg",
-    "*.oga",
-    "*.opus",
-    "*.mp3",
-    "*.aif",
-    "*.aiff",
-    "*.au",
-    "*.w64",
-    "*.caf",
-)
-PER_MODES = ("file", "speaker-folder")
 LEDGER_FILE = "ledger.jsonl"
-SUMMARY_FILE = "summary.json"
 CONFIG_FILE = "batch.json"
-EMBED_DIR = "embeddings"
-LOCK_FILE = ".lock"
 FORMAT = "voxref-embed-dir"
-FORMAT_VERSION = 1
-
-
-# =========================================================================== atomic files
-def _fsync_dir(directory: Path) -> None:
-    with contextlib.suppress(OSError):  # not every file system lets a directory be opened
-        fd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
-def atomic_write(path: str | os.PathLike, write: Callable[[Path], None]) -> Path:
-    """Run ``write(tmp_path)``, ``fsync`` the file and rename it to ``path`` (never torn).
-
-    ``path`` is either absent or complete, whatever happens: the temporary file lives in the same
-    folder and is removed on failure.
-
-    Examples
-    --------
-    >>> import tempfile, os
-    >>> p = os.path.join(tempfile.mkdtemp(), "x.txt")
-    >>> _ = atomic_write(p, lambda t: t.write_text("hello"))
-    >>> open(p).read(), [f for f in os.listdir(os.path.dirname(p)) if f.endswith(".tmp")]
-    ('hello', [])
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        write(tmp)
-        with open(tmp, "rb+") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
-    _fsync_dir(path.parent)
-    return path
-
-
-def atomic_save_npy(path: str | os.PathLike, array: np.ndarray) -> None:
-    """Save ``array`` as ``.npy`` so that ``path`` is either absent or complete (never torn).
-
-    Examples
-    --------
-    >>> import numpy as np, tempfile, os
-    >>> p = os.path.join(tempfile.mkdtemp(), "v.npy")
-    >>> atomic_save_npy(p, np.ones(3, dtype=np.float32)); np.load(p).tolist()
-    [1.0, 1.0, 1.0]
-    """
-
-    def write(tmp: Path) -> None:
-        with open(tmp, "wb") as fh:  # a handle: np.save would add ".npy" to a name
-            np.save(fh, np.asarray(array), allow_pickle=False)
-
-    atomic_write(path, write)
-
-
-def atomic_write_text(path: str | os.PathLike, text: str) -> None:
-    """Write a text file atomically (:func:`atomic_write`)."""
-    atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
-
-
-# =========================================================================== ledger
-class Ledger:
-    """Append-only JSON-lines record of a batch; every line is flushed and ``fsync``-ed.
-
-    Reading tolerates a torn last line (the process was killed mid-write): it is skipped with a
-    warning, and the next append starts on a fresh line.
-    """
-
-    def __init__(self, path: str | os.PathLike) -> None:
-        self.path = Path(path)
-        self._fh = None
-
-    def read(self) -> list[dict]:
-        """Every complete, valid record, in order."""
-        if not self.path.exists():
-            return []
-        records = []
-        with open(self.path, "rb") as fh:
-            for n, raw in enumerate(fh, 1):
-                line = raw.strip()
-                if not line:
-                    continue
-                try:
-                    rec = json.loads(line.decode("utf-8"))
-                except (UnicodeDecodeError, json.JSONDecodeError):
-                    log.warning("%s line %d is torn or corrupt; ignoring it", self.path, n)
-                    continue
-                if isinstance(rec, dict) and "item" in rec and "event" in rec:
-                    records.append(rec)
-        return records
-
-    def open(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        torn = False
-        if self.path.exists() and self.path.stat().st_size > 0:
-            with open(self.path, "rb") as fh:
-                fh.seek(-1, os.SEEK_END)
-                torn = fh.read(1) != b"\n"
-        self._fh = open(self.path, "a", encoding="utf-8")
-        if torn:  # a line cut by a kill: end it, so the next record starts clean
-            self._fh.write("\n")
-
-    def append(self, record: dict) -> None:
-        if self._fh is None:
-            self.open()
-        self._fh.write(json.dumps(record, ensure_ascii=False) + "\n")
-        self._fh.flush()
-        os.fsync(self._fh.fileno())
-
-    def close(self) -> None:
-        if self._fh is not None:
-            self._fh.close()
-            self._fh = None
-
-
-# =========================================================================== discovery
-@dataclass(frozen=True)
-class BatchItem:
-    """One unit of work: a file (``per="file"``) or a speaker folder.
-
-    Attributes
-    ----------
-    key
-        Its name in the ledger and summary: the file's path relative to the input folder, or the
-        speaker folder's name.
-    inputs
-        The audio files it is embedded from.
-    output
-        Path of its ``.npy``, relative to the output folder.
-    skip_reason
-        Set when the item is reported without being embedded (e.g. a file outside any speaker
-        folder).
-    """
-
-    key: str
-    inputs: tuple[Path, ...]
-    output: str
-    skip_reason: str = ""
-
-
-def _matches(name: str, patterns: Sequence[str]) -> bool:
-    low = name.lower()
-    return any(fnmatch.fnmatchcase(low, p.lower()) for p in patterns)
-
-
-def _walk_files(root: Path, exclude: Path | None, skipped: list[Path]) -> Iterator[Path]:
-    """Every file under ``root``, sorted; links to folders are not followed but noted in ``skipped``."""
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
-        here = Path(dirpath)
-        keep = []
-        for d in sorted(dirnames):
-            if exclude is not None and (here / d).resolve() == exclude:
-                continue
-            if (here / d).is_symlink():
-                skipped.append(here / d)
-                continue
-            keep.append(d)
-        dirnames[:] = keep
-        for f in sorted(filenames):
-            yield here / f
-
-
-def discover(
-    directory: str | os.PathLike,
-    *,
-    pattern: str | Sequence[str] = AUDIO_PATTERNS,
-    per: str = "file",
-    exclude: str | os.PathLike | None = None,
-) -> tuple[list[BatchItem], list[str]]:
-    """The batch items of ``directory`` and the files that matched no pattern.
-
-    Returns
-    -------
-    items, ignored
-        Items sorted by key; ``ignored`` holds the relative paths of files not matching
-        ``pattern`` (listed in the summary so nothing disappears silently).
-    """
-    if per not in PER_MODES:
-        raise ConfigError(f"per={per!r}; use one of {PER_MODES}.")
-    root = Path(directory)
-    if not root.is_dir():
-        raise ConfigError(f"{root} is not a folder; pass the folder that holds the recordings.")
-    patterns = (pattern,) if isinstance(pattern, str) else tuple(pattern)
-    if not patterns:
-        raise ConfigError("pattern is empty; give at least one file-name pattern such as '*.wav'.")
-    ex = Path(exclude).resolve() if exclude is not None else None
-    matched: list[Path] = []
-    ignored: list[str] = []
-    linked: list[Path] = []
-    for f in _walk_files(root, ex, linked):
-        if _matches(f.name, patterns):
-            matched.append(f)
-        else:
-            ignored.append(f.relative_to(root).as_posix())
-    ignored += [
-        f"{d.relative_to(root).as_posix()}/ (link to a folder: not followed)" for d in linked
-    ]
-    items: list[BatchItem] = []
-    if per == "file":
-        for f in matched:
-            rel = f.relative_to(root).as_posix()
-            items.append(BatchItem(rel, (f,), f"{EMBED_DIR}/{rel}.npy"))
-        return items, ignored
-    speakers: dict[str, list[Path]] = {}
-    for f in matched:
-        parts = f.relative_to(root).parts
-        if len(parts) == 1:
-            items.append(
-                BatchItem(
-                    parts[0],
-                    (f,),
-                    "",
-                    "not inside a speaker folder; put each speaker's files in DIR/<speaker>/",
-                )
-            )
-        else:
-            speakers.setdefault(parts[0], []).append(f)
-    for d in sorted(
-        p
-        for p in root.iterdir()
-        if p.is_dir() and not p.is_symlink() and (ex is None or p.resolve() != ex)
-    ):
-        if d.name not in speakers:
-            items.append(
-                BatchItem(d.name + "/", (), "", "speaker folder holds no file matching the pattern")
-            )
-    for spk, files in speakers.items():
-        items.append(BatchItem(spk + "/", tuple(files), f"{EMBED_DIR}/{spk}.npy"))
-    items.sort(key=lambda it: it.key)
-    return items, ignored
+#: 2: input states record the status-change time (``ctime_ns``). A version-1 folder resumes:
+#: its records lack that time, so each of its inputs is compared by content once.
+FORMAT_VERSION = 2
+#: Entries of ``batch.json`` a resumed batch must match.
+IDENTITY = ("per", "embedder", "encoder")
 
 
 # =========================================================================== summary
-@dataclass
-class BatchSummary:
+@dataclass(kw_only=True)
+class BatchSummary(RunSummary):
     """What :func:`embed_dir` did, also written to ``OUT/summary.json``.
 
     Attributes
@@ -357,7 +112,12 @@ class BatchSummary:
         ``[{"item", "reason", "error"}]`` for every failed or skipped item.
     ignored
         Files that matched no pattern.
+    complete, elapsed_seconds
+        As in :class:`~voxref.batch_engine.RunSummary`.
     """
+
+    FORMAT: ClassVar[str] = FORMAT
+    VERSION: ClassVar[int] = FORMAT_VERSION
 
     input_dir: str
     output_dir: str
@@ -371,14 +131,15 @@ class BatchSummary:
     recovered: int = 0
     failures: list[dict] = field(default_factory=list)
     ignored: list[str] = field(default_factory=list)
-    elapsed_seconds: float = 0.0
     encoder: dict = field(default_factory=dict)
-    complete: bool = False
+
+    @property
+    def problems(self) -> int:
+        return self.total - self.ok
 
     def to_dict(self) -> dict:
         return {
-            "format": FORMAT,
-            "version": FORMAT_VERSION,
+            **self.header(),
             "input_dir": self.input_dir,
             "output_dir": self.output_dir,
             "per": self.per,
@@ -428,52 +189,10 @@ def _reason_of(exc: BaseException) -> tuple[str, str]:
     return getattr(exc, "reason", None) or str(exc).splitlines()[0], type(exc).__name__
 
 
-@contextlib.contextmanager
-def exclusive_output(out: Path, command: str = "embed-dir") -> Iterator[None]:
-    """Hold ``OUT/.lock`` so two processes never write one output folder.
-
-    Shared by ``voxref embed-dir`` and ``voxref embed-dataset``; ``command`` names the writer in
-    the error raised when the folder is already taken.
-    """
-    try:
-        import fcntl
-    except ImportError:  # Windows: no advisory locks; run one batch per folder
-        yield
-        return
-    fh = open(out / LOCK_FILE, "a+")
-    try:
-        try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError as exc:
-            raise ConfigError(
-                f"another voxref {command} is writing to {out}; wait for it or use another folder."
-            ) from exc
-        yield
-    finally:
-        fh.close()
-
-
-def _check_config(out: Path, config: dict, resume: bool, has_ledger: bool) -> None:
-    path = out / CONFIG_FILE
-    if has_ledger and not resume:
-        raise ConfigError(
-            f"{out} already holds a batch; pass resume=True (CLI: leave out --no-resume) to "
-            "continue it, or choose an empty output folder."
-        )
-    if path.exists():
-        try:
-            old = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError):
-            old = None
-        if isinstance(old, dict):
-            for key in ("per", "embedder", "encoder"):
-                if old.get(key) != config.get(key):
-                    raise ConfigError(
-                        f"{out} holds a batch made with {key}={old.get(key)!r}, not "
-                        f"{config.get(key)!r}; embeddings from different settings must not mix. "
-                        "Use another output folder."
-                    )
-    atomic_write_text(path, json.dumps(config, indent=1, ensure_ascii=False))
+def _upgrade(old: dict, config: dict) -> dict:  # noqa: ARG001
+    """The ``batch.json`` of a version-1 folder, as this version records it (nothing to change:
+    its ledger lacks status-change times, so its inputs are compared by content once)."""
+    return old
 
 
 def embed_dir(
@@ -536,6 +255,8 @@ def embed_dir(
     t0 = time.monotonic()
     root = Path(directory)
     out = Path(output)
+    if max_crashes < 1:
+        raise ConfigError(f"max_crashes={max_crashes}; give 1 or more.")
     if embedder is None:
         from .api import get_embedder
 
@@ -543,39 +264,39 @@ def embed_dir(
     elif options:
         raise ConfigError("pass Embedder options either in embedder=... or as keywords, not both.")
     items, ignored = discover(root, pattern=pattern, per=per, exclude=out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / EMBED_DIR).mkdir(exist_ok=True)
-    summary = BatchSummary(str(root), str(out), per, total=len(items), ignored=ignored)
-    with exclusive_output(out), terminate_as_interrupt():
+    long_seconds = long_seconds if per == "file" else None
+    encoder = embedder.encoder.describe()
+    summary = BatchSummary(
+        input_dir=str(root),
+        output_dir=str(out),
+        per=per,
+        total=len(items),
+        ignored=ignored,
+        encoder=encoder,
+    )
+    config = {
+        "format": FORMAT,
+        "version": FORMAT_VERSION,
+        "input_dir": str(root.resolve()),
+        "per": per,
+        "patterns": [pattern] if isinstance(pattern, str) else list(pattern),
+        "embedder": vector_options(embedder, long_seconds=long_seconds),
+        "encoder": encoder,
+    }
+    folder = RunFolder(
+        out,
+        command="embed-dir",
+        config_file=CONFIG_FILE,
+        config=config,
+        keys=IDENTITY,
+        upgrade=_upgrade,
+        describe=lambda key: "embedder setting" if key == "embedder" else key,
+        fresh=not resume,
+    )
+    with folder:
+        (out / EMBED_DIR).mkdir(exist_ok=True)
         ledger = Ledger(out / LEDGER_FILE)
-        records = ledger.read()
-        encoder = embedder.encoder.describe()
-        summary.encoder = encoder
-        config = {
-            "format": FORMAT,
-            "version": FORMAT_VERSION,
-            "input_dir": str(root.resolve()),
-            "per": per,
-            "patterns": [pattern] if isinstance(pattern, str) else list(pattern),
-            "embedder": vector_options(
-                embedder, long_seconds=long_seconds if per == "file" else None
-            ),
-            "encoder": encoder,
-        }
-        _check_config(out, config, resume, has_ledger=bool(records))
-        for stale in (out / EMBED_DIR).rglob(".*.tmp"):  # a kill mid-write leaves these
-            with contextlib.suppress(OSError):
-                stale.unlink()
-        done: dict[str, dict] = {}
-        crashes: dict[str, int] = {}
-        for rec in records:
-            if rec["event"] == "done":
-                done[rec["item"]] = rec
-                crashes.pop(rec["item"], None)
-            elif rec["event"] == "start":
-                crashes[rec["item"]] = crashes.get(rec["item"], 0) + 1
-            elif rec["event"] == "interrupted":  # Ctrl-C / SIGTERM: not the item's fault
-                crashes[rec["item"]] = max(0, crashes.get(rec["item"], 0) - 1)
+        done, crashes = ledger.outcomes()
         run_id = uuid.uuid4().hex[:12]
         from tqdm.auto import tqdm
 
@@ -593,31 +314,16 @@ def embed_dir(
                     summary,
                     retry_failed=retry_failed,
                     max_crashes=max_crashes,
-                    long_seconds=long_seconds if per == "file" else None,
+                    long_seconds=long_seconds,
                 )
                 bar.update(1)
             summary.complete = True
         finally:
             bar.close()
             ledger.close()
-            final = {it.key: done.get(it.key) for it in items}
-            summary.ok = sum(1 for r in final.values() if r and r["status"] == "ok")
-            summary.failed = sum(1 for r in final.values() if r and r["status"] == "failed")
-            summary.skipped = sum(1 for r in final.values() if r and r["status"] == "skipped")
-            summary.failures = [
-                {
-                    "item": k,
-                    "status": r["status"],
-                    "reason": r.get("reason", ""),
-                    "error": r.get("error"),
-                }
-                for k, r in final.items()
-                if r and r["status"] != "ok"
-            ]
+            _count(summary, {it.key: done.get(it.key) for it in items})
             summary.elapsed_seconds = time.monotonic() - t0
-            atomic_write_text(
-                out / SUMMARY_FILE, json.dumps(summary.to_dict(), indent=1, ensure_ascii=False)
-            )
+            folder.write_summary(summary)
     log.info(
         "embed-dir %s: %d ok, %d failed, %d skipped (%d computed now, %d reused)",
         root,
@@ -628,6 +334,19 @@ def embed_dir(
         summary.reused,
     )
     return summary
+
+
+def _count(summary: BatchSummary, final: dict[str, dict | None]) -> None:
+    """Final statuses of every item into ``summary``."""
+    statuses = [r["status"] for r in final.values() if r]
+    summary.ok = statuses.count("ok")
+    summary.failed = statuses.count("failed")
+    summary.skipped = statuses.count("skipped")
+    summary.failures = [
+        {"item": k, "status": r["status"], "reason": r.get("reason", ""), "error": r.get("error")}
+        for k, r in final.items()
+        if r and r["status"] != "ok"
+    ]
 
 
 def _run_item(

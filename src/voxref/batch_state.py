@@ -1,10 +1,19 @@
-"""What a resumable batch (:func:`voxref.batch.embed_dir`) must remember to stay right on resume.
+"""What a resumable batch (:mod:`voxref.batch_engine`) must remember to stay right on resume.
 
 * **Run identity**: every option that changes a vector (:func:`vector_options`). A batch folder
   made with one set is never continued with another.
-* **Input state**: each input's size, modification time and SHA-256 when it was embedded
-  (:func:`input_state`). On resume an input whose size or content changed is embedded again
-  (:func:`input_changed`); a new modification time alone triggers the hash comparison only.
+* **Input state**: each input's size, modification time, status-change time (``ctime``) and
+  SHA-256 when it was embedded (:func:`input_state`). On resume (:func:`input_changed`) an
+  input of another size is changed; one whose modification *and* status-change times are both
+  as recorded is unchanged, read no further; any other is hashed, and changed if its content
+  differs. The status-change time is what catches a file rewritten with the same size and its
+  old modification time put back (``os.utime`` can set the latter, never the former: the
+  kernel sets it to the present on every write or ``utime``). So a resume costs one ``stat``
+  per input, and a hash only for inputs that were touched, rewritten, copied or moved to
+  another file system -- a batch folder moved or copied together with its inputs has them
+  hashed on resume, and is not redone. (On Windows ``st_ctime`` is the creation time, which a
+  rewrite in place keeps: there a rewrite that keeps size and modification time goes
+  unnoticed.)
 * **Interrupts**: Ctrl-C and SIGTERM stop the run cleanly (:func:`terminate_as_interrupt`) and
   are written to the ledger, so they are not counted as the process dying on an item.
 
@@ -93,13 +102,24 @@ def _hash_or_none(path: Path) -> str | None:
 
 
 def input_state(paths: Sequence[str | os.PathLike]) -> list[dict]:
-    """Size, modification time (ns) and SHA-256 of each input file (``None`` where unreadable)."""
+    """Size, modification and status-change times (ns) and SHA-256 of each input file (``None``
+    where unreadable)."""
     out = []
     for p in paths:
-        rec: dict[str, Any] = {"path": str(p), "size": None, "mtime_ns": None, "sha256": None}
+        rec: dict[str, Any] = {
+            "path": str(p),
+            "size": None,
+            "mtime_ns": None,
+            "ctime_ns": None,
+            "sha256": None,
+        }
         with contextlib.suppress(OSError):
             st = os.stat(p)
-            rec["size"], rec["mtime_ns"] = st.st_size, st.st_mtime_ns
+            rec["size"], rec["mtime_ns"], rec["ctime_ns"] = (
+                st.st_size,
+                st.st_mtime_ns,
+                st.st_ctime_ns,
+            )
             rec["sha256"] = _sha256(Path(p))
         out.append(rec)
     return out
@@ -108,7 +128,8 @@ def input_state(paths: Sequence[str | os.PathLike]) -> list[dict]:
 def input_changed(state: Sequence[dict] | None, paths: Sequence[str | os.PathLike]) -> str | None:
     """Why the inputs differ from ``state`` (recorded by :func:`input_state`), or ``None``.
 
-    ``state=None`` (a record from before states were kept) is taken as unchanged.
+    ``state=None`` (a record from before states were kept) is taken as unchanged. A record
+    without ``ctime_ns`` (written by an earlier version) is compared by content.
     """
     if state is None:
         return None
@@ -130,7 +151,8 @@ def input_changed(state: Sequence[dict] | None, paths: Sequence[str | os.PathLik
             return (
                 f"{name} changed since it was embedded (size {old['size']} -> {st.st_size} bytes)"
             )
-        if st.st_mtime_ns != old["mtime_ns"] and _hash_or_none(Path(p)) != old["sha256"]:
+        untouched = st.st_mtime_ns == old["mtime_ns"] and st.st_ctime_ns == old.get("ctime_ns")
+        if not untouched and _hash_or_none(Path(p)) != old["sha256"]:
             return f"{name} changed since it was embedded (modified, content differs)"
     return None
 

@@ -49,7 +49,6 @@ def best_effort_references(
     items: Sequence[Any],
     prepared: Sequence[Any],
     sample_rate: int | None,
-    reference_type: type,
 ) -> list[Any]:
     """``prepared`` with each rejected reference that allows it embedded anyway.
 
@@ -64,9 +63,6 @@ def best_effort_references(
         :class:`~voxref.pipeline.PreparedReference` or an :class:`~voxref.errors.InputFate` each.
     sample_rate
         Sample rate of array inputs.
-    reference_type
-        The class of prepared references (:class:`voxref.pipeline.PreparedReference`; passed in
-        so that this module, used by the pipeline, does not import it).
 
     Returns
     -------
@@ -80,7 +76,7 @@ def best_effort_references(
             out.append(fate)
             continue
         try:
-            ref = _prepare(embedder, x, i, sample_rate, fate.reason, reference_type)
+            ref = _prepare(embedder, x, i, sample_rate, fate.reason)
         except VoxrefError as exc:
             log.debug("%s: no best effort either: %s", fate.source, exc)
             ref = None
@@ -94,9 +90,9 @@ def _prepare(
     index: int,
     sample_rate: int | None,
     reason: str,
-    reference_type: type,
 ) -> Any:
-    """``Embedder.prepare`` without the rejections: the speech found, else the whole clip."""
+    """``Embedder.prepare`` without the rejections: the speech found, else the whole clip
+    (:meth:`~voxref.pipeline.Embedder.encode_speech` raises on non-finite embeddings)."""
     audio = embedder.load(x, index=index, sample_rate=sample_rate)
     speech, regions, report, denoiser = audio, None, None, "off"
     if embedder.clean:
@@ -120,17 +116,10 @@ def _prepare(
         # silence) up to it
         samples = np.resize(samples, need)
         reason = f"{reason} (looped to {need / speech.sample_rate:.2f} s)"
-    windows = embedder.encoder.embed_windows(
-        samples, embedder.advanced.window, embedder.advanced.hop, source=audio.source
-    )
-    if not np.all(np.isfinite(windows.embeddings)):
-        return None
-    return reference_type(
-        source=audio.source,
-        audio=audio,
-        speech=speech,
-        windows=windows,
-        speech_seconds=speech.duration,
+    return embedder.encode_speech(
+        audio,
+        speech,
+        samples,
         regions=regions,
         report=report,
         denoiser=denoiser,

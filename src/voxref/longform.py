@@ -1,8 +1,8 @@
 """Embed a long recording (an hour of podcast, a lecture) chunk by chunk in bounded memory.
 
-:func:`voxref.embed` loads a whole file: a 1-hour 16 kHz file took 2.7 GB of peak memory there
-(samples, float64 resampling copies, a full spectrogram, the VAD's buffers; measured with the
-default pipeline; 1.8 GB without cleaning). :func:`embed_long`
+:func:`voxref.embed` loads a whole file: for a 1-hour 16 kHz file its peak memory is several times
+the samples' size (float64 resampling copies, a full spectrogram, the VAD's buffers;
+``tests/reliability/test_reliability_stream.py`` measures it). :func:`embed_long`
 streams the file with :func:`voxref.audio.stream.iter_blocks` and runs the same
 :class:`~voxref.pipeline.Embedder` stages on one chunk at a time, so peak memory stays
 around that of one chunk (60 s by default) whatever the recording's length.

@@ -20,10 +20,11 @@ voxref.errors.ConfigError: num_speakers must be a whole number >= 1 (or None: fo
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import numbers
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 from .errors import ConfigError
 
@@ -34,8 +35,11 @@ __all__ = [
     "check_count",
     "check_device",
     "check_speakers_mapping",
+    "advanced_options",
     "LEVEL_RANGE_DBFS",
 ]
+
+_Options = TypeVar("_Options")
 
 #: Active speech levels (dBFS) a recording can be scaled to without clipping or vanishing.
 LEVEL_RANGE_DBFS = (-80.0, 0.0)
@@ -124,3 +128,39 @@ def check_speakers_mapping(speakers: Any) -> Mapping:
             "for one speaker's references use embed([files...])."
         )
     return speakers
+
+
+def advanced_options(cls: type[_Options], value: Any) -> _Options:
+    """An ``advanced=`` argument as an instance of the frozen options dataclass ``cls``.
+
+    ``None`` gives the defaults, an instance passes through, a mapping of its fields builds one
+    (and its checks run); anything else, or an unknown field, is a ConfigError.
+
+    Examples
+    --------
+    >>> @dataclasses.dataclass(frozen=True)
+    ... class Knobs:
+    ...     hop: float = 0.4
+    >>> advanced_options(Knobs, None), advanced_options(Knobs, {"hop": 0.8})
+    (Knobs(hop=0.4), Knobs(hop=0.8))
+    >>> advanced_options(Knobs, {"hopp": 0.8})
+    Traceback (most recent call last):
+    ...
+    voxref.errors.ConfigError: unknown advanced option(s) ['hopp']; Knobs takes ('hop',).
+    """
+    if value is None:
+        return cls()
+    if isinstance(value, cls):
+        return value
+    if isinstance(value, Mapping):
+        fields = tuple(f.name for f in dataclasses.fields(cls))
+        unknown = sorted(set(value) - set(fields))
+        if unknown:
+            raise ConfigError(
+                f"unknown advanced option(s) {unknown}; {cls.__name__} takes {fields}."
+            )
+        return cls(**value)
+    raise ConfigError(
+        f"advanced= takes a {cls.__module__}.{cls.__name__} (or a dict of its fields), got "
+        f"{type(value).__name__}."
+    )

@@ -27,7 +27,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from .errors import ConfigError
-from .option_checks import check_seconds
+from .option_checks import advanced_options, check_seconds
 
 __all__ = ["EmbedderTuning", "TUNING_FIELDS", "check_removed_options"]
 
@@ -123,21 +123,7 @@ class EmbedderTuning:
     def coerce(cls, value: Any) -> EmbedderTuning:
         """``Embedder(advanced=...)``: ``None`` (defaults), an :class:`EmbedderTuning`, or a
         mapping of its fields."""
-        if value is None:
-            return cls()
-        if isinstance(value, cls):
-            return value
-        if isinstance(value, Mapping):
-            unknown = sorted(set(value) - set(TUNING_FIELDS))
-            if unknown:
-                raise ConfigError(
-                    f"unknown advanced option(s) {unknown}; EmbedderTuning takes {TUNING_FIELDS}."
-                )
-            return cls(**value)
-        raise ConfigError(
-            f"advanced= takes a voxref.tuning.EmbedderTuning (or a dict of its fields), got "
-            f"{type(value).__name__}."
-        )
+        return advanced_options(cls, value)
 
 
 #: Names of the advanced options (fields of :class:`EmbedderTuning`).

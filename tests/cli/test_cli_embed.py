@@ -129,3 +129,25 @@ def test_embed_formats_for_tts(tmp_path, speech_by_speaker):
     assert main(["embed", *paths, "-o", str(tmp_path / "s.pt"), "--format", "speecht5"]) == 1
     assert not (tmp_path / "s.pt").exists()
     del torch
+
+
+def test_batch_commands_share_their_options(tmp_path, speech_by_speaker, capsys):
+    """``embed-dir`` and ``embed-dataset`` take the same batch options, checked the same way;
+    ``--no-resume`` refuses a folder that holds a batch."""
+    import pytest
+
+    manifest = tmp_path / "m.csv"
+    p = next(iter(speech_by_speaker.values()))[0]
+    manifest.write_text(f"path,speaker\n{p},s\n")
+    for cmd, arg in (("embed-dir", str(p.parent)), ("embed-dataset", str(manifest))):
+        with pytest.raises(SystemExit) as exc:
+            main([cmd, arg, "-o", str(tmp_path / cmd), "--max-crashes", "0", "-q"])
+        assert exc.value.code == 2
+        assert "--max-crashes: takes a whole number of 1 or more" in capsys.readouterr().err
+    src = tmp_path / "in"
+    src.mkdir()
+    (src / "a.wav").write_bytes(p.read_bytes())
+    out = tmp_path / "out"
+    assert main(["embed-dir", str(src), "-o", str(out), "--max-crashes", "1", "-q"]) == 0
+    assert main(["embed-dir", str(src), "-o", str(out), "--no-resume", "-q"]) == 1
+    assert "already holds a batch" in capsys.readouterr().err

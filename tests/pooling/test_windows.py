@@ -99,7 +99,7 @@ def test_a_known_target_direction_picks_the_target_even_as_a_minority(windows):
 def test_all_zero_mask_falls_back(mixed_reference, caplog):
     ref, is_target, _ = mixed_reference
     n = len(ref)
-    with caplog.at_level("INFO", logger="voxref.embedder.pooling.attention"):
+    with caplog.at_level("INFO", logger="voxref.separation.guided_pooling"):
         emb, w = guided_window_pool(ref, np.zeros(n))
     assert "all windows" in caplog.text
     assert np.all(np.isfinite(emb)) and abs(float(np.linalg.norm(emb)) - 1) < 1e-5

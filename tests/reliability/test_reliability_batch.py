@@ -363,3 +363,72 @@ def test_output_folder_inside_the_input_folder_is_not_embedded(
     s2 = embed_dir(root, root / "out", embedder=embedder, progress=False)
     assert (s1.total, s1.ok, s2.total, s2.computed) == (1, 1, 1, 0)
     assert s2.ignored == []  # ledger/summary/npy files of the output are not inputs either
+
+
+# ------------------------------------------------------------------------- inputs and formats
+def _same_size_other_voice(path: Path, other: Path) -> None:
+    """Rewrite ``path`` with another voice's speech, to the byte the same size, and put its
+    modification time back."""
+    st = path.stat()
+    info = sf.info(path)
+    x = sf.read(other, dtype="float32")[0]
+    x = np.resize(x, info.frames)  # tiled or cut to the same number of frames
+    sf.write(path, x, info.samplerate, subtype=info.subtype)
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+    now = path.stat()
+    assert (now.st_size, now.st_mtime_ns) == (st.st_size, st.st_mtime_ns)
+
+
+def test_input_rewritten_with_same_size_and_mtime_is_embedded_again(
+    copy_of, embedder, caplog
+) -> None:
+    root, out, good, _ = copy_of
+    first = embed_dir(root, out, embedder=embedder, progress=False)  # records the copies' state
+    assert first.computed == 0
+    target = next(g for g in good if g.startswith("espeak-gb-f2/"))
+    other = next(g for g in good if g.startswith("flite-awb/"))
+    before = np.load(out / "embeddings" / f"{target}.npy")
+    _same_size_other_voice(root / target, root / other)
+    with caplog.at_level("WARNING", logger="voxref"):
+        s = embed_dir(root, out, embedder=embedder, progress=False)
+    assert (s.computed, s.reused) == (1, s.total - 1), s.failures
+    after = np.load(out / "embeddings" / f"{target}.npy")
+    assert float(after @ embedder.embed([str(root / target)])) > 0.999
+    assert float(after @ before) < 0.9  # another voice: a stale vector would have stayed
+    assert any("changed since it was embedded" in r.getMessage() for r in caplog.records)
+
+
+def test_batch_folder_moved_with_its_inputs_is_not_redone(copy_of, tmp_path: Path, embedder):
+    root, out, good, bad = copy_of
+    moved = tmp_path / "elsewhere"
+    moved.mkdir()
+    root2, out2 = moved / root.name, moved / out.name
+    root.rename(root2)
+    out.rename(out2)
+    s = embed_dir(root2, out2, embedder=embedder, progress=False)
+    assert (s.computed, s.reused, s.ok) == (0, s.total, len(good))
+
+
+def test_previous_format_resumes_and_newer_or_foreign_ones_are_refused(copy_of, embedder):
+    """A version-1 folder (no status-change times in its ledger) resumes without redoing work;
+    a folder of a newer version or of another command is refused with what to do."""
+    root, out, good, bad = copy_of
+    config = json.loads((out / "batch.json").read_text())
+    assert config["version"] == 2
+    (out / "batch.json").write_text(json.dumps(dict(config, version=1)))
+    lines = []
+    for line in (out / LEDGER_FILE).read_text().splitlines():
+        rec = json.loads(line)
+        for src in rec.get("sources", []):
+            src.pop("ctime_ns", None)
+        lines.append(json.dumps(rec))
+    (out / LEDGER_FILE).write_text("\n".join(lines) + "\n")
+    s = embed_dir(root, out, embedder=embedder, progress=False)
+    assert (s.computed, s.ok, s.failed) == (0, len(good), len(bad))
+    assert json.loads((out / "batch.json").read_text())["version"] == 2
+    (out / "batch.json").write_text(json.dumps(dict(config, version=3)))
+    with pytest.raises(ConfigError, match="newer voxref.*continue it with that version"):
+        embed_dir(root, out, embedder=embedder, progress=False)
+    (out / "batch.json").write_text(json.dumps(dict(config, format="voxref-embed-dataset")))
+    with pytest.raises(ConfigError, match="holds a voxref-embed-dataset output.*another folder"):
+        embed_dir(root, out, embedder=embedder, progress=False)

@@ -103,3 +103,118 @@ def test_rerun_with_other_settings_is_refused(mp_run):
     kwargs = dict(mp_run["kwargs"], shard_size=2)
     with pytest.raises(ConfigError, match="different"):
         embed_dataset(mp_run["manifest"], mp_run["out"], **kwargs)
+
+
+def test_previous_format_resumes_and_fresh_run_is_refused(mp_run, tmp_path):
+    """A folder written by format version 1 (no resolved options recorded) is continued without
+    recomputing; ``resume=False`` refuses a folder that holds a run."""
+    from voxref.errors import ConfigError
+
+    out = tmp_path / "out"
+    shutil.copytree(mp_run["out"], out)
+    config = json.loads((out / "dataset.json").read_text())
+    assert config["version"] == 2 and "pooling" in config["vector_options"]
+    old = {k: v for k, v in config.items() if k not in ("vector_options", "encoder")}
+    (out / "dataset.json").write_text(json.dumps(dict(old, version=1)))
+    again = embed_dataset(mp_run["manifest"], out, **mp_run["kwargs"])
+    assert (again.shards_computed, again.buckets_computed) == (0, 0)
+    assert json.loads((out / "dataset.json").read_text()) == config
+    with pytest.raises(ConfigError, match="already holds a batch.*resume=True"):
+        embed_dataset(mp_run["manifest"], out, resume=False, **mp_run["kwargs"])
+    (out / "dataset.json").write_text(json.dumps(dict(old, version=1, embedder={"clean": "False"})))
+    with pytest.raises(ConfigError, match="other embedder options.*Use another output folder"):
+        embed_dataset(mp_run["manifest"], out, **mp_run["kwargs"])
+    summary = json.loads((out / "summary.json").read_text())
+    assert (summary["format"], summary["version"]) == ("voxref-embed-dataset", 2)
+    assert json.loads((out / "dataset.json").read_text())["embedder"] == {"clean": "False"}
+
+
+def test_input_changed_since_embedded_is_embedded_again(speech_by_speaker, tmp_path):
+    """A clip file rewritten with another voice -- same size, its modification time put back --
+    is embedded again on the next run, with its speaker; the other shard and bucket are kept."""
+    import os
+
+    import soundfile as sf
+
+    voices = sorted(speech_by_speaker)
+    rows = []
+    for spk in voices[:2]:
+        for p in speech_by_speaker[spk][:2]:
+            dst = tmp_path / "in" / spk / p.name
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(p, dst)
+            rows.append({"path": str(dst), "speaker": spk})
+    manifest = write_manifest(tmp_path / "manifest.csv", rows)
+    out = tmp_path / "out"
+    kwargs = dict(
+        backend="multiprocessing",
+        num_workers=1,
+        shard_size=2,
+        speakers_per_bucket=1,
+        progress=False,
+    )
+    embed_dataset(manifest, out, **kwargs)
+    before = {p.name: p.stat().st_mtime_ns for p in out.rglob("*.parquet")}
+    old = read_speaker_embeddings(out)[voices[0]]
+    target = tmp_path / "in" / voices[0] / speech_by_speaker[voices[0]][0].name
+    st, info = target.stat(), sf.info(target)
+    other = sf.read(speech_by_speaker[voices[-1]][0], dtype="float32")[0]
+    sf.write(target, np.resize(other, info.frames), info.samplerate, subtype=info.subtype)
+    os.utime(target, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert (target.stat().st_size, target.stat().st_mtime_ns) == (st.st_size, st.st_mtime_ns)
+
+    again = embed_dataset(manifest, out, **kwargs)
+    assert (again.shards_changed, again.shards_computed, again.buckets_computed) == (1, 1, 1)
+    after = {p.name: p.stat().st_mtime_ns for p in out.rglob("*.parquet")}
+    assert sorted(k for k in before if after[k] != before[k]) == [
+        "bucket-000000.parquet",
+        "shard-000000.parquet",
+    ]
+    new = read_speaker_embeddings(out)[voices[0]]
+    expected = voxref.embed([r["path"] for r in rows if r["speaker"] == voices[0]])
+    np.testing.assert_allclose(new, expected, atol=1e-6)
+    assert float(new @ old) < 0.999  # the stale embedding would have stayed
+    third = embed_dataset(manifest, out, **kwargs)
+    assert (third.shards_changed, third.shards_computed, third.buckets_computed) == (0, 0, 0)
+
+
+def test_sigterm_stops_the_driver_cleanly_and_the_run_resumes(speech_by_speaker, tmp_path):
+    """SIGTERM to ``voxref embed-dataset`` is an interrupt, not a crash: exit status 130, a
+    summary saying the run is incomplete, and the same command finishes the run without redoing
+    the shards written before the signal."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    rows = [
+        {"path": str(p), "speaker": spk}
+        for spk in sorted(speech_by_speaker)
+        for p in speech_by_speaker[spk]
+    ]
+    manifest = write_manifest(tmp_path / "manifest.csv", rows)
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "voxref", "embed-dataset", str(manifest), "-o", str(out)]
+    cmd += ["--backend", "multiprocessing", "--num-workers", "1", "--shard-size", "1", "-q"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1"}
+    repo = Path(__file__).resolve().parents[2]
+    proc = subprocess.Popen(cmd, cwd=repo, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 300
+    while not list((out / "clips").glob("shard-*.parquet")) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert proc.poll() is None, proc.communicate()
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err.decode()
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["complete"] is False
+    written = {p.name: p.stat().st_mtime_ns for p in (out / "clips").glob("shard-*.parquet")}
+    assert 1 <= len(written) < len(rows)
+    again = embed_dataset(
+        manifest, out, backend="multiprocessing", num_workers=1, shard_size=1, progress=False
+    )
+    assert again.complete and again.clips_ok == len(rows)
+    assert again.shards_reused == len(written) and again.worker_deaths == 0
+    assert all((out / "clips" / n).stat().st_mtime_ns == t for n, t in written.items())

@@ -133,11 +133,11 @@ def test_turn_change_overlap_recovers_overlapped_speech_at_interruptions(sample,
     to -21 dBFS: 12.5 -> 12.3 %)."""
     from pyannote.core import Annotation
 
-    from voxref.separation.diarization import Diarizer
+    from voxref.separation.diarization import Diarizer, DiarizerTuning
 
     _, _, turns = sample
     ref = reference_annotation(turns)
-    hard = Diarizer(turn_overlap=0.0, overlap_detector=None)
+    hard = Diarizer(overlap_detector=None, advanced=DiarizerTuning(turn_overlap=0.0))
     hard = hard.run(sample_windows, num_speakers=2).annotation
     soft = Diarizer(overlap_detector=None).run(sample_windows, num_speakers=2).annotation
     assert der(ref, soft, 0.0) < der(ref, hard, 0.0)
@@ -180,3 +180,70 @@ def test_level_option_is_checked():
     with pytest.raises(ConfigError, match="level_dbfs"):
         Diarizer(level_dbfs=float("nan"))
     assert Diarizer(level_dbfs=None).level_dbfs is None
+
+
+def test_advanced_options_are_checked_before_any_audio_is_read(tmp_path):
+    from voxref.errors import ConfigError
+    from voxref.separation.diarization import Diarizer, DiarizerTuning
+
+    missing = tmp_path / "never-read.wav"  # a bad option must fail first, not this file
+    for bad in ({"window": 0}, {"fine_weight": 1.5}, {"max_speakers": 2.5}, {"turn_overlap": -1}):
+        with pytest.raises(ConfigError, match=next(iter(bad))):
+            Diarizer(advanced=bad)(missing)
+    with pytest.raises(ConfigError, match="unknown advanced option"):
+        Diarizer(advanced={"windw": 1.0})
+    with pytest.raises(ConfigError, match="DiarizerTuning"):
+        Diarizer(advanced=0.5)
+    assert Diarizer(advanced=DiarizerTuning(fine_window=None)).advanced.fine_window is None
+
+
+def test_old_keywords_name_their_new_spelling():
+    from voxref.errors import ConfigError
+    from voxref.separation.diarization import Diarizer, diarize
+
+    with pytest.raises(ConfigError, match=r"advanced=DiarizerTuning\(switch_penalty=\.\.\.\)"):
+        Diarizer(switch_penalty=3.0)
+    with pytest.raises(ConfigError, match=r"advanced=DiarizerTuning\(turn_overlap=\.\.\.\)"):
+        diarize(np.zeros(16000), sample_rate=16000, turn_overlap=0.0)
+    with pytest.raises(ConfigError, match="Ward"):
+        Diarizer(clustering="spectral")
+    with pytest.raises(ConfigError, match="deterministic"):
+        Diarizer(seed=1)
+    with pytest.raises(ConfigError, match="unknown option 'windw'"):
+        Diarizer(windw=1.0)
+
+
+def test_changed_options_are_recorded_and_act(sample, sample_windows):
+    """A result says which advanced options differed from the defaults, and they change it."""
+    from voxref.separation.diarization import Diarizer, DiarizerTuning
+
+    _, _, turns = sample
+    plain = Diarizer().run(sample_windows, num_speakers=2)
+    assert plain.tuning == {}
+    coarse = Diarizer(advanced=DiarizerTuning(min_duration=2.0)).run(sample_windows, num_speakers=2)
+    assert coarse.tuning == {"min_duration": 2.0}
+    # fewer turns: the default keeps turns shorter than 2 s, this one absorbs them
+    lengths = [seg.duration for seg, _, _ in coarse.annotation.itertracks(yield_label=True)]
+    plain_lengths = [seg.duration for seg, _, _ in plain.annotation.itertracks(yield_label=True)]
+    assert min(plain_lengths) < 2.0 and len(lengths) < len(plain_lengths)
+
+
+def test_encoder_names_resolve_without_separation_importing_the_embedder(monkeypatch):
+    """``Diarizer(encoder="ge2e")`` asks the resolver voxref's package root installs; without
+    one, a name is a ConfigError saying to pass an Encoder instance."""
+    from voxref import encoder_names
+    from voxref.errors import ConfigError
+    from voxref.separation.diarization import Diarizer
+
+    enc = Diarizer().encoder
+    assert type(enc).__name__ == "GE2EEncoder" and enc.dimension == 256
+    assert Diarizer(encoder=enc).encoder is enc
+    monkeypatch.setattr(encoder_names, "_resolver", None)
+    with pytest.raises(ConfigError, match="Encoder instance"):
+        _ = Diarizer(encoder="ge2e").encoder
+    assert Diarizer(encoder=enc).encoder is enc  # an instance needs no resolver
+    from voxref.embedder.registry import get_encoder
+
+    encoder_names.install_resolver(get_encoder)  # undone with the monkeypatch
+    with pytest.raises(ConfigError, match="unknown encoder"):
+        _ = Diarizer(encoder="no-such-encoder").encoder

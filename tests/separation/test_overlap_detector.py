@@ -154,7 +154,7 @@ def test_diarizer_adds_the_other_speaker_where_the_counter_says_overlap(sample, 
 
     x, sr, turns = sample
     marks = _Marks(10.6, 11.0)  # 10.57-11.03 s is real overlap in sample.rttm
-    d = Diarizer(turn_overlap=0.0)
+    d = Diarizer(advanced={"turn_overlap": 0.0})
     plain = d.run(dataclasses.replace(sample_windows, count_probabilities=None), num_speakers=2)
     counted = dataclasses.replace(
         sample_windows, count_probabilities=marks.probabilities(x, sr), count_step=0.01
@@ -176,7 +176,7 @@ def test_analyse_runs_the_counter(sample):
     from voxref.separation.diarization import Diarizer
 
     x, sr, _ = sample
-    d = Diarizer(turn_overlap=0.0, overlap_detector=_Marks(1.0, 1.5))
+    d = Diarizer(overlap_detector=_Marks(1.0, 1.5), advanced={"turn_overlap": 0.0})
     rec = d.analyse(x[: 4 * sr], sr)
     assert rec.count_probabilities.shape == (400, 3) and rec.count_step == 0.01
     assert "count" in rec.timings
@@ -195,12 +195,10 @@ def test_diarizer_loads_a_counter_from_a_path(tmp_path, sample):
         _ = Diarizer(overlap_detector=tmp_path / "missing.pt").overlap_detector
 
 
-needs_shipped = pytest.mark.skipif(
-    not default_checkpoint().is_file(), reason="no shipped speaker-count checkpoint"
-)
+def test_shipped_counter_is_shipped():
+    assert default_checkpoint().is_file(), "the shipped speaker-count checkpoint is missing"
 
 
-@needs_shipped
 def test_shipped_counter_finds_real_overlap_on_the_sample(sample):
     """pyannote's real telephone sample (no voice of it in training): overlap probability ranks
     overlapped speech above single-speaker speech, and most frames it marks are real overlap."""
@@ -217,7 +215,6 @@ def test_shipped_counter_finds_real_overlap_on_the_sample(sample):
     assert roc_auc_score(~speech, p[:, 0]) > 0.75
 
 
-@needs_shipped
 def test_default_diarizer_labels_real_overlap_on_the_sample(sample, sample_windows):
     """The default diarizer (shipped counter) labels overlap where sample.rttm has it and
     lowers the error against the same diarizer without the counter (measured 8.6 vs 11.4 %)."""

@@ -390,7 +390,10 @@ def test_lone_reference_keeps_the_dominant_stream_only_behind_a_gate(tmp_path, t
     assert kept.index(True) == int(np.argmax(own))
 
 
-@pytest.mark.skipif(not default_checkpoint().is_file(), reason="no shipped separator")
+def test_shipped_separator_is_shipped():
+    assert default_checkpoint().is_file(), "the shipped separator is missing from voxref/data"
+
+
 def test_shipped_separator_moves_overlapped_references_toward_the_target(two_talkers, encoder):
     """Three references of one talker, each fully overlapped at 0 dB by another talker: with
     separation the embedding is closer to the talker's own clean embedding than without."""
@@ -405,7 +408,6 @@ def test_shipped_separator_moves_overlapped_references_toward_the_target(two_tal
     assert float(with_sep @ clean) > float(without @ clean) + 0.01
 
 
-@pytest.mark.skipif(not default_checkpoint().is_file(), reason="no shipped separator")
 def test_shipped_separator_gate_tells_one_voice_from_two(two_talkers):
     """Fixture speech of one talker stays one voice; the same speech under another talker at
     0 and 5 dB is two (clean and with a little noise), with the checkpoint's threshold."""

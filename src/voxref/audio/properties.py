@@ -35,12 +35,11 @@ Examples
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
-from dataclasses import dataclass, field
 
 import numpy as np
 
 from .level import ActiveLevelMeter
+from .signal import SignalProperties
 
 __all__ = [
     "SignalProperties",
@@ -131,83 +130,6 @@ def clipping_ratio(
     for c in range(x.shape[1]):
         hit |= clipped_mask(x[:, c], min_run=min_run, min_steps=min_steps)
     return float(hit.mean())
-
-
-@dataclass(frozen=True)
-class SignalProperties:
-    """Properties of a recording measured on its samples as read (all channels, its own rate).
-
-    Attributes
-    ----------
-    sample_rate
-        The recording's rate (Hz).
-    channels
-        Its channel count.
-    num_frames
-        Its length in samples per channel.
-    peak
-        Largest sample magnitude over all channels (after any rescaling noted in ``notes``).
-    clipping_ratio
-        Fraction of frames in which a channel sits in a flat run at a rail (:func:`clipping_ratio`).
-    dc_offset
-        Largest mean of a channel (signed; a few 1e-3 is common for cheap converters).
-    level_dbfs
-        Active level of the mono signal voxref goes on with (RMS over the 20 ms frames within
-        40 dB of the loudest, full band), ``-inf`` for digital silence.
-    frame_power
-        Mean power of each 20 ms frame of that mono signal (for levels over speech regions).
-    frame_s
-        Frame length of ``frame_power`` (s).
-    notes
-        What reading the input assumed or changed (integer PCM stored as floats rescaled, one
-        channel used alone...), in words.
-    """
-
-    sample_rate: int
-    channels: int
-    num_frames: int
-    peak: float
-    clipping_ratio: float
-    dc_offset: float
-    level_dbfs: float
-    frame_power: np.ndarray = field(repr=False, compare=False)
-    frame_s: float = 0.02
-    notes: tuple[str, ...] = ()
-
-    @property
-    def duration(self) -> float:
-        """Length in seconds."""
-        return self.num_frames / float(self.sample_rate)
-
-    @property
-    def peak_dbfs(self) -> float:
-        """:attr:`peak` in dBFS (``-inf`` for digital silence)."""
-        return 20.0 * math.log10(self.peak) if self.peak > 0 else float("-inf")
-
-    def describes(self, duration: float) -> bool:
-        """Whether these properties are of a signal ``duration`` seconds long (the same timeline,
-        within one 20 ms frame), i.e. of the recording an :class:`Audio` still holds."""
-        return abs(self.duration - float(duration)) <= self.frame_s
-
-    def level_over(self, regions: Iterable[tuple[float, float]]) -> float:
-        """RMS level (dBFS) over the frames whose centre lies in ``regions`` (``(start, end)`` s);
-        ``nan`` when no frame does.
-
-        Examples
-        --------
-        >>> x = np.concatenate([np.full(16000, 0.1), np.zeros(16000)])
-        >>> p = measure(x[:, None], x, 16000)
-        >>> round(p.level_over([(0.0, 1.0)]), 1), round(p.level_over([(0.0, 2.0)]), 1)
-        (-20.0, -23.0)
-        """
-        p = self.frame_power
-        centres = (np.arange(p.size) + 0.5) * self.frame_s
-        inside = np.zeros(p.size, dtype=bool)
-        for start, end in regions:
-            inside |= (centres >= start) & (centres < end)
-        if not inside.any():
-            return float("nan")
-        return float(10.0 * np.log10(max(float(p[inside].mean()), 1e-20)))
 
 
 def measure(

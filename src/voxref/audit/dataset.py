@@ -241,7 +241,7 @@ def write_filtered(dataset: Dataset, keep: set[str], path: str | os.PathLike) ->
     In folder layouts (no metadata file) a list of the kept clips' paths relative to the dataset
     folder is written instead, one per line.
     """
-    from ..batch import atomic_write_text
+    from ..atomic import atomic_write_text
 
     if dataset.metadata is not None:
         lines = ([dataset.header] if dataset.header is not None else []) + [

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..batch import atomic_write_text
+from ..atomic import atomic_write_text
 from .dataset import Dataset
 from .flags import REASONS, ClipFlags
 

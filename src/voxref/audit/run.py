@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..batch import atomic_write_text
+from ..atomic import atomic_write_text
 from ..errors import ConfigError
 from .dataset import Dataset, read_dataset, write_filtered
 from .flags import DEFAULT_THRESHOLDS, REASONS, ClipFlags, flag_clips, summary_counts

@@ -10,9 +10,9 @@
   ``r = 2 ** (semitones / 12)`` (approximated by a fraction with denominator <= 64; the achieved
   value is logged), then resampling by ``1 / r`` restores the length.
 
-``torch_audiomentations.PitchShift`` was measured here and not reused: its phase vocoder (via
-``torch_pitch_shift``, hop of 7 samples) took 12 s for two 3 s clips at 16 kHz, and it draws
-its shifts from Python's global ``random``.
+``torch_audiomentations.PitchShift`` is not reused: its phase vocoder (via ``torch_pitch_shift``,
+hop of 7 samples) is far slower than real time on short clips, and it draws its shifts from
+Python's global ``random``.
 
 Examples
 --------

@@ -21,42 +21,25 @@ limN``     ``"dfn3-lim6"``.
 
 Which policy helps a speaker embedding is an empirical question: denoising raises SNR and
 perceived quality but also moves the voice, and it moves *every* voice towards the same
-"denoised" sound. Two measurements decided the default:
+"denoised" sound. The measurements that decided the default are in BENCHMARKS.md ("Denoising
+policy: per-clip evidence", "Denoising policy: babble (attenuation limit)" and the per-stage
+ablation; ``benchmarks/clean/denoise_decision.py``, ``benchmarks/results/denoise_babble.md``):
 
-* ``benchmarks/clean/denoise_decision.py`` (8 corpus speakers x 2 clips, each quality-benchmark
-  degradation; cosine of the GE2E embedding to the same clip's clean embedding): DeepFilterNet3
-  raises that cosine by +0.15..+0.18 in white/pink noise at 0-10 dB, +0.10..+0.14 in brown noise
-  at 0-5 dB, +0.04..+0.07 in babble, ~0 on reverberation and overlapped speech, and costs 0.02 on
-  clean and 0.05 on telephone speech. Spectral gating gains half as much in stationary noise and
-  damages everything else (clean: -0.14).
-* The quality benchmark's per-stage ablation (``benchmarks.run --methods ... vad-mean dfn3-mean``,
-  16 speakers; EER with one reference, VAD then DFN3 on every clip vs VAD only): white 5 dB 5.9 %
-  vs 15.3 %, but babble 5 dB 15.5 % vs 9.6 %, reverb 0.6 s 6.4 % vs 3.7 %, overlap SIR 0 dB
-  17.7 % vs 12.3 %, brown 20 dB 2.4 % vs 2.1 %, clean 2.3 % vs 1.6 %. In babble the embedding gets
-  closer to the clean voice yet verification gets worse: the denoiser pulls different speakers
-  together. The old ``auto`` (DFN3 below 30 dB of estimated SNR) lost to "off" on babble, brown
-  20 dB and reverberation for that reason.
+* DeepFilterNet3 brings a clip's embedding closest to its clean embedding in white, pink and brown
+  noise, much less in babble, not at all on reverberation and overlapped speech, and moves clean
+  and telephone speech away; spectral gating gains less in stationary noise and damages the rest.
+* In verification, full DeepFilterNet3 on every clip wins in stationary noise but loses to doing
+  nothing on babble, reverberation and overlap: in babble the embedding gets closer to the clean
+  voice yet the denoiser pulls different speakers together.
 
-Hence ``"auto"``: DeepFilterNet3 only when the noise is stationary (modulation below
-:data:`AUTO_MAX_MODULATION`: coloured noise reads 0.2-0.8, babble 0.9-1.9, clean pauses,
-reverberant tails and overlapped speech 12-15) and the estimated SNR is below
-:data:`AUTO_SNR_THRESHOLD_DB` (white/pink noise at 10 dB reads 9-10 dB, at 20 dB 19-20 dB).
-
-Babble: a *limited* DeepFilterNet3. With speech levelled to -20 dBFS (full band)
-before the encoder (:mod:`voxref.audio.level`), the quality benchmark (26 speakers, EER % with
-k = 1 / 3 / 5 references; BENCHMARKS.md, "Denoising policy: babble";
-``benchmarks/results/denoise_babble.md``) at babble 5 dB: nothing 15.60 / 13.27 / 12.39, full
-DeepFilterNet3 20.62 / 17.50 / 18.48,
-limited to 20 dB 16.56 / 12.88 / 13.46, to 12 dB 14.74 / 11.67 / 12.07, to 6 dB
-14.00 / 11.99 / 10.68 (plain mean 13.89 / 12.18 / 11.22); at 0 dB only the 6 dB limit beats
-nothing (26.71 vs 28.63 with one reference). Removing a little of the babble helps; removing all
-of it carves the voice. Babble reads 0.9-1.9 in modulation, every clean, reverberant, overlapped
-or telephone clip of ``benchmarks/clean/denoise_decision.py`` 2.2 or more:
-:data:`AUTO_MAX_BABBLE_MODULATION` is 2. The stationary boundary :data:`AUTO_MAX_MODULATION` is
-0.8 (it was 1.0): of the quality benchmark's 234 babble enrollment clips at 0-10 dB (78 per SNR),
-15 read 0.8-1.0 and one below 0.8, and full DeepFilterNet3 on babble is the worst choice
-(above); white and pink noise at 0-10 dB read 0.17-0.63 (p95 at most 0.58); brown noise spreads
-over 0.3-1.5 (at 10 dB, 39 of 74 noisy clips read 1-2 and get the limited network).
+Hence ``"auto"``: DeepFilterNet3 only when the estimated SNR is below
+:data:`AUTO_SNR_THRESHOLD_DB` and the noise is stationary (modulation below
+:data:`AUTO_MAX_MODULATION`: coloured noise reads low, babble higher, clean pauses, reverberant
+tails and overlapped speech much higher). Babble-like noise (modulation below
+:data:`AUTO_MAX_BABBLE_MODULATION`, above every clean, reverberant, overlapped or telephone clip of
+the per-clip evidence) gets a *limited* DeepFilterNet3 (:data:`AUTO_BABBLE_ATTEN_LIM_DB`):
+removing a little of the babble helps, removing all of it carves the voice; the limit chosen is
+the one that beats doing nothing at every babble SNR of the benchmark.
 """
 
 from __future__ import annotations

@@ -9,6 +9,13 @@ API with :mod:`ctypes`::
     float  df_process_frame(void* state, float* in, float* out);   // returns the local SNR (dB)
     void   df_free(void* state);
 
+By default (``engine="sequence"``) the network runs over the whole clip at once through
+onnxruntime (:mod:`voxref.cleaning.dfn3_sequence`: the same graphs from the same archive and
+libDF's signal path as array operations; the C runtime's output to float rounding, about seven
+times faster on one core, for clips up to
+:data:`~voxref.cleaning.dfn3_sequence.MAX_SEQUENCE_SECONDS`), and the C runtime below serves
+the clips that path leaves to it.
+
 The model runs at 48 kHz on float32 frames. Audio at another rate is resampled to 48 kHz and back
 (polyphase, :func:`voxref.audio.resample`). The runtime delays its output by
 :data:`DFN3_DELAY_48K` samples (30 ms: STFT window minus hop, plus two look-ahead frames; measured
@@ -21,9 +28,8 @@ deterministic and thread-safe. A state cannot be reused: the C API has no reset,
 carries the model's recurrent and convolution buffers, the feature normalisation and the STFT
 overlap from one call into the next (libDF ``DfTract``), so a reused state would make a
 reference's output depend on the one denoised before it. Creating a state unpacks and optimises
-the model archive (0.85 s per call measured with cProfile on a heavily loaded 2-core machine,
-where processing 5 s of 16 kHz audio took 1.4 s), so after each call the next state is
-created ahead on a background thread (:class:`_SparePool`, one spare per attenuation limit;
+the model archive (a large share of a short call's time under cProfile), so after each call the
+next state is created ahead on a background thread (:class:`_SparePool`, one spare per attenuation limit;
 ``df_create`` runs without the GIL) and the next call takes it ready-made: bit-for-bit the same
 output as a state made on the spot, minus the wait when a core is free.
 """
@@ -51,6 +57,8 @@ DFN3_SAMPLE_RATE = 48_000
 DFN3_DELAY_48K = 1440
 #: Default attenuation limit in dB; 100 means "no limit" (full suppression).
 DEFAULT_ATTEN_LIM_DB = 100.0
+#: How the network runs: whole clip at once (onnxruntime) or frame by frame (the C runtime).
+ENGINES = ("sequence", "frames")
 
 
 class DFN3Error(VoxrefError, RuntimeError):
@@ -179,6 +187,11 @@ class DeepFilterNet3:
     atten_lim_db
         Maximum noise attenuation in dB (``100`` = unlimited). A limit such as 12-20 dB keeps some
         noise but fewer artefacts.
+    engine
+        ``"sequence"`` (default): the network over the whole clip at once with onnxruntime
+        (:mod:`voxref.cleaning.dfn3_sequence`; the C runtime's output to float rounding, several
+        times faster; clips it does not cover, such as those over 15 s, go through the C
+        runtime); ``"frames"``: the C runtime, one 10 ms frame at a time.
 
     Examples
     --------
@@ -189,12 +202,20 @@ class DeepFilterNet3:
     (True, dtype('float32'), True)
     """
 
-    def __init__(self, atten_lim_db: float = DEFAULT_ATTEN_LIM_DB) -> None:
+    def __init__(
+        self, atten_lim_db: float = DEFAULT_ATTEN_LIM_DB, engine: str = "sequence"
+    ) -> None:
         self.atten_lim_db = float(atten_lim_db)
         if not self.atten_lim_db > 0:  # also rejects nan
             raise ConfigError(
                 f"atten_lim_db must be a positive number of dB (100 = unlimited); got {atten_lim_db!r}."
             )
+        if engine not in ENGINES:
+            raise ConfigError(
+                f"unknown DeepFilterNet3 engine {engine!r}; use 'sequence' (whole clip at once, "
+                "the default) or 'frames' (the C runtime, one 10 ms frame at a time)."
+            )
+        self.engine = engine
         _runtime()  # fail early with a clear message
 
     @property
@@ -205,7 +226,7 @@ class DeepFilterNet3:
         return f"dfn3-lim{self.atten_lim_db:g}"
 
     def __repr__(self) -> str:
-        return f"DeepFilterNet3(atten_lim_db={self.atten_lim_db:g})"
+        return f"DeepFilterNet3(atten_lim_db={self.atten_lim_db:g}, engine={self.engine!r})"
 
     def process_48k(self, samples: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Run the model on mono 48 kHz samples.
@@ -218,6 +239,13 @@ class DeepFilterNet3:
         """
         lib, model_path = _runtime()
         x = np.asarray(samples, dtype=np.float32)
+        if self.engine == "sequence":
+            from .dfn3_sequence import denoise_48k
+
+            done = denoise_48k(x, model_path, self.atten_lim_db, DFN3_DELAY_48K)
+            if done is not None:
+                y, lsnr = done
+                return np.ascontiguousarray(y[DFN3_DELAY_48K : DFN3_DELAY_48K + len(x)]), lsnr
         with _SPARES.take(lib, model_path, self.atten_lim_db) as state:
             n = state.frame_length
             total = len(x) + DFN3_DELAY_48K

@@ -34,6 +34,7 @@ import numpy as np
 
 from ..audio.properties import CLIP_MIN_RUN, CLIP_MIN_STEPS, SignalProperties, clipping_ratio
 from ..audio.properties import measure as measure_as_read
+from .reverb import decay_time
 from .snr import SNREstimate
 from .vad import SpeechRegions
 
@@ -274,6 +275,11 @@ class QualityReport:
     notes
         What reading the recording assumed or changed (integer PCM stored as floats rescaled,
         one channel used because the channels cancel...): facts, not reasons for the verdict.
+    decay_s
+        How reverberant the recording is: seconds 60 dB of decay would take at the rate of its
+        fastest energy decays (:func:`voxref.cleaning.reverb.decay_time`; a ranking, not a
+        calibrated RT60). Not held against the clip; grouping references by voice reads it
+        (:mod:`voxref.embedder.pooling.voices`).
 
     Examples
     --------
@@ -303,6 +309,7 @@ class QualityReport:
     notes: list[str] = field(default_factory=list)
     min_speech_s: float = REJECT_MIN_SPEECH_S
     fatal: str | None = None
+    decay_s: float | None = None
 
     @classmethod
     def rejected(
@@ -491,6 +498,7 @@ def assess(
         dc_offset=as_read.dc_offset,
         notes=list(as_read.notes),
         min_speech_s=float(min_speech_s),
+        decay_s=decay_time(x, int(sample_rate)),
     )
     return report.judge()
 

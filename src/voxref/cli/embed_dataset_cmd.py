@@ -1,8 +1,6 @@
 """``voxref embed-dataset MANIFEST -o OUT``: embed a whole corpus (Ray or local processes).
 
-Exit codes: 0 every clip and speaker embedded, 3 finished but some clips or speakers failed
-(each is listed with its reason in ``OUT/summary.json``), 1 a voxref error stopped the run,
-130 interrupted (run the same command again to resume).
+Exit codes: those of every batch command (:mod:`voxref.cli.batch_options`).
 """
 
 from __future__ import annotations
@@ -10,12 +8,10 @@ from __future__ import annotations
 import argparse
 import sys
 
+from .batch_options import EXIT_SOME_FAILED, add_batch_arguments, batch_exit_status
 from .options import add_embedder_arguments, embedder_options
 
 __all__ = ["register", "run", "EXIT_SOME_FAILED"]
-
-#: Exit status when the run finished but at least one clip or speaker failed.
-EXIT_SOME_FAILED = 3
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -33,7 +29,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         ),
     )
     p.add_argument("manifest", metavar="MANIFEST", help="CSV/TSV/Parquet manifest")
-    p.add_argument("-o", "--output", required=True, metavar="OUT", help="output folder")
+    add_batch_arguments(p, item="clip")
     p.add_argument(
         "--backend",
         choices=("auto", "ray", "multiprocessing"),
@@ -66,12 +62,6 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="speakers pooled per speaker shard (default 64)",
     )
     p.add_argument(
-        "--max-crashes",
-        type=int,
-        default=2,
-        help="a clip that kills its worker this many times is recorded as failed (default 2)",
-    )
-    p.add_argument(
         "--root",
         default=None,
         help="folder that relative manifest paths are relative to (default: the manifest's)",
@@ -82,13 +72,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="do not store each clip's own embedding (window embeddings are always kept)",
     )
     add_embedder_arguments(p)
-    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..batch_engine import SUMMARY_FILE
     from ..scale.dataset import embed_dataset
-    from ..scale.storage import SUMMARY_FILE
 
     options = embedder_options(args)
     summary = embed_dataset(
@@ -100,6 +89,7 @@ def run(args: argparse.Namespace) -> int:
         shard_size=args.shard_size,
         speakers_per_bucket=args.speakers_per_bucket,
         max_crashes=args.max_crashes,
+        resume=not args.no_resume,
         clip_embeddings=not args.no_clip_embeddings,
         threads_per_worker=args.threads_per_worker,
         root=args.root,
@@ -125,5 +115,4 @@ def run(args: argparse.Namespace) -> int:
     for f in summary.failed_speakers[:10]:
         print(f"  speaker {f['speaker']}: {f['reason']}", file=sys.stderr)
     print(f"summary: {args.output}/{SUMMARY_FILE}")
-    failed = summary.clips_rejected + summary.clips_failed + summary.speakers_failed
-    return EXIT_SOME_FAILED if failed else 0
+    return batch_exit_status(summary)

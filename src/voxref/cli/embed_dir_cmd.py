@@ -1,8 +1,6 @@
 """``voxref embed-dir DIR -o OUT``: embed a folder of recordings, resumably, losing nothing.
 
-Exit codes: 0 every item embedded, 3 finished but some items failed or were skipped (each is
-listed with its reason in ``OUT/summary.json``), 1 a voxref error stopped the run, 130
-interrupted (run the same command again to resume).
+Exit codes: those of every batch command (:mod:`voxref.cli.batch_options`).
 """
 
 from __future__ import annotations
@@ -10,12 +8,10 @@ from __future__ import annotations
 import argparse
 import sys
 
+from .batch_options import EXIT_SOME_FAILED, add_batch_arguments, batch_exit_status
 from .options import add_embedder_arguments, embedder_options
 
 __all__ = ["register", "run", "EXIT_SOME_FAILED"]
-
-#: Exit status when the batch finished but at least one item failed or was skipped.
-EXIT_SOME_FAILED = 3
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -32,7 +28,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         ),
     )
     p.add_argument("directory", metavar="DIR", help="folder of recordings (searched recursively)")
-    p.add_argument("-o", "--output", required=True, metavar="OUT", help="output folder")
+    add_batch_arguments(p, item="item")
     p.add_argument(
         "--per",
         choices=("file", "speaker-folder"),
@@ -46,11 +42,6 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="file-name pattern to embed, case-insensitive (repeatable; default: common audio "
         "extensions: wav flac ogg opus mp3 aiff au w64 caf)",
     )
-    p.add_argument(
-        "--no-resume",
-        action="store_true",
-        help="refuse to continue a batch already in OUT (default: continue it)",
-    )
     p.add_argument("--retry-failed", action="store_true", help="on resume, try failed items again")
     add_embedder_arguments(p)
     p.add_argument(
@@ -59,7 +50,6 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=600.0,
         help="files longer than this are streamed in bounded memory (default 600)",
     )
-    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
 
 
@@ -75,6 +65,7 @@ def run(args: argparse.Namespace) -> int:
         per=args.per,
         resume=not args.no_resume,
         retry_failed=args.retry_failed,
+        max_crashes=args.max_crashes,
         long_seconds=args.long_seconds if args.long_seconds > 0 else None,
         embedder=get_embedder(**options),
         progress=not args.quiet,
@@ -93,4 +84,4 @@ def run(args: argparse.Namespace) -> int:
         f"{summary.recovered} recovered); summary: {args.output}/{SUMMARY_FILE}",
         file=sys.stderr,
     )
-    return 0 if summary.ok == summary.total else EXIT_SOME_FAILED
+    return batch_exit_status(summary)

@@ -1,8 +1,10 @@
 """Gather what ``voxref inspect`` shows: per-reference audio, speech regions, masks and embeddings.
 
 This module runs the models (through an :class:`~voxref.pipeline.Embedder`) and reduces
-their results to plain arrays in :class:`ReferenceView` / :class:`SpeakerView` / :class:`Inspection`;
-the figures and the HTML are drawn from those alone, so they can be tested without models.
+their results to plain arrays in :class:`ReferenceView` / :class:`SpeakerView` / :class:`Inspection`
+(:mod:`voxref.inspection.views`; their timelines: :mod:`voxref.inspection.timeline`, both importable
+from here too); the figures and the HTML are drawn from those alone, so they can be tested without
+models.
 
 Diarization turns come from :func:`voxref.diarize` (unless the caller turns it off); target
 activity from a ``ReferenceResult.activity`` when the embedder sets one, else it is computed here
@@ -16,14 +18,20 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from ..audio.timeline import source_to_concatenated
 from ..errors import AudioError, ConfigError, VoxrefError
+from .timeline import (
+    MASK_HOP_S,
+    TARGET_THRESHOLD,
+    speech_time,
+    target_only_audio,
+    window_mask,
+)
+from .views import Inspection, ReferenceView, SpeakerView
 
 __all__ = [
     "Inspection",
@@ -45,310 +53,6 @@ log = logging.getLogger(__name__)
 
 #: File endings taken as audio when a speaker folder is scanned.
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3", ".m4a", ".opus", ".aiff", ".aif")
-#: Resolution (s) of the target mask drawn on a recording's timeline.
-MASK_HOP_S = 0.01
-#: Speech where the target mask is at least this is kept in the "target-only" audio.
-TARGET_THRESHOLD = 0.5
-
-
-@dataclass
-class ReferenceView:
-    """Everything the report shows about one reference, as plain arrays.
-
-    Attributes
-    ----------
-    index
-        Position in the input list.
-    source
-        Input name (path as given).
-    status, reason
-        Fate in the pooled embedding (``used``, ``down-weighted``, ``rejected``, ``failed``) and why.
-    weight
-        Pooling weight (0 for a rejected reference).
-    report
-        The :class:`~voxref.cleaning.quality.QualityReport` (``None`` when the file could not be read).
-    samples, sample_rate
-        The recording as voxref loaded it (mono); ``None`` when it could not be loaded.
-    regions
-        Speech regions ``[(start, end)]`` on the recording's timeline (``None``: cleaning was off).
-    window_times
-        ``(N, 2)`` start/end of each embedding window on the *speech* timeline (concatenated
-        speech regions).
-    window_weights
-        Per-window pooling weights.
-    activity
-        Per-window target activity in [0, 1], when known.
-    overlap
-        Per-window probability that a window mixes voices, when known.
-    activity_source
-        ``"embedder"`` (the activity the embedder pooled with), ``"inspect"`` (computed by the
-        report from the window embeddings; the pooling did not use it) or ``""`` (none).
-    activity_note
-        The separation stage's explanation (other voices found, confidence...).
-    embedding
-        The reference's embedding (``None`` when rejected).
-    window_embeddings
-        ``(N, D)`` window embeddings.
-    speech, speech_sample_rate
-        The cleaned speech the encoder saw (concatenated regions).
-    turns
-        Diarization turns ``[(start, end, label)]`` on the recording's timeline, or ``None``.
-    diarization_note
-        Why there are no turns (``"not available"``, an error...), empty when there are.
-    """
-
-    index: int
-    source: str
-    status: str
-    reason: str = ""
-    weight: float = 0.0
-    report: Any = None
-    samples: np.ndarray | None = None
-    sample_rate: int = 16_000
-    regions: list[tuple[float, float]] | None = None
-    window_times: np.ndarray | None = None
-    window_weights: np.ndarray | None = None
-    activity: np.ndarray | None = None
-    overlap: np.ndarray | None = None
-    activity_source: str = ""
-    activity_note: str = ""
-    embedding: np.ndarray | None = None
-    window_embeddings: np.ndarray | None = None
-    speech: np.ndarray | None = None
-    speech_sample_rate: int = 16_000
-    turns: list[tuple[float, float, str]] | None = None
-    diarization_note: str = "not run"
-
-    @property
-    def name(self) -> str:
-        """File name without its folder."""
-        return os.path.basename(self.source) or self.source
-
-    @property
-    def duration(self) -> float:
-        return 0.0 if self.samples is None else len(self.samples) / float(self.sample_rate)
-
-    @property
-    def num_windows(self) -> int:
-        return 0 if self.window_embeddings is None else int(self.window_embeddings.shape[0])
-
-    def _relative_weights(self) -> np.ndarray | None:
-        w = self.window_weights
-        if w is None or not len(w):
-            return None
-        peak = float(np.max(w))
-        return w / peak if peak > 0 else w
-
-    def weight_mask(self, hop: float = MASK_HOP_S) -> tuple[np.ndarray, np.ndarray]:
-        """Window weights over their maximum on the recording's timeline (``nan`` off speech).
-
-        This is where the reference's embedding was taken from, as the pooling weighted it.
-        """
-        return window_mask(
-            self.duration, self.regions, self.window_times, self._relative_weights(), hop=hop
-        )
-
-    def activity_mask(self, hop: float = MASK_HOP_S) -> tuple[np.ndarray, np.ndarray] | None:
-        """Target activity on the recording's timeline, or ``None`` when unknown."""
-        if self.activity is None:
-            return None
-        return window_mask(self.duration, self.regions, self.window_times, self.activity, hop=hop)
-
-    def overlap_mask(self, hop: float = MASK_HOP_S) -> tuple[np.ndarray, np.ndarray] | None:
-        """Overlap probability on the recording's timeline, or ``None`` when unknown."""
-        if self.overlap is None:
-            return None
-        return window_mask(self.duration, self.regions, self.window_times, self.overlap, hop=hop)
-
-    def target_audio(self, max_seconds: float | None = None) -> np.ndarray | None:
-        """The cleaned speech of the target (see :func:`target_only_audio`).
-
-        Windows count as target when their activity (when known, else their relative pooling
-        weight) is at least :data:`TARGET_THRESHOLD`.
-        """
-        if self.speech is None:
-            return None
-        values = self.activity if self.activity is not None else self._relative_weights()
-        return target_only_audio(
-            self.speech, self.speech_sample_rate, self.window_times, values, max_seconds=max_seconds
-        )
-
-
-@dataclass
-class SpeakerView:
-    """One speaker of ``inspect --speakers DIR``: its pooled embedding and its references'."""
-
-    name: str
-    embedding: np.ndarray | None
-    reference_embeddings: np.ndarray
-    reference_sources: list[str]
-    num_files: int
-    speech_seconds: float
-    note: str = ""
-
-
-@dataclass
-class Inspection:
-    """What one report shows."""
-
-    references: list[ReferenceView] = field(default_factory=list)
-    embedding: np.ndarray | None = None
-    encoder: dict = field(default_factory=dict)
-    pooling: str = ""
-    note: str = ""
-    speakers: list[SpeakerView] = field(default_factory=list)
-    speakers_dir: str | None = None
-    #: The prompt shown on the references' timelines
-    #: (:class:`~voxref.inspection.prompt_view.PromptView`), or ``None``.
-    prompt: Any = None
-
-
-# ----------------------------------------------------------------------------- timelines
-def speech_time(t: np.ndarray, regions: Sequence[tuple[float, float]] | None) -> np.ndarray:
-    """Map recording times to the concatenated-speech timeline (``nan`` outside speech).
-
-    The inverse of :meth:`voxref.pipeline.PreparedReference.to_original_time` on speech.
-
-    Examples
-    --------
-    >>> speech_time(np.array([0.5, 1.5, 2.25]), [(1.0, 2.0), (2.0, 3.0)]).tolist()
-    [nan, 0.5, 1.25]
-    >>> speech_time(np.array([0.5]), None).tolist()
-    [0.5]
-    """
-    t = np.asarray(t, dtype=np.float64)
-    if regions is None:
-        return t.copy()
-    return source_to_concatenated(t, regions)
-
-
-#: Grid step (s) on which window values are accumulated before being read back at any time.
-_COVER_STEP_S = 0.001
-
-
-def _covering_mean(t: np.ndarray, window_times: np.ndarray, values: np.ndarray) -> np.ndarray:
-    """Mean of ``values`` over the windows covering each time ``t`` (``nan`` where none does).
-
-    Windows are accumulated on a 1 ms grid with difference arrays (linear in the number of
-    windows and grid points, so hour-long recordings with thousands of windows stay cheap).
-    """
-    step = _COVER_STEP_S
-    first = np.ceil(window_times[:, 0] / step - 1e-6).astype(np.int64)
-    last = np.ceil(window_times[:, 1] / step - 1e-6).astype(np.int64)
-    size = int(max(last.max(initial=0), 0)) + 2
-    count = np.zeros(size)
-    total = np.zeros(size)
-    np.add.at(count, np.clip(first, 0, size - 1), 1.0)
-    np.add.at(count, np.clip(last, 0, size - 1), -1.0)
-    np.add.at(total, np.clip(first, 0, size - 1), values)
-    np.add.at(total, np.clip(last, 0, size - 1), -values)
-    count, total = np.cumsum(count), np.cumsum(total)
-    k = np.floor(np.asarray(t, dtype=np.float64) / step + 1e-6).astype(np.int64)
-    ok = (k >= 0) & (k < size)
-    out = np.full(len(k), np.nan)
-    kk = k[ok]
-    c = count[kk]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        out[ok] = np.where(c > 0.5, total[kk] / np.maximum(c, 1.0), np.nan)
-    return out
-
-
-def window_mask(
-    duration: float,
-    regions: Sequence[tuple[float, float]] | None,
-    window_times: np.ndarray | None,
-    values: np.ndarray | None,
-    *,
-    hop: float = MASK_HOP_S,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Per-window values spread on the recording's timeline.
-
-    Each instant of the recording inside a speech region is mapped to the concatenated-speech
-    timeline the windows live on; its value is the mean over the windows covering it. Instants
-    outside speech (or covered by no window) are ``nan``.
-
-    Parameters
-    ----------
-    duration
-        Length of the recording (s).
-    regions
-        Speech regions on the recording's timeline (``None``: the windows cover the recording).
-    window_times
-        ``(N, 2)`` window start/end on the speech timeline.
-    values
-        ``(N,)`` per-window values (weights, activity...).
-    hop
-        Step of the returned grid (s).
-
-    Returns
-    -------
-    times, mask
-        Grid times (s) on the recording's timeline and the mask there.
-
-    Examples
-    --------
-    >>> wt = np.array([[0.0, 1.0], [0.5, 1.5]])
-    >>> t, m = window_mask(3.0, [(1.0, 2.5)], wt, np.array([1.0, 0.0]), hop=0.5)
-    >>> t.tolist()
-    [0.0, 0.5, 1.0, 1.5, 2.0, 2.5]
-    >>> m.tolist()
-    [nan, nan, 1.0, 0.5, 0.0, nan]
-    """
-    n = max(1, int(np.ceil(duration / hop - 1e-9)))
-    times = np.arange(n) * hop
-    if window_times is None or values is None or len(values) == 0:
-        return times, np.full(n, np.nan)
-    wt = np.asarray(window_times, dtype=np.float64).reshape(-1, 2)
-    v = np.asarray(values, dtype=np.float64).reshape(-1)
-    if len(v) != len(wt):
-        raise ConfigError(f"{len(v)} values for {len(wt)} windows; give one value per window.")
-    st = speech_time(times, regions)
-    mask = np.full(n, np.nan)
-    ok = np.isfinite(st)
-    mask[ok] = _covering_mean(st[ok], wt, v)
-    return times, mask
-
-
-def target_only_audio(
-    speech: np.ndarray,
-    sample_rate: int,
-    window_times: np.ndarray | None,
-    mask_values: np.ndarray | None,
-    *,
-    threshold: float = TARGET_THRESHOLD,
-    max_seconds: float | None = None,
-) -> np.ndarray:
-    """The cleaned speech where the per-window target mask is at least ``threshold``.
-
-    Without window values the whole speech is kept. At most ``max_seconds`` are returned.
-
-    Examples
-    --------
-    >>> x = np.arange(40, dtype=np.float32)
-    >>> wt = np.array([[0.0, 1.0], [1.0, 2.0], [2.0, 4.0]])
-    >>> target_only_audio(x, 10, wt, np.array([1.0, 0.0, 1.0]), max_seconds=2.5).shape
-    (25,)
-    >>> target_only_audio(x, 10, None, None).shape
-    (40,)
-    """
-    x = np.asarray(speech, dtype=np.float32)
-    if window_times is not None and mask_values is not None and len(mask_values):
-        t = (np.arange(len(x)) + 0.5) / float(sample_rate)
-        wt = np.asarray(window_times, dtype=np.float64).reshape(-1, 2)
-        v = np.asarray(mask_values, dtype=np.float64).reshape(-1)
-        keep = np.zeros(len(x), dtype=bool)
-        # window by window (a (T, N) matrix would be large for long recordings)
-        cover = np.zeros(len(x), dtype=np.float64)
-        total = np.zeros(len(x), dtype=np.float64)
-        for (s, e), value in zip(wt, v):
-            a, b = np.searchsorted(t, [s, e])
-            cover[a:b] += 1.0
-            total[a:b] += value
-        keep = (cover > 0) & (total >= threshold * np.maximum(cover, 1.0))
-        x = x[keep]
-    if max_seconds is not None:
-        x = x[: int(round(max_seconds * sample_rate))]
-    return x
 
 
 # ----------------------------------------------------------------------------- stages

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .collect import ReferenceView, SpeakerView
+from .views import ReferenceView, SpeakerView
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure

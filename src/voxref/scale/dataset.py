@@ -13,7 +13,9 @@ processes, :mod:`voxref.scale.backends`):
    ``OUT/speakers/bucket-b.parquet``.
 
 Re-running the same command skips every shard and bucket whose file exists (files are written
-atomically), so a killed run resumes where it stopped. A worker that dies (segfault, OOM,
+atomically), so a killed run resumes where it stopped; a shard one of whose input files changed
+since it was embedded (``OUT/ledger.jsonl`` holds their state, :mod:`voxref.batch_state`) is
+embedded again, with the buckets of its speakers. A worker that dies (segfault, OOM,
 ``os._exit``) is replaced and its shard retried; a shard that killed its worker ``max_crashes``
 times is re-run one clip at a time, and a clip that still kills its worker is recorded as
 ``failed`` with ``error="ProcessDied"`` -- so every clip is embedded or reported exactly once.
@@ -40,17 +42,17 @@ Examples
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from .. import __version__
-from ..batch import exclusive_output
+from ..batch_engine import Ledger, RunFolder, RunSummary
+from ..batch_state import input_changed, input_state, vector_options
 from ..errors import ConfigError
 from .backends import TaskOutcome, make_backend
 from .manifest import Clip, read_manifest
@@ -58,16 +60,14 @@ from .plan import ClipShard, Plan, make_plan
 from .storage import (
     CLIPS_DIR,
     CONFIG_FILE,
+    LEDGER_FILE,
     PARTS_DIR,
     SPEAKERS_DIR,
-    SUMMARY_FILE,
-    atomic_write_json,
     bucket_path,
     clip_schema,
     part_path,
     read_clips,
     read_speakers,
-    remove_stale_temporaries,
     require_pyarrow,
     shard_path,
     speaker_schema,
@@ -80,16 +80,25 @@ __all__ = ["embed_dataset", "DatasetSummary", "FORMAT"]
 log = logging.getLogger(__name__)
 
 FORMAT = "voxref-embed-dataset"
-FORMAT_VERSION = 1
+#: 2: ``dataset.json`` records the resolved options that change a vector (``vector_options``)
+#: and the encoder's description, not only the options given (``embedder``, kept for reading:
+#: ``encoder="ge2e"`` given or left out is one run). A version-1 folder resumes when the
+#: options given match.
+FORMAT_VERSION = 2
+#: Entries of ``dataset.json`` a resumed run must match.
+IDENTITY = ("fingerprint", "vector_options", "encoder", "clip_embeddings")
 
 
-@dataclass
-class DatasetSummary:
+@dataclass(kw_only=True)
+class DatasetSummary(RunSummary):
     """What :func:`embed_dataset` did; also written to ``OUT/summary.json``.
 
-    Counts cover the whole output folder (every run into it); ``this_run`` fields cover this
-    call only.
+    Counts cover the whole output folder (every run into it); the ``*_computed``, ``*_reused``
+    and ``*_seconds`` fields cover this call only.
     """
+
+    FORMAT: ClassVar[str] = FORMAT
+    VERSION: ClassVar[int] = FORMAT_VERSION
 
     manifest: str
     output: str
@@ -109,6 +118,7 @@ class DatasetSummary:
     buckets_computed: int = 0
     buckets_reused: int = 0
     worker_deaths: int = 0
+    shards_changed: int = 0
     clips_computed: int = 0
     audio_seconds_computed: float = 0.0
     clip_stage_seconds: float = 0.0
@@ -116,7 +126,10 @@ class DatasetSummary:
     elapsed_seconds: float = 0.0
     failed_clips: list[dict] = field(default_factory=list)
     failed_speakers: list[dict] = field(default_factory=list)
-    complete: bool = False
+
+    @property
+    def problems(self) -> int:
+        return self.clips_rejected + self.clips_failed + self.speakers_failed
 
     @property
     def clips_per_second(self) -> float:
@@ -132,8 +145,7 @@ class DatasetSummary:
 
     def to_dict(self) -> dict[str, Any]:
         d = {k: v for k, v in self.__dict__.items()}
-        d["format"] = FORMAT
-        d["version"] = FORMAT_VERSION
+        d.update(self.header())
         d["clips_per_second"] = round(self.clips_per_second, 4)
         d["audio_hours_per_hour"] = round(self.audio_hours_per_hour, 3)
         for k in (
@@ -146,22 +158,39 @@ class DatasetSummary:
         return d
 
 
-def _check_config(out: Path, config: dict[str, Any]) -> None:
-    path = out / CONFIG_FILE
-    if path.exists():
-        try:
-            old = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError):
-            old = None
-        if isinstance(old, dict):
-            for key in ("fingerprint", "embedder", "clip_embeddings"):
-                if old.get(key) != config.get(key):
-                    what = "the manifest (or shard sizes)" if key == "fingerprint" else key
-                    raise ConfigError(
-                        f"{out} holds a run made with a different {what}; results of different "
-                        "settings must not mix. Use another output folder (or delete this one)."
-                    )
-    atomic_write_json(path, config)
+def _upgrade(old: dict[str, Any], config: dict[str, Any]) -> dict[str, Any]:
+    """The ``dataset.json`` of a version-1 folder, as this version records it.
+
+    Version 1 recorded the options as given, not their resolved values: the folder resumes when
+    those match (the resolved options and encoder are taken as this run's: version 1 could not
+    tell them).
+    """
+    if old.get("embedder") != config["embedder"]:
+        raise ConfigError(
+            f"the output folder holds a run made with other embedder options "
+            f"({old.get('embedder')!r}, not {config['embedder']!r}); results of different "
+            "settings must not mix. Use another output folder (or delete this one)."
+        )
+    log.warning(
+        "continuing a run of format version 1, which did not record the resolved embedder "
+        "options; run it again into a new folder if the voxref version changed in between"
+    )
+    return dict(old, vector_options=config["vector_options"], encoder=config["encoder"])
+
+
+def _identity_embedder(spec: WorkerSpec) -> Any:
+    """The workers' embedder, built in the driver only to record what changes a vector (on the
+    CPU: the driver of a GPU cluster may have none; the device does not change a vector)."""
+    if spec.embedder_factory is not None:
+        return spec.embedder_factory()
+    from ..pipeline import Embedder
+
+    return Embedder(**{**spec.embedder_options, "device": "cpu"})
+
+
+def _describe(key: str) -> str:
+    names = {"fingerprint": "manifest (or shard sizes)", "vector_options": "embedder setting"}
+    return names.get(key, key)
 
 
 def _embedder_config(spec: WorkerSpec) -> dict[str, Any]:
@@ -205,7 +234,56 @@ def _merge_parts(shard: ClipShard, out: Path) -> None:
             part_path(out, shard.shard, c.index).unlink()
 
 
-def _run_clip_stage(backend: Any, plan: Plan, out: Path, summary: DatasetSummary, bar: Any) -> None:
+def _shard_key(shard: ClipShard) -> str:
+    return f"shard-{shard.shard:06d}"
+
+
+def _shard_inputs(shard: ClipShard) -> list[str]:
+    return sorted({c.path for c in shard.clips if c.path})
+
+
+def _record_shard(ledger: Ledger, shard: ClipShard) -> None:
+    """Note in the ledger the state of a finished shard's input files."""
+    ledger.append(
+        {
+            "item": _shard_key(shard),
+            "event": "done",
+            "status": "ok",
+            "sources": input_state(_shard_inputs(shard)),
+        }
+    )
+
+
+def _drop_changed_shards(out: Path, plan: Plan, ledger: Ledger) -> int:
+    """Delete every finished shard one of whose input files changed since it was embedded (and
+    the buckets that pooled its speakers), so that they are computed again; how many.
+
+    A shard file without a ledger line (written by a run stopped just after it, or by format
+    version 1) is taken as it is and its inputs' state recorded now.
+    """
+    done, _ = ledger.outcomes()
+    dropped = 0
+    for shard in plan.shards:
+        path = shard_path(out, shard.shard)
+        if not path.exists():
+            continue
+        rec = done.get(_shard_key(shard))
+        if rec is None:
+            _record_shard(ledger, shard)
+            continue
+        why = input_changed(rec.get("sources"), _shard_inputs(shard))
+        if why:
+            log.warning("clip shard %d: %s; embedding its clips again", shard.shard, why)
+            path.unlink()
+            for b in {plan.bucket_of[c.speaker] for c in shard.clips}:
+                bucket_path(out, b).unlink(missing_ok=True)
+            dropped += 1
+    return dropped
+
+
+def _run_clip_stage(
+    backend: Any, plan: Plan, out: Path, summary: DatasetSummary, bar: Any, ledger: Ledger
+) -> None:
     pending = [s for s in plan.shards if not shard_path(out, s.shard).exists()]
     summary.shards_reused = len(plan.shards) - len(pending)
     bar.update(summary.shards_reused)
@@ -236,8 +314,8 @@ def _run_clip_stage(backend: Any, plan: Plan, out: Path, summary: DatasetSummary
             _record_died(shard, shard.clips[0], plan, out, outcome.error)
         else:
             summary.shards_computed += 1
-        if shard not in split:
-            bar.update(1)
+        _record_shard(ledger, shard)
+        bar.update(1)
     tasks = [t for s in split for t in _part_tasks(s, plan, out)]
     for outcome in backend.run(tasks):
         account(outcome)
@@ -247,6 +325,7 @@ def _run_clip_stage(backend: Any, plan: Plan, out: Path, summary: DatasetSummary
             _record_died(shard, clip, plan, out, outcome.error, part=True)
     for shard in split:
         _merge_parts(shard, out)
+        _record_shard(ledger, shard)
         summary.shards_computed += 1
         bar.update(1)
 
@@ -332,6 +411,7 @@ def embed_dataset(
     shard_size: int = 64,
     speakers_per_bucket: int = 64,
     max_crashes: int = 2,
+    resume: bool = True,
     clip_embeddings: bool = True,
     threads_per_worker: int = 1,
     root: str | os.PathLike | None = None,
@@ -367,6 +447,9 @@ def embed_dataset(
     max_crashes
         A shard (then a clip) on which a worker died this many times is given up: its clips are
         run one at a time, and a clip that still kills its worker is recorded as failed.
+    resume
+        Continue a run found in ``output`` (default). ``False`` refuses a folder that already
+        holds one rather than mixing runs.
     clip_embeddings
         Also store each clip's own embedding.
     root
@@ -394,6 +477,8 @@ def embed_dataset(
     t0 = time.monotonic()
     if options and embedder_factory is not None:
         raise ConfigError("pass Embedder options or embedder_factory, not both.")
+    if max_crashes < 1:
+        raise ConfigError(f"max_crashes={max_crashes}; give 1 or more.")
     require_pyarrow()
     clips = read_manifest(manifest, root=root)
     plan = make_plan(clips, shard_size=shard_size, speakers_per_bucket=speakers_per_bucket)
@@ -419,6 +504,7 @@ def embed_dataset(
         shards=len(plan.shards),
         buckets=len(plan.buckets),
     )
+    embedder = _identity_embedder(spec)
     config = {
         "format": FORMAT,
         "version": FORMAT_VERSION,
@@ -429,14 +515,26 @@ def embed_dataset(
         "shard_size": shard_size,
         "speakers_per_bucket": speakers_per_bucket,
         "embedder": _embedder_config(spec),
+        "vector_options": vector_options(embedder),
+        "encoder": embedder.encoder.describe(),
         "clip_embeddings": clip_embeddings,
         "voxref_version": __version__,
     }
     from tqdm.auto import tqdm
 
-    with exclusive_output(out, command="embed-dataset"):
-        _check_config(out, config)
-        remove_stale_temporaries(out)
+    folder = RunFolder(
+        out,
+        command="embed-dataset",
+        config_file=CONFIG_FILE,
+        config=config,
+        keys=IDENTITY,
+        upgrade=_upgrade,
+        describe=_describe,
+        fresh=not resume,
+    )
+    with folder:
+        ledger = Ledger(out / LEDGER_FILE)
+        summary.shards_changed = _drop_changed_shards(out, plan, ledger)
         todo_shards = [s for s in plan.shards if not shard_path(out, s.shard).exists()]
         todo_buckets = [b for b in range(len(plan.buckets)) if not bucket_path(out, b).exists()]
         bar = tqdm(
@@ -449,7 +547,7 @@ def embed_dataset(
             if todo_shards or todo_buckets:
                 with runner:
                     t1 = time.monotonic()
-                    _run_clip_stage(runner, plan, out, summary, bar)
+                    _run_clip_stage(runner, plan, out, summary, bar, ledger)
                     summary.clip_stage_seconds = time.monotonic() - t1 if todo_shards else 0.0
                     t2 = time.monotonic()
                     _run_speaker_stage(runner, plan, out, summary, bar)
@@ -460,9 +558,10 @@ def embed_dataset(
             summary.complete = True
         finally:
             bar.close()
+            ledger.close()
             _count(out, plan, summary)
             summary.elapsed_seconds = time.monotonic() - t0
-            atomic_write_json(out / SUMMARY_FILE, summary.to_dict())
+            folder.write_summary(summary)
     log.info(
         "embed-dataset %s: %d/%d clips ok, %d/%d speakers ok (%d shards computed, %d reused)",
         manifest,

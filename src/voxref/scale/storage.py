@@ -8,11 +8,14 @@ Layout of ``OUT/``
 ``clips/_parts/``                  single-clip pieces of a shard whose worker died (merged
                                    into the shard file, then removed)
 ``speakers/bucket-000000.parquet`` one row per speaker (:data:`SPEAKER_SCHEMA`)
+``ledger.jsonl``                   the state (size, times, SHA-256) of each finished clip
+                                   shard's input files: a shard whose inputs changed is
+                                   embedded again on the next run
 ``summary.json``                   counts, throughput, every failed clip and speaker
 =================================  ===========================================================
 
-Every Parquet file is written to a temporary name, ``fsync``-ed and renamed into place, so a
-file either is complete or is not there: a killed run loses at most the shards in flight, and
+Every file is written by :func:`voxref.atomic.atomic_write` (a temporary name, ``fsync``, rename),
+so a file either is complete or is not there: a killed run loses at most the shards in flight, and
 the next run computes exactly those.
 
 Reading back: :func:`read_speaker_embeddings` (``{speaker: vector}``), :func:`read_clips`
@@ -21,8 +24,6 @@ Reading back: :func:`read_speaker_embeddings` (``{speaker: vector}``), :func:`re
 
 from __future__ import annotations
 
-import contextlib
-import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,14 +31,13 @@ from typing import Any
 
 import numpy as np
 
-from ..batch import atomic_write
+from ..atomic import atomic_write
 from ..errors import MissingDependencyError
 
 __all__ = [
     "require_pyarrow",
     "clip_schema",
     "speaker_schema",
-    "atomic_write",
     "write_parquet",
     "shard_path",
     "part_path",
@@ -55,8 +55,7 @@ CLIPS_DIR = "clips"
 SPEAKERS_DIR = "speakers"
 PARTS_DIR = "_parts"
 CONFIG_FILE = "dataset.json"
-SUMMARY_FILE = "summary.json"
-LOCK_FILE = ".lock"
+LEDGER_FILE = "ledger.jsonl"
 
 
 def require_pyarrow(purpose: str = "voxref embed-dataset") -> Any:
@@ -157,13 +156,6 @@ def bucket_path(out: str | os.PathLike, bucket: int) -> Path:
 
 
 # ----------------------------------------------------------------------------- writing
-def atomic_write_json(path: str | os.PathLike, data: Any) -> Path:
-    """Write ``data`` as indented JSON, atomically (:func:`voxref.batch.atomic_write`)."""
-    return atomic_write(
-        path, lambda tmp: tmp.write_text(json.dumps(data, indent=1, ensure_ascii=False), "utf-8")
-    )
-
-
 def write_parquet(
     path: str | os.PathLike, rows: list[dict[str, Any]], schema: Any, group_by: str | None = None
 ) -> Path:
@@ -189,16 +181,6 @@ def write_parquet(
                 writer.write_table(table.slice(int(a), int(b - a)), row_group_size=int(b - a))
 
     return atomic_write(path, write)
-
-
-def remove_stale_temporaries(out: str | os.PathLike) -> int:
-    """Delete ``.*.tmp`` files a killed run left under ``out``; returns how many."""
-    n = 0
-    for stale in Path(out).rglob(".*.tmp"):
-        with contextlib.suppress(OSError):
-            stale.unlink()
-            n += 1
-    return n
 
 
 # ----------------------------------------------------------------------------- reading

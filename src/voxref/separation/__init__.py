@@ -3,12 +3,15 @@
 Modules (import the one you need; this package imports nothing heavy by itself):
 
 * :mod:`.diarization` — offline diarizer (VAD, GE2E window embeddings, clustering,
-  resegmentation) -> ``pyannote.core.Annotation``; :func:`~.diarization.diarize`.
+  resegmentation) -> ``pyannote.core.Annotation``; :func:`~.diarization.diarize`. Its result
+  (:mod:`.diarization_result`), its advanced options (:mod:`.diarization_tuning`,
+  ``Diarizer(advanced=DiarizerTuning(...))``) and its overlap rules (:mod:`.overlap_rules`).
 * :mod:`.overlap_detector` — a frame-level speaker counter (nobody / one / overlap per 10 ms;
   ``scripts/train_overlap_detector.py``, shipped) that the diarizer uses to label overlap.
 * :mod:`.pyannote_backend` — run a user-supplied pyannote.audio pipeline instead.
 * :mod:`.guide` — :func:`~.guide.target_activity`: soft target activity of every window of every
-  reference (cross-reference agreement or an enrollment guide), for guided pooling.
+  reference (cross-reference agreement or an enrollment guide), for guided pooling
+  (:mod:`.guided_pooling`, which ``voxref.embedder.pooling`` re-exports).
 * :mod:`.dominant` — :func:`~.dominant.lone_reference_target`: a lone reference's dominant voice
   without another speaker's turns (short windows; what ``embed`` does with a single reference).
 * :mod:`.separator` — a speaker-independent two-talker separator (uPIT masks;

@@ -23,8 +23,8 @@ whatever the encoder's similarity scale. Windows whose best match among {target,
 is poor for the recording are flagged as mixed (:func:`.resegment.overlap_scores`).
 
 Guided pooling (Horiguchi et al., ICASSP 2025, arXiv 2410.12182) masks attention with the target
-activity: ``a_t = z_t exp(e_t) / sum_s z_s exp(e_s)``. The pooling itself lives in
-``voxref.embedder.pooling``; :func:`guided_pool` here is a small reference implementation used by
+activity: ``a_t = z_t exp(e_t) / sum_s z_s exp(e_s)``. The pooling itself is
+:func:`.guided_pooling.guided_window_pool`; :func:`guided_pool` here is its one-pass form used by
 :mod:`.target` (scorer ``e_t`` = scaled cosine to the target centroid).
 
 Examples
@@ -55,6 +55,7 @@ import numpy as np
 
 from ..encoding import WindowEmbeddings, l2_normalize
 from .clustering import cluster_centroids, merge_close_clusters, ward_clusters
+from .guided_pooling import guided_window_pool
 from .resegment import overlap_scores
 
 __all__ = [
@@ -192,8 +193,6 @@ def guided_pool(
     >>> guided_pool(e, np.array([1.0, 0.0])).tolist()
     [1.0, 0.0]
     """
-    from ..embedder.pooling import guided_window_pool  # the one implementation of the attention
-
     e = np.asarray(embeddings, dtype=np.float64)
     z = np.clip(np.asarray(activity, dtype=np.float64), 0.0, 1.0)
     if len(e) == 0 or z.sum() <= 0:

@@ -36,6 +36,7 @@ from typing import Any
 
 import torch
 
+from ..atomic import atomic_write
 from ..errors import CheckpointError
 
 __all__ = ["STATE_FORMAT", "STATE_VERSION", "make_state", "write_state", "read_state"]
@@ -75,28 +76,10 @@ def make_state(
 def write_state(state: dict[str, Any], path: str | os.PathLike) -> Path:
     """Save atomically: write a temporary file, ``fsync`` it, rename it over ``path``.
 
-    A process killed while writing leaves the previous file intact (and a ``.tmp`` file that
-    the next save overwrites), so ``last.pt`` is always a complete state.
+    Written by :func:`voxref.atomic.atomic_write`: a process killed while writing leaves the
+    previous file intact, so ``last.pt`` is always a complete state.
     """
-    p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    tmp = p.with_name(p.name + ".tmp")
-    with open(tmp, "wb") as fh:
-        torch.save(state, fh)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, p)
-    try:  # make the rename itself durable
-        fd = os.open(p.parent, os.O_RDONLY)
-    except OSError:
-        return p
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-    return p
+    return atomic_write(path, lambda tmp: torch.save(state, tmp))
 
 
 def read_state(source: str | os.PathLike | bytes) -> dict[str, Any]:

@@ -46,6 +46,7 @@ from typing import Any
 
 import numpy as np
 
+from ..atomic import atomic_save_npy, atomic_write, atomic_write_text
 from ..errors import ConfigError, VoxrefError
 
 __all__ = [
@@ -197,7 +198,7 @@ def write_sidecar(
     if extra:
         info.update(extra)
     out = sidecar_path(path)
-    out.write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
+    atomic_write_text(out, json.dumps(info, indent=2) + "\n")
     return out
 
 
@@ -231,8 +232,7 @@ def export_npy(
     v = _unit(_vector(embedding))
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
-    with open(p, "wb") as fh:  # np.save on a path would append .npy to other suffixes
-        np.save(fh, v, allow_pickle=False)
+    atomic_save_npy(p, v)
     if sidecar:
         write_sidecar(
             p,
@@ -317,11 +317,11 @@ def export_coqui_d_vectors(
         raise EmbeddingDimensionError(f"speakers have different dimensions {sorted(dims)}.")
     p.parent.mkdir(parents=True, exist_ok=True)
     if p.suffix == ".json":
-        p.write_text(json.dumps(mapping, indent=4), encoding="utf-8")
+        atomic_write_text(p, json.dumps(mapping, indent=4))
     else:
         import torch
 
-        torch.save(mapping, p)
+        atomic_write(p, lambda tmp: torch.save(mapping, tmp))
     if sidecar:
         first = next(iter(speakers.values()))
         write_sidecar(
@@ -405,7 +405,8 @@ def export_speecht5(
         )
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
-    torch.save(torch.from_numpy(v).reshape(1, SPEECHT5_DIM).clone(), p)
+    tensor = torch.from_numpy(v).reshape(1, SPEECHT5_DIM).clone()
+    atomic_write(p, lambda tmp: torch.save(tensor, tmp))
     if sidecar:
         write_sidecar(
             p,
@@ -460,8 +461,7 @@ def export_rtvc(
         log.warning("exporting a %s embedding in RTVC's GE2E format.", info.get("name"))
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
-    with open(p, "wb") as fh:
-        np.save(fh, _unit(v), allow_pickle=False)
+    atomic_save_npy(p, _unit(v))
     if sidecar:
         write_sidecar(
             p, fmt="rtvc", dimension=RTVC_DIM, speakers={speaker or p.stem: embedding}, encoder=info

@@ -2,17 +2,10 @@ r"""Parameter-free attention pooling: windows -> reference, references -> speake
 
 Nothing here is trained; it works offline on any encoder whose embeddings compare by cosine.
 
-**Windows -> reference** (:func:`guided_window_pool`). Masked attention as in Guided Speaker
-Embedding (Horiguchi et al., ICASSP 2025, arXiv:2410.12182),
-
-.. math::  a_t = \frac{m_t \exp(e_t)}{\sum_s m_s \exp(e_s)},
-
-with the mask ``m_t = z_t (1 - o_t)`` built from the target's activity ``z_t`` and the probability
-``o_t`` that another talker overlaps window ``t`` (both in [0, 1], from
-``voxref.separation.guide``), and a parameter-free score ``e_t = cos(x_t, c) / temperature``,
-``c`` the attention-weighted centroid of the masked windows (iterated). A window with
-``m_t = 0`` contributes exactly nothing. When the mask is all zero the overlap term is dropped,
-then the activity, so a reference always yields an embedding (the fallback is logged).
+**Windows -> reference** (:func:`guided_window_pool`): masked attention over one reference's
+windows, the mask built from the target's activity (Guided Speaker Embedding, Horiguchi et al.,
+ICASSP 2025). It is defined with the target activity it is built for, in
+:mod:`voxref.separation.guided_pooling`, and re-exported here.
 
 **References -> speaker** (:func:`reference_weights`, :func:`attention_pool`). Each reference
 gets the log-weight
@@ -57,8 +50,14 @@ from typing import Any
 
 import numpy as np
 
-from ...encoding import WindowEmbeddings, l2_normalize
+from ...encoding import l2_normalize
 from ...errors import ConfigError
+from ...separation.guided_pooling import (
+    WINDOW_TEMPERATURE,
+    check_matrix,
+    guided_window_pool,
+    unit_rows,
+)
 from .quality import DEFAULT_QUALITY_MODEL, QualityModel, as_qualities, reliability
 
 __all__ = [
@@ -76,16 +75,6 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-
-WINDOW_TEMPERATURE = float("inf")
-"""Cosine temperature of the window attention (``e_t = cos / T``); ``inf``: the masked mean.
-
-The mask does the work. Without a mask the score cannot know who the target is, and a sharp one
-(T <= 0.1) hands the reference to whichever voice holds most windows; on the synthetic corpus
-every sharpening cost 0.3-2 % cosine to the speaker's clean voice. Even a mild T = 1 was slightly
-worse than the plain masked mean on the quality benchmark (26 speakers, 3 / 5 references, EER %:
-conversation 4.23 / 4.17 vs 4.04 / 3.85, mixed bag 1.79 / 2.35 vs 1.73 / 2.35, overlap SIR 0 dB
-6.86 / 5.88 vs 6.73 / 5.88), hence the default. A learned score is what the paper uses."""
 
 AGREEMENT_TEMPERATURE = 0.02
 """``tau``: each further 0.02 of agreement shortfall (beyond the margin) costs a factor ``e``."""
@@ -111,32 +100,6 @@ MIN_EFFECTIVE = 0.15
 _EPS = 1e-8
 
 
-def _unit_rows(x: np.ndarray) -> np.ndarray:
-    x = np.asarray(x, dtype=np.float64)
-    n = np.linalg.norm(x, axis=-1, keepdims=True)
-    return x / np.maximum(n, 1e-12)
-
-
-def _check_matrix(x: Any, what: str) -> np.ndarray:
-    a = np.asarray(x, dtype=np.float64)
-    if a.ndim != 2 or a.shape[0] == 0 or a.shape[1] == 0:
-        raise ConfigError(
-            f"{what} must be a non-empty (count, dimension) array; got shape {a.shape}."
-        )
-    if not np.all(np.isfinite(a)):
-        raise ConfigError(f"{what} contain NaN or infinity.")
-    return a
-
-
-def _check_vector(x: Any, n: int, what: str) -> np.ndarray:
-    v = np.asarray(x, dtype=np.float64).reshape(-1)
-    if v.shape != (n,):
-        raise ConfigError(f"{what} must have one value per window ({n}); got shape {v.shape}.")
-    if not np.all(np.isfinite(v)):
-        raise ConfigError(f"{what} contains NaN or infinity.")
-    return np.clip(v, 0.0, 1.0)
-
-
 def effective_count(weights: np.ndarray) -> float:
     """Effective number of items ``1 / sum(w^2)`` of normalised weights (1 .. len).
 
@@ -156,90 +119,6 @@ def _softmax(logits: np.ndarray) -> np.ndarray:
     return e / e.sum()
 
 
-def guided_window_pool(
-    windows: WindowEmbeddings | np.ndarray,
-    activity: np.ndarray | None = None,
-    overlap: np.ndarray | None = None,
-    *,
-    temperature: float = WINDOW_TEMPERATURE,
-    iterations: int = 2,
-    target: np.ndarray | None = None,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Pool one reference's window embeddings with attention masked by the target's activity.
-
-    Parameters
-    ----------
-    windows
-        :class:`~voxref.encoding.WindowEmbeddings` or an ``(N, D)`` array.
-    activity
-        ``(N,)`` target activity ``z_t`` in [0, 1] per window (``None``: all 1).
-    overlap
-        ``(N,)`` probability that another talker overlaps each window (``None``: 0).
-    temperature
-        Cosine temperature of the score ``e_t = cos(x_t, c) / temperature``; ``inf`` gives the
-        plain masked mean.
-    iterations
-        Centroid refinements (``c`` starts as the masked mean).
-    target
-        A known target direction (e.g. the centroid of the *other* references, as
-        ``voxref.separation.guide`` computes it): scores are ``cos(x_t, target) / temperature``
-        and no centroid is iterated. With a known target a sharper temperature (0.1) is safe;
-        blind, it is not (see :data:`WINDOW_TEMPERATURE`).
-
-    Returns
-    -------
-    embedding : np.ndarray
-        ``(D,)`` unit-norm float32.
-    window_weights : np.ndarray
-        ``(N,)`` float32 attention weights summing to 1 (exactly 0 where the mask is 0).
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> x = np.array([[1.0, 0.0], [0.9, 0.1], [0.0, 1.0]])
-    >>> emb, w = guided_window_pool(x, activity=np.array([1.0, 1.0, 0.0]))
-    >>> w.round(3).tolist()
-    [0.5, 0.5, 0.0]
-    >>> emb, w = guided_window_pool(x, temperature=1.0)  # no mask, a mild score: the odd
-    >>> print(w.round(2))                                 # window is slightly down-weighted
-    [0.39 0.4  0.21]
-    >>> print(guided_window_pool(x)[1].round(2))  # default (inf): plain mean without a mask
-    [0.33 0.33 0.33]
-    """
-    emb = windows.embeddings if isinstance(windows, WindowEmbeddings) else windows
-    x = _unit_rows(_check_matrix(emb, "window embeddings"))
-    n = x.shape[0]
-    z = np.ones(n) if activity is None else _check_vector(activity, n, "activity")
-    mask = z if overlap is None else z * (1.0 - _check_vector(overlap, n, "overlap"))
-    if mask.sum() <= _EPS:
-        if z.sum() > _EPS:
-            log.info("every window overlaps another talker; pooling the active windows instead")
-            mask = z
-        else:
-            log.info("target activity is zero in every window; pooling all windows")
-            mask = np.ones(n)
-    if not temperature > 0:
-        raise ConfigError(f"temperature must be > 0; got {temperature}.")
-    a = mask / mask.sum()
-    anchor = None
-    if target is not None:
-        anchor = _unit_rows(np.asarray(target, dtype=np.float64).reshape(-1))
-        if anchor.shape != (x.shape[1],) or not np.all(np.isfinite(anchor)):
-            raise ConfigError(
-                f"target must be a finite ({x.shape[1]},) vector; got {np.shape(target)}."
-            )
-    for _ in range(max(int(iterations), 0) + 1):
-        c = _unit_rows((a[:, None] * x).sum(axis=0)) if anchor is None else anchor
-        if not np.isfinite(temperature):
-            break
-        e = (x @ c) / temperature
-        e = np.where(mask > 0, e, -np.inf)
-        a = mask * np.exp(e - e[mask > 0].max())
-        a = a / a.sum()
-    c = _unit_rows((a[:, None] * x).sum(axis=0))
-    return c.astype(np.float32), a.astype(np.float32)
-
-
 def agreement(embeddings: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
     """Cosine of each row with the (weighted) centroid of the *other* rows, ``(R,)``.
 
@@ -251,7 +130,7 @@ def agreement(embeddings: np.ndarray, weights: np.ndarray | None = None) -> np.n
     >>> agreement(np.array([[1.0, 0.0], [1.0, 0.0], [0.0, 1.0]])).round(3).tolist()
     [0.707, 0.707, 0.0]
     """
-    e = _unit_rows(_check_matrix(embeddings, "embeddings"))
+    e = unit_rows(check_matrix(embeddings, "embeddings"))
     r = e.shape[0]
     if r == 1:
         return np.ones(1)
@@ -264,7 +143,7 @@ def agreement(embeddings: np.ndarray, weights: np.ndarray | None = None) -> np.n
     flat = norms < 1e-9
     if flat.any():
         plain = e.sum(axis=0)[None, :] - e
-        cos[flat] = np.einsum("rd,rd->r", e[flat], _unit_rows(plain[flat]))
+        cos[flat] = np.einsum("rd,rd->r", e[flat], unit_rows(plain[flat]))
     return cos
 
 
@@ -342,7 +221,7 @@ def reference_weights(
     >>> print(reference_weights(e, [{"snr_db": 30.0}, {"snr_db": 30.0}, {"snr_db": 0.0}]).round(2))
     [0.5  0.5  0.01]
     """
-    e = _unit_rows(_check_matrix(embeddings, "embeddings"))
+    e = unit_rows(check_matrix(embeddings, "embeddings"))
     r = e.shape[0]
     if not 0.0 <= min_effective <= 1.0:
         raise ConfigError(f"min_effective must be within [0, 1]; got {min_effective}.")
@@ -395,7 +274,7 @@ def attention_pool(
     ([0.6000000238418579, 0.800000011920929], [1.0])
     """
     w = reference_weights(embeddings, qualities, **options)
-    e = _unit_rows(np.asarray(embeddings, dtype=np.float64))
+    e = unit_rows(np.asarray(embeddings, dtype=np.float64))
     return l2_normalize((w[:, None].astype(np.float64) * e).sum(axis=0)), w
 
 
@@ -409,6 +288,6 @@ def mean_pool(embeddings: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     >>> print(emb.round(4), w)
     [0.7071 0.7071] [0.5 0.5]
     """
-    e = _unit_rows(_check_matrix(embeddings, "embeddings"))
+    e = unit_rows(check_matrix(embeddings, "embeddings"))
     w = np.full(e.shape[0], 1.0 / e.shape[0], dtype=np.float32)
     return l2_normalize(e.mean(axis=0)), w

@@ -2,32 +2,49 @@
 
 References of one call are supposed to be one person, but a wrong file among them (another
 speaker's clip) would otherwise be averaged in without a word. :func:`choose_voice` groups the
-references' embeddings by voice (centroid linkage: the two closest groups merge while their
-centroids' cosine is at least :data:`DISTINCT_VOICES_BELOW`), then keeps one voice:
+references' embeddings by voice (centroid linkage: the two closest groups merge while they are
+closer than the threshold that applies to them), then keeps one voice:
 
 * the voice closest to ``guide`` when a guide is given;
 * else the voice most references hold (more references than any other voice);
 * else none: every reference is pooled and the result is a blend, which the caller must say.
 
-References of a voice that is not kept get no weight and the reason
-:data:`ANOTHER_VOICE`.
+References of a voice that is not kept get no weight and the reason :data:`ANOTHER_VOICE`.
 
-Threshold
----------
+Sound and degraded references
+-----------------------------
+References the clean stage judged weak (noise, clipping...; not merely short) are not grouped:
+they are pooled as before (quality pooling down-weights them). Of the others, a reference is
+*degraded* (:func:`degraded_report`) when it is reverberant (decay time of at least
+:data:`REVERBERANT_DECAY_S`, :func:`voxref.cleaning.reverb.decay_time`), overlapped by another
+voice (more than :data:`OVERLAPPED_ABOVE` of its speech after the guided masking), band-limited
+(below :data:`BAND_LIMITED_BELOW_HZ`: a telephone channel) or noisy (estimated SNR below
+:data:`NOISY_BELOW_DB`), and *sound* otherwise. Degradation moves an embedding away from its
+voice, and degraded references of one set tend to move together, so with one threshold for all a
+reverberant copy of the target was set apart from clean utterances of its voice, and in mixed
+sets the degraded references formed the majority and set the clean reference apart. Hence:
+
+* two groups that both hold sound references are two voices when the centroids of their *sound*
+  references are below :data:`DISTINCT_VOICES_BELOW` (degraded references do not vote there);
+* a group of degraded references only is another voice than a group when their centroids are
+  below :data:`DEGRADED_VOICES_BELOW`;
+* every reference counts for the majority.
+
+Thresholds
+----------
 :data:`DISTINCT_VOICES_BELOW` = 0.75 was chosen on the 24 clean test utterances of the six
-espeak-ng / flite fixture voices with the default GE2E encoder (one embedding per utterance):
-same-voice pairs have cosine 0.80 or more (mean 0.88), different-voice pairs 0.75 or less (mean
-0.53; highest: espeak-ng us-m3 vs rp-m7). With it, on those utterances: no voice's four
-utterances are split (0/6); three utterances of one voice plus one of another keep the three and
-set the fourth apart in 119 of 120 sets (missed: us-m3 with rp-m7); two plus two of two voices
-are a blend in 15 of 15 (0.72: 113/120 and 14/15; 0.78: 120/120, 15/15). The gap is narrow (0.75-0.80) and was measured on clean
-synthetic speech only: two similar real voices may be grouped as one (the previous behaviour: a
-blend) and a degraded clip of the target may stand apart. References the clean stage judged
-weak (noise, clipping...; not merely short) are therefore not grouped and are pooled as before.
-Reverberation is not judged: a copy of one test utterance under RT60 0.6 s reverberation was set
-apart from two clean utterances of its voice in 2 of 2 sets (espeak-ng us-m3, flite slt); white
-noise at 0 and 5 dB SNR and a -35 dB copy were judged weak and left in. It matches the cosine below which
+espeak-ng / flite fixture voices with the default GE2E encoder: same-voice pairs lie above it,
+different-voice pairs below (the gap is narrow and two similar real voices may be grouped as one,
+the previous behaviour: a blend). It matches the cosine below which
 :func:`voxref.separation.guide.target_activity` calls a window cluster another voice.
+:data:`DEGRADED_VOICES_BELOW` and :data:`REVERBERANT_DECAY_S` were chosen on the tuning voices
+(espeak-ng, group A) by ``scripts/voice_grouping_thresholds.py`` from the cosine of degraded
+references (reverberation RT60 0.3-0.9 s, overlap SIR 0/5 dB, telephone, babble, white noise) to
+clean references of their own voice and of other voices, and checked on the reporting voices;
+the measurements and the effect on the benchmark are in ``BENCHMARKS.md`` ("Grouping references
+by voice"). Where a degraded reference of another voice is closer to the target than
+:data:`DEGRADED_VOICES_BELOW`, the encoder cannot tell them apart and it is pooled (down-weighted
+by quality pooling).
 
 Examples
 --------
@@ -49,10 +66,33 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["DISTINCT_VOICES_BELOW", "ANOTHER_VOICE", "VoiceGroups", "group_voices", "choose_voice"]
+__all__ = [
+    "DISTINCT_VOICES_BELOW",
+    "DEGRADED_VOICES_BELOW",
+    "REVERBERANT_DECAY_S",
+    "BAND_LIMITED_BELOW_HZ",
+    "OVERLAPPED_ABOVE",
+    "NOISY_BELOW_DB",
+    "ANOTHER_VOICE",
+    "VoiceGroups",
+    "group_voices",
+    "choose_voice",
+    "degraded_report",
+]
 
-#: Centroid cosine below which two groups of references are two voices (see the module doc).
+#: Centroid cosine below which two groups of sound references are two voices (module doc).
 DISTINCT_VOICES_BELOW = 0.75
+#: Cosine below which a group of degraded references is another voice than the group it is
+#: compared with (module doc, "Degraded references").
+DEGRADED_VOICES_BELOW = 0.65
+#: Decay time (:func:`voxref.cleaning.reverb.decay_time`) from which a reference is reverberant.
+REVERBERANT_DECAY_S = 0.18
+#: Effective bandwidth below which a reference is band-limited (a telephone channel).
+BAND_LIMITED_BELOW_HZ = 5000.0
+#: Share of speech with other voices above which a reference is overlapped.
+OVERLAPPED_ABOVE = 0.02
+#: Estimated SNR below which a reference is degraded by noise (even when not judged weak).
+NOISY_BELOW_DB = 20.0
 #: The reason given to a reference of a voice that is not kept.
 ANOTHER_VOICE = "another voice than the other references"
 
@@ -64,23 +104,41 @@ def _unit(x: np.ndarray) -> np.ndarray:
 
 
 def group_voices(
-    embeddings: np.ndarray, threshold: float = DISTINCT_VOICES_BELOW
+    embeddings: np.ndarray,
+    threshold: float = DISTINCT_VOICES_BELOW,
+    degraded: Sequence[bool] | None = None,
+    degraded_threshold: float = DEGRADED_VOICES_BELOW,
 ) -> list[list[int]]:
     """Indices of the references of each voice, largest group first (ties: first index first).
 
     Centroid linkage: start with one group per reference and merge the two groups whose
-    (normalised) centroids are closest while that cosine is at least ``threshold``.
+    centroids are closest (relative to the threshold that applies to them) while they are at
+    least that threshold apart. Two groups that both hold a sound reference (``degraded`` false)
+    are compared by the centroids of their sound references against ``threshold``: degraded
+    references do not decide whether two sound ones are one voice. A group of degraded references
+    only is compared by its centroid with the other group's against ``degraded_threshold``.
     """
     e = _unit(np.atleast_2d(embeddings))
+    bad = np.zeros(len(e), bool) if degraded is None else np.asarray(degraded, bool).reshape(-1)
+    if bad.size != len(e):
+        raise ValueError(f"degraded has {bad.size} flags for {len(e)} references")
     groups = [[i] for i in range(len(e))]
     while len(groups) > 1:
-        c = _unit(np.stack([e[g].sum(0) for g in groups]))
-        sim = c @ c.T
-        np.fill_diagonal(sim, -np.inf)
-        i, j = np.unravel_index(int(np.argmax(sim)), sim.shape)
-        if sim[i, j] < threshold:
+        full = _unit(np.stack([e[g].sum(0) for g in groups]))
+        sound = [[i for i in g if not bad[i]] for g in groups]
+        best, pair = -np.inf, None
+        for i in range(len(groups)):
+            for j in range(i + 1, len(groups)):
+                if sound[i] and sound[j]:
+                    cos = float(_unit(e[sound[i]].sum(0)) @ _unit(e[sound[j]].sum(0)))
+                    margin = cos - threshold
+                else:
+                    margin = float(full[i] @ full[j]) - degraded_threshold
+                if margin > best:
+                    best, pair = margin, (i, j)
+        if pair is None or best < 0:
             break
-        i, j = min(i, j), max(i, j)
+        i, j = pair
         groups[i] = sorted(groups[i] + groups[j])
         del groups[j]
     return sorted(groups, key=lambda g: (-len(g), g[0]))
@@ -151,6 +209,8 @@ def choose_voice(
     embeddings: np.ndarray,
     guide: np.ndarray | None = None,
     threshold: float = DISTINCT_VOICES_BELOW,
+    degraded: Sequence[bool] | None = None,
+    degraded_threshold: float = DEGRADED_VOICES_BELOW,
 ) -> VoiceGroups:
     """Group ``(R, D)`` reference embeddings by voice and choose the voice to keep.
 
@@ -161,10 +221,16 @@ def choose_voice(
     guide
         Optional enrollment embedding of the target: the voice closest to it is kept.
     threshold
-        Centroid cosine below which two groups are two voices.
+        Centroid cosine below which two groups of sound references are two voices.
+    degraded
+        Per reference, whether it is degraded but usable (:func:`degraded_report`); such
+        references do not vote on which sound references are another voice (see
+        :func:`group_voices`).
+    degraded_threshold
+        Centroid cosine below which a group of degraded references is another voice.
     """
     e = _unit(np.atleast_2d(embeddings))
-    groups = group_voices(e, threshold)
+    groups = group_voices(e, threshold, degraded, degraded_threshold)
     c = _unit(np.stack([e[g].sum(0) for g in groups]))
     cosines = (c @ c.T).astype(np.float32)
     if len(groups) == 1:
@@ -187,6 +253,37 @@ def _judged(reference: object) -> bool:
     return all(why.startswith("short") for why in q.reasons)
 
 
+def degraded_report(quality: object, decay_s: float = REVERBERANT_DECAY_S) -> bool:
+    """Whether a reference the clean stage let through is degraded: reverberant (decay time of
+    at least ``decay_s``), overlapped by another voice (more than :data:`OVERLAPPED_ABOVE` of
+    its speech), band-limited (below :data:`BAND_LIMITED_BELOW_HZ`) or noisy (estimated SNR
+    below :data:`NOISY_BELOW_DB`). ``quality`` is a
+    :class:`~voxref.cleaning.quality.QualityReport` (``None``: nothing measured, not degraded).
+
+    Examples
+    --------
+    >>> from voxref.cleaning.quality import QualityReport
+    >>> dry = QualityReport("a.wav", 5.0, 4.0, snr_db=40.0, bandwidth_hz=8000.0, decay_s=0.06)
+    >>> degraded_report(dry), degraded_report(QualityReport("b.wav", 5.0, 4.0, decay_s=0.3))
+    (False, True)
+    """
+    if quality is None:
+        return False
+
+    def measured(name: str) -> float | None:
+        v = getattr(quality, name, None)
+        return None if v is None or not np.isfinite(v) else float(v)
+
+    decay, overlap = measured("decay_s"), measured("overlap_ratio")
+    band, snr = measured("bandwidth_hz"), measured("snr_db")
+    return bool(
+        (decay is not None and decay >= decay_s)
+        or (overlap is not None and overlap > OVERLAPPED_ABOVE)
+        or (band is not None and band < BAND_LIMITED_BELOW_HZ)
+        or (snr is not None and snr < NOISY_BELOW_DB)
+    )
+
+
 def keep_one_voice(
     references: Sequence, guide: np.ndarray | None = None
 ) -> tuple[list, VoiceGroups]:
@@ -204,7 +301,10 @@ def keep_one_voice(
     if len(judged) < 2:
         every = list(range(len(references)))
         return list(references), VoiceGroups([every], 0, "one voice", np.ones((1, 1), np.float32))
-    voices = choose_voice(np.stack([references[i].embedding for i in judged]), guide)
+    degraded = [degraded_report(getattr(references[i], "quality", None)) for i in judged]
+    voices = choose_voice(
+        np.stack([references[i].embedding for i in judged]), guide, degraded=degraded
+    )
     voices.groups = [[judged[i] for i in g] for g in voices.groups]
     if voices.mixed:
         logging.getLogger("voxref.embedder").warning(

@@ -34,6 +34,7 @@ from typing import Any
 
 import numpy as np
 
+from ...atomic import atomic_write, atomic_write_text
 from ...errors import ConfigError
 from ..export import EmbeddingDimensionError
 
@@ -207,11 +208,11 @@ def write_d_vector_file(
     mapping.update(new)
     p.parent.mkdir(parents=True, exist_ok=True)
     if p.suffix == ".json":
-        p.write_text(json.dumps(mapping, indent=4), encoding="utf-8")
+        atomic_write_text(p, json.dumps(mapping, indent=4))
     else:
         import torch
 
-        torch.save(mapping, p)
+        atomic_write(p, lambda tmp: torch.save(mapping, tmp))
     return p, counts
 
 

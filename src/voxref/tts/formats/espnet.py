@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from ...atomic import atomic_write, atomic_write_text
 from ...errors import ConfigError
 
 __all__ = ["write_kaldi_vectors", "read_ark_at", "read_kaldi_scp", "export_espnet"]
@@ -78,17 +79,21 @@ def write_kaldi_vectors(
     name = (
         f"{scp_path_prefix.rstrip('/')}/{ark_p.name}" if scp_path_prefix else str(ark_p.resolve())
     )
-    lines = []
-    with open(ark_p, "wb") as fh:
-        for key in sorted(vectors, key=str):
-            k = _check_key(key)
-            v = np.asarray(vectors[key], dtype="<f4").reshape(-1)
-            if not np.all(np.isfinite(v)):
-                raise ConfigError(f"{k}: the vector holds NaN or infinity.")
-            fh.write(k.encode("utf-8") + b" ")
-            lines.append(f"{k} {name}:{fh.tell()}\n")
-            fh.write(b"\0B" + b"FV " + b"\x04" + struct.pack("<i", v.size) + v.tobytes())
-    scp_p.write_text("".join(lines), encoding="utf-8")
+    lines: list[str] = []
+
+    def write_ark(tmp: Path) -> None:
+        with open(tmp, "wb") as fh:
+            for key in sorted(vectors, key=str):
+                k = _check_key(key)
+                v = np.asarray(vectors[key], dtype="<f4").reshape(-1)
+                if not np.all(np.isfinite(v)):
+                    raise ConfigError(f"{k}: the vector holds NaN or infinity.")
+                fh.write(k.encode("utf-8") + b" ")
+                lines.append(f"{k} {name}:{fh.tell()}\n")
+                fh.write(b"\0B" + b"FV " + b"\x04" + struct.pack("<i", v.size) + v.tobytes())
+
+    atomic_write(ark_p, write_ark)
+    atomic_write_text(scp_p, "".join(lines))
     return ark_p, scp_p
 
 

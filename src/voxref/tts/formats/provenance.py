@@ -23,6 +23,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from ...atomic import atomic_write_text
+
 __all__ = [
     "SIDECAR_SUFFIX",
     "DIRECTORY_SIDECAR",
@@ -246,7 +248,7 @@ def write_provenance(
     }
     out = provenance_path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(info, indent=2, default=_jsonable) + "\n", encoding="utf-8")
+    atomic_write_text(out, json.dumps(info, indent=2, default=_jsonable) + "\n")
     return out
 
 

@@ -36,6 +36,7 @@ from typing import Any
 
 import numpy as np
 
+from ...atomic import atomic_save_npy
 from ...errors import (
     ConfigError,
     MissingDependencyError,
@@ -332,8 +333,7 @@ def write_rtvc_embeds(embeds_dir: str | os.PathLike, vectors: Mapping[str, Any])
             )
         fname = name if name.startswith("embed-") and name.endswith(".npy") else f"embed-{name}.npy"
         p = out_dir / fname
-        with open(p, "wb") as fh:
-            np.save(fh, (v / np.linalg.norm(v)).astype(np.float32), allow_pickle=False)
+        atomic_save_npy(p, (v / np.linalg.norm(v)).astype(np.float32))
         written.append(p)
     return written
 

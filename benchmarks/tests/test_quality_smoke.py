@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+
 from benchmarks.quality.harness import QualityConfig, run_quality
 
 pytestmark = pytest.mark.slow  # ~40 s of CPU: builds a corpus, runs 4 methods x 5 conditions

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from benchmarks.quality.metrics import equal_error_rate, min_dcf, roc_error_rates, summarize_scores
 
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from benchmarks.quality.conditions import (
     CORPUS_LEVEL_DBFS,
     InterfererBank,

@@ -1,7 +1,7 @@
 """The :class:`Embedder`: composes load -> clean -> guide -> encode -> pool, holding the models.
 
-The pipeline stands above the packages it composes (:mod:`voxref.cleaning`, :mod:`voxref.separation`,
-:mod:`voxref.embedder`); none of them imports it.
+Which voice or separated stream of a reference it keeps: :mod:`voxref.pipeline.voice_keeping`;
+what it returns: :mod:`voxref.pipeline.results`.
 """
 
 from __future__ import annotations
@@ -10,206 +10,46 @@ import dataclasses
 import logging
 import os
 import threading
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .audio.level import TARGET_LEVEL_DBFS, check_level_dbfs, level_audio
-from .audio.load import AudioInput, load_audio
-from .audio.signal import Audio
-from .cleaning.vad import check_vad_name
-from .embedder.guide_vector import check_guide, check_guiding_flag
-from .embedder.registry import get_encoder
-from .encoding import Encoder, WindowEmbeddings, l2_normalize
-from .errors import (
+from ..audio.level import TARGET_LEVEL_DBFS, check_level_dbfs, level_audio
+from ..audio.load import AudioInput, load_audio
+from ..audio.signal import Audio
+from ..cleaning.vad import check_vad_name
+from ..embedder.guide_vector import check_guide, check_guiding_flag
+from ..embedder.registry import get_encoder
+from ..encoding import Encoder, l2_normalize
+from ..errors import (
     BatchReport,
     ConfigError,
     InputFate,
     LowConfidenceWarning,
-    MissingCheckpointError,
     NonFiniteAudioError,
     NoUsableReferenceError,
     TooShortAudioError,
     VoxrefError,
 )
-from .option_checks import (
+from ..option_checks import (
     check_device,
     check_level_range,
     check_min_seconds,
     check_speakers_mapping,
 )
-from .tuning import EmbedderTuning, check_removed_options
+from ..tuning import EmbedderTuning, check_removed_options
+from .inputs import as_list, name_of
+from .results import EmbeddingResult, PartialBatchError, PreparedReference, ReferenceResult
+from .voice_keeping import VoiceKeeping, separator_spec
 
-__all__ = [
-    "Embedder",
-    "EmbeddingResult",
-    "PreparedReference",
-    "ReferenceResult",
-    "PartialBatchError",
-    "get_embedder",
-]
+__all__ = ["Embedder"]
 
 log = logging.getLogger(__name__)
 
 
-@dataclass
-class PreparedReference:
-    """One reference after the stages that do not depend on the other references.
-
-    Attributes
-    ----------
-    source
-        Input name.
-    audio
-        The loaded audio (mono, encoder rate).
-    speech
-        The audio the encoder saw (after cleaning: denoised speech regions, concatenated).
-    windows
-        Window embeddings of ``speech`` (times on the concatenated-speech timeline; see
-        :meth:`to_original_time`).
-    speech_seconds
-        Duration of ``speech``.
-    regions
-        Speech regions (:class:`voxref.cleaning.vad.SpeechRegions`) on the recording's timeline, or
-        ``None`` when cleaning is off.
-    report
-        The :class:`voxref.cleaning.quality.QualityReport`, or ``None`` when cleaning is off.
-    denoiser
-        Name of the denoiser that ran.
-    """
-
-    source: str
-    audio: Audio
-    speech: Audio
-    windows: WindowEmbeddings
-    speech_seconds: float
-    regions: Any = None
-    report: Any = None
-    denoiser: str = "off"
-    extras: dict[str, Any] = field(default_factory=dict)
-
-    def to_original_time(self, t: np.ndarray) -> np.ndarray:
-        """Map times on the concatenated-speech timeline (window starts/ends) to the recording's."""
-        from .audio.timeline import concatenated_to_source
-
-        t = np.asarray(t, dtype=np.float64)
-        if self.regions is None or not len(self.regions):
-            return t
-        return concatenated_to_source(t, self.regions.regions)
-
-
-@dataclass
-class ReferenceResult:
-    """What voxref made of one reference.
-
-    Attributes
-    ----------
-    source
-        Input name (path or ``"<array i>"``).
-    embedding
-        Unit-norm embedding of this reference, or ``None`` when it was rejected.
-    weight
-        Its weight in the pooled speaker embedding (weights of used references sum to 1).
-    fate
-        Status and reason (used / down-weighted / rejected / failed).
-    windows
-        The window embeddings it was pooled from.
-    window_weights
-        Per-window pooling weights (sum to 1).
-    speech_seconds
-        Seconds of audio the embedding was computed from.
-    activity
-        :class:`voxref.separation.guide.TargetActivity` of its windows (``None`` unguided).
-    quality
-        Its :class:`voxref.cleaning.quality.QualityReport`, with the overlap measured by guiding.
-    """
-
-    source: str
-    embedding: np.ndarray | None
-    weight: float
-    fate: InputFate
-    windows: WindowEmbeddings | None = None
-    window_weights: np.ndarray | None = None
-    speech_seconds: float = 0.0
-    prepared: PreparedReference | None = None
-    activity: Any = None
-    quality: Any = None
-
-
-@dataclass
-class EmbeddingResult:
-    """A pooled speaker embedding and the per-reference details that explain it.
-
-    ``advanced`` holds the :class:`~voxref.tuning.EmbedderTuning` options that were changed from
-    their defaults (:meth:`~voxref.tuning.EmbedderTuning.changed`; empty with the defaults).
-    """
-
-    embedding: np.ndarray
-    references: list[ReferenceResult]
-    report: BatchReport
-    encoder: dict
-    pooling: str
-    voices: Any = None  # pooling.voices.VoiceGroups over the used references
-    advanced: dict[str, float] = field(default_factory=dict)
-
-    @property
-    def voice_groups(self) -> list[list[str]]:
-        """Sources of the references of each voice (one group when they share one voice)."""
-        used = [r.source for r in self.references if r.embedding is not None]
-        return [used] if self.voices is None else self.voices.named(used)
-
-    @property
-    def blend(self) -> bool:
-        """True when the references hold several voices and none was chosen: a blend."""
-        return self.voices is not None and self.voices.kept is None
-
-    @property
-    def weights(self) -> np.ndarray:
-        """Pooling weight of each reference, in input order (0 for rejected ones)."""
-        return np.array([r.weight for r in self.references], dtype=np.float32)
-
-    def to_dict(self) -> dict:
-        """JSON-friendly summary (no arrays but the embedding)."""
-        return {
-            "embedding": self.embedding.tolist(),
-            "encoder": self.encoder,
-            "pooling": self.pooling,
-            "advanced": dict(self.advanced),
-            "voices": self.voice_groups,
-            "blend": self.blend,
-            "references": [
-                {
-                    "source": r.source,
-                    "weight": float(r.weight),
-                    "status": r.fate.status,
-                    "reason": r.fate.reason,
-                    "speech_seconds": round(float(r.speech_seconds), 3),
-                }
-                for r in self.references
-            ],
-        }
-
-
-class PartialBatchError(VoxrefError):
-    """Some speakers of :meth:`Embedder.embed_many` had no usable reference.
-
-    ``results`` holds the speakers that did succeed; ``failures`` maps each failed speaker to its
-    :class:`~voxref.errors.NoUsableReferenceError`.
-    """
-
-    def __init__(self, results: dict[str, np.ndarray], failures: dict[str, VoxrefError]) -> None:
-        self.results = results
-        self.failures = failures
-        lines = [f"{len(failures)} speaker(s) failed, {len(results)} succeeded:"]
-        lines += [f"  - {spk}: {str(err).splitlines()[0]}" for spk, err in failures.items()]
-        lines.append("Pass skip_failed=True to get the successful ones back with a report instead.")
-        super().__init__("\n".join(lines))
-
-
-class Embedder:
+class Embedder(VoiceKeeping):
     """Turns one speaker's reference recordings into one L2-normalised embedding.
 
     Models load once, lazily, on first use; one ``Embedder`` can be shared between threads.
@@ -246,10 +86,7 @@ class Embedder:
         in the speech band (:data:`~voxref.audio.level.TARGET_LEVEL_DBFS`; about -20 dBFS over
         the full band for an average voice), about the level of the speech Resemblyzer-based TTS
         models were trained on; why the speech band: :mod:`voxref.audio.level`. Level on vs off
-        measured on the quality benchmark (full-band meter then) in
-        ``benchmarks/results/level_decision.md`` (EER k=3 with vs without: quiet-20dB 1.28 vs
-        4.81 %, level-random 1.35 vs 11.92 %, clean 1.35 vs 1.28 %, all degraded 0.93x
-        [0.89-0.97]).
+        on the quality benchmark: ``benchmarks/results/level_decision.md`` and BENCHMARKS.md.
     separate
         Split references into two talkers and keep the target's stream
         (:mod:`voxref.separation.streams`). ``True``: voxref's own separator
@@ -265,8 +102,7 @@ class Embedder:
         without a guide keeps the stream of the voice that dominates it. Other separators keep
         a stream only when it is closer to the target than the unseparated reference (never for
         a lone reference). References the clean stage found babble in are never separated.
-        Measured in BENCHMARKS.md, "Overlapped references" (three references overlapped at 0 dB:
-        EER 6.41 % vs 7.56 % without, 7.31 % plain mean; one: 11.00 vs 12.93 %).
+        Measured in BENCHMARKS.md, "Overlapped references".
     strict
         When every reference is unusable: ``True`` raises
         :class:`~voxref.errors.NoUsableReferenceError`; ``False`` (default) embeds them anyway
@@ -317,7 +153,7 @@ class Embedder:
         advanced: EmbedderTuning | Mapping[str, Any] | None = None,
         **removed: Any,
     ) -> None:
-        from .embedder.pooling import POOLING_METHODS
+        from ..embedder.pooling import POOLING_METHODS
 
         check_removed_options(removed)  # old spellings raise, naming the new one
 
@@ -341,11 +177,11 @@ class Embedder:
         self._clean_options: dict[str, Any] = {"vad": check_vad_name(vad)}
         if denoise is not None:
             if isinstance(denoise, str):
-                from .cleaning.denoise import check_policy
+                from ..cleaning.denoise import check_policy
 
                 check_policy(denoise)  # a typo fails here, not at the first reference
             self._clean_options["denoise"] = denoise
-        self.separate: str | Path | None = _separator_spec(separate)
+        self.separate: str | Path | None = separator_spec(separate)
         self._separator: Any = None
         self.strict = bool(strict)
         self.device = check_device(device)
@@ -382,7 +218,7 @@ class Embedder:
         >>> type(emb.encoder).__name__, emb.dimension
         ('CheckpointGE2EEncoder', 256)
         """
-        from .embedder.loader import load_pretrained
+        from ..embedder.loader import load_pretrained
 
         encoder = load_pretrained(
             source,
@@ -409,7 +245,7 @@ class Embedder:
         offline model raises its own error here, before any audio is read."""
         _ = self.encoder
         if self.clean:
-            from .cleaning.vad import get_vad
+            from ..cleaning.vad import get_vad
 
             get_vad(self._clean_options["vad"])
 
@@ -439,7 +275,7 @@ class Embedder:
         audio = self.load(x, index=index, sample_rate=sample_rate)
         speech, regions, report, cleaned = audio, None, None, None
         if self.clean:
-            from .cleaning.pipeline import clean
+            from ..cleaning.pipeline import clean
 
             cleaned = clean(audio, **self._clean_options).raise_if_rejected()
             speech, regions, report = cleaned.speech, cleaned.regions, cleaned.report
@@ -449,9 +285,29 @@ class Embedder:
                 "Give a longer clip of the target voice.",
                 audio.source,
             )
-        speech = level_audio(speech, self.level_dbfs)
+        return self.encode_speech(
+            audio,
+            level_audio(speech, self.level_dbfs),
+            regions=regions,
+            report=report,
+            denoiser=cleaned.denoiser if cleaned is not None else "off",
+        )
+
+    def encode_speech(
+        self, audio: Audio, speech: Audio, samples: np.ndarray | None = None, **fields: Any
+    ) -> PreparedReference:
+        """The last stage of :meth:`prepare`: window embeddings of the cleaned, levelled speech.
+
+        ``samples`` (default: ``speech.samples``) are what the encoder sees; ``fields`` are the
+        other :class:`PreparedReference` fields (``regions``, ``report``, ``denoiser``,
+        ``extras``). Raises :class:`~voxref.errors.NonFiniteAudioError` when the encoder gives
+        non-finite embeddings.
+        """
         windows = self.encoder.embed_windows(
-            speech.samples, self.advanced.window, self.advanced.hop, source=audio.source
+            speech.samples if samples is None else samples,
+            self.advanced.window,
+            self.advanced.hop,
+            source=audio.source,
         )
         if not np.all(np.isfinite(windows.embeddings)):
             raise NonFiniteAudioError(
@@ -465,9 +321,7 @@ class Embedder:
             speech=speech,
             windows=windows,
             speech_seconds=speech.duration,
-            regions=regions,
-            report=report,
-            denoiser=cleaned.denoiser if cleaned is not None else "off",
+            **fields,
         )
 
     def combine(
@@ -484,14 +338,14 @@ class Embedder:
         masked by that activity (:func:`voxref.embedder.pooling.guided_window_pool`), then
         quality-aware attention over references (:func:`voxref.embedder.pooling.pool_references`).
         """
-        from .embedder.pooling import guided_window_pool, pool_references
-        from .embedder.pooling.voices import keep_one_voice
+        from ..embedder.pooling import guided_window_pool, pool_references
+        from ..embedder.pooling.voices import keep_one_voice
 
         usable = [p for p in prepared if isinstance(p, PreparedReference)]
         activities: list[Any] = [None] * len(usable)
         pooled_windows = [p.windows for p in usable]
         if self.guiding and usable:
-            from .separation.guide import target_activity
+            from ..separation.guide import target_activity
 
             activities = target_activity(
                 [p.windows for p in usable], guide=guide, attribute_only=True
@@ -513,7 +367,7 @@ class Embedder:
             else:
                 # several references (or a guide) say who the target is: a reference holding two
                 # voices keeps the one closest to it, re-embedded where it speaks alone
-                from .separation.dominant import guided_voice, worth_splitting
+                from ..separation.dominant import guided_voice, worth_splitting
 
                 for i, (p, act) in enumerate(zip(usable, activities)):
                     target = guide if guide is not None else act.target
@@ -593,98 +447,6 @@ class Embedder:
             advanced=self.advanced.changed(),
         )
 
-    def voice_split(self, prepared: PreparedReference) -> Any:
-        """Two voices of a reference, each re-embedded where it speaks alone (or ``None``).
-
-        :func:`voxref.separation.keep.voice_split` with this embedder's encoder.
-        """
-        from .separation.keep import voice_split
-
-        return voice_split(prepared, self.encoder)
-
-    @property
-    def separator(self) -> Any:
-        """The two-talker separator (loaded on first use; ``None`` when ``separate`` is off)."""
-        if self.separate is None:
-            return None
-        with self._lock:
-            if self._separator is None:
-                if isinstance(self.separate, Path):
-                    from .separation.separator import TwoSpeakerSeparator
-
-                    self._separator = TwoSpeakerSeparator.load(self.separate)
-                else:
-                    from .separation.speechbrain_separator import SpeechBrainSeparator
-
-                    self._separator = SpeechBrainSeparator.load(self.separate, device=self.device)
-        return self._separator
-
-    def separated_streams(self, prepared: PreparedReference) -> Any:
-        """The reference's speech split into two talkers, each as ``(windows, activity)``.
-
-        :func:`voxref.separation.keep.separated_streams` with :attr:`separator`, this
-        embedder's encoder, level and windows. ``None`` when ``separate`` is off or the audio
-        was dropped before it was computed.
-        """
-        from .separation.keep import separated_streams
-
-        if "streams" in prepared.extras:
-            return prepared.extras["streams"]  # without loading the separator
-        if prepared.speech is None or self.separator is None:
-            return None
-        return separated_streams(
-            prepared,
-            self.separator,
-            self.encoder,
-            level_dbfs=self.level_dbfs,
-            window=self.advanced.window,
-            hop=self.advanced.hop,
-        )
-
-    def separated_target(
-        self, prepared: PreparedReference, target: np.ndarray | None, activity: Any = None
-    ) -> tuple[WindowEmbeddings, Any] | None:
-        """The reference's separated stream closest to ``target``, as ``(windows, activity)``.
-
-        :func:`voxref.separation.keep.separated_target` of :meth:`separated_streams`, with this
-        embedder's ``advanced.separate_threshold_db`` and ``advanced.separate_margin``; the
-        unseparated reference is its windows pooled under ``activity`` (the guided target
-        activity), as :meth:`combine` would pool them. ``target=None``: a lone reference without a guide.
-        """
-        from .embedder.pooling import guided_window_pool
-        from .separation.keep import separated_target
-
-        def unseparated() -> np.ndarray:
-            if activity is not None:
-                pooled, _ = guided_window_pool(prepared.windows, activity.weights, activity.overlap)
-            else:
-                pooled, _ = guided_window_pool(prepared.windows)
-            return pooled
-
-        def threshold_db() -> float | None:
-            if self.advanced.separate_threshold_db is not None:
-                return self.advanced.separate_threshold_db
-            return getattr(self.separator, "separation_threshold_db", None)
-
-        return separated_target(
-            prepared,
-            self.separated_streams(prepared),
-            target,
-            unseparated=unseparated,
-            threshold_db=threshold_db,
-            margin=self.advanced.separate_margin,
-        )
-
-    def lone_target(self, prepared: PreparedReference) -> Any:
-        """The dominant voice of a reference used alone, without another speaker's turns.
-
-        :func:`voxref.separation.keep.lone_target` with this embedder's encoder; ``None`` when
-        it holds one voice or no voice dominates.
-        """
-        from .separation.keep import lone_target
-
-        return lone_target(prepared, self.encoder)
-
     def prepare_all(
         self, inputs: AudioInput | Sequence[AudioInput], *, sample_rate: int | None = None
     ) -> list[PreparedReference | InputFate]:
@@ -693,9 +455,9 @@ class Embedder:
         With more than one torch thread, long enough references are prepared side by side
         (:mod:`voxref.embedder.workers`; same results, input order kept).
         """
-        from .embedder.workers import map_in_order, reference_threads
+        from ..embedder.workers import map_in_order, reference_threads
 
-        items = _as_list(inputs)
+        items = as_list(inputs)
         if not items:
             raise ConfigError("no reference given; pass at least one file, array or tensor.")
         self.load_models()  # a model or configuration error fails here, not per reference
@@ -705,7 +467,7 @@ class Embedder:
             try:
                 return self.prepare(x, index=i, sample_rate=sample_rate)
             except VoxrefError as exc:
-                name = getattr(exc, "source", None) or _name_of(x, i)
+                name = getattr(exc, "source", None) or name_of(x, i)
                 reason = getattr(exc, "reason", str(exc))
                 log.warning("reference %s rejected: %s", name, reason)
                 return InputFate(name, "rejected", reason, type(exc).__name__)
@@ -726,11 +488,9 @@ class Embedder:
         guide = check_guide(guide, dimension=self.dimension, guiding=self.guiding)  # before audio
         prepared = self.prepare_all(inputs, sample_rate=sample_rate)
         if not self.strict and not any(isinstance(p, PreparedReference) for p in prepared):
-            from .best_effort import best_effort_references
+            from ..best_effort import best_effort_references
 
-            prepared = best_effort_references(
-                self, _as_list(inputs), prepared, sample_rate, PreparedReference
-            )
+            prepared = best_effort_references(self, as_list(inputs), prepared, sample_rate)
             kept = [p for p in prepared if isinstance(p, PreparedReference)]
             if kept:
                 import warnings
@@ -798,70 +558,3 @@ class Embedder:
         if return_details:
             results.update(failures)
         return results
-
-
-def _separator_spec(separate: bool | str | os.PathLike) -> str | Path | None:
-    """``None`` (off), a voxref separator checkpoint ``Path``, or a SpeechBrain directory / hub
-    id ``str``; a missing voxref checkpoint fails here, not at the first reference."""
-    if separate is False or separate is None:
-        return None
-    from .loading.modules import means_shipped
-    from .separation.speechbrain_separator import is_speechbrain_separator
-
-    if means_shipped(separate):
-        from .separation.separator import default_checkpoint
-
-        separate = default_checkpoint()
-    elif is_speechbrain_separator(separate):
-        return str(separate)
-    path = Path(separate)
-    if not path.is_file():
-        raise MissingCheckpointError(
-            f"no separator checkpoint at {path}; pass separate=False, a SpeechBrain separation "
-            "model (directory or hub id), or train one with scripts/train_separator.py."
-        )
-    return path
-
-
-def _as_list(inputs: Any) -> list:
-    if isinstance(inputs, Mapping):
-        raise ConfigError(
-            "got a mapping; embed() takes one speaker's references (a list). For several "
-            "speakers use embed_many({speaker: [files...]})."
-        )
-    if isinstance(inputs, (list, tuple)) and not (
-        len(inputs) == 2
-        and isinstance(inputs, tuple)
-        and np.isscalar(inputs[1])
-        and not isinstance(inputs[1], str)
-    ):
-        return list(inputs)
-    if (
-        isinstance(inputs, Iterable)
-        and not isinstance(inputs, (str, bytes, np.ndarray, tuple))
-        and not hasattr(inputs, "shape")
-    ):
-        return list(inputs)
-    return [inputs]
-
-
-def _name_of(x: Any, i: int) -> str:
-    return str(x) if isinstance(x, (str, os.PathLike)) else f"<array {i}>"
-
-
-_SHARED: dict[tuple, Embedder] = {}
-_SHARED_LOCK = threading.Lock()
-
-
-def get_embedder(**options: Any) -> Embedder:
-    """The shared :class:`Embedder` for these options (built once per process).
-
-    The one-call functions (:func:`voxref.embed`, ...), long-file streaming and batch runs use it,
-    so that models load once per process.
-    """
-    key = tuple(sorted((k, repr(v)) for k, v in options.items()))
-    with _SHARED_LOCK:
-        emb = _SHARED.get(key)
-        if emb is None:
-            emb = _SHARED[key] = Embedder(**options)
-    return emb

@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 import pytest
+
 from benchmarks.run import write_json
 from benchmarks.speed.machine import THREAD_VARS, run_info, set_thread_env
 

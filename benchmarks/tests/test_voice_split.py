@@ -6,6 +6,7 @@ import shutil
 
 import numpy as np
 import pytest
+
 from benchmarks.corpus.build import CorpusConfig, plan_speakers, select_voices
 from benchmarks.corpus.synth import (
     FESTIVAL_VOICES,

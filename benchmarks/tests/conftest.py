@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
+
+from tests.conftest import speech_by_speaker, speech_manifest  # noqa: F401  (the speech fixtures)
+
+# as in tests/conftest.py: no telemetry, no hub downloads
+os.environ.setdefault("PYANNOTE_METRICS_ENABLED", "false")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 
 @pytest.fixture(scope="session")

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import soundfile as sf
+
 from benchmarks.speed import harness, scenarios
 from benchmarks.speed.audio import make_speed_audio
 from benchmarks.speed.scenarios import NotAvailable, Scenario, run_scenario
@@ -41,7 +42,7 @@ def test_missing_stage_is_na_and_budget_limits_repeats(
     audio, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     def missing(_audio):
-        raise NotAvailable("voxref.separation.target: not written yet")
+        raise NotAvailable("speechbrain: not installed")
 
     def slow(_audio):
         return (lambda: time.sleep(0.05)), None
@@ -55,13 +56,14 @@ def test_missing_stage_is_na_and_budget_limits_repeats(
         scenarios.SCENARIOS, "t.slow@ref5", Scenario("t.slow@ref5", "voxref", "pool", "ref5", slow)
     )
     rec = run_scenario("t.missing@ref5", audio)
-    assert rec["status"] == "n/a" and "not written yet" in rec["reason"]
+    assert rec["status"] == "n/a" and "not installed" in rec["reason"]
     rec = run_scenario("t.slow@ref5", audio, repeats=50, budget_seconds=0.12)
     assert rec["status"] == "ok" and 2 <= len(rec["times"]) <= 4
 
 
 def test_scenario_in_subprocess_reports_its_own_peak_rss(audio) -> None:
     import numpy as np
+
     from benchmarks.speed.scenarios import peak_rss_mb
 
     ballast = np.ones(100_000_000 // 8 * 8, dtype=np.uint8)  # parent peak grows by ~100 MB ...
@@ -159,6 +161,7 @@ def test_interleaved_section_shows_ratios_goals_and_thread_scaling() -> None:
             }
             for name, ours in zip(GOALS, (0.15, 0.9, 0.3))
         }
+        inputs["3x5s-white5"].update(denoiser_seconds=0.3 * scale, denoiser_ratio=3.0 * scale)
         return {"threads": threads, "inputs": inputs}
 
     result = {
@@ -173,3 +176,47 @@ def test_interleaved_section_shows_ratios_goals_and_thread_scaling() -> None:
     assert "| 3x5s-white5 | 1 | 0.900 | 0.100 | 9.00 | <= 5 (not met) |" in md
     assert "- long: 0.50 (0.150 s vs 0.300 s)" in md
     assert md.count("| encode (GE2E windows) | 0.100 (10%)") == 1
+    assert "- 3x5s-white5, 1 thread(s): 0.300 s = 3.00x Resemblyzer's whole call" in md
+
+
+def test_voice_gate_summary_counts_what_a_threshold_skips() -> None:
+    from benchmarks.speed.voice_gate import markdown, summary
+
+    rows = [
+        {"long_cosine": 0.95, "split": False},
+        {"long_cosine": 0.86, "split": False},
+        {"long_cosine": 0.80, "split": True},
+        {"long_cosine": 0.70, "split": True},
+    ]
+    s = summary(rows, 0.85)
+    assert s["max_long_cosine_of_split"] == 0.80 and s["min_long_cosine_of_one_voice"] == 0.86
+    assert (s["skipped"], s["skipped_one_voice"], s["wrongly_skipped"]) == (2, 2, 0)
+    assert summary(rows, 0.75)["wrongly_skipped"] == 1
+    md = markdown({"A": {"summary": s}})
+    assert "| A | 4 | 2 | 0.800 | 2 | 0 |" in md
+
+
+def test_quality_check_counts_changed_rows() -> None:
+    from benchmarks.speed.quality_check import compare
+
+    def run(eer: float) -> dict:
+        row = {"method": "voxref", "eer": eer, "min_dcf": 0.1, "mean_target": 0.8}
+        rows = [
+            {**row, "condition": "clean", "k": 1, "mean_nontarget": 0.5},
+            {**row, "condition": "white-5dB", "k": 1, "eer": 0.2, "mean_nontarget": 0.5},
+            {
+                **row,
+                "method": "resemblyzer",
+                "condition": "clean",
+                "k": 1,
+                "eer": 0.9,
+                "mean_nontarget": 0.5,
+            },
+        ]
+        return {"results": rows, "run": {"git": {"commit": "0123456789abcdef"}, "command": "c"}}
+
+    same = compare(run(0.1), run(0.1))
+    assert (same["rows"], same["changed"], same["max_abs_eer_change"]) == (2, 0, 0.0)
+    moved = compare(run(0.1), run(0.15))
+    assert moved["changed"] == 1 and abs(moved["max_abs_eer_change"] - 0.05) < 1e-12
+    assert moved["before_commit"] == "0123456789"
