@@ -1,4 +1,4 @@
-"""Choose ``voxref.prompting.make.MIN_TARGET_SIMILARITY`` on synthetic voices (espeak-ng, flite).
+"""Choose ``voxref.prompting.pieces.MIN_TARGET_SIMILARITY`` on synthetic voices (espeak-ng, flite).
 
 For every ordered pair (target, other) of ``voxref.separation.synthetic.VOICES``, a seeded
 two-voice conversation (with interruptions) is cut into pieces between pauses as

@@ -1,160 +1,295 @@
-"""Prompt benchmark: ``voxref.prompt`` on truth-known mixes vs the naive prompt.
+"""Prompt benchmark: ``voxref.prompt`` on truth-known reference sets of reporting voices.
 
-Each case: two references, each a seeded two-voice conversation (with interruptions) of one
-target voice and a different interferer (``voxref.separation.synthetic``: espeak-ng / flite
-voices), clean or in seeded white noise at 10 dB SNR. The truth is known per sample (every
-voice's track and turns, and the noise). For the prompt (its pieces' cut spans on the references'
-timelines) and for the naive prompt (the first N seconds of the first reference, N = the prompt's
-length) it reports:
+For every target voice of :data:`benchmarks.prompt.sets.TARGETS` (group B only) and every set of
+:data:`benchmarks.prompt.sets.SETS` (three ~30 s references under one condition), it runs
+``voxref.prompt`` (preset ``generic``, defaults otherwise) and measures on the truth:
 
-* ``target_only``: share of prompt samples where the target speaks and no interferer does;
-* ``interferer``: share where an interferer speaks;
-* ``cuts_in_speech``: share of cut points that fall inside somebody's turn;
-* ``snr_db``: true SNR of the prompt's speech (tracks vs added noise, inside its spans) and of the
-  best reference (noisy cases only);
-* ``seconds``: wall time of the ``voxref.prompt`` call (shared machine: indicative only).
+* ``target_only``: share of the prompt's *speech* samples (on the references' timelines, cut
+  margins included) where the target speaks and no interferer does; ``interferer``: share of all
+  its samples where an interferer speaks; ``pause``: share where nobody does. Babble is noise,
+  not an interferer;
+* ``cuts_in_utterance`` / ``cuts_in_sound`` / ``cuts_audible``: share of cut points inside an
+  utterance of anybody (which includes the pauses between its words: the truth has no word
+  boundaries) / where the clean speech within 10 ms of the cut is within
+  :data:`SOUND_BELOW_ACTIVE_DB` (the "inside a word" measure) / :data:`AUDIBLE_BELOW_ACTIVE_DB`
+  of its active level; ``cut_levels_db``: that level at every cut;
+* ``dnsmos_ovrl``: DNSMOS P.835 OVRL (``speechmos``) of the prompt, of the naive prompt (the
+  first N seconds of the first reference, N = the prompt's length) and of every whole raw
+  reference (the best of them: the best-raw-reference oracle), all levelled to the prompt's
+  level first;
+* ``similarity``: cosine of ``voxref.embed`` of the prompt / the naive prompt / every raw
+  reference to ``voxref.embed`` of held-out clean speech of the target;
+* ``seconds``: wall time of the ``voxref.prompt`` call (3 references of 30 s), with the 1-minute
+  load average before it.
 
-Run: ``python -m benchmarks.prompt.run [--quick] [--out benchmarks/results/prompt.json]``.
+Run: ``python -m benchmarks.prompt.run [--targets ...] [--sets ...] [--results DIR]``; writes
+``prompt.json`` and the generated ``prompt.md`` (:mod:`benchmarks.prompt.report`).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import logging
+import os
+import sys
 import time
 import warnings
 from pathlib import Path
 
 import numpy as np
 
+from .sets import SETS, SR, TARGETS, Reference, held_out_clean, reference_set
 
-def _spans(res) -> list[tuple[int, float, float]]:
-    from voxref.prompting.make import CUT_MARGIN_S
+log = logging.getLogger("benchmarks.prompt")
 
-    out = []
+SOUND_BELOW_ACTIVE_DB = 30.0
+"""A cut is *in a sound* when the clean speech within 10 ms of it is within this many dB of its
+active level (the span the active level itself is measured over)."""
+AUDIBLE_BELOW_ACTIVE_DB = 40.0
+"""A cut is *in audible speech* when that level is within this many dB (includes the soft
+residue the synthesisers leave between words)."""
+
+
+def _share_above(levels: list[float], db: float) -> float | None:
+    return sum(x > db for x in levels) / len(levels) if levels else None
+
+
+PRESET = "generic"
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def cut_spans(res) -> list[tuple[int, float, float]]:
+    """``(reference, start, end)`` seconds of every stretch of a reference the prompt holds."""
+    from voxref.prompting.render import CUT_MARGIN_S
+
+    def margins(first, last):
+        return (
+            first.reference,
+            first.start - min(CUT_MARGIN_S, 0.5 * first.pause_before),
+            last.end + min(CUT_MARGIN_S, 0.5 * last.pause_after),
+        )
+
     pieces = res.pieces
     if res.preset["contiguous"] and pieces:
-        a, b = pieces[0], pieces[-1]
-        out.append(
-            (
-                a.reference,
-                a.start - min(CUT_MARGIN_S, 0.5 * a.pause_before),
-                b.end + min(CUT_MARGIN_S, 0.5 * b.pause_after),
-            )
-        )
-    else:
-        for p in pieces:
-            out.append(
-                (
-                    p.reference,
-                    p.start - min(CUT_MARGIN_S, 0.5 * p.pause_before),
-                    p.end + min(CUT_MARGIN_S, 0.5 * p.pause_after),
-                )
-            )
-    return out
+        return [margins(pieces[0], pieces[-1])]
+    return [margins(p, p) for p in pieces]
 
 
-def _measure(spans, convs, noises, target: str) -> dict:
-    sr = convs[0].sample_rate
-    tgt = itf = total = 0
-    cuts_in = cuts = 0
-    sp_pow = no_pow = 0.0
-    for ref, s, e in spans:
-        conv = convs[ref]
-        a, b = max(0, int(s * sr)), min(len(conv.samples), int(e * sr))
-        n = b - a
-        t_act = np.zeros(n, bool)
-        o_act = np.zeros(n, bool)
-        for t in conv.turns:
-            lo, hi = max(a, int(t.start * sr)), min(b, int(t.end * sr))
-            if hi > lo:
-                (t_act if t.speaker == target else o_act)[lo - a : hi - a] = True
-        tgt += int((t_act & ~o_act).sum())
-        itf += int(o_act.sum())
-        total += n
+def _mask(spans: list[tuple[float, float]], a: int, b: int) -> np.ndarray:
+    m = np.zeros(b - a, dtype=bool)
+    for s, e in spans:
+        lo, hi = max(a, int(s * SR)), min(b, int(e * SR))
+        if hi > lo:
+            m[lo - a : hi - a] = True
+    return m
+
+
+def cut_level_db(ref: Reference, t: float) -> float:
+    """Level of the clean speech (all voices, no noise) within 10 ms of ``t``, in dB re its
+    active level (:func:`voxref.audio.level.active_frame_powers`)."""
+    from voxref.audio.level import active_frame_powers
+
+    act = active_frame_powers(np.asarray(ref.speech, np.float32), SR)
+    level = float(act.mean()) if act.size else 1.0
+    c = int(t * SR)
+    w = ref.speech[max(0, c - SR // 100) : c + SR // 100]
+    p = float(np.mean(w**2)) if len(w) else 0.0
+    return float(10 * np.log10(max(p, 1e-12) / level))
+
+
+def purity(spans, refs: list[Reference]) -> dict:
+    """Target / interferer / pause shares and cut points of ``spans`` on the truth."""
+    tgt = itf = speech = total = 0
+    cuts = in_utt = 0
+    levels: list[float] = []
+    for k, s, e in spans:
+        ref = refs[k]
+        a, b = max(0, int(s * SR)), min(len(ref.samples), int(e * SR))
+        t = _mask(ref.target_spans, a, b)
+        o = _mask(ref.interferer_spans, a, b)
+        tgt += int((t & ~o).sum())
+        itf += int(o.sum())
+        speech += int((t | o).sum())
+        total += b - a
         for c in (s, e):
-            cuts += 1
-            cuts_in += any(t.start < c < t.end for t in conv.turns)
-        speech = conv.samples[a:b].astype(np.float64) - noises[ref][a:b]
-        sp_pow += float(np.sum(speech**2))
-        no_pow += float(np.sum(noises[ref][a:b] ** 2))
+            if 0.0 < c < len(ref.samples) / SR:
+                cuts += 1
+                in_utt += any(u < c < v for u, v in ref.target_spans + ref.interferer_spans)
+                levels.append(cut_level_db(ref, c))
     return {
-        "target_only": tgt / max(total, 1),
-        "interferer": itf / max(total, 1),
-        "cuts_in_speech": cuts_in / max(cuts, 1),
-        "snr_db": 10 * np.log10(sp_pow / no_pow) if no_pow > 0 else None,
-        "seconds_of_audio": total / sr,
+        "target_only": tgt / speech if speech else None,
+        "interferer": itf / total if total else None,
+        "pause": 1.0 - speech / total if total else None,
+        "cuts": cuts,
+        "cuts_in_utterance": in_utt / cuts if cuts else None,
+        "cuts_in_sound": _share_above(levels, -SOUND_BELOW_ACTIVE_DB),
+        "cuts_audible": _share_above(levels, -AUDIBLE_BELOW_ACTIVE_DB),
+        "cut_levels_db": [round(x, 1) for x in levels],
+        "seconds_of_audio": total / SR,
     }
 
 
-def run_case(target, interferers, noise_db, preset: str, seed: int) -> dict:
-    import voxref
-    from voxref.separation.synthetic import synthetic_conversation
+class Scorer:
+    """DNSMOS and target similarity, everything levelled to the prompt's level first."""
 
-    rng = np.random.default_rng(seed)
-    convs, noises, refs = [], [], []
-    for k, other in enumerate(interferers):
-        conv = synthetic_conversation((target, other), num_turns=8, overlap_prob=0.4, seed=seed + k)
-        x = conv.samples.astype(np.float64)
-        noise = np.zeros(len(x))
-        if noise_db is not None:
-            p = float(np.mean(x[np.abs(x) > 1e-4] ** 2))
-            noise = np.sqrt(p / 10 ** (noise_db / 10)) * rng.standard_normal(len(x))
-        conv.samples = (x + noise).astype(np.float32)
-        convs.append(conv)
-        noises.append(noise)
-        refs.append((conv.samples, conv.sample_rate))
+    def __init__(self) -> None:
+        from voxref import Embedder
+
+        self.embedder = Embedder()
+
+    def _level(self, x: np.ndarray, sr: int) -> np.ndarray:
+        from voxref.audio.level import normalize_level
+        from voxref.prompting.presets import PROMPT_LEVEL_DBFS
+
+        return np.asarray(normalize_level(x, sr, PROMPT_LEVEL_DBFS, band=None)[0], np.float32)
+
+    def dnsmos(self, x: np.ndarray, sr: int) -> float:
+        from voxref.cleaning.dnsmos import dnsmos_scores
+
+        return float(dnsmos_scores(self._level(x, sr), sr)["ovrl_mos"])
+
+    def embed(self, x: np.ndarray, sr: int) -> np.ndarray:
+        e = np.asarray(self.embedder.embed([(np.asarray(x, np.float32), sr)]), dtype=np.float64)
+        return e / np.linalg.norm(e)
+
+
+def _fmt(x: float | None, digits: int) -> str:
+    return "-" if x is None else f"{x:.{digits}f}"
+
+
+def run_set(target: str, condition: str, scorer: Scorer, truth: np.ndarray) -> dict:
+    """One prompt from one set, measured against the truth and the two baselines."""
+    import voxref
+
+    refs = reference_set(target, condition)
+    load = os.getloadavg()[0]
     t0 = time.perf_counter()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        res = voxref.prompt(refs, preset=preset, dnsmos=False)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        res = voxref.prompt([(r.samples, SR) for r in refs], preset=PRESET)
     wall = time.perf_counter() - t0
-    mine = _measure(_spans(res), convs, noises, target.name)
-    naive = _measure([(0, 0.0, max(res.duration, 1.0))], convs, noises, target.name)
-    best_ref = None
-    if noise_db is not None:
-        best_ref = max(
-            10 * np.log10(np.sum((c.samples - n) ** 2) / np.sum(n**2))
-            for c, n in zip(convs, noises)
-        )
-    return {
-        "target": target.name,
-        "interferers": [v.name for v in interferers],
-        "noise_db": noise_db,
-        "preset": preset,
+    short = [str(w.message) for w in caught if w.category.__name__ == "PromptTooShortWarning"]
+    mine = purity(cut_spans(res), refs)
+    n = max(res.duration, 1.0)
+    naive = purity([(0, 0.0, n)], refs)
+    naive_audio = refs[0].samples[: int(n * SR)]
+    raw = [
+        {
+            "dnsmos_ovrl": scorer.dnsmos(r.samples, SR),
+            "similarity": float(scorer.embed(r.samples, SR) @ truth),
+            "condition": r.condition,
+        }
+        for r in refs
+    ]
+    empty = res.duration < 1.0  # no usable piece fitted: nothing to score (speechmos loops
+    # forever on empty audio)
+    mine |= {
+        "dnsmos_ovrl": None if empty else scorer.dnsmos(res.audio, res.sample_rate),
+        "similarity": None if empty else float(scorer.embed(res.audio, res.sample_rate) @ truth),
+    }
+    naive |= {
+        "dnsmos_ovrl": scorer.dnsmos(naive_audio, SR),
+        "similarity": float(scorer.embed(naive_audio, SR) @ truth),
+    }
+    row = {
+        "target": target,
+        "set": condition,
+        "interferers": [r.interferer for r in refs],
+        "preset": PRESET,
         "prompt_seconds": round(res.duration, 2),
         "pieces": len(res.pieces),
+        "references_used": sorted({p.reference for p in res.pieces}),
+        "too_short_warning": short[0] if short else None,
         "prompt": mine,
-        "naive_first_seconds": naive,
-        "best_reference_snr_db": best_ref,
-        "seconds": round(wall, 1),
+        "naive": naive,
+        "raw_references": raw,
+        "best_raw": {
+            "dnsmos_ovrl": max(r["dnsmos_ovrl"] for r in raw),
+            "similarity": max(r["similarity"] for r in raw),
+        },
+        "seconds": round(wall, 2),
+        "load_average_before": round(load, 2),
     }
+    log.info(
+        "%s %s: %.1f s prompt, target-only %s, interferer %s, OVRL %s (best raw %.2f), "
+        "sim %s (best raw %.3f), %.1f s",
+        target,
+        condition,
+        res.duration,
+        _fmt(mine["target_only"], 3),
+        _fmt(mine["interferer"], 3),
+        _fmt(mine["dnsmos_ovrl"], 2),
+        row["best_raw"]["dnsmos_ovrl"],
+        _fmt(mine["similarity"], 3),
+        row["best_raw"]["similarity"],
+        wall,
+    )
+    return row
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> int:
+    """CLI entry point."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true", help="2 cases instead of 6")
-    ap.add_argument("--out", default="benchmarks/results/prompt.json")
-    args = ap.parse_args()
-    from voxref.separation.synthetic import VOICES
+    ap.add_argument("--targets", nargs="+", default=list(TARGETS), choices=list(TARGETS))
+    ap.add_argument("--sets", nargs="+", default=list(SETS), choices=list(SETS))
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument(
+        "--resume", action="store_true", help="keep the rows of the prompt.json there, run the rest"
+    )
+    ap.add_argument("--results", type=Path, default=REPO_ROOT / "benchmarks" / "results")
+    args = ap.parse_args(argv)
+    from benchmarks.speed.machine import run_info, set_thread_env
 
-    v = {x.name: x for x in VOICES}
-    cases = [
-        (v["espeak-us-m3"], (v["flite-slt"], v["flite-awb"]), None, "generic", 100),
-        (v["espeak-us-m3"], (v["flite-slt"], v["flite-awb"]), 10.0, "generic", 100),
-        (v["flite-slt"], (v["espeak-en-f4"], v["flite-kal"]), None, "f5", 200),
-        (v["flite-slt"], (v["espeak-en-f4"], v["flite-kal"]), 10.0, "f5", 200),
-        (v["espeak-gb-m7"], (v["flite-awb"], v["espeak-us-m3"]), None, "xtts", 300),
-        (v["espeak-gb-m7"], (v["flite-awb"], v["espeak-us-m3"]), 10.0, "xtts", 300),
-    ]
-    if args.quick:
-        cases = cases[:2]
-    rows = [run_case(*c) for c in cases]
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps({"cases": rows}, indent=2, default=float) + "\n")
-    for r in rows:
-        print(json.dumps(r, default=float))
+    set_thread_env(args.threads)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    logging.getLogger("voxref").setLevel(logging.ERROR)
+    import torch
+
+    torch.set_num_threads(args.threads)
+    import voxref
+    from benchmarks.run import recorded_command, write_json
+
+    from .report import write_markdown
+
+    command = recorded_command(argv if argv is not None else sys.argv[1:], "benchmarks.prompt.run")
+    info = run_info("prompt", command)
+    scorer = Scorer()
+    t_start = time.perf_counter()
+    # warm-up (model loading is not part of the per-prompt time)
+    warm = reference_set(args.targets[0], "clean")[0].samples[: 8 * SR]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        voxref.prompt([(warm, SR)], preset=PRESET)
+    rows: list[dict] = []
+    args.results.mkdir(parents=True, exist_ok=True)
+    planned = len(args.targets) * len(args.sets)
+    if args.resume and (args.results / "prompt.json").is_file():
+        # continue a run cut short: its rows are kept, the commands of both are recorded
+        old = json.loads((args.results / "prompt.json").read_text())
+        rows = list(old["rows"])
+        info["resumed"] = [old["run"], *old["run"].get("resumed", [])]
+        info["resumed"][0].pop("resumed", None)
+    done = {(r["target"], r["set"]) for r in rows}
+    for target in args.targets:
+        truth = scorer.embed(held_out_clean(target), SR)
+        clean_dnsmos = scorer.dnsmos(held_out_clean(target), SR)
+        for condition in args.sets:
+            if (target, condition) in done:
+                continue
+            row = run_set(target, condition, scorer, truth)
+            row["clean_speech_dnsmos_ovrl"] = clean_dnsmos
+            rows.append(row)
+            # written after every set: a run cut short keeps what it measured (and says so)
+            info["load_average_1min_after"] = round(os.getloadavg()[0], 2)
+            info["total_seconds"] = round(time.perf_counter() - t_start, 1)
+            info["complete"] = len(rows) == planned
+            info["planned_prompts"] = planned
+            data = {"run": info, "preset": PRESET, "rows": rows}
+            write_json(args.results / "prompt.json", data)
+            write_markdown(data, args.results / "prompt.md")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -13,7 +13,7 @@ import soundfile as sf
 
 from voxref.errors import NoTargetVoiceError
 from voxref.prompting import PromptTooShortWarning, prompt
-from voxref.prompting.make import CUT_MARGIN_S
+from voxref.prompting.render import CUT_MARGIN_S
 
 SR = 16000
 
@@ -81,6 +81,43 @@ def test_sample_prompt_holds_no_other_speaker(sample_prompts, pyannote_turns, sp
     # the dropped pieces that do hold the other speaker are said to be dropped, with a reason
     mixed = [c for c in res.candidates if any(s < c.end and e > c.start for s, e in others)]
     assert mixed and all(c.reason and not c.kept for c in mixed)
+
+
+@pytest.mark.parametrize("speaker", ["speaker90", "speaker91"])
+def test_cli_prompt_guided_by_turns_holds_no_other_speaker(
+    tmp_path, pyannote_sample, pyannote_turns, speaker
+):
+    """``voxref prompt`` on the sample, guided by one speaker's turns (``--segments``): every
+    stretch the written prompt holds, as its sidecar says it was cut (``cut A-B s``, widened by
+    the rounding), is free of the other speaker per sample.rttm, and the wav is those stretches
+    joined by the join pauses (nothing else is in it)."""
+    from voxref.cli.main import main
+    from voxref.prompting.render import JOIN_PAUSE_S
+
+    mine = [(s, e) for s, e, w in pyannote_turns if w == speaker]
+    others = [(s, e) for s, e, w in pyannote_turns if w != speaker]
+    segments = ",".join(f"{s:.3f}-{e:.3f}" for s, e in _minus(mine, others))
+    out = tmp_path / f"{speaker}.wav"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PromptTooShortWarning)
+        assert (
+            main(["prompt", str(pyannote_sample[0]), "--segments", segments, "-o", str(out)]) == 0
+        )
+    side = json.loads(out.with_suffix(".json").read_text())
+    assert side["pieces"], side
+    cuts = []
+    for piece in side["pieces"]:
+        found = [re.fullmatch(r"cut ([\d.]+)-([\d.]+) s.*", a) for a in piece["actions"]]
+        ((a, b),) = [(float(m[1]), float(m[2])) for m in found if m]
+        if (a, b) not in cuts:
+            cuts.append((a, b))
+        assert a - 0.006 <= piece["start"] < piece["end"] <= b + 0.006
+    for a, b in cuts:
+        hit = [(s, e) for s, e in others if s < b + 0.006 and e > a - 0.006]
+        assert not hit, f"the cut {a}-{b} s holds the other speaker's turn {hit}"
+    y, sr = sf.read(out)
+    expected = sum(b - a for a, b in cuts) + JOIN_PAUSE_S * (len(cuts) - 1)
+    assert abs(len(y) / sr - expected) < 0.02 * len(cuts) + 0.01, (len(y) / sr, expected)
 
 
 def test_sample_prompt_is_closer_to_its_speaker(sample_prompts, pyannote_sample, pyannote_turns):
@@ -178,6 +215,39 @@ def test_too_short_reference_gives_best_prompt_and_warning(voices):
         res = prompt([(x, SR)], preset="f5")
     assert 1.5 < res.duration < 5.0 and res.sample_rate == 24000
     assert len(res.pieces) >= 1 and "wants at least 5 s" in res.warnings[0]
+
+
+def test_piece_longer_than_the_maximum_is_said_so(voices, monkeypatch):
+    """A reference with no pause to cut at (here: every pause found is ignored, as babble that
+    never stops hides them) gives one usable piece longer than the preset's maximum: the prompt
+    is empty and the warning says why, not only that the prompt is short."""
+    import voxref.prompting.pieces as pieces
+    from voxref.separation.diarization import Diarizer
+    from voxref.separation.synthetic import SENTENCES, synthesize
+
+    target = voices[0]
+    gap = np.zeros(SR // 4, np.float32)
+    x = np.concatenate(
+        [gap] + [np.concatenate([synthesize(target, s), gap]) for s in SENTENCES[:6]]
+    )
+    assert len(x) / SR > 13.0
+    found = pieces.pieces_between_pauses
+
+    def one_piece(pause):
+        runs = found(pause)
+        return [(runs[0][0], runs[-1][1], runs[0][2], runs[-1][3])]
+
+    monkeypatch.setattr(pieces, "pieces_between_pauses", one_piece)
+
+    class OneVoice(Diarizer):  # the reference holds one voice: do not let it be split in two
+        def __call__(self, audio, sample_rate=None, **options):
+            return super().__call__(audio, sample_rate, num_speakers=1)
+
+    with pytest.warns(PromptTooShortWarning, match="longer than the preset's maximum"):
+        res = prompt([(x, SR)], preset="generic", diarizer=OneVoice())  # at most 15 s
+    assert res.duration == 0.0 and not res.pieces
+    assert [c.usable for c in res.candidates] == [True] and res.candidates[0].duration > 15.0
+    assert "1 usable piece(s)" in res.warnings[0]
 
 
 # --------------------------------------------------------------------------- CLI

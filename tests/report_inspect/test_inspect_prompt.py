@@ -13,6 +13,7 @@ import io
 import json
 import re
 import shutil
+import warnings
 
 import numpy as np
 import pytest
@@ -267,3 +268,36 @@ def test_prompt_player_plays_in_chromium(report):
     assert body["data-audio-total"] == "4" and body["data-audio-ok"] == "4"
     assert 'id="prompt-player"' in dom
     assert len(re.findall(r'class="prompt-span"', dom)) == len(SPANS)
+
+
+def test_prompt_true_diarizes_each_reference_once(tmp_path, monkeypatch, references, embedder):
+    """``prompt=True`` with diarization on: the prompt and the turns drawn share one diarization
+    per reference (the real prompt and diarizer, on the flite clips), and the turns drawn are
+    the prompt's diarizer's."""
+    from voxref.inspection.report import inspect
+    from voxref.separation.diarization import Diarizer
+
+    seen = []
+    original = Diarizer.__call__
+
+    def counting(self, audio, *args, **kwargs):
+        res = original(self, audio, *args, **kwargs)
+        seen.append(res)
+        return res
+
+    monkeypatch.setattr(Diarizer, "__call__", counting)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # a prompt of three short clips is short
+        rep = inspect(references, tmp_path / "r.html", embedder=embedder, prompt=True)
+    assert len(seen) == len(references)
+    drawn = [r.turns for r in rep.inspection.references]
+    assert all(drawn), drawn
+    made = sorted(
+        [
+            (round(s.start, 3), round(s.end, 3))
+            for s, _, _ in res.annotation.itertracks(yield_label=True)
+        ]
+        for res in seen
+    )
+    assert made == sorted([(round(s, 3), round(e, 3)) for s, e, _ in t] for t in drawn)
+    assert rep.inspection.prompt.origin == "made for this report"

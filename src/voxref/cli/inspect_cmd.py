@@ -48,7 +48,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     pr.add_argument(
         "--prompt",
         action="store_true",
-        help="make a prompt from FILES and show it (slow: diarizes again; prefer --prompt-sidecar)",
+        help="make a prompt from FILES and show it (slow: diarizes every reference; prefer "
+        "--prompt-sidecar)",
     )
     pr.add_argument(
         "--preset", default=None, help="preset of the prompt made with --prompt (default generic)"

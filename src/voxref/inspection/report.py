@@ -106,8 +106,8 @@ def inspect(
         Show a reference prompt (:func:`voxref.prompt`) on the references' timelines, in a table
         of its pieces and in a player: a :class:`~voxref.prompting.result.PromptResult`, the path
         of the JSON sidecar ``voxref prompt`` wrote (its audio beside it), or ``True`` to make one
-        from ``files`` (a second diarization of every reference: slow; prefer passing the prompt
-        already made).
+        from ``files`` (slow: it diarizes every reference, once for the prompt and the turns drawn
+        when ``diarize`` is ``True``; prefer passing the prompt already made).
     prompt_preset
         With ``prompt=True``: the preset of the prompt made (default ``"generic"``).
 
@@ -131,7 +131,15 @@ def inspect(
     >>> rep.num_references, rep.path.exists()  # doctest: +SKIP
     (1, True)
     """
-    view = _prompt_of(prompt, prompt_preset, files, embedder)
+    diarizer = None
+    if prompt is True and diarize is True:
+        # one diarization per reference: the prompt's diarizer keeps its results, the turns
+        # drawn are the same diarizer's (what voxref.diarize gives with its defaults)
+        from ..prompting.diarizations import RememberingDiarizer
+
+        diarizer = RememberingDiarizer()
+        diarize = diarizer.annotation
+    view = _prompt_of(prompt, prompt_preset, files, embedder, diarizer)
     data = collect(files, embedder, speakers_dir=speakers_dir, diarize=diarize)
     if view is not None:
         from .prompt_view import attach_prompt
@@ -143,7 +151,9 @@ def inspect(
     )
 
 
-def _prompt_of(prompt: Any, preset: str | None, files: Any, embedder: Any) -> Any:
+def _prompt_of(
+    prompt: Any, preset: str | None, files: Any, embedder: Any, diarizer: Any = None
+) -> Any:
     """The :class:`~.prompt_view.PromptView` that ``inspect(prompt=..., prompt_preset=...)`` asks
     for (``None``: none), its pieces checked against ``files`` before any model runs."""
     from ..errors import ConfigError
@@ -165,7 +175,8 @@ def _prompt_of(prompt: Any, preset: str | None, files: Any, embedder: Any) -> An
         log.info(
             "inspect: making a %s prompt from %d reference(s)", preset or "generic", len(files)
         )
-        res = make_prompt(files, preset=preset or "generic", embedder=embedder)
+        extra = {} if diarizer is None else {"diarizer": diarizer}
+        res = make_prompt(files, preset=preset or "generic", embedder=embedder, **extra)
         return prompt_view(res, origin="made for this report")
     if isinstance(prompt, (str, os.PathLike)):
         view = load_prompt_sidecar(prompt)

@@ -1,7 +1,9 @@
 """Reference prompts for audio-conditioned TTS models: :func:`voxref.prompt`.
 
 Modules: :mod:`.presets` (what each model wants, with sources), :mod:`.select` (cut points and
-choice of pieces), :mod:`.make` (the pipeline), :mod:`.result` (what is returned).
+choice of pieces), :mod:`.pieces` (the target, and each piece measured and judged),
+:mod:`.render` (cutting, denoising, joining, levelling), :mod:`.diarizations` (one diarization
+per recording), :mod:`.make` (the pipeline), :mod:`.result` (what is returned).
 Importing this package is cheap: models load on the first :func:`prompt` call.
 """
 

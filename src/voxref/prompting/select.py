@@ -59,7 +59,7 @@ MIN_NOISE_PAUSE_S = 0.12
 #: pyannote sample's frame levels (its speech frames' 5th / 10th percentiles lie 28 / 23 dB below
 #: their median; 35 dB found no pause between phrases, 20 dB found the gaps between them), so the
 #: sample is not an independent check of the cut points; the similarity threshold
-#: (:data:`voxref.prompting.make.MIN_TARGET_SIMILARITY`) was not chosen on it.
+#: (:data:`voxref.prompting.pieces.MIN_TARGET_SIMILARITY`) was not chosen on it.
 PAUSE_BELOW_SPEECH_DB = 20.0
 #: Consecutive pieces form one contiguous stretch when the pause between them is at most this (s).
 MAX_JOIN_PAUSE_S = 1.0
