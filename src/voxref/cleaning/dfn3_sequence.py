@@ -13,7 +13,8 @@ array operations over the whole clip:
 * features: 32 ERB band powers in dB minus their exponential running mean (``alpha = 0.99``,
   state starting at -60..-90 dB), divided by 40; the lowest 96 bins divided by the square root
   of their running magnitude (state starting at 0.001..0.0001);
-* the three graphs; per frame, the local SNR picks the stages as the C API configures them
+* the three graphs (with more than one torch thread, the two decoders side by side); per
+  frame, the local SNR picks the stages as the C API configures them
   (below -15 dB: zero gains, no deep filtering; above 35 dB: no processing; else both);
 * the ERB gains of frame ``t`` scale the spectrum of frame ``t - 2`` (the convolution
   look-ahead); deep filtering replaces its lowest 96 bins by the 5-tap complex filter of
@@ -137,6 +138,26 @@ def _sessions(model_path: Path) -> tuple[Any, Any, Any]:
         return _SESSIONS[model_path]
 
 
+def _threads() -> int:
+    """Threads the caller gave torch (the process's compute budget; 1: all on this thread)."""
+    import torch
+
+    return int(torch.get_num_threads())
+
+
+_POOL: list[Any] = []
+
+
+def _decoder_pool() -> Any:
+    """Threads for the ERB decoder, run beside the deep-filtering decoder (made once)."""
+    with _LOCK:
+        if not _POOL:
+            from concurrent.futures import ThreadPoolExecutor
+
+            _POOL.append(ThreadPoolExecutor(2, thread_name_prefix="voxref-dfn3"))
+        return _POOL[0]
+
+
 def _running_mean(x: np.ndarray, init: np.ndarray) -> np.ndarray:
     """``s[t] = (1 - alpha) x[t] + alpha s[t-1]`` along axis 0, ``s[-1] = init``."""
     from scipy.signal import lfilter
@@ -199,9 +220,13 @@ def denoise_48k(
 
     e0, e1, e2, e3, emb, c0, lsnr = enc.run(None, {"feat_erb": feat_erb, "feat_spec": feat_spec})
     lsnr = lsnr.reshape(-1).astype(np.float32)
-    gains = erb_dec.run(None, {"emb": emb, "e3": e3, "e2": e2, "e1": e1, "e0": e0})[0]
-    gains = gains.reshape(n_frames, NB_ERB)
+    erb_inputs = {"emb": emb, "e3": e3, "e2": e2, "e1": e1, "e0": e0}
+    pending = None
+    if _threads() > 1:  # the two decoders are independent: one on another thread
+        pending = _decoder_pool().submit(erb_dec.run, None, erb_inputs)
     coefs = df_dec.run(None, {"emb": emb, "c0": c0})[0].reshape(n_frames, NB_DF, DF_ORDER, 2)
+    gains = (pending.result() if pending is not None else erb_dec.run(None, erb_inputs))[0]
+    gains = gains.reshape(n_frames, NB_ERB)
     del e0, e1, e2, e3, emb, c0
 
     noise_only = lsnr < MIN_DB_THRESH  # zero gains, no deep filtering
