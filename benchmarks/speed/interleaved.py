@@ -69,12 +69,17 @@ STAGE_FUNCTIONS = (
     ("clean: VAD + analysis", "voxref/cleaning/pipeline.py", "_analyse"),
     ("clean: denoise (DFN3)", "voxref/cleaning/dfn3.py", "denoise"),
     ("level", "voxref/audio/level.py", "level_audio"),
-    ("encode (GE2E windows)", "voxref/pipeline/embedder.py", "encode_speech"),
+    (
+        "encode (GE2E windows)",
+        "voxref/pipeline/embedder.py",
+        ("encode_speech", "_windows_together"),
+    ),
     ("guide (target activity)", "voxref/separation/guide.py", "target_activity"),
     ("voice split (short windows)", "voxref/separation/dominant.py", "split_voices"),
     ("pool", "voxref/embedder/pooling/select.py", "pool_references"),
 )
-"""(stage, file suffix, function): the profile row is that function's cumulative time."""
+"""(stage, file suffix, function or functions): the profile row is their cumulative time
+(encode: one reference's windows, or all references' windows in one pass)."""
 
 
 def _white(x: np.ndarray, snr_db: float, rng: np.random.Generator) -> np.ndarray:
@@ -113,8 +118,9 @@ def _profile(fn: Any) -> tuple[float, list[dict[str, Any]]]:
     stats = pstats.Stats(prof).stats  # type: ignore[attr-defined]
     cum: dict[str, float] = {}
     for label, suffix, func in STAGE_FUNCTIONS:
+        names = (func,) if isinstance(func, str) else func
         cum[label] = sum(
-            v[3] for (path, _, name), v in stats.items() if path.endswith(suffix) and name == func
+            v[3] for (path, _, name), v in stats.items() if path.endswith(suffix) and name in names
         )
     rows = [
         {"stage": k, "seconds": round(v, 4), "share": round(v / total, 3) if total else None}
