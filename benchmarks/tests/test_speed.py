@@ -174,7 +174,7 @@ def test_interleaved_section_shows_ratios_goals_and_thread_scaling() -> None:
     md = markdown(result)
     assert "| 3x5s | 1 | 0.150 | 0.100 | 1.50 | <= 2 (met) |" in md
     assert "| 3x5s-white5 | 1 | 0.900 | 0.100 | 9.00 | <= 5 (not met) |" in md
-    assert "- long: 0.50 (0.150 s vs 0.300 s)" in md
+    assert "- long: 0.50 (0.150 s vs 0.300 s; Resemblyzer's own, same processes: 1.00)" in md
     assert md.count("| encode (GE2E windows) | 0.100 (10%)") == 1
     assert "- 3x5s-white5, 1 thread(s): 0.300 s = 3.00x Resemblyzer's whole call" in md
 

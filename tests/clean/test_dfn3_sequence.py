@@ -86,3 +86,20 @@ def test_a_clip_over_the_sequence_limit_goes_through_the_c_runtime(monkeypatch, 
     assert np.array_equal(
         DeepFilterNet3().denoise(x, SR), DeepFilterNet3(engine="frames").denoise(x, SR)
     )
+
+
+def test_decoders_side_by_side_give_the_same_output(noisy):
+    """With two torch threads the two decoders run at once: the same graphs, the same output."""
+    import torch
+
+    x = noisy[1][: 2 * SR]
+    n = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        one = DeepFilterNet3().denoise(x, SR)
+        torch.set_num_threads(2)
+        two = DeepFilterNet3().denoise(x, SR)
+    finally:
+        torch.set_num_threads(n)
+    assert np.array_equal(one, two)
+    assert dfn3_sequence._POOL  # the pool was used

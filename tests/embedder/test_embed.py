@@ -162,3 +162,20 @@ def test_encoder_option_takes_a_checkpoint_path_everywhere(speech_by_speaker, tm
     assert np.allclose(
         vec, Embedder.from_pretrained(ckpt, clean=False).embed([files[0]]), atol=1e-5
     )
+
+
+def test_references_are_encoded_together_as_each_alone(embedder, speech_by_speaker):
+    """prepare_all runs the windows of all references through the encoder in one pass: each
+    reference gets the windows prepare() gives it, and a rejected one keeps its place."""
+    from voxref.errors import InputFate
+
+    paths = speech_by_speaker[sorted(speech_by_speaker)[0]][:3]
+    silent = np.zeros(16000 * 2, np.float32)
+    inputs = [str(paths[0]), (silent, 16000), str(paths[1]), str(paths[2])]
+    together = embedder.prepare_all(inputs)
+    assert isinstance(together[1], InputFate) and together[1].status == "rejected"
+    for got, x in zip([together[0], *together[2:]], [inputs[0], *inputs[2:]]):
+        alone = embedder.prepare(x)
+        np.testing.assert_array_equal(got.windows.starts, alone.windows.starts)
+        np.testing.assert_allclose(got.windows.embeddings, alone.windows.embeddings, atol=1e-5)
+        assert got.denoiser == alone.denoiser and got.speech_seconds == alone.speech_seconds

@@ -111,3 +111,23 @@ def test_half_window_memory_is_bounded(sample):
     for i in range(enc.prefix_cache_signals + 3):
         enc.embed_windows(sample[i : i + 16000 * 2])
     assert len(enc._prefixes) == enc.prefix_cache_signals
+
+
+def test_several_signals_in_one_pass_equal_one_pass_each(sample):
+    """embed_windows_many: the windows of all signals through the network together give each
+    signal the windows embed_windows gives it (same starts, embeddings to float rounding), and
+    fill the half-window memory of each as its own pass does."""
+    sigs = [sample[: 5 * 16000], sample[5 * 16000 : 12 * 16000], sample[12 * 16000 : 15 * 16000]]
+    alone, together = GE2EEncoder(), GE2EEncoder()
+    each = [alone.embed_windows(s) for s in sigs]
+    many = together.embed_windows_many(sigs)
+    assert len(many) == len(sigs)
+    for a, b in zip(each, many):
+        np.testing.assert_array_equal(a.starts, b.starts)
+        np.testing.assert_array_equal(a.ends, b.ends)
+        np.testing.assert_allclose(a.embeddings, b.embeddings, atol=1e-5)
+    # different signals embed differently (the batch is not mixed up)
+    assert float(many[0].mean() @ many[1].mean()) < 0.999
+    for s in sigs:
+        fine_a, fine_b = alone.embed_windows(s, 0.8, 0.2), together.embed_windows(s, 0.8, 0.2)
+        np.testing.assert_allclose(fine_a.embeddings, fine_b.embeddings, atol=1e-5)

@@ -31,13 +31,13 @@ def refs(pyannote_sample):
 def test_side_by_side_equals_one_after_the_other(refs, two_threads, monkeypatch):
     emb = Embedder()
     names: list[str] = []
-    prepare = emb.prepare
+    clean_speech = emb._clean_speech  # the per-reference part of prepare_all
 
-    def spy(x, index=None, sample_rate=None):
+    def spy(x, index, sample_rate):
         names.append(threading.current_thread().name)
-        return prepare(x, index=index, sample_rate=sample_rate)
+        return clean_speech(x, index, sample_rate)
 
-    monkeypatch.setattr(emb, "prepare", spy)
+    monkeypatch.setattr(emb, "_clean_speech", spy)
     assert workers.reference_threads(refs) == 2
     side = emb.embed_details(refs)
     assert all(n.startswith("voxref-ref") for n in names) and len(set(names)) == 2

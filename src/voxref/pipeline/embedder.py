@@ -22,7 +22,7 @@ from ..audio.signal import Audio
 from ..cleaning.vad import check_vad_name
 from ..embedder.guide_vector import check_guide, check_guiding_flag
 from ..embedder.registry import get_encoder
-from ..encoding import Encoder, l2_normalize
+from ..encoding import Encoder, WindowEmbeddings, l2_normalize
 from ..errors import (
     BatchReport,
     ConfigError,
@@ -272,6 +272,13 @@ class Embedder(VoiceKeeping):
         The result can be cached and combined into many reference sets with :meth:`combine`.
         Raises a :class:`~voxref.errors.VoxrefError` when the reference is unusable.
         """
+        audio, speech, fields = self._clean_speech(x, index, sample_rate)
+        return self.encode_speech(audio, speech, **fields)
+
+    def _clean_speech(
+        self, x: AudioInput, index: int | None, sample_rate: int | None
+    ) -> tuple[Audio, Audio, dict[str, Any]]:
+        """:meth:`prepare` up to the encoder: the audio, its levelled speech, the other fields."""
         audio = self.load(x, index=index, sample_rate=sample_rate)
         speech, regions, report, cleaned = audio, None, None, None
         if self.clean:
@@ -285,13 +292,12 @@ class Embedder(VoiceKeeping):
                 "Give a longer clip of the target voice.",
                 audio.source,
             )
-        return self.encode_speech(
-            audio,
-            level_audio(speech, self.level_dbfs),
-            regions=regions,
-            report=report,
-            denoiser=cleaned.denoiser if cleaned is not None else "off",
-        )
+        fields = {
+            "regions": regions,
+            "report": report,
+            "denoiser": cleaned.denoiser if cleaned is not None else "off",
+        }
+        return audio, level_audio(speech, self.level_dbfs), fields
 
     def encode_speech(
         self, audio: Audio, speech: Audio, samples: np.ndarray | None = None, **fields: Any
@@ -309,6 +315,11 @@ class Embedder(VoiceKeeping):
             self.advanced.hop,
             source=audio.source,
         )
+        return self._prepared(audio, speech, windows, fields)
+
+    def _prepared(
+        self, audio: Audio, speech: Audio, windows: WindowEmbeddings, fields: dict[str, Any]
+    ) -> PreparedReference:
         if not np.all(np.isfinite(windows.embeddings)):
             raise NonFiniteAudioError(
                 "the encoder produced non-finite embeddings for this audio; check its level "
@@ -452,8 +463,9 @@ class Embedder(VoiceKeeping):
     ) -> list[PreparedReference | InputFate]:
         """:meth:`prepare` each input; a failed one becomes an :class:`InputFate` saying why.
 
-        With more than one torch thread, long enough references are prepared side by side
-        (:mod:`voxref.embedder.workers`; same results, input order kept).
+        With more than one torch thread, long enough references are cleaned side by side
+        (:mod:`voxref.embedder.workers`; same results, input order kept); their windows then go
+        through the encoder together (one pass, larger batches; the same embeddings).
         """
         from ..embedder.workers import map_in_order, reference_threads
 
@@ -462,18 +474,55 @@ class Embedder(VoiceKeeping):
             raise ConfigError("no reference given; pass at least one file, array or tensor.")
         self.load_models()  # a model or configuration error fails here, not per reference
 
-        def one(ix: tuple[int, Any]) -> PreparedReference | InputFate:
+        def rejected(exc: VoxrefError, x: Any, i: int) -> InputFate:
+            name = getattr(exc, "source", None) or name_of(x, i)
+            reason = getattr(exc, "reason", str(exc))
+            log.warning("reference %s rejected: %s", name, reason)
+            return InputFate(name, "rejected", reason, type(exc).__name__)
+
+        def cleaned(ix: tuple[int, Any]) -> tuple[Audio, Audio, dict[str, Any]] | InputFate:
             i, x = ix
             try:
-                return self.prepare(x, index=i, sample_rate=sample_rate)
+                return self._clean_speech(x, i, sample_rate)
             except VoxrefError as exc:
-                name = getattr(exc, "source", None) or name_of(x, i)
-                reason = getattr(exc, "reason", str(exc))
-                log.warning("reference %s rejected: %s", name, reason)
-                return InputFate(name, "rejected", reason, type(exc).__name__)
+                return rejected(exc, x, i)
 
         threads = reference_threads(items, sample_rate)
-        return map_in_order(one, list(enumerate(items)), threads)
+        stages = map_in_order(cleaned, list(enumerate(items)), threads)
+        ok = [i for i, r in enumerate(stages) if not isinstance(r, InputFate)]
+        windows = self._windows_together([stages[i] for i in ok])  # type: ignore[misc]
+        out: list[PreparedReference | InputFate] = list(stages)  # type: ignore[arg-type]
+        for i, w in zip(ok, windows):
+            audio, speech, fields = stages[i]  # type: ignore[misc]
+            try:
+                if w is None:
+                    out[i] = self.encode_speech(audio, speech, **fields)
+                else:
+                    out[i] = self._prepared(audio, speech, w, fields)
+            except VoxrefError as exc:
+                out[i] = rejected(exc, items[i], i)
+        return out
+
+    def _windows_together(
+        self, stages: list[tuple[Audio, Audio, dict[str, Any]]]
+    ) -> list[WindowEmbeddings | None]:
+        """Window embeddings of several references' speech in one pass of the encoder, when it
+        can (``embed_windows_many``, e.g. :class:`~voxref.embedder.ge2e.GE2EEncoder`): the same
+        windows, fewer, larger batches. ``None`` for each: encode them one by one."""
+        many = getattr(self.encoder, "embed_windows_many", None)
+        if many is None or len(stages) < 2:
+            return [None] * len(stages)
+        try:
+            return list(
+                many(
+                    [speech.samples for _, speech, _ in stages],
+                    self.advanced.window,
+                    self.advanced.hop,
+                    sources=[audio.source for audio, _, _ in stages],
+                )
+            )
+        except VoxrefError:  # one of them cannot be encoded: each says so on its own
+            return [None] * len(stages)
 
     # ----------------------------------------------------------------- public
     def embed_details(

@@ -24,8 +24,8 @@ ONE_VOICE_COSINE = 0.863
 at or above which it holds one voice. Chosen on the tuning voices (espeak-ng, group A; long
 references of 6 corpus clips, clean, white noise 5 dB, reverberation 0.6 s, or another speaker
 taking 20/35/45 % in turns): midway between the highest cosine of a reference the short-window
-search splits into two voices (0.846) and the lowest of a clean, noisy or reverberant one
-(0.880). What it skips on the reporting voices: BENCHMARKS.md, "Speed"."""
+search splits into two voices and the lowest of a clean, noisy or reverberant one. Both, and
+what it skips on the reporting voices: BENCHMARKS.md, "Speed" (``benchmarks/speed/voice_gate.py``)."""
 
 ONE_VOICE_MIN_WINDOWS = 40
 """Fewest encoder windows (about 17 s of speech) for :data:`ONE_VOICE_COSINE` to apply; the
@@ -142,7 +142,7 @@ def one_voice_by_windows(windows: WindowEmbeddings) -> bool:
     The cosine between the centroids of the two Ward clusters of its window embeddings is at
     least :data:`ONE_VOICE_COSINE`, and it has at least :data:`ONE_VOICE_MIN_WINDOWS` windows
     (the lengths the threshold was measured on). Free: the windows are already there, where
-    the short-window search of :func:`voxref.separation.dominant.split_voices` costs a quarter
+    the short-window search of :func:`voxref.separation.dominant.split_voices` is a large share
     of a long reference's call. Measured with ``benchmarks/speed/voice_gate.py``.
     """
     if len(windows) < ONE_VOICE_MIN_WINDOWS:
