@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+
 from benchmarks.quality.group_table import GroupRun, headline_markdown, verdict
 
 RESULTS = Path(__file__).resolve().parents[2] / "benchmarks" / "results"

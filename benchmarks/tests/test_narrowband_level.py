@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
+
 from benchmarks.quality.narrowband import NarrowbandLevelMethod, is_narrowband
 
 
