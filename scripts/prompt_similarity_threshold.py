@@ -51,6 +51,7 @@ def tuning_voices(group: str) -> list:
     """Synthetic voices (``SyntheticVoice``) of tuning group ``group``; raises on any other."""
     from benchmarks.corpus.synth import check_not_reserved, voice_by_id
     from benchmarks.corpus.voice_split import require_tuning
+
     from voxref.separation.synthetic import VOICES, SyntheticVoice
 
     rotation = ROTATION_OF_GROUP[group]
