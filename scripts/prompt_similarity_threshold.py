@@ -171,6 +171,9 @@ def main(argv: list[str] | None = None) -> None:
             "wrong_accepted": int((w >= best).sum()),
             "wrong_rejected": int((w < best).sum()),
         },
+        "cost_by_threshold": {
+            f"{t:.2f}": c for (c, _), t in zip(cost, grid, strict=True) if round(t * 100) % 2 == 0
+        },
         "per_pair": per_pair,
     }
     text = json.dumps(summary, indent=2)
