@@ -4,6 +4,9 @@ Usage::
 
     python -m benchmarks.report [--results benchmarks/results] [--out BENCHMARKS.md]
 
+Order: the one-screen summary (:mod:`benchmarks.summary`), the per-voice-group headline, the
+earlier quality corpus, speed, the other benchmark fragments, and an appendix of decision records.
+
 Plots (matplotlib, Agg backend) are written next to the JSON files: ``quality_eer_k<k>.png`` (EER
 per condition, one bar per method) and ``speed_rtf.png`` (real-time factor per stage and system).
 """
@@ -24,7 +27,7 @@ from benchmarks.common import REPO_ROOT
 log = logging.getLogger(__name__)
 
 
-__all__ = ["write_report", "quality_section", "speed_section"]
+__all__ = ["write_report", "quality_section", "speed_section", "anchor"]
 
 
 # --------------------------------------------------------------------------- formatting
