@@ -719,10 +719,19 @@ def _appendix(results_dir: Path) -> list[str]:
 
 def _earlier_corpus_note(q: dict[str, Any]) -> str:
     """The line that opens the earlier quality section: which voice groups its corpus mixes."""
+    from benchmarks.corpus.synth import ReservedVoiceError, check_not_reserved
     from benchmarks.corpus.voice_split import family_group
 
     counts: dict[str, int] = defaultdict(int)
+    reserved = 0
     for speaker in q["corpus"]["trial_speakers"]:
+        engine, _, rest = speaker.partition("-")
+        engine = {"espeak": "espeak-ng"}.get(engine, engine)
+        voice = rest if engine == "espeak-ng" else rest.split("-")[0]
+        try:
+            check_not_reserved(engine, voice)
+        except ReservedVoiceError:
+            reserved += 1
         try:
             counts[family_group(speaker)] += 1
         except KeyError:
@@ -733,7 +742,14 @@ def _earlier_corpus_note(q: dict[str, Any]) -> str:
     )
     return (
         f"> An earlier corpus: its {sum(counts.values())} trial speakers mix tuning and reporting "
-        f"voices ({mix}), so it does not hold the reporting voices apart; the headline is "
+        f"voices ({mix}), so it does not hold the reporting voices apart"
+        + (
+            f", and {reserved} of them are voices now reserved for independent checks (kept here "
+            "as the record of earlier decisions, never re-run with them)"
+            if reserved
+            else ""
+        )
+        + "; the headline is "
         "[Headline per voice group](#headline-per-voice-group-tuning-voices-a-reporting-voices-b)."
     )
 
