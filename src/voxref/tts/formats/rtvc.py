@@ -340,12 +340,9 @@ def write_rtvc_embeds(embeds_dir: str | os.PathLike, vectors: Mapping[str, Any])
 
 def load_rtvc_embed(path: str | os.PathLike) -> np.ndarray:
     """``np.load(embed_path)`` as RTVC's synthesizer dataset does, checked to be ``(256,)``."""
-    from ..export import EmbeddingDimensionError
+    from ..export import _rtvc_shape_checked
 
-    v = np.load(Path(path), allow_pickle=False)
-    if v.shape != (RTVC_DIM,):
-        raise EmbeddingDimensionError(f"{path} holds a {v.shape} array, not RTVC's (256,).")
-    return v
+    return _rtvc_shape_checked(np.load(Path(path), allow_pickle=False), path)
 
 
 def export_rtvc(
