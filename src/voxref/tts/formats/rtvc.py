@@ -360,7 +360,7 @@ def export_rtvc(
     ``names`` maps a clip's relpath to its embed file name (from ``train.txt``); default
     ``embed-<utt_id>.npy``.
     """
-    from .provenance import ClipRecord, write_provenance
+    from .provenance import ClipRecord, write_export_provenance
 
     notes = emb.require_complete(
         "rtvc",
@@ -382,16 +382,13 @@ def export_rtvc(
         ClipRecord(**{**r.to_dict(), "key": names.get(r.key, f"embed-{utt[r.key]}.npy")})
         for r in emb.records
     ]
-    side = write_provenance(
+    side = write_export_provenance(
         Path(embeds_dir),
+        emb,
         fmt="rtvc",
-        dimension=emb.dimension,
-        encoder=emb.encoder,
-        preprocessing=emb.preprocessing,
         settings={**(settings or {}), "vectors": vectors},
         clips=records,
         files=files,
-        bridge=emb.bridge,
         notes=notes,
     )
     return files, side
