@@ -316,9 +316,8 @@ def clean(
         if isinstance(denoiser, AutoDenoiser):
             from .noise_profile import noise_modulation
 
-            note = (
-                f" (auto: estimated SNR {snr.snr_db:.1f} dB, threshold {denoiser.threshold_db:g} dB;"
-            )
+            threshold = denoiser.threshold_db
+            note = f" (auto: estimated SNR {snr.snr_db:.1f} dB, threshold {threshold:g} dB;"
             if denoiser.noisy(snr.snr_db):  # the modulation decides only below the threshold
                 modulation = noise_modulation(base.samples, sr)
                 chosen = denoiser.choose(snr.snr_db, modulation)
