@@ -67,7 +67,17 @@ NOISE_SEED = 27
 STAGE_FUNCTIONS = (
     ("load (validate, resample)", "voxref/audio/load.py", "load_audio"),
     ("clean: VAD + analysis", "voxref/cleaning/pipeline.py", "_analyse"),
+    ("... of which VAD (Silero)", "voxref/cleaning/vad.py", "detect_speech"),
+    ("... of which SNR estimate", "voxref/cleaning/snr.py", "measure_snr"),
+    ("... of which quality report", "voxref/cleaning/quality.py", "assess"),
+    (
+        "clean: noise modulation (auto policy)",
+        "voxref/cleaning/noise_profile.py",
+        "noise_modulation",
+    ),
     ("clean: denoise (DFN3)", "voxref/cleaning/dfn3.py", "denoise"),
+    ("... of which the model at 48 kHz", "voxref/cleaning/dfn3.py", "process_48k"),
+    ("... of which resampling (16k <-> 48k)", "voxref/audio/resample.py", "resample"),
     ("level", "voxref/audio/level.py", "level_audio"),
     (
         "encode (GE2E windows)",
@@ -79,7 +89,9 @@ STAGE_FUNCTIONS = (
     ("pool", "voxref/embedder/pooling/select.py", "pool_references"),
 )
 """(stage, file suffix, function or functions): the profile row is their cumulative time
-(encode: one reference's windows, or all references' windows in one pass)."""
+(encode: one reference's windows, or all references' windows in one pass). Rows starting with
+"... of which" are parts of the row above them (their shares overlap it). The inputs are at
+16 kHz, so resampling is the denoiser's round trip to its 48 kHz model and back."""
 
 
 def _white(x: np.ndarray, snr_db: float, rng: np.random.Generator) -> np.ndarray:

@@ -61,6 +61,30 @@ def test_auto_policy_runs_dfn3_only_on_noisy_audio(speech_with_pauses):
     assert quiet.denoised.history[-1].startswith("denoise off (auto: estimated SNR")
 
 
+def test_auto_policy_measures_noise_modulation_only_below_the_threshold(
+    speech_with_pauses, monkeypatch
+):
+    import voxref.cleaning.noise_profile as noise_profile
+
+    x = speech_with_pauses
+    n = 5 * SR
+    clean_part, mask = x.samples[:n], x.mask[:n]
+    calls = []
+    measure = noise_profile.noise_modulation
+    monkeypatch.setattr(
+        noise_profile, "noise_modulation", lambda *a, **k: calls.append(1) or measure(*a, **k)
+    )
+    quiet = clean(
+        (clean_part + 1e-5 * white_noise(n, seed=4).astype(np.float32), SR), denoise="auto"
+    )
+    assert quiet.denoiser == "off" and calls == []
+    assert quiet.denoised.history[-1].endswith("noise modulation not needed)")
+    noisy = add_noise(clean_part, mask, white_noise(n, seed=4), 5.0)
+    r = clean((noisy, SR), denoise="auto")
+    assert r.denoiser == "dfn3" and calls == [1]
+    assert "noise modulation 0." in r.denoised.history[-1]
+
+
 def test_rejections_are_reports_not_errors(tmp_path):
     noise = (0.1 * white_noise(2 * SR, seed=0)).astype(np.float32)
     r = clean((noise, SR))

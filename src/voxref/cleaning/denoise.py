@@ -234,10 +234,22 @@ class AutoDenoiser:
             f"{self.max_modulation:g}, max_babble_modulation={self.max_babble_modulation:g})"
         )
 
+    def noisy(self, snr_db: float) -> bool:
+        """Whether a recording with estimated SNR ``snr_db`` is below the threshold: only then
+        does :meth:`choose` look at the noise modulation (callers skip measuring it otherwise).
+
+        Examples
+        --------
+        >>> auto = AutoDenoiser(strong=SpectralGate())
+        >>> auto.noisy(3.0), auto.noisy(25.0), auto.noisy(float("nan"))
+        (True, False, False)
+        """
+        return bool(np.isfinite(snr_db) and snr_db < self.threshold_db)
+
     def choose(self, snr_db: float, modulation: float | None = None) -> Denoiser:
         """The denoiser for a recording with estimated SNR ``snr_db`` (``nan``: no speech -> off)
         and noise ``modulation`` (``None`` or ``nan``: unknown, the SNR decides)."""
-        if not (np.isfinite(snr_db) and snr_db < self.threshold_db):
+        if not self.noisy(snr_db):
             return self._off
         if modulation is None or not np.isfinite(modulation) or modulation < self.max_modulation:
             return self.strong
@@ -250,7 +262,7 @@ class AutoDenoiser:
         from .snr import estimate_snr
 
         snr = estimate_snr(samples, sample_rate, vad=self.vad)
-        modulation = noise_modulation(samples, sample_rate)
+        modulation = noise_modulation(samples, sample_rate) if self.noisy(snr) else float("nan")
         chosen = self.choose(snr, modulation)
         log.debug("auto denoise: SNR %.1f dB, modulation %.2f -> %s", snr, modulation, chosen.name)
         return chosen.denoise(samples, sample_rate)

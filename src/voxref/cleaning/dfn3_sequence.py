@@ -106,6 +106,16 @@ def erb_widths(
 
 
 @lru_cache(maxsize=1)
+def _bands() -> tuple[np.ndarray, np.ndarray]:
+    """The model's ERB band widths and each band's first bin (computed once, read-only)."""
+    widths = erb_widths()
+    starts = np.concatenate([[0], np.cumsum(widths)[:-1]])
+    widths.setflags(write=False)
+    starts.setflags(write=False)
+    return widths, starts
+
+
+@lru_cache(maxsize=1)
 def _window() -> np.ndarray:
     n = np.arange(FFT, dtype=np.float64)
     s = np.sin(0.5 * np.pi * (n + 0.5) / (FFT // 2))
@@ -207,9 +217,9 @@ def denoise_48k(
     spec *= np.float32(1 / FFT)  # (T, 481) complex64
 
     # features (feat_erb, feat_cplx)
-    widths = erb_widths()
+    widths, starts = _bands()
     power = spec.real**2 + spec.imag**2
-    band_power = np.add.reduceat(power, np.concatenate([[0], np.cumsum(widths)[:-1]]), axis=1)
+    band_power = np.add.reduceat(power, starts, axis=1)
     db = 10 * np.log10(band_power / widths + 1e-10)
     erb_feat = (db - _running_mean(db, np.linspace(-60.0, -90.0, NB_ERB))) / 40
     low = spec[:, :NB_DF]

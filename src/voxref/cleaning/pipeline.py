@@ -316,13 +316,19 @@ def clean(
         if isinstance(denoiser, AutoDenoiser):
             from .noise_profile import noise_modulation
 
-            modulation = noise_modulation(base.samples, sr)
-            chosen = denoiser.choose(snr.snr_db, modulation)
-            note = (
-                f" (auto: estimated SNR {snr.snr_db:.1f} dB, threshold {denoiser.threshold_db:g} dB;"
-                f" noise modulation {modulation:.2f}, stationary below {denoiser.max_modulation:g},"
-                f" babble-like below {denoiser.max_babble_modulation:g})"
-            )
+            threshold = denoiser.threshold_db
+            note = f" (auto: estimated SNR {snr.snr_db:.1f} dB, threshold {threshold:g} dB;"
+            if denoiser.noisy(snr.snr_db):  # the modulation decides only below the threshold
+                modulation = noise_modulation(base.samples, sr)
+                chosen = denoiser.choose(snr.snr_db, modulation)
+                note += (
+                    f" noise modulation {modulation:.2f}, stationary below "
+                    f"{denoiser.max_modulation:g}, babble-like below "
+                    f"{denoiser.max_babble_modulation:g})"
+                )
+            else:
+                chosen = denoiser.choose(snr.snr_db)
+                note += " noise modulation not needed)"
         chosen_name = chosen.name
         if chosen.name == "off":
             denoised = base.replace(base.samples, f"denoise off{note}" if note else None)
