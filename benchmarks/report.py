@@ -4,6 +4,9 @@ Usage::
 
     python -m benchmarks.report [--results benchmarks/results] [--out BENCHMARKS.md]
 
+Order: the one-screen summary (:mod:`benchmarks.summary`), the per-voice-group headline, the
+earlier quality corpus, speed, the other benchmark fragments, and an appendix of decision records.
+
 Plots (matplotlib, Agg backend) are written next to the JSON files: ``quality_eer_k<k>.png`` (EER
 per condition, one bar per method) and ``speed_rtf.png`` (real-time factor per stage and system).
 """
@@ -24,7 +27,7 @@ from benchmarks.common import REPO_ROOT
 log = logging.getLogger(__name__)
 
 
-__all__ = ["write_report", "quality_section", "speed_section"]
+__all__ = ["write_report", "quality_section", "speed_section", "anchor"]
 
 
 # --------------------------------------------------------------------------- formatting
@@ -622,6 +625,135 @@ def speed_section(s: dict[str, Any], plot: Path | None, md_dir: Path) -> str:
     return "\n".join(out)
 
 
+# --------------------------------------------------------------------------- fragments
+# sections written by other benchmark scripts (each .md states the command that made it)
+HEADLINE_FRAGMENTS = (
+    ("quality_group.md", "Headline per voice group: tuning voices (A), reporting voices (B)"),
+)
+SECTION_FRAGMENTS = (
+    ("ablation.md", "Pipeline ablation: which stage helps where"),
+    ("voice_split.md", "Tuning and reporting voices: telephone band, denoiser start"),
+    ("voice_grouping.md", "Grouping references by voice"),
+    ("pooling_head.md", "Trained pooling head vs parameter-free attention (held-apart speakers)"),
+    ("target_extractor.md", "Target-speaker extractor (trained; held-apart speakers)"),
+    ("separation.md", "Overlapped references: two-talker separation and its headroom"),
+    ("scale.md", "Scale-out benchmark: `voxref embed-dataset`"),
+    ("prompt.md", "Reference prompts (`voxref.prompt`) on truth-known mixes"),
+    ("audit.md", "TTS dataset audit: planted faults (`voxref audit`)"),
+    ("ablation_timbre.md", "Training ablation"),
+    ("train_ddp.md", "Data-parallel training: steps/s on 1 and 2 processes"),
+)
+DECISION_FRAGMENTS = (
+    ("level_decision.md", "Speech level normalisation on by default: the run that decided it"),
+    ("telephone_level.md", "Telephone band: narrowband level target sweep"),
+    ("denoise_decision.md", "Denoising policy: per-clip evidence"),
+    ("denoise_babble.md", "Denoising policy: babble (attenuation limit)"),
+)
+"""Fragments that record why a default is what it is: the appendix, after every result."""
+DECISION_ELSEWHERE = (
+    ("docs/decisions.md", "Decision records: why a default is what it is (every pipeline default)"),
+)
+"""Decision records kept outside ``benchmarks/results``, linked from the appendix."""
+
+
+def anchor(title: str) -> str:
+    """The GitHub anchor of a Markdown heading (lower case, punctuation dropped, spaces to -)."""
+    text = title.strip().lower()
+    return "".join(c for c in text if c.isalnum() or c in " -_").replace(" ", "-")
+
+
+def _fragment_body(path: Path) -> str:
+    """A fragment's text without a top-level ``# `` title of its own (the report gives one)."""
+    text = path.read_text().rstrip()
+    first, _, rest = text.partition("\n")
+    return rest.lstrip("\n") if first.startswith("# ") else text
+
+
+def _fragments(results_dir: Path, table: Sequence[tuple[str, str]], level: str = "##") -> list[str]:
+    parts: list[str] = []
+    for name, title in table:
+        fragment = results_dir / name
+        if fragment.is_file():
+            parts += [f"{level} {title}", "", _fragment_body(fragment), ""]
+    return parts
+
+
+def _decision_subsections(results_dir: Path) -> list[tuple[str, str]]:
+    """(section title, sub-heading) of every heading in the result sections marked as a
+    decision record by the script that wrote it."""
+    found = []
+    for name, title in SECTION_FRAGMENTS:
+        fragment = results_dir / name
+        if not fragment.is_file():
+            continue
+        for line in fragment.read_text().splitlines():
+            if line.startswith("#") and "decision record" in line.lower():
+                found.append((title, line.lstrip("#").strip()))
+            elif line.startswith("**Decision record**"):
+                found.append((title, f"{title}: decision record"))
+    return found
+
+
+def _appendix(results_dir: Path) -> list[str]:
+    title = "Appendix: Decision records"
+    present = [(n, t) for n, t in DECISION_FRAGMENTS if (results_dir / n).is_file()]
+    lines = [
+        f"## {title}",
+        "",
+        "Why a default is what it is: each record names the run that decided it. The records "
+        "below are kept in full here; the others stay with the results they belong to:",
+        "",
+    ]
+    lines += [
+        f"- [{heading}](#{anchor(section if heading.startswith(section) else heading)}) "
+        f"(in *{section}*)"
+        for section, heading in _decision_subsections(results_dir)
+    ]
+    lines += [
+        f"- [{label}]({path})" for path, label in DECISION_ELSEWHERE if (REPO_ROOT / path).is_file()
+    ]
+    lines.append("")
+    lines += _fragments(results_dir, present, level="###")
+    return lines
+
+
+def _earlier_corpus_note(q: dict[str, Any]) -> str:
+    """The line that opens the earlier quality section: which voice groups its corpus mixes."""
+    from benchmarks.corpus.synth import ReservedVoiceError, check_not_reserved
+    from benchmarks.corpus.voice_split import family_group
+
+    counts: dict[str, int] = defaultdict(int)
+    reserved = 0
+    for speaker in q["corpus"]["trial_speakers"]:
+        engine, _, rest = speaker.partition("-")
+        engine = {"espeak": "espeak-ng"}.get(engine, engine)
+        voice = rest if engine == "espeak-ng" else rest.split("-")[0]
+        try:
+            check_not_reserved(engine, voice)
+        except ReservedVoiceError:
+            reserved += 1
+        try:
+            counts[family_group(speaker)] += 1
+        except KeyError:
+            counts["no group"] += 1
+    mix = ", ".join(
+        f"{n} of group {g}" if g != "no group" else f"{n} of no group"
+        for g, n in sorted(counts.items())
+    )
+    return (
+        f"> An earlier corpus: its {sum(counts.values())} trial speakers mix tuning and reporting "
+        f"voices ({mix}), so it does not hold the reporting voices apart"
+        + (
+            f", and {reserved} of them are voices now reserved for independent checks (kept here "
+            "as the record of earlier decisions, never re-run with them)"
+            if reserved
+            else ""
+        )
+        + "; the headline is "
+        "[Headline per voice group](#headline-per-voice-group-tuning-voices-a-reporting-voices-b)."
+    )
+
+
 # --------------------------------------------------------------------------- main
 def write_report(results_dir: str | Path, out: str | Path) -> Path:
     """Regenerate ``out`` (Markdown) and the plots from the JSON files in ``results_dir``."""
@@ -637,10 +769,18 @@ def write_report(results_dir: str | Path, out: str | Path) -> Path:
         "with VoxCeleb results; the comparison between methods on identical audio is the point.",
         "",
     ]
+    from benchmarks.summary import summary_markdown
+
+    summary = summary_markdown(results_dir)
+    if summary is not None:
+        parts += [summary, ""]
+    parts += _fragments(results_dir, HEADLINE_FRAGMENTS)
     qpath, spath = results_dir / "quality.json", results_dir / "speed.json"
     if qpath.is_file():
         q = json.loads(qpath.read_text())
-        parts += [quality_section(q, _plot_quality(q, results_dir), md_dir), ""]
+        section = quality_section(q, _plot_quality(q, results_dir), md_dir)
+        title, _, body = section.partition("\n")
+        parts += [title, "", _earlier_corpus_note(q), body, ""]
     else:
         parts += [
             "## Quality",
@@ -658,30 +798,8 @@ def write_report(results_dir: str | Path, out: str | Path) -> Path:
             "No `speed.json` yet: run `python -m benchmarks.run --only speed`.",
             "",
         ]
-    # sections written by other benchmark scripts (each .md states the command that made it)
-    for name, title in (
-        ("ablation.md", "Pipeline ablation: which stage helps where"),
-        ("quality_group.md", "Headline per voice group: tuning voices (A), reporting voices (B)"),
-        ("voice_split.md", "Tuning and reporting voices: telephone band, denoiser start"),
-        ("voice_grouping.md", "Grouping references by voice"),
-        ("telephone_level.md", "Telephone band: narrowband level target sweep"),
-        ("denoise_decision.md", "Denoising policy: per-clip evidence"),
-        ("denoise_babble.md", "Denoising policy: babble (attenuation limit)"),
-        (
-            "pooling_head.md",
-            "Trained pooling head vs parameter-free attention (held-apart speakers)",
-        ),
-        ("target_extractor.md", "Target-speaker extractor (trained; held-apart speakers)"),
-        ("separation.md", "Overlapped references: two-talker separation and its headroom"),
-        ("scale.md", "Scale-out"),
-        ("prompt.md", "Reference prompts (`voxref.prompt`) on truth-known mixes"),
-        ("audit.md", "TTS dataset audit: planted faults (`voxref audit`)"),
-        ("ablation_timbre.md", "Training ablation"),
-        ("train_ddp.md", "Data-parallel training: steps/s on 1 and 2 processes"),
-    ):
-        fragment = results_dir / name
-        if fragment.is_file():
-            parts += [f"## {title}", "", fragment.read_text().rstrip(), ""]
+    parts += _fragments(results_dir, SECTION_FRAGMENTS)
+    parts += _appendix(results_dir)
     out.write_text("\n".join(parts).rstrip() + "\n")
     log.info("wrote %s", out)
     return out

@@ -51,3 +51,82 @@ def test_no_other_module_replaces_files_by_itself() -> None:
                 continue
             offenders.append(f"{path.relative_to(SRC)}: {m.group(0)}")
     assert offenders == [], offenders
+
+
+# Modules that write models and reports: their torch.save / soundfile writes must go to the
+# temporary path voxref.atomic hands them (or to an in-memory buffer), never to the destination.
+WRITERS = (
+    "embedder/checkpoint.py",
+    "loading/modules.py",
+    "inspection/report.py",
+    "audit/synthetic.py",
+)
+WRITE_CALL = r"torch\.save\(\w+, (\w+)\)|sf\.write\((\w+),"
+
+
+def test_model_and_report_writers_go_through_the_atomic_writer() -> None:
+    for name in WRITERS:
+        text = (SRC / name).read_text(encoding="utf-8")
+        assert "from ..atomic import" in text, name
+        assert not re.search(r"\.write_(bytes|text)\(", text), name
+        for m in re.finditer(WRITE_CALL, text):
+            assert (m.group(1) or m.group(2)) in ("tmp", "buf"), f"{name}: {m.group(0)}"
+
+
+def _tiny(seed: int):
+    """A torch module with a ``config`` dict, like the SavedModule networks."""
+    import torch
+
+    torch.manual_seed(seed)
+    net = torch.nn.Linear(3, 2)
+    net.config = {"in_features": 3, "out_features": 2}
+    return net
+
+
+def test_a_module_checkpoint_torn_mid_write_leaves_the_old_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import torch
+
+    from voxref.loading.modules import save_module_checkpoint
+    from voxref.loading.safe import safe_torch_load
+
+    p = tmp_path / "m.pt"
+    old = _tiny(0)
+    save_module_checkpoint(old, p, checkpoint_format="tiny", metadata={"n": 1})
+    real_save = torch.save
+
+    def torn_save(obj, f):
+        real_save(obj, f)
+        Path(f).write_bytes(Path(f).read_bytes()[:10])
+        raise OSError("disk full")
+
+    monkeypatch.setattr(torch, "save", torn_save)
+    with pytest.raises(OSError, match="disk full"):
+        save_module_checkpoint(_tiny(1), p, checkpoint_format="tiny", metadata={"n": 2})
+    back = safe_torch_load(p)
+    assert back["metadata"] == {"n": 1}
+    assert torch.equal(back["state_dict"]["weight"], old.weight.detach())
+    assert sorted(os.listdir(tmp_path)) == ["m.pt"]
+
+
+def test_an_encoder_checkpoint_whose_write_fails_leaves_the_old_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import voxref.atomic
+    from voxref.embedder.checkpoint import build_network, load_checkpoint, save_network
+
+    net = build_network("ge2e-lstm", {"hidden_size": 8, "embedding_dim": 4, "num_layers": 1})
+    d = tmp_path / "enc"
+    save_network(d, net, metadata={"run": "first"})
+    files = sorted(os.listdir(d))
+
+    def no_space(fd: int) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(voxref.atomic.os, "fsync", no_space)
+    with pytest.raises(OSError, match="disk full"):
+        save_network(d, net, metadata={"run": "second"})
+    monkeypatch.undo()
+    assert load_checkpoint(d).metadata["run"] == "first"
+    assert sorted(os.listdir(d)) == files

@@ -160,6 +160,15 @@ class Encoder(ABC):
             )
         return x
 
+    def _embed_starts(self, x: np.ndarray, starts: np.ndarray, win: int) -> np.ndarray:
+        """Unit-norm embeddings of the windows ``x[s : s + win]``, ``batch_size`` at a time."""
+        out = []
+        for i in range(0, len(starts), self.batch_size):
+            chunk = np.stack([x[s : s + win] for s in starts[i : i + self.batch_size]])
+            with self._lock:
+                out.append(self.embed_batch(chunk))
+        return l2_normalize(np.concatenate(out, axis=0))
+
     def embed_windows(
         self,
         samples: np.ndarray,
@@ -187,12 +196,7 @@ class Encoder(ABC):
         need = int(starts[-1]) + win
         if need > len(x):
             x = np.pad(x, (0, need - len(x)))
-        out = []
-        for i in range(0, len(starts), self.batch_size):
-            chunk = np.stack([x[s : s + win] for s in starts[i : i + self.batch_size]])
-            with self._lock:
-                out.append(self.embed_batch(chunk))
-        emb = l2_normalize(np.concatenate(out, axis=0))
+        emb = self._embed_starts(x, starts, win)
         st = starts.astype(np.float64) / self.sample_rate
         en = np.minimum(st + win / self.sample_rate, len(samples) / self.sample_rate)
         return WindowEmbeddings(emb, st, en)
@@ -253,15 +257,8 @@ class VariableLengthEncoder(Encoder):
         starts = window_starts(len(x), win, hp, 1.0)
         if starts[-1] + win < len(x):
             starts = np.append(starts, len(x) - win)
-        out = []
-        for i in range(0, len(starts), self.batch_size):
-            chunk = np.stack([x[s : s + win] for s in starts[i : i + self.batch_size]])
-            with self._lock:
-                out.append(self.embed_batch(chunk))
         st = starts.astype(np.float64) / self.sample_rate
-        return WindowEmbeddings(
-            l2_normalize(np.concatenate(out, axis=0)), st, st + win / self.sample_rate
-        )
+        return WindowEmbeddings(self._embed_starts(x, starts, win), st, st + win / self.sample_rate)
 
     def embed_utterance(self, samples: np.ndarray, *, source: str | None = None) -> np.ndarray:
         """One unit-norm embedding of the whole signal in one forward pass (as SpeechBrain and

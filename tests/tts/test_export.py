@@ -158,3 +158,13 @@ def test_malicious_speecht5_file_is_refused(tmp_path, payload):
     with pytest.raises(UnsafeCheckpointError):
         load_speecht5(tmp_path / "spk.pt")
     assert not marker.exists()
+
+
+def test_rtvc_loaders_refuse_a_vector_of_another_size(tmp_path, ge2e_results):
+    from voxref.tts.formats.rtvc import load_rtvc_embed
+
+    _, res = _first(ge2e_results)
+    path = export_npy(res.embedding[:192], tmp_path / "embed-0002.npy", sidecar=False)
+    for load in (load_rtvc, load_rtvc_embed):
+        with pytest.raises(EmbeddingDimensionError, match=r"\(192,\) array, not RTVC's \(256,\)"):
+            load(path)

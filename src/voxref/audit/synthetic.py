@@ -39,6 +39,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..atomic import atomic_write, atomic_write_text
 from ..separation.synthetic import SAMPLE_RATE, SENTENCES, SyntheticVoice, synthesize
 
 __all__ = ["FAULT_KINDS", "planted_dataset", "plant_fault"]
@@ -171,10 +172,13 @@ def planted_dataset(
         text = sentences[n % len(sentences)]
         x = synthesize(voice, text) if not kind else plant_fault(kind, voice, others, text, rng)
         cid = f"{prefix}{n:04d}"
-        sf.write(root / "wavs" / f"{cid}.wav", x, SAMPLE_RATE, subtype="PCM_16")
+        atomic_write(
+            root / "wavs" / f"{cid}.wav",
+            lambda tmp, x=x: sf.write(tmp, x, SAMPLE_RATE, subtype="PCM_16", format="WAV"),
+        )
         truth[cid] = kind
         cols = [cid, text, text.lower()] + ([speaker] if speaker is not None else [])
         lines.append("|".join(cols))
     if metadata is not None:
-        (root / metadata).write_text("\n".join(lines) + "\n", encoding="utf-8")
+        atomic_write_text(root / metadata, "\n".join(lines) + "\n")
     return truth

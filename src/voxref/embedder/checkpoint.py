@@ -64,6 +64,7 @@ from typing import Any
 
 import numpy as np
 
+from ..atomic import atomic_write_bytes, atomic_write_text
 from ..encoding import Encoder, ModuleEncoder, probe_dimension
 from ..errors import CheckpointError, ConfigError, MissingCheckpointError
 from ..loading.safe import read_checkpoint_bytes, safe_torch_load
@@ -340,13 +341,13 @@ def save_checkpoint(
     buf = io.BytesIO()
     torch.save(obj, buf)
     data = buf.getvalue()
-    file.write_bytes(data)
+    atomic_write_bytes(file, data)
     if sidecar:
         info = {k: v for k, v in obj.items() if k != "state_dict"}
         info["file"] = file.name
         info["sha256"] = hashlib.sha256(data).hexdigest()
         info["num_parameters"] = int(sum(t.numel() for t in tensors.values()))
-        _sidecar_path(file).write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
+        atomic_write_text(_sidecar_path(file), json.dumps(info, indent=2) + "\n")
     return file
 
 

@@ -54,6 +54,17 @@ TINY_CONFIGS: dict[str, dict[str, Any]] = {
     "xvector-tdnn": {"tdnn_channels": [64, 64, 64, 64, 128], "lin_neurons": 512},
 }
 
+# The feature front end shared by both hub files: filterbank, per-utterance normalisation.
+_SPEECHBRAIN_FEATURES = """\
+compute_features: !new:speechbrain.lobes.features.Fbank
+    n_mels: !ref <n_mels>
+
+mean_var_norm: !new:speechbrain.processing.features.InputNormalization
+    norm_type: sentence
+    std_norm: False
+
+"""
+
 # The end shared by both hub files: embedding normalisation, modules, label encoder, pretrainer.
 _SPEECHBRAIN_TAIL = """\
 mean_var_norm_emb: !new:speechbrain.processing.features.InputNormalization
@@ -99,13 +110,9 @@ pretrained_path: speechbrain/spkrec-ecapa-voxceleb
 out_n_neurons: {num_speakers}
 
 # Model params
-compute_features: !new:speechbrain.lobes.features.Fbank
-    n_mels: !ref <n_mels>
-
-mean_var_norm: !new:speechbrain.processing.features.InputNormalization
-    norm_type: sentence
-    std_norm: False
-
+"""
+    + _SPEECHBRAIN_FEATURES
+    + """\
 embedding_model: !new:speechbrain.lobes.models.ECAPA_TDNN.ECAPA_TDNN
     input_size: !ref <n_mels>
     channels: {channels}
@@ -130,13 +137,9 @@ n_mels: {n_mels}
 pretrained_path: speechbrain/spkrec-xvect-voxceleb
 out_n_neurons: {num_speakers}
 
-compute_features: !new:speechbrain.lobes.features.Fbank
-    n_mels: !ref <n_mels>
-
-mean_var_norm: !new:speechbrain.processing.features.InputNormalization
-    norm_type: sentence
-    std_norm: False
-
+"""
+    + _SPEECHBRAIN_FEATURES
+    + """\
 embedding_model: !new:speechbrain.lobes.models.Xvector.Xvector
     in_channels: !ref <n_mels>
     activation: !name:torch.nn.LeakyReLU

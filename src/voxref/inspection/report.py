@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..atomic import atomic_write_bytes, atomic_write_text
 from .collect import collect
 from .page import DEFAULT_MAX_AUDIO_SECONDS, render_page
 from .views import Inspection
@@ -239,10 +240,10 @@ def write_report(
     paths = {}
     for name, data in pngs.items():
         paths[name] = fig_dir / f"{name}.png"
-        paths[name].write_bytes(data)
+        atomic_write_bytes(paths[name], data)
     page = render_page(
         inspection, pngs, colors=colors, projection=projection, max_audio_seconds=max_audio_seconds
     )
-    out.write_text(page, encoding="utf-8")
+    atomic_write_text(out, page)
     log.info("wrote %s (%.1f MB) and %d figures in %s", out, len(page) / 1e6, len(paths), fig_dir)
     return InspectReport(out, paths, len(refs), len(inspection.speakers), inspection)

@@ -12,6 +12,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from ..atomic import atomic_write
 from ..errors import CheckpointError, ConfigError, MissingCheckpointError
 from .safe import safe_torch_load
 
@@ -32,19 +33,14 @@ def save_module_checkpoint(
     reads it back with ``torch.load(weights_only=True)``."""
     import torch
 
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().cpu().clone() for k, v in module.state_dict().items()}
-    torch.save(
-        {
-            "format": checkpoint_format,
-            "config": dict(module.config),
-            "state_dict": state,
-            "metadata": dict(metadata or {}),
-        },
-        path,
-    )
-    return path
+    obj = {
+        "format": checkpoint_format,
+        "config": dict(module.config),
+        "state_dict": state,
+        "metadata": dict(metadata or {}),
+    }
+    return atomic_write(path, lambda tmp: torch.save(obj, tmp))
 
 
 def load_module_checkpoint(

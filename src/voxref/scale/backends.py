@@ -109,7 +109,19 @@ class _Child:
         self.conn.close()
 
 
-class ProcessBackend:
+class _Backend:
+    """What both backends are given: the worker spec, how many workers, how many crashes a task
+    may cause before it is reported as failed."""
+
+    def __init__(self, spec: WorkerSpec, num_workers: int, max_crashes: int) -> None:
+        if num_workers < 1:
+            raise ConfigError("num_workers must be at least 1.")
+        self.spec = spec
+        self.num_workers = int(num_workers)
+        self.max_crashes = max(1, int(max_crashes))
+
+
+class ProcessBackend(_Backend):
     """Run tasks in ``num_workers`` local processes (see the module docstring).
 
     Use as a context manager; :meth:`run` may be called several times on the same processes.
@@ -125,11 +137,7 @@ class ProcessBackend:
         max_crashes: int = 2,
         start_method: str = "spawn",
     ) -> None:
-        if num_workers < 1:
-            raise ConfigError("num_workers must be at least 1.")
-        self.spec = spec
-        self.num_workers = int(num_workers)
-        self.max_crashes = max(1, int(max_crashes))
+        super().__init__(spec, num_workers, max_crashes)
         self._ctx = multiprocessing.get_context(start_method)
         self._children: list[_Child] = []
         self.restarts = 0
@@ -292,7 +300,7 @@ class _RayMapWorker:
         return {"result": np.array(results, dtype=object)}
 
 
-class RayBackend:
+class RayBackend(_Backend):
     """Run tasks on a pool of Ray actors with Ray Data (see the module docstring)."""
 
     name = "ray"
@@ -307,11 +315,7 @@ class RayBackend:
         num_cpus: int | None = None,
         cpus_per_worker: float = 1.0,
     ) -> None:
-        if num_workers < 1:
-            raise ConfigError("num_workers must be at least 1.")
-        self.spec = spec
-        self.num_workers = int(num_workers)
-        self.max_crashes = max(1, int(max_crashes))
+        super().__init__(spec, num_workers, max_crashes)
         self.address = address
         self.num_cpus = num_cpus
         self.cpus_per_worker = float(cpus_per_worker)

@@ -43,9 +43,21 @@ __all__ = [
     "SEPFORMER_HPARAMS",
 ]
 
+# The intra- and inter-chunk transformers of the dual-path model have the same settings.
+_SB_TRANSFORMER = """\
+  num_layers: 1
+  d_model: {d}
+  nhead: 2
+  d_ffn: 32
+  dropout: 0
+  use_positional_encoding: true
+  norm_before: true
+"""
+
 #: A SepFormer inference ``hyperparams.yaml`` as on the hub (``speechbrain/sepformer-wsj02mix``
 #: layout), with tiny sizes (``{rate}``, ``{d}`` are filled in).
-SEPFORMER_HPARAMS = """\
+SEPFORMER_HPARAMS = (
+    """\
 sample_rate: {rate}
 num_spks: 2
 
@@ -54,23 +66,13 @@ Encoder: !new:speechbrain.lobes.models.dual_path.Encoder
   out_channels: {d}
 
 SBtfintra: !new:speechbrain.lobes.models.dual_path.SBTransformerBlock
-  num_layers: 1
-  d_model: {d}
-  nhead: 2
-  d_ffn: 32
-  dropout: 0
-  use_positional_encoding: true
-  norm_before: true
-
+"""
+    + _SB_TRANSFORMER
+    + """
 SBtfinter: !new:speechbrain.lobes.models.dual_path.SBTransformerBlock
-  num_layers: 1
-  d_model: {d}
-  nhead: 2
-  d_ffn: 32
-  dropout: 0
-  use_positional_encoding: true
-  norm_before: true
-
+"""
+    + _SB_TRANSFORMER
+    + """
 MaskNet: !new:speechbrain.lobes.models.dual_path.Dual_Path_Model
   num_spks: !ref <num_spks>
   in_channels: {d}
@@ -101,6 +103,7 @@ pretrainer: !new:speechbrain.utils.parameter_transfer.Pretrainer
     masknet: !ref <MaskNet>
     decoder: !ref <Decoder>
 """
+)
 
 #: The pipeline's ``config.yaml`` (``{lda}`` is filled in).
 PIPELINE_CONFIG = """\

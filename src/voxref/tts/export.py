@@ -471,7 +471,11 @@ def export_rtvc(
 
 def load_rtvc(path: str | os.PathLike) -> np.ndarray:
     """Read an RTVC embedding the way its synthesizer does (``np.load``), checked to be (256,)."""
-    v = load_npy(path)
+    return _rtvc_shape_checked(load_npy(path), path)
+
+
+def _rtvc_shape_checked(v: np.ndarray, path: str | os.PathLike) -> np.ndarray:
+    """``v`` (read from ``path``) if it has the ``(256,)`` shape RTVC's synthesizer loads."""
     if v.shape != (RTVC_DIM,):
         raise EmbeddingDimensionError(f"{path} holds a {v.shape} array, not RTVC's (256,).")
     return v

@@ -252,7 +252,7 @@ def export_coqui(
     (Path, Path)
         The d_vector_file and its sidecar.
     """
-    from .provenance import ClipRecord, write_provenance
+    from .provenance import ClipRecord, write_export_provenance
 
     cfg = check_d_vector_dim(emb.dimension, tts_config) if tts_config else None
     notes = emb.require_complete(
@@ -271,12 +271,10 @@ def export_coqui(
     records = [
         ClipRecord(**{**r.to_dict(), "key": coqui_key(dataset_name, r.key)}) for r in emb.records
     ]
-    side = write_provenance(
+    side = write_export_provenance(
         out,
+        emb,
         fmt="coqui",
-        dimension=emb.dimension,
-        encoder=emb.encoder,
-        preprocessing=emb.preprocessing,
         settings={
             **(settings or {}),
             "dataset_name": dataset_name,
@@ -287,7 +285,6 @@ def export_coqui(
         },
         clips=records,
         files=[out],
-        bridge=emb.bridge,
         notes=notes,
     )
     return out, side

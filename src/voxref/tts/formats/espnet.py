@@ -159,7 +159,7 @@ def export_espnet(
 
     ``vectors="speaker"`` puts each speaker's pooled vector under its utterances' ids.
     """
-    from .provenance import ClipRecord, write_provenance
+    from .provenance import ClipRecord, write_export_provenance
 
     notes = emb.require_complete(
         "espnet",
@@ -181,16 +181,13 @@ def export_espnet(
         d / "spk_xvector.ark", d / "spk_xvector.scp", emb.speakers, scp_path_prefix=scp_path_prefix
     )
     records = [ClipRecord(**{**r.to_dict(), "key": utt[r.key]}) for r in emb.records]
-    side = write_provenance(
+    side = write_export_provenance(
         d,
+        emb,
         fmt="espnet",
-        dimension=emb.dimension,
-        encoder=emb.encoder,
-        preprocessing=emb.preprocessing,
         settings={**(settings or {}), "vectors": vectors, "scp_path_prefix": scp_path_prefix},
         clips=records,
         files=files,
-        bridge=emb.bridge,
         notes=notes,
     )
     return files, side

@@ -121,7 +121,7 @@ def export_hf(
     Clips without a vector are left out of the table (a Hugging Face dataset is whatever rows it
     has) and listed in the sidecar.
     """
-    from .provenance import write_provenance
+    from .provenance import write_export_provenance
 
     notes = emb.require_complete("hf", "those rows are left out of the table.", allow_missing=True)
     chosen = emb.clip_vectors(vectors)
@@ -137,16 +137,13 @@ def export_hf(
         if c.relpath in chosen
     ]
     out = write_speaker_embeddings_parquet(path, rows, speecht5=speecht5)
-    side = write_provenance(
+    side = write_export_provenance(
         out,
+        emb,
         fmt="hf",
-        dimension=emb.dimension,
-        encoder=emb.encoder,
-        preprocessing=emb.preprocessing,
         settings={**(settings or {}), "vectors": vectors, "speecht5": speecht5},
         clips=emb.records,
         files=[out],
-        bridge=emb.bridge,
         notes=notes,
     )
     return out, side

@@ -34,6 +34,7 @@ __all__ = [
     "file_sha256",
     "check_bridge",
     "write_provenance",
+    "write_export_provenance",
     "provenance_path",
 ]
 
@@ -250,6 +251,32 @@ def write_provenance(
     out.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(out, json.dumps(info, indent=2, default=_jsonable) + "\n")
     return out
+
+
+def write_export_provenance(
+    path: str | os.PathLike,
+    emb: Any,
+    *,
+    fmt: str,
+    settings: Mapping[str, Any] | None = None,
+    clips: Iterable[ClipRecord] = (),
+    files: Iterable[str | os.PathLike] = (),
+    notes: Iterable[str] = (),
+) -> Path:
+    """:func:`write_provenance` for an export of the dataset embeddings ``emb``: the dimension,
+    encoder, preprocessing and bridge are those ``emb`` carries."""
+    return write_provenance(
+        path,
+        fmt=fmt,
+        dimension=emb.dimension,
+        encoder=emb.encoder,
+        preprocessing=emb.preprocessing,
+        settings=settings,
+        clips=clips,
+        files=files,
+        bridge=emb.bridge,
+        notes=notes,
+    )
 
 
 def _jsonable(x: Any) -> Any:

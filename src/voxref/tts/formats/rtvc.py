@@ -340,12 +340,9 @@ def write_rtvc_embeds(embeds_dir: str | os.PathLike, vectors: Mapping[str, Any])
 
 def load_rtvc_embed(path: str | os.PathLike) -> np.ndarray:
     """``np.load(embed_path)`` as RTVC's synthesizer dataset does, checked to be ``(256,)``."""
-    from ..export import EmbeddingDimensionError
+    from ..export import _rtvc_shape_checked
 
-    v = np.load(Path(path), allow_pickle=False)
-    if v.shape != (RTVC_DIM,):
-        raise EmbeddingDimensionError(f"{path} holds a {v.shape} array, not RTVC's (256,).")
-    return v
+    return _rtvc_shape_checked(np.load(Path(path), allow_pickle=False), path)
 
 
 def export_rtvc(
@@ -363,7 +360,7 @@ def export_rtvc(
     ``names`` maps a clip's relpath to its embed file name (from ``train.txt``); default
     ``embed-<utt_id>.npy``.
     """
-    from .provenance import ClipRecord, write_provenance
+    from .provenance import ClipRecord, write_export_provenance
 
     notes = emb.require_complete(
         "rtvc",
@@ -385,16 +382,13 @@ def export_rtvc(
         ClipRecord(**{**r.to_dict(), "key": names.get(r.key, f"embed-{utt[r.key]}.npy")})
         for r in emb.records
     ]
-    side = write_provenance(
+    side = write_export_provenance(
         Path(embeds_dir),
+        emb,
         fmt="rtvc",
-        dimension=emb.dimension,
-        encoder=emb.encoder,
-        preprocessing=emb.preprocessing,
         settings={**(settings or {}), "vectors": vectors},
         clips=records,
         files=files,
-        bridge=emb.bridge,
         notes=notes,
     )
     return files, side
