@@ -150,3 +150,25 @@ def test_degraded_flags_change_who_votes():
     assert choose_voice(far, degraded=[False, True, True]).groups == [[1, 2], [0]]
     with pytest.raises(ValueError, match="flags"):
         choose_voice(e, degraded=[True])
+
+
+def test_degraded_references_do_not_outvote_the_best_rated_one():
+    """A clean reference (rated best), a sound reference just below the sound-voice threshold
+    from it (an overlapped copy that reads as sound) and a degraded one that joins the latter: by
+    count the clean one would be set apart; with the ratings the result is a blend. A second
+    sound reference in the larger group, or no best-rated reference in the smaller one, keeps the
+    majority."""
+    a, b, c = np.eye(8)[:3]
+    cos = DISTINCT_VOICES_BELOW - 0.02
+    near = cos * a + np.sqrt(1 - cos**2) * b  # sound, below the threshold from a
+    e = np.stack([a, near, near + 0.2 * c])
+    flags = [False, False, True]
+    assert choose_voice(e, degraded=flags).how == "majority"
+    v = choose_voice(e, degraded=flags, rated_best=[True, False, True])
+    assert v.groups == [[1, 2], [0]] and v.how == "blend" and v.kept_members == [0, 1, 2]
+    assert choose_voice(e, degraded=flags, rated_best=[False, False, True]).how == "majority"
+    e4 = np.vstack([e, near - 0.2 * c])
+    v4 = choose_voice(e4, degraded=flags + [False], rated_best=[True, False, True, False])
+    assert v4.how == "majority" and v4.kept_members == [1, 2, 3]
+    with pytest.raises(ValueError, match="flags"):
+        choose_voice(e, degraded=flags, rated_best=[True])

@@ -28,7 +28,15 @@ sets the degraded references formed the majority and set the clean reference apa
   references are below :data:`DISTINCT_VOICES_BELOW` (degraded references do not vote there);
 * a group of degraded references only is another voice than a group when their centroids are
   below :data:`DEGRADED_VOICES_BELOW`;
-* every reference counts for the majority.
+* every reference counts for the majority, with one exception: a group is not outvoted when it
+  holds a reference the clean stage rates best (nothing wrong with it, not degraded: *rated
+  best*) while the larger group holds no such reference and at least one but no more sound
+  references than it. The vote of the sound references is then a tie that degraded references
+  would decide against the best one, and the result is a blend (every reference pooled)
+  instead. On the quality benchmark's mixed bag (one clean and degraded references of one
+  voice) a reference overlapped by another talker over part of its length reads as sound after
+  the guided masking (measured overlap near zero, high SNR), and with a reverberant reference
+  it outvoted the clean one (``BENCHMARKS.md``, "Grouping references by voice").
 
 Thresholds
 ----------
@@ -194,9 +202,9 @@ class VoiceGroups:
         head = f"the references hold {len(self.groups)} different voices ({listed})"
         if self.kept is None:
             return (
-                f"{head}. No voice is held by more references than the others, so the embedding "
-                "is a BLEND of these voices, not one person. Pass guide= (an embedding of the "
-                "target) or remove the references of the other voices."
+                f"{head}. No voice is clearly held by more references than the others, so the "
+                "embedding is a BLEND of these voices, not one person. Pass guide= (an embedding "
+                "of the target) or remove the references of the other voices."
             )
         why = "closest to the guide" if self.how == "guide" else "held by the most references"
         return (
@@ -211,6 +219,7 @@ def choose_voice(
     threshold: float = DISTINCT_VOICES_BELOW,
     degraded: Sequence[bool] | None = None,
     degraded_threshold: float = DEGRADED_VOICES_BELOW,
+    rated_best: Sequence[bool] | None = None,
 ) -> VoiceGroups:
     """Group ``(R, D)`` reference embeddings by voice and choose the voice to keep.
 
@@ -228,6 +237,11 @@ def choose_voice(
         :func:`group_voices`).
     degraded_threshold
         Centroid cosine below which a group of degraded references is another voice.
+    rated_best
+        Per reference, whether the clean stage found nothing wrong with it (verdict ``ok``; a
+        degraded reference is never rated best). With ``degraded``, a group holding such a
+        reference is not outvoted by a larger group that holds none and no more sound
+        references (the result is a blend; module doc).
     """
     e = _unit(np.atleast_2d(embeddings))
     groups = group_voices(e, threshold, degraded, degraded_threshold)
@@ -238,9 +252,33 @@ def choose_voice(
     if guide is not None:
         kept = int(np.argmax(c @ _unit(np.asarray(guide).reshape(-1))))
         return VoiceGroups(groups, kept, "guide", cosines)
-    if len(groups[0]) > len(groups[1]):
+    if len(groups[0]) > len(groups[1]) and not _best_outvoted(groups, degraded, rated_best):
         return VoiceGroups(groups, 0, "majority", cosines)
     return VoiceGroups(groups, None, "blend", cosines)
+
+
+def _best_outvoted(
+    groups: list[list[int]],
+    degraded: Sequence[bool] | None,
+    rated_best: Sequence[bool] | None,
+) -> bool:
+    """Whether keeping ``groups[0]`` by its count sets apart a group that holds a reference rated
+    best while ``groups[0]`` holds none and no more sound references than that group (module
+    doc, "Sound and degraded references")."""
+    if degraded is None or rated_best is None:
+        return False
+    bad = np.asarray(degraded, bool).reshape(-1)
+    best = np.asarray(rated_best, bool).reshape(-1)
+    if best.size != bad.size:
+        raise ValueError(f"rated_best has {best.size} flags for {bad.size} references")
+    best = best & ~bad
+    kept = groups[0]
+    if best[kept].any():
+        return False
+    n_sound = int((~bad[kept]).sum())
+    if n_sound == 0:
+        return False  # degraded references only: the degraded threshold decided the split
+    return any(best[g].any() and int((~bad[g]).sum()) >= n_sound for g in groups[1:])
 
 
 def _judged(reference: object) -> bool:
@@ -251,6 +289,12 @@ def _judged(reference: object) -> bool:
     if q is None or q.verdict == "ok":
         return True
     return all(why.startswith("short") for why in q.reasons)
+
+
+def _rated_best(reference: object) -> bool:
+    """Whether the clean stage found nothing wrong with a reference (not even its length)."""
+    q = getattr(reference, "quality", None)
+    return q is not None and q.verdict == "ok"
 
 
 def degraded_report(quality: object, decay_s: float = REVERBERANT_DECAY_S) -> bool:
@@ -303,7 +347,10 @@ def keep_one_voice(
         return list(references), VoiceGroups([every], 0, "one voice", np.ones((1, 1), np.float32))
     degraded = [degraded_report(getattr(references[i], "quality", None)) for i in judged]
     voices = choose_voice(
-        np.stack([references[i].embedding for i in judged]), guide, degraded=degraded
+        np.stack([references[i].embedding for i in judged]),
+        guide,
+        degraded=degraded,
+        rated_best=[_rated_best(references[i]) for i in judged],
     )
     voices.groups = [[judged[i] for i in g] for g in voices.groups]
     if voices.mixed:
