@@ -93,3 +93,29 @@ def test_bad_local_paths(tmp_path):
         load_pipeline(tmp_path)  # a folder without config.yaml
     with pytest.raises(MissingCheckpointError):
         load_pipeline(os.fspath(tmp_path / "missing" / "config.yaml"))
+
+
+def test_extract_target_with_pipeline_says_presence_is_unchecked_or_checks_it(tiny_pipeline, clip):
+    """With a pyannote pipeline (another encoder's scale) the guided voice's presence is not
+    checked by default - a LowConfidenceWarning says so - and is checked when a threshold on that
+    model's scale is given: a random guide is then another voice."""
+    import numpy as np
+
+    from voxref.errors import LowConfidenceWarning, TargetNotFoundError
+    from voxref.separation.target import extract_target
+
+    x, sr = clip
+    guide = np.random.default_rng(0).standard_normal(256).astype(np.float32)
+    with pytest.warns(LowConfidenceWarning, match="does not check that the guided voice"):
+        extract_target(x, guide, sample_rate=sr, pipeline=tiny_pipeline)
+    with pytest.raises(TargetNotFoundError, match="not found"):
+        extract_target(x, guide, sample_rate=sr, pipeline=tiny_pipeline, min_guide_similarity=0.99)
+
+
+@pytest.mark.parametrize("value", ["sometimes", 1.5, float("nan"), True])
+def test_min_guide_similarity_is_checked_before_audio(value, tmp_path):
+    from voxref.errors import ConfigError
+    from voxref.separation.target import extract_target
+
+    with pytest.raises(ConfigError, match="min_guide_similarity"):
+        extract_target(tmp_path / "missing.wav", [(0.0, 1.0)], min_guide_similarity=value)

@@ -42,8 +42,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--min-guide-similarity",
         type=float,
         default=None,
-        help="cosine to the guide from which a speaker is the target (default 0.8; below it the "
-        "target is reported as not found); -1 takes the closest speaker anyway",
+        help="cosine to the guide from which a speaker is the target (default: 0.8 with voxref's "
+        "diarizer, below it the target is reported as not found; not checked with --pipeline "
+        "unless given, on that model's scale); -1 takes the closest speaker anyway",
     )
     add_diarizer_arguments(p)
     p.set_defaults(func=run)

@@ -44,6 +44,7 @@ from ..audio.load import AudioInput, load_audio
 from ..encoding import WindowEmbeddings, l2_normalize
 from ..errors import (
     ConfigError,
+    LowConfidenceWarning,
     NoSpeechError,
     TargetNotFoundError,
 )
@@ -84,6 +85,23 @@ TARGET_LABEL = "TARGET"
 #: "target-not-in-recording"). Clean synthetic speech only: a noisy recording of the target
 #: scores lower and may need ``min_guide_similarity`` lowered (or ``None``).
 TARGET_FOUND_FROM = 0.8
+
+
+def _presence_threshold(value: float | None | str, with_pipeline: bool) -> float | None:
+    """The cosine the guided voice must reach (``None``: not checked); checked before audio."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        if value != "auto":
+            raise ConfigError(
+                f"min_guide_similarity={value!r}: give 'auto', a cosine in [-1, 1] or None."
+            )
+        return None if with_pipeline else TARGET_FOUND_FROM
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not -1.0 <= value <= 1.0:
+        raise ConfigError(
+            f"min_guide_similarity={value!r}: give 'auto', a cosine in [-1, 1] or None."
+        )
+    return float(value)
 
 
 def check_target_found(
@@ -222,7 +240,7 @@ def extract_target(
     same_voice_margin: float = 0.04,
     pipeline: Any = None,
     token: str | None = None,
-    min_guide_similarity: float | None = TARGET_FOUND_FROM,
+    min_guide_similarity: float | None | str = "auto",
 ) -> TargetResult:
     """Find the target speaker in ``recording`` and return its target-only parts.
 
@@ -269,10 +287,13 @@ def extract_target(
         do not apply.
     min_guide_similarity
         The guided voice counts as present only when a speaker of the recording has at least
-        this cosine to the guide (default :data:`TARGET_FOUND_FROM`); otherwise
-        :class:`~voxref.errors.TargetNotFoundError` is raised rather than another voice returned
-        as the target. ``None``: always take the closest speaker. Not applied to a guide of
-        segments (they are on the recording) nor with ``pipeline`` (another encoder's scale).
+        this cosine to the guide; otherwise :class:`~voxref.errors.TargetNotFoundError` is raised
+        rather than another voice returned as the target. ``"auto"`` (default):
+        :data:`TARGET_FOUND_FROM` with voxref's own encoder; with ``pipeline`` (another encoder's
+        scale, where no threshold has been measured) presence is not checked and a
+        :class:`~voxref.errors.LowConfidenceWarning` says so - pass a number on that model's
+        scale to check it. A number: that threshold, with either diarizer. ``None``: always take
+        the closest speaker. Never applied to a guide of segments (they are on the recording).
 
     Returns
     -------
@@ -292,6 +313,7 @@ def extract_target(
     voxref.errors.SilentAudioError: ...
     """
     num_speakers = check_count("num_speakers", num_speakers)  # before any audio is read
+    threshold = _presence_threshold(min_guide_similarity, pipeline is not None)
     if pipeline is not None:
         return _extract_with_pyannote(
             recording,
@@ -303,6 +325,7 @@ def extract_target(
             num_speakers=num_speakers,
             guard=guard,
             min_duration=min_duration,
+            threshold=threshold,
         )
     d = diarizer or Diarizer()
     enc = d.encoder
@@ -358,8 +381,8 @@ def extract_target(
     rest = [int(k) for k in order if int(k) not in targets]
     second = float(sims[rest[0]]) if rest else -1.0
     labels = res.labels
-    if min_guide_similarity is not None and guide_note != "guide: target segments":
-        check_target_found(sims, labels, float(min_guide_similarity), audio.source)
+    if threshold is not None and guide_note != "guide: target segments":
+        check_target_found(sims, labels, threshold, audio.source)
     if rest:
         confidence = float(np.clip((best - second) / 0.1, 0.0, 1.0))
     else:
@@ -434,6 +457,7 @@ def _extract_with_pyannote(
     num_speakers: int | None,
     guard: float,
     min_duration: float,
+    threshold: float | None,
 ) -> TargetResult:
     """:func:`extract_target` with a pyannote.audio pipeline (overlap-aware turns, its embeddings)."""
     from pyannote.core import Segment, Timeline
@@ -483,6 +507,20 @@ def _extract_with_pyannote(
         sims = {
             lab: float(np.nan_to_num(res.speaker_embeddings[lab] @ g, nan=-1.0)) for lab in labels
         }
+    if not is_segment_list(guide):
+        if threshold is not None:
+            check_target_found(np.array([sims[k] for k in labels]), labels, threshold, audio.source)
+        else:
+            import warnings
+
+            warnings.warn(
+                "extract_target with a pyannote pipeline does not check that the guided voice is "
+                "in the recording (no presence threshold is known on that model's scale); the "
+                "closest speaker is returned. Pass min_guide_similarity=<cosine on the pipeline's "
+                "scale> to check it.",
+                LowConfidenceWarning,
+                stacklevel=3,
+            )
     ranked = sorted(labels, key=lambda k: -sims[k])
     tgt = ranked[0]
     best = sims[tgt]
