@@ -298,6 +298,9 @@ def main(argv: list[str] | None = None) -> int:
         info["resumed"] = [old["run"], *old["run"].get("resumed", [])]
         info["resumed"][0].pop("resumed", None)
     done = {(r["target"], r["set"]) for r in rows}
+    order = {
+        t: k for k, t in enumerate(dict.fromkeys([*(r["target"] for r in rows), *args.targets]))
+    }
     for target in args.targets:
         truth = scorer.embed(held_out_clean(target), SR)
         clean_dnsmos = scorer.dnsmos(held_out_clean(target), SR)
@@ -307,6 +310,7 @@ def main(argv: list[str] | None = None) -> int:
             row = run_set(target, condition, scorer, truth)
             row["clean_speech_dnsmos_ovrl"] = clean_dnsmos
             rows.append(row)
+            rows.sort(key=lambda r: (order.get(r["target"], len(order)), SETS.index(r["set"])))
             # written after every set: a run cut short keeps what it measured (and says so)
             info["load_average_1min_after"] = round(os.getloadavg()[0], 2)
             info["total_seconds"] = round(time.perf_counter() - t_start, 1)

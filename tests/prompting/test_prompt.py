@@ -273,6 +273,19 @@ def test_piece_with_a_quieter_voice_underneath_is_not_kept(quiet_interferer):
     assert any("overlap" in c.reason for c in under)
 
 
+def test_babble_reference_gets_the_babble_denoiser():
+    """Babble (four other voices at 5 dB SNR, the prompt benchmark's tuning-voice set) fills the
+    pauses, so the SNR estimate finds no noise; the speaker counter hears the background of
+    voices and the chosen pieces get the ``auto`` policy's babble denoiser."""
+    from benchmarks.prompt.sets import reference_set
+
+    ref = reference_set("espeak-us-m3", "babble-5dB")[0]
+    res = prompt([(ref.samples, SR)], preset="generic")
+    assert res.pieces, res.summary()
+    for p in res.pieces:
+        assert any("background of voices" in a for a in p.actions), p.actions
+
+
 def test_piece_longer_than_the_maximum_is_cut_at_energy_dips(voices, monkeypatch):
     """A reference with no pause to cut at (here: every pause found is ignored, as babble that
     never stops hides them) gives one usable piece longer than the preset's maximum: it is cut
