@@ -15,7 +15,10 @@ Stages (each reusing a part voxref already has):
 4. The best usable pieces are chosen (:func:`.select.choose_contiguous` for presets that want
    one stretch, else :func:`.select.choose_pieces`) and rendered (:mod:`.render`: cut inside
    their pauses, denoised only where the ``auto`` policy would, resampled to the preset's
-   rate, joined, levelled to :data:`~.presets.PROMPT_LEVEL_DBFS`).
+   rate, joined, levelled to :data:`~.presets.PROMPT_LEVEL_DBFS`). When no piece between
+   pauses fits the preset (pieces longer than its maximum: the references never pause), the
+   too-long pieces give way to their parts between the deepest energy dips
+   (:func:`.select.dip_cuts`), with a :class:`~.result.PromptCutAtDipWarning`.
 """
 
 from __future__ import annotations

@@ -5,9 +5,11 @@
 speaker), cuts it into pieces between pauses (:mod:`.select`) and gives every piece its
 quality (SNR, clipping, bandwidth), its share of another voice and of overlap, its similarity to
 the target, and the reason it cannot be used (empty when it can). A piece is usable when the
-diarizer gives (almost) none of it to another voice or to overlap, and when its own embedding is
-close to the target: cosine at least :data:`MIN_TARGET_SIMILARITY` and closer to the target's
-centroid than to any other voice of that reference.
+diarizer gives (almost) none of it to another voice, when (almost) none of it holds two voices at
+once (the diarizer's overlap decision or the speaker counter, whatever number of speakers was
+found: a quieter voice under the target is often no speaker of its own), and when its own
+embedding is close to the target: cosine at least :data:`MIN_TARGET_SIMILARITY` and closer to
+the target's centroid than to any other voice of that reference.
 """
 
 from __future__ import annotations
@@ -51,7 +53,8 @@ __all__ = [
 MIN_TARGET_SIMILARITY = 0.66
 #: Largest share of a piece's frames the diarizer may give to another speaker.
 MAX_OTHER_VOICE = 0.05
-#: Largest share of a piece's frames the diarizer may find two voices in.
+#: Largest share of a piece's frames in which two voices are heard at once (the diarizer's overlap
+#: decision, or the speaker counter above :data:`OVERLAP_PROBABILITY`, see :func:`measure_pieces`).
 MAX_OVERLAP = 0.05
 #: The speaker counter's probability of two or more voices above which a frame counts as overlap.
 OVERLAP_PROBABILITY = 0.5
