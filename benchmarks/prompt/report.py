@@ -135,10 +135,13 @@ def markdown(data: dict, threshold_json: Path = THRESHOLD_A) -> str:
         if run.get("complete") is False
         else ""
     )
+    # a --rerun run measured some rows again; the rows before it came from the earlier run(s)
+    how = ["continued with `--resume`" for _ in run.get("resumed", [])]
+    if how and "--rerun" in run["command"]:
+        how[0] = "the other rows"
     earlier = "".join(
-        f"; continued with `--resume` from `{r['command']}` at "
-        f"{((r.get('git') or {}).get('commit') or '?')[:7]}"
-        for r in run.get("resumed", [])
+        f"; {h} from `{r['command']}` at {((r.get('git') or {}).get('commit') or '?')[:7]}"
+        for h, r in zip(how, run.get("resumed", []))
     )
     lines = [
         f"`{run['command']}` at {commit[:7]}{dirty}{earlier}{partial} (results: `benchmarks/results/prompt.json`; "

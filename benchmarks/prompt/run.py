@@ -39,7 +39,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .sets import SETS, SR, TARGETS, Reference, held_out_clean, reference_set
+from .sets import SETS, SR, TARGETS, TUNING_TARGETS, Reference, held_out_clean, reference_set
 
 log = logging.getLogger("benchmarks.prompt")
 
@@ -231,14 +231,36 @@ def run_set(target: str, condition: str, scorer: Scorer, truth: np.ndarray) -> d
 def main(argv: list[str] | None = None) -> int:
     """CLI entry point."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--targets", nargs="+", default=list(TARGETS), choices=list(TARGETS))
+    ap.add_argument(
+        "--voice-group",
+        choices=("A", "B"),
+        default="B",
+        help="B: reporting voices (prompt.json); A: tuning voices (espeak-ng, prompt_A.json), "
+        "the sets rules and thresholds are chosen on",
+    )
+    ap.add_argument(
+        "--targets", nargs="+", choices=[*TARGETS, *TUNING_TARGETS], help="default: the group's"
+    )
     ap.add_argument("--sets", nargs="+", default=list(SETS), choices=list(SETS))
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument(
         "--resume", action="store_true", help="keep the rows of the prompt.json there, run the rest"
     )
+    ap.add_argument(
+        "--rerun",
+        action="store_true",
+        help="keep the rows of the prompt.json there except those of --targets x --sets, which "
+        "are run again (after a change that touches only some sets)",
+    )
     ap.add_argument("--results", type=Path, default=REPO_ROOT / "benchmarks" / "results")
     args = ap.parse_args(argv)
+    group = TARGETS if args.voice_group == "B" else TUNING_TARGETS
+    if args.targets is None:
+        args.targets = list(group)
+    wrong = [t for t in args.targets if t not in group]
+    if wrong:
+        ap.error(f"targets {wrong} are not voices of group {args.voice_group}")
+    name = "prompt" if args.voice_group == "B" else "prompt_A"
     from benchmarks.speed.machine import run_info, set_thread_env
 
     set_thread_env(args.threads)
@@ -264,13 +286,21 @@ def main(argv: list[str] | None = None) -> int:
     rows: list[dict] = []
     args.results.mkdir(parents=True, exist_ok=True)
     planned = len(args.targets) * len(args.sets)
-    if args.resume and (args.results / "prompt.json").is_file():
-        # continue a run cut short: its rows are kept, the commands of both are recorded
-        old = json.loads((args.results / "prompt.json").read_text())
+    if (args.resume or args.rerun) and (args.results / f"{name}.json").is_file():
+        # continue a run cut short (or run some sets again): the other rows are kept, the
+        # commands of both runs are recorded
+        old = json.loads((args.results / f"{name}.json").read_text())
         rows = list(old["rows"])
+        if args.rerun:
+            again = {(t, c) for t in args.targets for c in args.sets}
+            rows = [r for r in rows if (r["target"], r["set"]) not in again]
+            planned = len(old["rows"])
         info["resumed"] = [old["run"], *old["run"].get("resumed", [])]
         info["resumed"][0].pop("resumed", None)
     done = {(r["target"], r["set"]) for r in rows}
+    order = {
+        t: k for k, t in enumerate(dict.fromkeys([*(r["target"] for r in rows), *args.targets]))
+    }
     for target in args.targets:
         truth = scorer.embed(held_out_clean(target), SR)
         clean_dnsmos = scorer.dnsmos(held_out_clean(target), SR)
@@ -280,14 +310,15 @@ def main(argv: list[str] | None = None) -> int:
             row = run_set(target, condition, scorer, truth)
             row["clean_speech_dnsmos_ovrl"] = clean_dnsmos
             rows.append(row)
+            rows.sort(key=lambda r: (order.get(r["target"], len(order)), SETS.index(r["set"])))
             # written after every set: a run cut short keeps what it measured (and says so)
             info["load_average_1min_after"] = round(os.getloadavg()[0], 2)
             info["total_seconds"] = round(time.perf_counter() - t_start, 1)
             info["complete"] = len(rows) == planned
             info["planned_prompts"] = planned
             data = {"run": info, "preset": PRESET, "rows": rows}
-            write_json(args.results / "prompt.json", data)
-            write_markdown(data, args.results / "prompt.md")
+            write_json(args.results / f"{name}.json", data)
+            write_markdown(data, args.results / f"{name}.md")
     return 0
 
 

@@ -33,6 +33,7 @@ import numpy as np
 __all__ = [
     "SETS",
     "TARGETS",
+    "TUNING_TARGETS",
     "REFERENCE_SECONDS",
     "BABBLE_TALKERS",
     "Reference",
@@ -71,6 +72,29 @@ TARGETS: dict[str, tuple[tuple[str, str, str], tuple[str, ...]]] = {
         ("flite-awb", "festival-it-pc", "festival-cs-dita", "festival-fi-mv"),
     ),
 }
+
+#: The same layout on tuning voices (group A, espeak-ng): rules and thresholds of the prompt
+#: are chosen on these sets (``--voice-group A``), never on :data:`TARGETS`.
+TUNING_TARGETS: dict[str, tuple[tuple[str, str, str], tuple[str, ...]]] = {
+    "espeak-us-m3": (
+        ("espeak-gb-m2", "espeak-rp-m7", "espeak-scot-m4"),
+        ("espeak-nyc-m6", "espeak-us-f1", "espeak-029-m5", "espeak-gb-f2"),
+    ),
+    "espeak-us-f3": (
+        ("espeak-rp-f4", "espeak-scot-f5", "espeak-us-belinda"),
+        ("espeak-gb-anika", "espeak-us-m1", "espeak-us-steph", "espeak-gb-victor"),
+    ),
+}
+
+
+def _roles(target: str) -> tuple[tuple[str, str, str], tuple[str, ...]]:
+    if target in TARGETS:
+        return TARGETS[target]
+    if target in TUNING_TARGETS:
+        return TUNING_TARGETS[target]
+    raise ValueError(
+        f"unknown target {target!r}; use one of {', '.join([*TARGETS, *TUNING_TARGETS])}"
+    )
 
 
 @dataclass
@@ -186,7 +210,7 @@ def _reference(target: str, condition: str, k: int) -> Reference:
     """Reference ``k`` (0, 1, 2) of ``target``'s set under ``condition``."""
     from voxref.augment.noise import colored_noise
 
-    others, babblers = TARGETS[target]
+    others, babblers = _roles(target)
     rng = _rng(target, condition, k)
     if condition == "conversation":
         return _conversation(target, others[k], k, rng)

@@ -150,7 +150,7 @@ def voices():
     from voxref.separation.synthetic import VOICES
 
     by = {v.name: v for v in VOICES}
-    return by["espeak-us-m3"], by["flite-slt"], by["flite-awb"]
+    return by["espeak-us-m3"], by["flite-slt"], by["flite-awb"], by["espeak-gb-m7"]
 
 
 @pytest.fixture(scope="module")
@@ -159,7 +159,7 @@ def noisy_conversations(voices):
     20 dB SNR (seeded)."""
     from voxref.separation.synthetic import synthetic_conversation
 
-    target, a, b = voices
+    target, a, b, _ = voices
     rng = np.random.default_rng(7)
     refs = []
     for k, other in enumerate((a, b)):
@@ -174,7 +174,7 @@ def noisy_conversations(voices):
 def test_synthetic_prompt_is_target_only(noisy_conversations, voices):
     from voxref.separation.synthetic import SENTENCES, synthesize
 
-    target, a, b = voices
+    target, a, b, _ = voices
     res = prompt([r for r, _ in noisy_conversations], preset="xtts")
     assert res.sample_rate == 22050 and res.pieces
     for piece in res.pieces:
@@ -193,7 +193,7 @@ def test_synthetic_prompt_is_target_only(noisy_conversations, voices):
 def test_no_target_voice_is_an_error(voices):
     from voxref.separation.synthetic import SENTENCES, synthesize
 
-    target, a, _ = voices
+    target, a, *_ = voices
     guide = _embed(
         np.concatenate([synthesize(target, SENTENCES[0]), synthesize(target, SENTENCES[1])]), SR
     )
@@ -217,20 +217,87 @@ def test_too_short_reference_gives_best_prompt_and_warning(voices):
     assert len(res.pieces) >= 1 and "wants at least 5 s" in res.warnings[0]
 
 
-def test_piece_longer_than_the_maximum_is_said_so(voices, monkeypatch):
-    """A reference with no pause to cut at (here: every pause found is ignored, as babble that
-    never stops hides them) gives one usable piece longer than the preset's maximum: the prompt
-    is empty and the warning says why, not only that the prompt is short."""
-    import voxref.prompting.pieces as pieces
-    from voxref.separation.diarization import Diarizer
+def _sentences_with_gaps(voice, indices, gap_s):
     from voxref.separation.synthetic import SENTENCES, synthesize
 
+    gap = np.zeros(int(gap_s * SR), np.float32)
+    parts, spans, pos = [gap], [], len(gap)
+    for i in indices:
+        u = synthesize(voice, SENTENCES[i]).astype(np.float32)
+        parts += [u, gap]
+        spans.append((pos / SR, (pos + len(u)) / SR))
+        pos += len(u) + len(gap)
+    return np.concatenate(parts), spans
+
+
+def _active_power(x):
+    return float(np.mean(x[np.abs(x) > 1e-4].astype(np.float64) ** 2))
+
+
+@pytest.fixture(scope="module")
+def quiet_interferer(voices):
+    """The target (espeak-ng) and, under a stretch of it, another espeak-ng voice 5 dB quieter
+    (SIR 5 dB, active speech power): the diarizer finds one speaker, the counter hears two."""
+    target, other = voices[0], voices[3]
+    x, _ = _sentences_with_gaps(target, range(8, 15), 0.5)
+    y, _ = _sentences_with_gaps(other, range(15, 18), 0.3)
+    start = int(0.35 * len(x))
+    y = y[: len(x) - start]
+    gain = np.sqrt(_active_power(x) / _active_power(y) / 10 ** (5 / 10))
+    mix = x.astype(np.float64)
+    mix[start : start + len(y)] += gain * y
+    rng = np.random.default_rng(3)
+    mix += np.sqrt(_active_power(x) / 10**4) * rng.standard_normal(len(mix))  # 40 dB SNR
+    # the interferer's truth: its 10 ms frames within 40 dB of its loudest (not the padding)
+    hop = SR // 100
+    frames = (gain * y[: len(y) // hop * hop]).reshape(-1, hop).astype(np.float64)
+    power = np.mean(frames**2, axis=1)
+    loud = power > power.max() * 1e-4
+    on = [start / SR + k / 100 for k in np.flatnonzero(loud)]
+    return mix.astype(np.float32), [(t, t + 0.01) for t in on]
+
+
+def test_piece_with_a_quieter_voice_underneath_is_not_kept(quiet_interferer):
+    x, spans = quiet_interferer
+    res = prompt([(x, SR)], preset="generic")
+    assert res.pieces, res.summary()
+    # the diarizer hears one voice in this reference: the speaker counter's evidence decides
+    under = []
+    for c in res.candidates:
+        lo, hi = _cut_span(c)
+        shared = sum(max(0.0, min(hi, e) - max(lo, s)) for s, e in spans)
+        if shared > 0.1:
+            under.append(c)
+            assert not c.usable and not c.kept, (c.start, c.end, shared, c.overlap)
+    assert under, "no piece of the reference holds the interferer: the test checks nothing"
+    assert any("overlap" in c.reason for c in under)
+
+
+def test_babble_reference_gets_the_babble_denoiser():
+    """Babble (four other voices at 5 dB SNR, the prompt benchmark's tuning-voice set) fills the
+    pauses, so the SNR estimate finds no noise; the speaker counter hears the background of
+    voices and the chosen pieces get the ``auto`` policy's babble denoiser."""
+    from benchmarks.prompt.sets import reference_set
+
+    ref = reference_set("espeak-us-m3", "babble-5dB")[0]
+    res = prompt([(ref.samples, SR)], preset="generic")
+    assert res.pieces, res.summary()
+    for p in res.pieces:
+        assert any("background of voices" in a for a in p.actions), p.actions
+
+
+def test_piece_longer_than_the_maximum_is_cut_at_energy_dips(voices, monkeypatch):
+    """A reference with no pause to cut at (here: every pause found is ignored, as babble that
+    never stops hides them) gives one usable piece longer than the preset's maximum: it is cut
+    at its deepest energy dips (here the short silent gaps between sentences, never inside a
+    sentence), and the warning says so."""
+    import voxref.prompting.pieces as pieces
+    from voxref.prompting import PromptCutAtDipWarning
+    from voxref.separation.diarization import Diarizer
+
     target = voices[0]
-    gap = np.zeros(SR // 4, np.float32)
-    x = np.concatenate(
-        [gap] + [np.concatenate([synthesize(target, s), gap]) for s in SENTENCES[:6]]
-    )
-    assert len(x) / SR > 13.0
+    x, spans = _sentences_with_gaps(target, range(6), 0.25)
+    assert len(x) / SR > 15.0
     found = pieces.pieces_between_pauses
 
     def one_piece(pause):
@@ -243,11 +310,21 @@ def test_piece_longer_than_the_maximum_is_said_so(voices, monkeypatch):
         def __call__(self, audio, sample_rate=None, **options):
             return super().__call__(audio, sample_rate, num_speakers=1)
 
-    with pytest.warns(PromptTooShortWarning, match="longer than the preset's maximum"):
+    with pytest.warns(PromptCutAtDipWarning, match="deepest energy dips inside the speech"):
         res = prompt([(x, SR)], preset="generic", diarizer=OneVoice())  # at most 15 s
-    assert res.duration == 0.0 and not res.pieces
-    assert [c.usable for c in res.candidates] == [True] and res.candidates[0].duration > 15.0
-    assert "1 usable piece(s)" in res.warnings[0]
+    whole = [c for c in res.candidates if not (c.dip_before or c.dip_after)]
+    assert len(whole) == 1 and whole[0].usable and whole[0].duration > 15.0
+    assert res.pieces and 5.0 <= res.duration <= 15.0, res.summary()
+    assert any(p.dip_before or p.dip_after for p in res.pieces)
+    assert "not at pauses" in res.warnings[0]
+    cuts = [p.start for p in res.pieces if p.dip_before] + [
+        p.end for p in res.pieces if p.dip_after
+    ]
+    assert cuts
+    for t in cuts:  # between two sentences, not inside one
+        inside = [(s, e) for s, e in spans if s - 0.02 < t < e + 0.02]
+        assert not inside, (t, inside)
+        assert any("energy dip" in a for p in res.pieces for a in p.actions)
 
 
 # --------------------------------------------------------------------------- CLI

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from .presets import PRESETS, PromptPreset, get_preset
-from .result import PromptPiece, PromptResult, PromptTooShortWarning
+from .result import PromptCutAtDipWarning, PromptPiece, PromptResult, PromptTooShortWarning
 
 __all__ = [
     "prompt",
@@ -22,6 +22,7 @@ __all__ = [
     "PromptPiece",
     "PromptResult",
     "PromptTooShortWarning",
+    "PromptCutAtDipWarning",
 ]
 
 

@@ -15,7 +15,10 @@ Stages (each reusing a part voxref already has):
 4. The best usable pieces are chosen (:func:`.select.choose_contiguous` for presets that want
    one stretch, else :func:`.select.choose_pieces`) and rendered (:mod:`.render`: cut inside
    their pauses, denoised only where the ``auto`` policy would, resampled to the preset's
-   rate, joined, levelled to :data:`~.presets.PROMPT_LEVEL_DBFS`).
+   rate, joined, levelled to :data:`~.presets.PROMPT_LEVEL_DBFS`). When no piece between
+   pauses fits the preset (pieces longer than its maximum: the references never pause), the
+   too-long pieces give way to their parts between the deepest energy dips
+   (:func:`.select.dip_cuts`), with a :class:`~.result.PromptCutAtDipWarning`.
 """
 
 from __future__ import annotations
@@ -52,7 +55,7 @@ from .pieces import (
 )
 from .presets import PROMPT_LEVEL_DBFS, PromptPreset, get_preset
 from .render import CUT_MARGIN_S, JOIN_PAUSE_S, choose_denoiser, finish, render
-from .result import PromptPiece, PromptResult, PromptTooShortWarning
+from .result import PromptCutAtDipWarning, PromptPiece, PromptResult, PromptTooShortWarning
 from .select import choose_contiguous, choose_pieces, piece_score
 
 __all__ = ["prompt", "MIN_TARGET_SIMILARITY", "MAX_OTHER_VOICE", "MAX_OVERLAP"]
@@ -86,6 +89,36 @@ def _dnsmos(p: PromptPiece, refs: dict[int, Reference]) -> None:
     a = refs[p.reference].prep.audio
     seg = a.samples[int(p.start * a.sample_rate) : int(p.end * a.sample_rate)]
     p.dnsmos = dnsmos_scores(seg, a.sample_rate)
+
+
+def _dip_part(c: PromptPiece) -> bool:
+    """A part of a too-long piece cut at an energy dip (not a piece between two pauses)."""
+    return c.dip_before or c.dip_after
+
+
+def _choose(pieces: list[PromptPiece], p: PromptPreset, target_s: float) -> list[PromptPiece]:
+    """The best usable ``pieces`` for preset ``p`` (one stretch or several pieces)."""
+    if not pieces:
+        return []
+    starts = np.array([c.start for c in pieces])
+    ends = np.array([c.end for c in pieces])
+    scores = np.array([c.score for c in pieces])
+    usable = np.array([c.usable for c in pieces], dtype=bool)
+    if p.contiguous:
+        groups = np.array([c.reference for c in pieces])
+        idx = choose_contiguous(
+            starts, ends, groups, usable, scores, target=target_s, maximum=p.max_seconds
+        )
+    else:
+        idx = choose_pieces(
+            ends - starts,
+            usable,
+            scores,
+            target=target_s,
+            maximum=p.max_seconds,
+            join_pause=JOIN_PAUSE_S + 2 * CUT_MARGIN_S,
+        )
+    return [pieces[i] for i in idx]
 
 
 def _speechmos_installed() -> bool:
@@ -159,6 +192,9 @@ def prompt(
     -----
     PromptTooShortWarning
         The prompt is shorter than the preset's minimum (the message says by how much and why).
+    PromptCutAtDipWarning
+        No piece between pauses fits the preset (the references never pause), so the prompt was
+        cut at energy dips inside the speech (:func:`.select.dip_cuts`), not at pauses.
     """
     p = get_preset(preset)
     target_s = p.target_seconds if seconds is None else float(seconds)
@@ -199,12 +235,15 @@ def prompt(
     notes: list[str] = []
     for i, ref in refs.items():
         log.info("prompt: reference %d/%d %s", i + 1, len(items), ref.prep.source)
-        pieces, why = measure_pieces(ref, target, diar, emb.encoder, float(min_similarity))
+        pieces, why = measure_pieces(
+            ref, target, diar, emb.encoder, float(min_similarity), max_seconds=p.max_seconds
+        )
         candidates += pieces
-        ok = [c for c in pieces if c.usable]
+        ok = [c for c in pieces if c.usable and not _dip_part(c)]
         best = max((c.similarity for c in pieces if math.isfinite(c.similarity)), default=math.nan)
         notes.append(
-            f"{ref.prep.source}: {len(ok)} of {len(pieces)} pieces usable "
+            f"{ref.prep.source}: {len(ok)} of {sum(not _dip_part(c) for c in pieces)} "
+            "pieces usable "
             f"({sum(c.duration for c in ok):.1f} s), best similarity {best:.2f}; {why}"
         )
         report.add(
@@ -240,24 +279,19 @@ def prompt(
             min_similarity=float(min_similarity),
             dnsmos_ovrl=None if c.dnsmos is None else c.dnsmos["ovrl_mos"],
         )
-    starts = np.array([c.start for c in candidates])
-    ends = np.array([c.end for c in candidates])
-    scores = np.array([c.score for c in candidates])
-    if p.contiguous:
-        groups = np.array([c.reference for c in candidates])
-        idx = choose_contiguous(
-            starts, ends, groups, usable, scores, target=target_s, maximum=p.max_seconds
-        )
-    else:
-        idx = choose_pieces(
-            ends - starts,
-            usable,
-            scores,
-            target=target_s,
-            maximum=p.max_seconds,
-            join_pause=JOIN_PAUSE_S + 2 * CUT_MARGIN_S,
-        )
-    chosen = [candidates[i] for i in idx]
+    between_pauses = [c for c in candidates if not _dip_part(c)]
+    chosen = _choose(between_pauses, p, target_s)
+    cut_at_dips = False
+    if sum(c.duration for c in chosen) < p.min_seconds and any(
+        c.usable and _dip_part(c) for c in candidates
+    ):
+        # no piece between pauses fits: the pieces too long for the preset give way to their
+        # parts between energy dips
+        split = [c for c in candidates if not _dip_part(c) and c.duration > p.max_seconds]
+        parts = [c for c in candidates if c not in split]
+        alt = _choose(parts, p, target_s)
+        if sum(c.duration for c in alt) > sum(c.duration for c in chosen):
+            chosen, cut_at_dips = alt, any(_dip_part(c) for c in alt)
     audio = render(chosen, refs, p.sample_rate, p.contiguous)
     audio, actions = finish(audio, p.sample_rate, level_dbfs)
     if use_dnsmos and not dnsmos:
@@ -266,7 +300,7 @@ def prompt(
     per_ref: dict[str, np.ndarray] = {}
     if per_reference:
         for i, ref in refs.items():
-            mine = [c for c in candidates if c.reference == i and c.usable]
+            mine = [c for c in candidates if c.reference == i and c.usable and not _dip_part(c)]
             if mine:
                 y = render(mine, refs, p.sample_rate, contiguous=False)
                 per_ref[ref.prep.source] = finish(y, p.sample_rate, level_dbfs)[0]
@@ -296,21 +330,31 @@ def prompt(
         per_reference=per_ref,
     )
     speech = float(sum(c.duration for c in chosen))
+    if cut_at_dips:
+        msg = (
+            f"no piece between pauses fits preset {p.name!r} (at most {p.max_seconds:g} s): the "
+            "references never pause long enough (sound that never stops, such as babble, fills "
+            "the pauses), so the prompt was cut at the deepest energy dips inside the speech, "
+            "not at pauses; a cut there may clip a word. Listen to it, or give references with "
+            "quiet between sentences."
+        )
+        result.warnings.append(msg)
+        log.warning("prompt: %s", msg)
+        warnings.warn(msg, PromptCutAtDipWarning, stacklevel=2)
     if speech < p.min_seconds:
-        total = float(sum(c.duration for c in candidates if c.usable))
-        dropped = len(candidates) - int(usable.sum())
+        whole = [c for c in candidates if not _dip_part(c)]
+        total = float(sum(c.duration for c in whole if c.usable))
+        dropped = sum(not c.usable for c in whole)
         shape = "in one contiguous stretch " if p.contiguous else ""
         msg = (
             f"the prompt holds {speech:.1f} s of speech; preset {p.name!r} wants at least "
             f"{p.min_seconds:g} s. The references hold {total:.1f} s of clean target-only "
-            f"speech in all ({speech:.1f} s {shape}usable); {dropped} of {len(candidates)} "
+            f"speech in all ({speech:.1f} s {shape}usable); {dropped} of {len(whole)} "
             "pieces were dropped (another voice, overlap, too short, or not the target: see "
             "the pieces' reasons). Give longer references of the target speaking alone."
         )
-        too_long = [
-            c for c in candidates if c.usable and c not in chosen and c.duration > p.max_seconds
-        ]
-        if too_long:
+        too_long = [c for c in whole if c.usable and c.duration > p.max_seconds]
+        if too_long and not cut_at_dips:
             msg += (
                 f" {len(too_long)} usable piece(s) ({sum(c.duration for c in too_long):.1f} s) "
                 f"are longer than the preset's maximum ({p.max_seconds:g} s) and hold no pause "

@@ -5,9 +5,11 @@
 speaker), cuts it into pieces between pauses (:mod:`.select`) and gives every piece its
 quality (SNR, clipping, bandwidth), its share of another voice and of overlap, its similarity to
 the target, and the reason it cannot be used (empty when it can). A piece is usable when the
-diarizer gives (almost) none of it to another voice or to overlap, and when its own embedding is
-close to the target: cosine at least :data:`MIN_TARGET_SIMILARITY` and closer to the target's
-centroid than to any other voice of that reference.
+diarizer gives (almost) none of it to another voice, when (almost) none of it holds two voices at
+once (the diarizer's overlap decision or the speaker counter, whatever number of speakers was
+found: a quieter voice under the target is often no speaker of its own), and when its own
+embedding is close to the target: cosine at least :data:`MIN_TARGET_SIMILARITY` and closer to
+the target's centroid than to any other voice of that reference.
 """
 
 from __future__ import annotations
@@ -20,12 +22,14 @@ from ..audio.level import TARGET_LEVEL_DBFS, normalize_level
 from ..errors import ConfigError, InputFate
 from ..separation.target import is_segment_list
 from .result import PromptPiece
-from .select import pause_frames, pieces_between_pauses
+from .select import FRAME_S, dip_cuts, frame_powers, pause_frames, pieces_between_pauses
 
 __all__ = [
     "MIN_TARGET_SIMILARITY",
     "MAX_OTHER_VOICE",
     "MAX_OVERLAP",
+    "OVERLAP_PROBABILITY",
+    "COUNTER_BACKGROUND",
     "MIN_PIECE_S",
     "MAX_CLIPPING",
     "Reference",
@@ -49,8 +53,18 @@ __all__ = [
 MIN_TARGET_SIMILARITY = 0.66
 #: Largest share of a piece's frames the diarizer may give to another speaker.
 MAX_OTHER_VOICE = 0.05
-#: Largest share of a piece's frames the diarizer may find two voices in.
+#: Largest share of a piece's frames in which two voices are heard at once (the diarizer's overlap
+#: decision, or the speaker counter above :data:`OVERLAP_PROBABILITY`, see :func:`measure_pieces`).
 MAX_OVERLAP = 0.05
+#: The speaker counter's probability of two or more voices above which a frame counts as overlap.
+OVERLAP_PROBABILITY = 0.5
+#: Median share of a reference's pieces where the counter hears two voices above which, with
+#: one speaker found, the counter is taken to hear a background of voices (babble) rather than
+#: one voice under the target, and is not used for that reference. Chosen on tuning voices
+#: (group A, espeak-ng; ``python -m benchmarks.prompt.run --voice-group A``): the median lay
+#: at 0.39-0.54 in the references of the babble sets and at most 0.20 in those of the overlap
+#: sets (SIR 0 and 5 dB), 0 in clean and conversation references.
+COUNTER_BACKGROUND = 0.3
 #: Shortest piece that can be used (s). Pieces shorter than the encoder's minimum (0.8 s for
 #: GE2E) are repeated up to it for the similarity check.
 MIN_PIECE_S = 0.4
@@ -120,6 +134,9 @@ class Reference:
         self.snr_db = snr_db
         self.denoiser: Any = None
         self.denoise_note = ""
+        #: The speaker counter hears a background of voices (babble) under the whole reference
+        #: (:data:`COUNTER_BACKGROUND`), set by :func:`measure_pieces`.
+        self.voice_background = False
 
 
 def _piece_snr(x: np.ndarray, noise_power: float) -> float:
@@ -138,8 +155,14 @@ def measure_pieces(
     diarizer: Any,
     encoder: Any,
     min_similarity: float,
+    max_seconds: float | None = None,
 ) -> tuple[list[PromptPiece], str]:
-    """Every piece of one reference, measured, with the reason it cannot be used (if any)."""
+    """Every piece of one reference, measured, with the reason it cannot be used (if any).
+
+    A piece between pauses longer than ``max_seconds`` is followed by its parts between the
+    deepest energy dips (:func:`.select.dip_cuts`), each measured and judged on its own
+    (``dip_before`` / ``dip_after`` say which of their ends is a dip, not a pause).
+    """
     from ..audio.properties import clipping_ratio
     from ..cleaning.quality import estimate_bandwidth
     from ..encoding import l2_normalize
@@ -165,19 +188,40 @@ def measure_pieces(
     others = res.centroids[oidx] if oidx else np.zeros((0, len(target)))
     step = res.frame_step
     speaker = res.frame_speaker
-    # the diarizer's overlap decision or the speaker counter's probability above 0.5 (as
-    # extract_target): the counter also flags some single-voice stretches (on the pyannote
+    # the diarizer's overlap decision or the speaker counter's probability above
+    # OVERLAP_PROBABILITY, whatever number of speakers the diarizer found: a quieter voice
+    # under the target is often no speaker of its own for the diarizer (one speaker found), yet
+    # the counter hears it. The counter also flags some single-voice stretches (on the pyannote
     # sample 39 % / 55 % of two pieces where sample.rttm has one speaker), but the diarizer's
-    # decision alone missed a 0.4 s back-channel there: purity first
+    # decision alone missed a 0.4 s back-channel there: purity first. One exception: in babble
+    # the counter hears two voices everywhere (COUNTER_BACKGROUND); with one speaker found, it
+    # then tells nothing about a piece and is left out
+    pause = pause_frames(x16, sr16, res.regions, ref.noise_power)
+    spans = pieces_between_pauses(pause)
     overlap = np.zeros(len(speaker), dtype=bool)
     if res.frame_overlap is not None:
         overlap |= res.frame_overlap >= 0
-    if res.frame_overlap_probability is not None and res.num_speakers >= 2:
-        overlap |= res.frame_overlap_probability > 0.5
-    pause = pause_frames(x16, sr16, res.regions, ref.noise_power)
+    counter_note = ""
+    if res.frame_overlap_probability is not None:
+        counted = res.frame_overlap_probability > OVERLAP_PROBABILITY
+        shares = [
+            float(np.mean(counted[int(round(s / step)) : int(round(e / step)) + 1]))
+            for s, e, _, _ in spans
+            if e - s >= MIN_PIECE_S and int(round(s / step)) < len(counted)
+        ]
+        background = bool(shares) and float(np.median(shares)) > COUNTER_BACKGROUND
+        if res.num_speakers >= 2 or not background:
+            overlap |= counted
+        else:
+            ref.voice_background = True
+            counter_note = (
+                f"; the speaker counter hears two voices in {np.median(shares):.0%} of a "
+                "typical piece (a background of voices, such as babble): not used"
+            )
+    power = frame_powers(x16, sr16)
     nat = ref.native
-    out: list[PromptPiece] = []
-    for s, e, pb, pa in pieces_between_pauses(pause):
+
+    def measured(s: float, e: float, pb: float, pa: float) -> PromptPiece:
         e = min(e, a16.duration)
         piece = PromptPiece(prep.source, ref.index, round(s, 3), round(e, 3))
         piece.pause_before, piece.pause_after = round(pb, 3), round(pa, 3)
@@ -223,5 +267,27 @@ def measure_pieces(
             )
         elif piece.clipping > MAX_CLIPPING:
             piece.reason = f"clipped: {piece.clipping:.2%} of its samples"
-        out.append(piece)
-    return out, tr.reason
+        return piece
+
+    out: list[PromptPiece] = []
+    for s, e, pb, pa in spans:
+        whole = measured(s, e, pb, pa)
+        out.append(whole)
+        if max_seconds is None or whole.duration <= max_seconds:
+            continue
+        # no pause to cut this piece at: its parts between the deepest energy dips, each
+        # measured and judged as a piece of its own (only chosen when no pause-bounded piece
+        # fits the preset, see voxref.prompting.make)
+        f0, f1 = int(round(s / FRAME_S)), int(round(whole.end / FRAME_S))
+        edges = [f0, *(f0 + k for k in dip_cuts(power[f0:f1], maximum=max_seconds)), f1]
+        for k, (a, b) in enumerate(zip(edges[:-1], edges[1:])):
+            part = measured(
+                a * FRAME_S,
+                b * FRAME_S,
+                pb if k == 0 else 0.0,
+                pa if k == len(edges) - 2 else 0.0,
+            )
+            part.dip_before = k > 0
+            part.dip_after = k < len(edges) - 2
+            out.append(part)
+    return out, tr.reason + counter_note

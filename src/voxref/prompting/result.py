@@ -13,12 +13,20 @@ import numpy as np
 
 from ..errors import BatchReport
 
-__all__ = ["PromptPiece", "PromptResult", "PromptTooShortWarning"]
+__all__ = ["PromptPiece", "PromptResult", "PromptTooShortWarning", "PromptCutAtDipWarning"]
 
 
 class PromptTooShortWarning(UserWarning):
     """The references hold less clean target-only speech than the preset wants; the prompt is the
     best there is, and the warning says how short it is and why."""
+
+
+class PromptCutAtDipWarning(PromptTooShortWarning):
+    """No piece between pauses fitted the preset, so the prompt was cut at energy dips inside
+    the speech instead (the quietest moments, most likely between words, but not pauses).
+
+    A kind of :class:`PromptTooShortWarning` (cut at pauses alone, the prompt would have been
+    too short), so code that handles that warning handles this one too."""
 
 
 def _r(v: Any, nd: int = 3) -> Any:
@@ -68,6 +76,9 @@ class PromptPiece:
         Its rank among usable pieces (:func:`voxref.prompting.select.piece_score`).
     pause_before, pause_after
         Length of the pauses around it (s): the room a cut has.
+    dip_before, dip_after
+        That end is an energy dip inside speech, not a pause: the part of a piece between
+        pauses that is longer than the preset allows (:func:`voxref.prompting.select.dip_cuts`).
     """
 
     source: str
@@ -88,6 +99,8 @@ class PromptPiece:
     score: float = 0.0
     pause_before: float = 0.0
     pause_after: float = 0.0
+    dip_before: bool = False
+    dip_after: bool = False
 
     @property
     def duration(self) -> float:

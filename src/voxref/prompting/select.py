@@ -13,6 +13,11 @@ recording's noise floor (the gaps between phrases that a
 detector bridges: in a conversation one speaker often follows the other after such a gap, with
 no pause long enough for the detector). The speech between two pauses is one *piece*.
 
+When a reference never pauses long enough (babble fills the gaps between sentences), a piece
+can be longer than a preset allows. Such a piece is then cut at its deepest energy dips
+(:func:`dip_cuts`): the quietest moments of the speech, where a word boundary is most likely;
+a cut there is not guaranteed to fall between words (a known limit) and is reported as such.
+
 Selection
 ---------
 Only usable pieces (target-only, target voice, see :mod:`.make`) are chosen, best first by
@@ -37,6 +42,10 @@ __all__ = [
     "MAX_JOIN_PAUSE_S",
     "pause_frames",
     "pieces_between_pauses",
+    "MIN_DIP_PIECE_S",
+    "DIP_SMOOTH_S",
+    "dip_cuts",
+    "frame_powers",
     "piece_score",
     "choose_contiguous",
     "choose_pieces",
@@ -61,6 +70,11 @@ MIN_NOISE_PAUSE_S = 0.12
 #: sample is not an independent check of the cut points; the similarity threshold
 #: (:data:`voxref.prompting.pieces.MIN_TARGET_SIMILARITY`) was not chosen on it.
 PAUSE_BELOW_SPEECH_DB = 20.0
+#: Shortest part a cut at an energy dip may leave on either side (s).
+MIN_DIP_PIECE_S = 2.0
+#: Length of the moving average over 10 ms frame powers in which a dip is looked for (s): about
+#: a syllable's gap, so one quiet frame inside a word (a closure) is not the deepest dip.
+DIP_SMOOTH_S = 0.05
 #: Consecutive pieces form one contiguous stretch when the pause between them is at most this (s).
 MAX_JOIN_PAUSE_S = 1.0
 
@@ -92,12 +106,8 @@ def pause_frames(
     >>> bool(p[45:55].all()), bool(p[:40].any()), bool(p[60:].any())
     (True, False, False)
     """
-    x = np.asarray(samples, dtype=np.float64)
-    hop = int(round(FRAME_S * sample_rate))
-    n = int(math.ceil(len(x) / hop))
-    pad = np.zeros(n * hop)
-    pad[: len(x)] = x
-    power = np.mean(pad.reshape(n, hop) ** 2, axis=1)
+    power = frame_powers(samples, sample_rate)
+    n = len(power)
     speech = np.zeros(n, dtype=bool)
     for s, e in regions:
         speech[int(round(s / FRAME_S)) : int(round(e / FRAME_S))] = True
@@ -139,6 +149,53 @@ def pieces_between_pauses(
             continue
         out.append((a * FRAME_S, b * FRAME_S, (a - prev_end) * FRAME_S, (next_start - b) * FRAME_S))
     return out
+
+
+def frame_powers(samples: np.ndarray, sample_rate: int) -> np.ndarray:
+    """Mean power of every 10 ms frame (the last one zero-padded)."""
+    x = np.asarray(samples, dtype=np.float64)
+    hop = int(round(FRAME_S * sample_rate))
+    n = int(math.ceil(len(x) / hop))
+    pad = np.zeros(n * hop)
+    pad[: len(x)] = x
+    return np.mean(pad.reshape(n, hop) ** 2, axis=1)
+
+
+def dip_cuts(
+    power: np.ndarray,
+    *,
+    maximum: float,
+    min_piece: float = MIN_DIP_PIECE_S,
+    smooth: float = DIP_SMOOTH_S,
+) -> list[int]:
+    """Frames at which to cut a stretch of speech so that no part is longer than ``maximum`` s.
+
+    ``power`` holds the stretch's 10 ms frame powers. The stretch is cut at the lowest point of
+    their ``smooth``-second moving average, at least ``min_piece`` from either end, and each part
+    again until every part fits (parts shorter than ``2 * min_piece`` are not cut further).
+
+    Examples
+    --------
+    >>> p = np.ones(1000)
+    >>> p[300:305] = 1e-4  # a quiet gap at 3.0 s
+    >>> p[700:705] = 1e-3  # a less quiet one at 7.0 s
+    >>> dip_cuts(p, maximum=6.0)
+    [302, 702]
+    """
+    p = np.asarray(power, dtype=np.float64)
+    w = max(1, int(round(smooth / FRAME_S)))
+    sm = np.convolve(p, np.ones(w) / w, mode="same")
+    lo, top = int(round(min_piece / FRAME_S)), int(round(maximum / FRAME_S))
+    cuts: list[int] = []
+    todo = [(0, len(p))]
+    while todo:
+        a, b = todo.pop()
+        if b - a <= top or b - a < 2 * lo:
+            continue
+        k = a + lo + int(np.argmin(sm[a + lo : b - lo + 1]))
+        cuts.append(k)
+        todo += [(a, k), (k, b)]
+    return sorted(cuts)
 
 
 def piece_score(
