@@ -16,7 +16,8 @@ import contextlib
 import logging
 import signal
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,24 @@ from voxref.errors import VoxrefError
 DIMENSION = 256  # the default GE2E encoder
 _HERE = Path(__file__).resolve().parent
 _KINDS_KEY = pytest.StashKey[dict[str, dict[str, int]]]()
+
+
+@dataclass(frozen=True)
+class Kind:
+    """One kind of input or failure of a reliability module: an id and the check that runs it
+    (its docstring says what the kind is)."""
+
+    id: str
+    check: Callable[[Any], None]
+
+    @property
+    def doc(self) -> str:
+        return (self.check.__doc__ or "").strip()
+
+
+def check_kinds(kinds: Sequence[Kind]) -> None:
+    """One id per kind, each explained: a duplicate id would silently merge two kinds."""
+    assert len({k.id for k in kinds}) == len(kinds) and all(k.doc for k in kinds)
 
 
 def kind_of(item: pytest.Item) -> str:

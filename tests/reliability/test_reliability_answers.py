@@ -39,7 +39,7 @@ from voxref import errors as E
 from voxref.cli.main import main
 from voxref.embedder.pooling.voices import ANOTHER_VOICE
 
-from .conftest import outcome, voxref_warnings
+from .conftest import Kind, check_kinds, outcome, voxref_warnings
 
 SR = 16000
 
@@ -389,16 +389,6 @@ def cli_output_paths(c: Ctx) -> None:
     assert not (c.tmp / "file.txt").is_dir()
 
 
-@dataclass(frozen=True)
-class Kind:
-    id: str
-    check: Callable[[Ctx], None]
-
-    @property
-    def doc(self) -> str:
-        return (self.check.__doc__ or "").strip()
-
-
 KINDS = [
     Kind("guide-is-passed-on", guide_is_passed_on),
     Kind("wrong-guide-fails-before-audio", wrong_guide_fails_before_audio),
@@ -412,8 +402,7 @@ KINDS = [
     Kind("cli-output-paths", cli_output_paths),
 ]
 
-# one id per kind, each explained (checked on import: a duplicate would silently merge two kinds)
-assert len({k.id for k in KINDS}) == len(KINDS) and all(k.doc for k in KINDS)
+check_kinds(KINDS)  # on import: a duplicate id would silently merge two kinds
 
 
 @pytest.mark.parametrize("kind", KINDS, ids=[k.id for k in KINDS])

@@ -16,7 +16,6 @@ The suite prints its count of kinds at the end of a run (``tests/reliability/con
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,7 +31,7 @@ from voxref.audio import resample
 from voxref.audio.level import active_level_db
 from voxref.cleaning import check
 
-from .conftest import outcome
+from .conftest import Kind, check_kinds, outcome
 
 SR = 16000
 #: quality verdict -> the fate ``embed`` must give the same reference
@@ -217,16 +216,6 @@ def inputs_without_samples_say_what_to_do(c: Ctx) -> None:
         assert status == "rejected" and advice in reason, reason
 
 
-@dataclass(frozen=True)
-class Kind:
-    id: str
-    check: Callable[[Ctx], None]
-
-    @property
-    def doc(self) -> str:
-        return (self.check.__doc__ or "").strip()
-
-
 KINDS = [
     Kind("signal-properties-as-read-at-any-rate", signal_properties_as_read_at_any_rate),
     Kind("integer-pcm-stored-as-floats", integer_pcm_stored_as_floats),
@@ -240,8 +229,7 @@ KINDS = [
 ]
 
 
-# one id per kind, each explained (checked on import: a duplicate would silently merge two kinds)
-assert len({k.id for k in KINDS}) == len(KINDS) and all(k.doc for k in KINDS)
+check_kinds(KINDS)  # on import: a duplicate id would silently merge two kinds
 
 
 @pytest.mark.parametrize("kind", KINDS, ids=[k.id for k in KINDS])
