@@ -63,6 +63,20 @@ def check_seconds(name: str, value: Any) -> float | None:
     return v
 
 
+def check_cosine(name: str, value: Any) -> float:
+    """A cosine threshold: a finite real number in [-1, 1] (numpy scalars included).
+
+    Examples
+    --------
+    >>> check_cosine("min_guide_similarity", 0.5)
+    0.5
+    """
+    v = _number(value)
+    if v is None or not -1.0 <= v <= 1.0:
+        raise ConfigError(f"{name} must be a cosine in [-1, 1]; got {value!r}.")
+    return v
+
+
 def check_min_seconds(value: Any) -> float:
     """``min_seconds``: a finite number of seconds >= 0."""
     v = _number(value)

@@ -119,3 +119,13 @@ def test_min_guide_similarity_is_checked_before_audio(value, tmp_path):
 
     with pytest.raises(ConfigError, match="min_guide_similarity"):
         extract_target(tmp_path / "missing.wav", [(0.0, 1.0)], min_guide_similarity=value)
+
+
+def test_min_guide_similarity_accepts_numpy_scalars():
+    import numpy as np
+
+    from voxref.separation.target import TARGET_FOUND_FROM, _presence_threshold
+
+    assert _presence_threshold(np.float32(0.5), with_pipeline=True) == 0.5
+    assert _presence_threshold("auto", with_pipeline=False) == TARGET_FOUND_FROM
+    assert _presence_threshold("auto", with_pipeline=True) is None

@@ -35,6 +35,7 @@ Examples
 from __future__ import annotations
 
 import logging
+import warnings
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -48,7 +49,7 @@ from ..errors import (
     NoSpeechError,
     TargetNotFoundError,
 )
-from ..option_checks import check_count
+from ..option_checks import check_cosine, check_count
 from .diarization import DiarizationResult, Diarizer
 from .guide import guided_pool
 from .resegment import runs
@@ -97,11 +98,7 @@ def _presence_threshold(value: float | None | str, with_pipeline: bool) -> float
                 f"min_guide_similarity={value!r}: give 'auto', a cosine in [-1, 1] or None."
             )
         return None if with_pipeline else TARGET_FOUND_FROM
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not -1.0 <= value <= 1.0:
-        raise ConfigError(
-            f"min_guide_similarity={value!r}: give 'auto', a cosine in [-1, 1] or None."
-        )
-    return float(value)
+    return check_cosine("min_guide_similarity", value)
 
 
 def check_target_found(
@@ -511,8 +508,6 @@ def _extract_with_pyannote(
         if threshold is not None:
             check_target_found(np.array([sims[k] for k in labels]), labels, threshold, audio.source)
         else:
-            import warnings
-
             warnings.warn(
                 "extract_target with a pyannote pipeline does not check that the guided voice is "
                 "in the recording (no presence threshold is known on that model's scale); the "
