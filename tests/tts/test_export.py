@@ -168,3 +168,13 @@ def test_rtvc_loaders_refuse_a_vector_of_another_size(tmp_path, ge2e_results):
     for load in (load_rtvc, load_rtvc_embed):
         with pytest.raises(EmbeddingDimensionError, match=r"\(192,\) array, not RTVC's \(256,\)"):
             load(path)
+
+
+def test_rtvc_loaders_refuse_a_file_that_is_not_npy_alike(tmp_path):
+    from voxref.tts.formats.rtvc import load_rtvc_embed
+
+    path = tmp_path / "embed-0003.npy"
+    path.write_bytes(b"not a numpy file")
+    for load in (load_rtvc, load_rtvc_embed):
+        with pytest.raises(ConfigError, match="not a numpy .npy embedding"):
+            load(path)

@@ -60,7 +60,9 @@ def choose_denoiser(ref: Reference, policy: Any) -> None:
 
         auto = AutoDenoiser()
         a = ref.prep.audio
-        mod = noise_modulation(a.samples, a.sample_rate)
+        # the modulation only decides below the SNR threshold: measured there only
+        noisy = auto.noisy(ref.snr_db)
+        mod = noise_modulation(a.samples, a.sample_rate) if noisy else float("nan")
         ref.denoiser = auto.choose(ref.snr_db, mod)
         if BABBLE_FROM_COUNTER and ref.voice_background and ref.denoiser.name == "off":
             # babble fills the detector's pauses, so the SNR estimate sees no noise; the
@@ -68,7 +70,8 @@ def choose_denoiser(ref: Reference, policy: Any) -> None:
             ref.denoiser = auto.babble
             ref.denoise_note = (
                 f"denoised: {ref.denoiser.name} (the speaker counter hears a background of "
-                f"voices; reference SNR estimate {ref.snr_db:.1f} dB, noise modulation {mod:.2f})"
+                f"voices; reference SNR estimate {ref.snr_db:.1f} dB"
+                + (f", noise modulation {mod:.2f})" if noisy else ")")
             )
             return
         if ref.denoiser.name != "off":

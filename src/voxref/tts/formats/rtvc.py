@@ -43,6 +43,7 @@ from ...errors import (
     SilentAudioError,
     TooShortAudioError,
 )
+from ..export import RTVC_DIM
 
 __all__ = [
     "RTVC_SAMPLE_RATE",
@@ -64,7 +65,6 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 RTVC_SAMPLE_RATE = 16_000
-RTVC_DIM = 256
 INT16_MAX = 2**15 - 1
 AUDIO_NORM_TARGET_DBFS = -30.0
 VAD_WINDOW_MS = 30
@@ -339,10 +339,15 @@ def write_rtvc_embeds(embeds_dir: str | os.PathLike, vectors: Mapping[str, Any])
 
 
 def load_rtvc_embed(path: str | os.PathLike) -> np.ndarray:
-    """``np.load(embed_path)`` as RTVC's synthesizer dataset does, checked to be ``(256,)``."""
-    from ..export import _rtvc_shape_checked
+    """``np.load(embed_path)`` as RTVC's synthesizer dataset does, checked to be ``(256,)``.
 
-    return _rtvc_shape_checked(np.load(Path(path), allow_pickle=False), path)
+    The same reader and checks as :func:`voxref.tts.export.load_rtvc` (a file that is not an
+    ``.npy`` raises :class:`~voxref.errors.ConfigError`, another shape
+    ``EmbeddingDimensionError``).
+    """
+    from ..export import load_rtvc
+
+    return load_rtvc(path)
 
 
 def export_rtvc(
