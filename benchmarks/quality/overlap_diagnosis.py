@@ -23,7 +23,7 @@ Two oracles bound what a mechanism working on time or on reference weights could
 Run (tuning voices only)::
 
     python -m benchmarks.quality.overlap_diagnosis --voice-group A --cache DIR \\
-        --condition overlap-sir0dB --k 1 3 --out diagnosis.json
+        --conditions overlap-sir0dB overlap-sir5dB --k 1 3 5 --out diagnosis.json
 """
 
 from __future__ import annotations
@@ -171,8 +171,37 @@ def diagnose(
                 n: round(float(np.mean([r["pooled_cos_target"][n] for r in rows])), 4)
                 for n in rows[0]["pooled_cos_target"]
             },
+            "by_overlapped_share": _by_share([r for row in rows for r in row["refs"]]),
             "rows": rows,
         }
+    return out
+
+
+def _by_share(refs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """References grouped by overlapped share: mean weight, windows, cosines."""
+    out = []
+    for low, high in ((0.0, 0.5), (0.5, 0.75), (0.75, 1.01)):
+        sel = [r for r in refs if r["fraction"] is not None and low <= r["fraction"] < high]
+        if not sel:
+            continue
+
+        def mean(key: str, sel: list = sel) -> float:
+            return round(float(np.mean([r[key] for r in sel if r[key] is not None])), 3)
+
+        out.append(
+            {
+                "share": [low, min(high, 1.0)],
+                "n": len(sel),
+                "weight": mean("weight"),
+                "windows": mean("windows"),
+                "windows_kept": mean("windows_kept"),
+                "cos_target": mean("cos_target"),
+                "cos_interferer": mean("cos_interferer"),
+                "closer_to_interferer": round(
+                    float(np.mean([r["cos_interferer"] > r["cos_target"] for r in sel])), 3
+                ),
+            }
+        )
     return out
 
 
@@ -216,32 +245,41 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--corpus", type=Path, default=Path("benchmarks/work/corpus"))
     parser.add_argument("--voice-group", default="A")
     parser.add_argument("--cache", type=Path, required=True)
-    parser.add_argument("--condition", default="overlap-sir0dB")
+    parser.add_argument("--conditions", nargs="+", default=["overlap-sir0dB"])
     parser.add_argument("--k", type=int, nargs="+", default=[1, 3])
     parser.add_argument("--method", default="voxref")
-    parser.add_argument("--out", type=Path)
+    parser.add_argument("--out", type=Path, help="JSON of the summaries")
+    parser.add_argument("--rows", action="store_true", help="also store every set in --out")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     config = QualityConfig.preset(
         False, args.corpus, voice_group=args.voice_group, cache_dir=args.cache
     )
-    res = diagnose(config, args.condition, args.k, args.method)
-    for k, v in res["ks"].items():
-        print(
-            f"k={k}: {v['n_sets']} sets, closer to an interferer {100 * v['closer_to_interferer']:.1f} %,"
-            f" cos target {v['mean_cos_target']:.3f}, cos interferer {v['mean_cos_interferer_max']:.3f}"
-        )
-    if "solo_oracle" in res:
-        so = res["solo_oracle"]
-        print(
-            f"solo oracle: {so['n_with_1s_solo']}/{so['n_clips']} clips with >= 1 s outside the "
-            f"overlap; cos to target whole {so['cos_whole']}, solo {so['cos_solo']}, "
-            f"solo better in {so['solo_better']}"
-        )
-    for k, v in res["ks"].items():
-        print(f"k={k}: pooled cos to target {v['pooled_cos_target']}")
+    results = []
+    for condition in args.conditions:
+        res = diagnose(config, condition, args.k, args.method)
+        print(condition)
+        for k, v in res["ks"].items():
+            print(
+                f"  k={k}: {v['n_sets']} sets, closer to an interferer "
+                f"{100 * v['closer_to_interferer']:.1f} %, cos target {v['mean_cos_target']:.3f}, "
+                f"cos interferer {v['mean_cos_interferer_max']:.3f}; pooled cos to target "
+                f"{v['pooled_cos_target']}"
+            )
+            if not args.rows:
+                del v["rows"]
+        if "solo_oracle" in res:
+            so = res["solo_oracle"]
+            print(
+                f"  solo oracle: {so['n_with_1s_solo']}/{so['n_clips']} clips with >= 1 s outside "
+                f"the overlap; cos to target whole {so['cos_whole']}, solo {so['cos_solo']}, "
+                f"solo better in {so['solo_better']}"
+            )
+        results.append(res)
     if args.out:
-        args.out.write_text(json.dumps(res, indent=1))
+        args.out.write_text(
+            json.dumps({"voice_group": args.voice_group, "results": results}, indent=1)
+        )
     return 0
 
 
