@@ -12,6 +12,9 @@ re-encoded) with :class:`voxref.Embedder` defaults and reports, per set and per 
   interferer's clean clips).
 
 The summary counts enrollments whose embedding is closer to an interferer than to the target.
+With ``--mixed-conditions`` (the run's condition list, in its order: a mixed bag's roles are drawn
+among them) it also reports, per role of the mixed bags, the mean reference weight and cosine to
+the target, and the pooled vector's cosine next to that of the clean reference alone.
 Two oracles bound what a mechanism working on time or on reference weights could gain:
 
 * ``solo``: each overlapped clip embedded from the speech *outside* the overlapped region only
@@ -23,7 +26,8 @@ Two oracles bound what a mechanism working on time or on reference weights could
 Run (tuning voices only)::
 
     python -m benchmarks.quality.overlap_diagnosis --voice-group A --cache DIR \\
-        --conditions overlap-sir0dB overlap-sir5dB --k 1 3 5 --out diagnosis.json
+        --conditions overlap-sir0dB overlap-sir5dB --k 1 3 5 --out diagnosis.json \\
+        --mixed-conditions clean white-10dB ... mixed
 """
 
 from __future__ import annotations
@@ -39,7 +43,7 @@ import numpy as np
 
 from .cache import PreparedCache, code_fingerprint
 from .conditions import InterfererBank, condition_rng, corpus_clip, degrade, get_condition
-from .harness import SAMPLE_RATE, QualityConfig, group_clips
+from .harness import SAMPLE_RATE, QualityConfig, _mixed_plan, group_clips
 from .methods import Failed, make_method
 from .split import load_manifest, split_corpus
 from .trials import enrollment_sets
@@ -77,14 +81,7 @@ def diagnose(
     config: QualityConfig, condition: str, ks: Sequence[int], method: str = "voxref"
 ) -> dict[str, Any]:
     """Per-set diagnosis of ``condition`` (see the module docstring)."""
-    split = split_corpus(
-        group_clips(load_manifest(config.corpus), config.voice_group),
-        n_enroll=config.n_enroll,
-        n_test=config.n_test,
-        n_interferers=config.n_interferers,
-        max_trial_speakers=config.max_trial_speakers,
-        seed=config.seed,
-    )
+    split = _split(config)
     m = make_method(method)
     cache = _cache(config, split)
     items = cache.load(m.prepare_group, condition)
@@ -177,6 +174,68 @@ def diagnose(
     return out
 
 
+def _split(config: QualityConfig) -> Any:
+    return split_corpus(
+        group_clips(load_manifest(config.corpus), config.voice_group),
+        n_enroll=config.n_enroll,
+        n_test=config.n_test,
+        n_interferers=config.n_interferers,
+        max_trial_speakers=config.max_trial_speakers,
+        seed=config.seed,
+    )
+
+
+def diagnose_mixed(
+    config: QualityConfig, conditions: Sequence[str], ks: Sequence[int], method: str = "voxref"
+) -> dict[str, Any]:
+    """Mixed bags of a run over ``conditions``: weight and cosine to the target per role."""
+    split = _split(config)
+    m = make_method(method)
+    cache = _cache(config, split)
+    regular = [get_condition(c) for c in conditions if get_condition(c).family != "mixed"]
+    items = {c.name: cache.load(m.prepare_group, c.name) for c in regular}
+    if not all(items.values()):
+        missing = [c for c, v in items.items() if not v]
+        raise SystemExit(f"no cached items of {missing} under {cache.folder}")
+    clean = items["clean"]
+    target = {
+        s: _unit(np.mean([_clip_vector(clean[c.key]) for c in split.test[s]], axis=0))
+        for s in split.trial_speakers
+    }
+    ks = [k for k in ks if k >= 3]
+    sets = {k: enrollment_sets(split, k, config.max_sets, config.seed) for k in ks}
+    plan = _mixed_plan(sets, regular, config.seed)
+    out: dict[str, Any] = {"conditions": list(conditions), "method": method, "ks": {}}
+    for k in ks:
+        per_role: dict[str, list[tuple[float, float]]] = {}
+        pooled, clean_alone = [], []
+        for es, roles in zip(sets[k], plan[k]):
+            res = m.embedder.combine([items[r][c.key] for r, c in zip(roles, es.clips)])
+            t = target[es.speaker]
+            for r, ref in zip(roles, res.references):
+                family = get_condition(r).family if r != "clean" else "clean"
+                per_role.setdefault(family, []).append(
+                    (float(ref.weight), float(_unit(ref.embedding) @ t))
+                )
+                if r == "clean":
+                    clean_alone.append(float(_unit(ref.embedding) @ t))
+            pooled.append(float(_unit(res.embedding) @ t))
+        out["ks"][str(k)] = {
+            "n_sets": len(sets[k]),
+            "pooled_cos_target": round(float(np.mean(pooled)), 4),
+            "clean_reference_cos_target": round(float(np.mean(clean_alone)), 4),
+            "roles": {
+                fam: {
+                    "n": len(v),
+                    "weight": round(float(np.mean([w for w, _ in v])), 3),
+                    "cos_target": round(float(np.mean([c for _, c in v])), 3),
+                }
+                for fam, v in sorted(per_role.items())
+            },
+        }
+    return out
+
+
 def _by_share(refs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """References grouped by overlapped share: mean weight, windows, cosines."""
     out = []
@@ -248,6 +307,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--conditions", nargs="+", default=["overlap-sir0dB"])
     parser.add_argument("--k", type=int, nargs="+", default=[1, 3])
     parser.add_argument("--method", default="voxref")
+    parser.add_argument(
+        "--mixed-conditions", nargs="+", help="the run's conditions, in order (mixed bags)"
+    )
     parser.add_argument("--out", type=Path, help="JSON of the summaries")
     parser.add_argument("--rows", action="store_true", help="also store every set in --out")
     args = parser.parse_args(argv)
@@ -276,10 +338,17 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f"solo better in {so['solo_better']}"
             )
         results.append(res)
+    mixed = None
+    if args.mixed_conditions:
+        mixed = diagnose_mixed(config, args.mixed_conditions, args.k, args.method)
+        for k, v in mixed["ks"].items():
+            print(
+                f"mixed k={k}: pooled cos to target {v['pooled_cos_target']}, clean reference "
+                f"alone {v['clean_reference_cos_target']}; by role {v['roles']}"
+            )
     if args.out:
-        args.out.write_text(
-            json.dumps({"voice_group": args.voice_group, "results": results}, indent=1)
-        )
+        out = {"voice_group": args.voice_group, "results": results, "mixed": mixed}
+        args.out.write_text(json.dumps(out, indent=1))
     return 0
 
 
