@@ -23,22 +23,27 @@ def _load(name: str) -> dict:
 
 
 @pytest.fixture(scope="module")
-def inputs() -> tuple[dict, dict]:
-    return _load("overlap_diagnosis_A.json"), _load("overlap_variants_A.json")
+def inputs() -> tuple[dict, dict, dict]:
+    return (
+        _load("overlap_diagnosis_A.json"),
+        _load("overlap_variants_A.json"),
+        _load("overlap_diagnosis_B.json"),
+    )
 
 
-def test_committed_record_is_the_generated_one(inputs: tuple[dict, dict]) -> None:
+def test_committed_record_is_the_generated_one(inputs: tuple[dict, dict, dict]) -> None:
     """overlap_pooling.md is regenerated, never edited."""
     committed = (RESULTS / "overlap_pooling.md").read_text()
     assert committed == record_markdown(*inputs) + "\n"
 
 
-def test_record_is_made_on_the_tuning_voices_only(inputs: tuple[dict, dict]) -> None:
-    diag, run = inputs
+def test_record_is_made_on_the_tuning_voices_only(inputs: tuple[dict, dict, dict]) -> None:
+    diag, run, diag_b = inputs
+    assert diag_b["voice_group"] == "B"  # the reporting check only
     assert diag["voice_group"] == "A"
     assert run["config"]["voice_group"] == "A"
     eer = {(r["condition"], r["k"], r["method"]): r["eer"] for r in run["results"]}
-    md = record_markdown(diag, run)
+    md = record_markdown(diag, run, diag_b)
     assert f"defaults {100 * eer[('overlap-sir0dB', 3, 'voxref')]:.2f} %" in md
     # the record says no variant beat the defaults there: the JSON must agree
     others = [m for m in run["methods"] if m not in ("voxref", "resemblyzer")]
