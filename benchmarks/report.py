@@ -648,6 +648,10 @@ DECISION_FRAGMENTS = (
     ("telephone_level.md", "Telephone band: narrowband level target sweep"),
     ("denoise_decision.md", "Denoising policy: per-clip evidence"),
     ("denoise_babble.md", "Denoising policy: babble (attenuation limit)"),
+    (
+        "overlap_pooling.md",
+        "Overlapped references and mixed bags: pooling variants (tuning voices)",
+    ),
 )
 """Fragments that record why a default is what it is: the appendix, after every result."""
 DECISION_ELSEWHERE = (

@@ -598,3 +598,6 @@ for _name, (_kwargs, _what) in ABLATIONS.items():
             n, dict(kw), description=f"voxref.Embedder({_kwargs_repr(kw)}): {w}"
         ),
     )
+
+
+from . import variants  # noqa: E402,F401 - registers the combine-only pooling variants
