@@ -1,4 +1,4 @@
-"""References prepared side by side give the results of one-after-the-other, in input order."""
+"""Work spread over two threads gives the results of one thread, in input order."""
 
 from __future__ import annotations
 
@@ -14,10 +14,9 @@ from voxref.pipeline import Embedder
 
 
 @pytest.fixture
-def two_threads():
+def torch_threads():
     n = torch.get_num_threads()
-    torch.set_num_threads(2)
-    yield
+    yield torch.set_num_threads
     torch.set_num_threads(n)
 
 
@@ -28,23 +27,43 @@ def refs(pyannote_sample):
     return [(x[a * sr : (a + 5) * sr], sr) for a in (7, 13, 22)] + [(np.zeros(5 * sr), sr)]
 
 
-def test_side_by_side_equals_one_after_the_other(refs, two_threads, monkeypatch):
-    emb = Embedder()
+@pytest.fixture(scope="module")
+def noisy_and_long(pyannote_sample):
+    """Two references in seeded white noise at 5 dB SNR (denoised) and 25 s of the sample."""
+    x, sr = sf.read(pyannote_sample[0], dtype="float32")
+    rng = np.random.default_rng(27)
+    out = []
+    for a in (3, 16):
+        s = x[a * sr : (a + 5) * sr]
+        n = rng.standard_normal(len(s))
+        n *= np.sqrt(np.mean(s.astype(np.float64) ** 2) / np.mean(n**2) / 10**0.5)
+        out.append(((s + n).astype(np.float32), sr))
+    return out, [(x[: 25 * sr], sr)]
+
+
+def _threads_used(emb, monkeypatch):
     names: list[str] = []
-    clean_speech = emb._clean_speech  # the per-reference part of prepare_all
+    clean_speech = emb._clean_speech  # the per-reference cleaning task of prepare_all
 
     def spy(x, index, sample_rate):
         names.append(threading.current_thread().name)
         return clean_speech(x, index, sample_rate)
 
     monkeypatch.setattr(emb, "_clean_speech", spy)
-    assert workers.reference_threads(refs) == 2
-    side = emb.embed_details(refs)
-    assert all(n.startswith("voxref-ref") for n in names) and len(set(names)) == 2
-    monkeypatch.setattr(workers, "MIN_SECONDS_EACH", 1e9)  # now one after the other
-    names.clear()
+    return names
+
+
+def test_two_threads_equal_one(refs, torch_threads, monkeypatch):
+    emb = Embedder()
+    names = _threads_used(emb, monkeypatch)
+    torch_threads(1)
     serial = emb.embed_details(refs)
-    assert names == [threading.current_thread().name] * len(refs)
+    assert set(names) == {threading.current_thread().name}
+    names.clear()
+    torch_threads(2)
+    side = emb.embed_details(refs)
+    assert len(set(names)) == 2 and any(n.startswith("voxref-task") for n in names)
+    assert torch.get_num_threads() == 2  # the caller's setting is back
     assert np.array_equal(side.embedding, serial.embedding)
     assert [r.source for r in side.references] == [r.source for r in serial.references]
     status = [r.fate.status for r in side.references]
@@ -52,10 +71,54 @@ def test_side_by_side_equals_one_after_the_other(refs, two_threads, monkeypatch)
     assert "rejected" not in status[:3] and status[3] == "rejected"
     for a, b in zip(side.references[:3], serial.references[:3]):
         assert np.array_equal(a.embedding, b.embedding)
+        assert np.array_equal(a.windows.embeddings, b.windows.embeddings)
 
 
-def test_short_or_single_references_stay_in_this_thread(refs, two_threads):
-    assert workers.reference_threads(refs[:1]) == 1
-    assert workers.reference_threads([(x[: sr // 2], sr) for x, sr in refs]) == 1
-    torch.set_num_threads(1)
-    assert workers.reference_threads(refs) == 1
+def test_denoised_and_long_references_do_not_depend_on_threads(noisy_and_long, torch_threads):
+    """Denoised references (DeepFilterNet3 runs) and a 25 s one (its windows in several
+    encoder batches, run side by side): bit for bit the same vectors with 1 and 2 threads."""
+    noisy, long = noisy_and_long
+    for refs in (noisy, long):
+        vectors = []
+        for n in (1, 2, 1, 2):
+            torch_threads(n)
+            res = Embedder().embed_details(refs)
+            vectors.append(res.embedding)
+        assert all(np.array_equal(vectors[0], v) for v in vectors[1:])
+    torch_threads(1)
+    noisy_res = Embedder().embed_details(noisy)
+    assert all(r.fate.status != "rejected" for r in noisy_res.references)
+    assert all(r.prepared.denoiser.startswith("dfn3") for r in noisy_res.references)
+
+
+def test_tasks_added_by_tasks_run_and_errors_surface():
+    q = workers.TaskQueue(threads=2)
+    done: list[int] = []
+
+    def parent(i: int) -> None:
+        done.append(i)
+        if i < 4:
+            q.add(parent, i + 4)
+
+    for i in range(4):
+        q.add(parent, i)
+    q.run()
+    assert sorted(done) == list(range(8))
+
+    def boom() -> None:
+        raise ValueError("task failed")
+
+    q = workers.TaskQueue(threads=2)
+    q.add(boom)
+    q.add(done.append, 99)
+    with pytest.raises(ValueError, match="task failed"):
+        q.run()
+
+
+def test_nested_work_stays_in_the_task_thread(torch_threads):
+    torch_threads(2)
+    assert workers.call_threads() == 2
+    inside = workers.run_all([workers.call_threads, workers.call_threads], threads=2)
+    assert inside == [1, 1]
+    torch_threads(1)
+    assert workers.call_threads() == 1

@@ -463,16 +463,24 @@ class Embedder(VoiceKeeping):
     ) -> list[PreparedReference | InputFate]:
         """:meth:`prepare` each input; a failed one becomes an :class:`InputFate` saying why.
 
-        With more than one torch thread, long enough references are cleaned side by side
-        (:mod:`voxref.embedder.workers`; same results, input order kept); their windows then go
-        through the encoder together (one pass, larger batches; the same embeddings).
+        With more than one torch thread the work is spread over them
+        (:mod:`voxref.embedder.workers`): each reference's cleaning is a task, and once it is
+        done, its windows' batches through the encoder are tasks too
+        (:meth:`GE2EEncoder.plan_windows <voxref.embedder.ge2e.GE2EEncoder.plan_windows>`), so a
+        free thread encodes one reference while another is still being cleaned. The tasks and
+        what each computes do not depend on the thread count, so neither do the results;
+        the input order is kept.
         """
-        from ..embedder.workers import map_in_order, reference_threads
+        from ..embedder.workers import TaskQueue
 
         items = as_list(inputs)
         if not items:
             raise ConfigError("no reference given; pass at least one file, array or tensor.")
         self.load_models()  # a model or configuration error fails here, not per reference
+        plan_windows = getattr(self.encoder, "plan_windows", None)
+        out: list[PreparedReference | InputFate | None] = [None] * len(items)
+        planned: dict[int, tuple[Audio, Audio, dict[str, Any], Any]] = {}
+        queue = TaskQueue()
 
         def rejected(exc: VoxrefError, x: Any, i: int) -> InputFate:
             name = getattr(exc, "source", None) or name_of(x, i)
@@ -480,49 +488,35 @@ class Embedder(VoiceKeeping):
             log.warning("reference %s rejected: %s", name, reason)
             return InputFate(name, "rejected", reason, type(exc).__name__)
 
-        def cleaned(ix: tuple[int, Any]) -> tuple[Audio, Audio, dict[str, Any]] | InputFate:
-            i, x = ix
+        def prepare_one(i: int, x: Any) -> None:
             try:
-                return self._clean_speech(x, i, sample_rate)
-            except VoxrefError as exc:
-                return rejected(exc, x, i)
-
-        threads = reference_threads(items, sample_rate)
-        stages = map_in_order(cleaned, list(enumerate(items)), threads)
-        ok = [i for i, r in enumerate(stages) if not isinstance(r, InputFate)]
-        windows = self._windows_together([stages[i] for i in ok])  # type: ignore[misc]
-        out: list[PreparedReference | InputFate] = list(stages)  # type: ignore[arg-type]
-        for i, w in zip(ok, windows):
-            audio, speech, fields = stages[i]  # type: ignore[misc]
-            try:
-                if w is None:
+                audio, speech, fields = self._clean_speech(x, i, sample_rate)
+                if plan_windows is None:  # an encoder without batches of its own: in one go
                     out[i] = self.encode_speech(audio, speech, **fields)
-                else:
-                    out[i] = self._prepared(audio, speech, w, fields)
-            except VoxrefError as exc:
-                out[i] = rejected(exc, items[i], i)
-        return out
-
-    def _windows_together(
-        self, stages: list[tuple[Audio, Audio, dict[str, Any]]]
-    ) -> list[WindowEmbeddings | None]:
-        """Window embeddings of several references' speech in one pass of the encoder, when it
-        can (``embed_windows_many``, e.g. :class:`~voxref.embedder.ge2e.GE2EEncoder`): the same
-        windows, fewer, larger batches. ``None`` for each: encode them one by one."""
-        many = getattr(self.encoder, "embed_windows_many", None)
-        if many is None or len(stages) < 2:
-            return [None] * len(stages)
-        try:
-            return list(
-                many(
-                    [speech.samples for _, speech, _ in stages],
+                    return
+                plan = plan_windows(
+                    [speech.samples],
                     self.advanced.window,
                     self.advanced.hop,
-                    sources=[audio.source for audio, _, _ in stages],
+                    sources=[audio.source],
                 )
-            )
-        except VoxrefError:  # one of them cannot be encoded: each says so on its own
-            return [None] * len(stages)
+            except VoxrefError as exc:
+                out[i] = rejected(exc, x, i)
+                return
+            planned[i] = (audio, speech, fields, plan)
+            for batch in plan.batches:  # behind the references still waiting to be cleaned
+                queue.add(batch)
+
+        for i, x in enumerate(items):
+            queue.add(prepare_one, i, x)
+        queue.run()
+        for i in sorted(planned):
+            audio, speech, fields, plan = planned[i]
+            try:
+                out[i] = self._prepared(audio, speech, plan.result()[0], fields)
+            except VoxrefError as exc:
+                out[i] = rejected(exc, items[i], i)
+        return out  # type: ignore[return-value]
 
     # ----------------------------------------------------------------- public
     def embed_details(
