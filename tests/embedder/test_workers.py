@@ -45,9 +45,9 @@ def _threads_used(emb, monkeypatch):
     names: list[str] = []
     clean_speech = emb._clean_speech  # the per-reference cleaning task of prepare_all
 
-    def spy(x, index, sample_rate):
+    def spy(x, index, sample_rate, *rest):
         names.append(threading.current_thread().name)
-        return clean_speech(x, index, sample_rate)
+        return clean_speech(x, index, sample_rate, *rest)
 
     monkeypatch.setattr(emb, "_clean_speech", spy)
     return names

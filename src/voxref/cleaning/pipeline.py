@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -175,6 +176,7 @@ def _analyse(
     report_dnsmos: bool,
     target_sample_rate: int,
     source: str | None,
+    on_regions: Callable[[Audio, SpeechRegions], None] | None = None,
 ) -> tuple[Audio, SpeechRegions, SNREstimate, QualityReport]:
     audio, fatal = _load(x, sample_rate, target_sample_rate, source)
     if fatal:
@@ -189,6 +191,8 @@ def _analyse(
         )
         return audio, regions, snr, report
     regions = detect_speech(audio.samples, audio.sample_rate, vad=vad)
+    if on_regions is not None:
+        on_regions(audio, regions)
     snr = measure_snr(audio.samples, audio.sample_rate, regions=regions)
     scores = None
     if report_dnsmos:
@@ -246,6 +250,7 @@ def clean(
     target_sample_rate: int = 16_000,
     fade: float = DEFAULT_FADE_S,
     source: str | None = None,
+    on_regions: Callable[[Audio, SpeechRegions], None] | None = None,
 ) -> CleanResult:
     """Clean one reference recording: find its speech, measure it, denoise it, keep the speech.
 
@@ -276,6 +281,11 @@ def clean(
         Fade (s) at the edges of each kept speech region.
     source
         Name of the input in reports and messages.
+    on_regions
+        Called with the loaded recording and its speech regions as soon as they are found,
+        before the SNR, the quality report and denoising: a caller can start work on the
+        undenoised speech (:func:`concatenate_regions` of it) meanwhile, and keep it when the
+        returned :attr:`CleanResult.speech` turns out to be that speech.
 
     Returns
     -------
@@ -304,6 +314,7 @@ def clean(
         report_dnsmos=report_dnsmos,
         target_sample_rate=target_sample_rate,
         source=source,
+        on_regions=on_regions,
     )
     denoiser = get_denoiser(denoise, threshold_db=snr_threshold_db)
     sr = base.sample_rate

@@ -49,6 +49,87 @@ __all__ = ["Embedder"]
 log = logging.getLogger(__name__)
 
 
+class _Guess:
+    """The encoder's batches of a reference's undenoised speech, started while it is cleaned.
+
+    :func:`~voxref.cleaning.clean` reports the speech regions before it measures the SNR and
+    writes the quality report (and decides on denoising); with a thread free, the speech as it
+    is then levelled and its window batches queued. When the cleaned speech turns out to be
+    those very samples (no denoising), the batches are kept - the same computation the
+    reference would queue afterwards, started earlier; otherwise they are skipped (a batch not
+    yet run never runs).
+    """
+
+    def __init__(self, embedder: Embedder, queue: Any, plan_windows: Any) -> None:
+        self.embedder = embedder
+        self.queue = queue
+        self.plan_windows = plan_windows
+        self.cond = threading.Condition()
+        self.state = "idle"  # idle -> queued -> running -> done, or dropped
+        self.samples: np.ndarray | None = None
+        self.plan: Any = None
+
+    def start(self, audio: Audio, regions: Any) -> None:
+        """``on_regions`` of :func:`~voxref.cleaning.clean`: queue the guess."""
+        if regions.is_empty or regions.speech_duration < self.embedder.min_seconds:
+            return
+        with self.cond:
+            self.state = "queued"
+        self.queue.add(self._run, audio, regions)
+
+    def _run(self, audio: Audio, regions: Any) -> None:
+        from ..cleaning.pipeline import concatenate_regions
+
+        with self.cond:
+            if self.state != "queued":
+                return
+            self.state = "running"
+        plan = None
+        try:
+            emb = self.embedder
+            speech = audio.replace(
+                concatenate_regions(audio.samples, audio.sample_rate, regions), None
+            )
+            samples = level_audio(speech, emb.level_dbfs).samples
+            plan = self.plan_windows(
+                [samples], emb.advanced.window, emb.advanced.hop, sources=[audio.source]
+            )
+        except VoxrefError:  # the reference's own path reports it
+            samples = None
+        with self.cond:
+            if self.state == "running":  # not dropped meanwhile
+                self.samples, self.plan, self.state = samples, plan, "done"
+            self.cond.notify_all()
+            if self.state != "done" or plan is None:
+                return
+        for batch in plan.batches:
+            self.queue.add(self._batch, batch)
+
+    def _batch(self, batch: Any) -> None:
+        if self.state != "dropped":
+            batch()
+
+    def plan_for(self, samples: np.ndarray) -> Any:
+        """The guessed plan when it encodes ``samples`` exactly, else ``None`` (guess dropped)."""
+        with self.cond:
+            if self.state == "idle":
+                return None
+            if self.state == "queued":
+                self.state = "dropped"
+                return None
+            while self.state == "running":
+                self.cond.wait()
+            if self.plan is not None and np.array_equal(self.samples, samples):
+                return self.plan
+            self.state = "dropped"
+            return None
+
+    def drop(self) -> None:
+        """Skip whatever of the guess has not run yet."""
+        with self.cond:
+            self.state = "dropped"
+
+
 class Embedder(VoiceKeeping):
     """Turns one speaker's reference recordings into one L2-normalised embedding.
 
@@ -276,15 +357,21 @@ class Embedder(VoiceKeeping):
         return self.encode_speech(audio, speech, **fields)
 
     def _clean_speech(
-        self, x: AudioInput, index: int | None, sample_rate: int | None
+        self,
+        x: AudioInput,
+        index: int | None,
+        sample_rate: int | None,
+        on_regions: Any = None,
     ) -> tuple[Audio, Audio, dict[str, Any]]:
-        """:meth:`prepare` up to the encoder: the audio, its levelled speech, the other fields."""
+        """:meth:`prepare` up to the encoder: the audio, its levelled speech, the other fields
+        (``on_regions``: see :func:`voxref.cleaning.clean`)."""
         audio = self.load(x, index=index, sample_rate=sample_rate)
         speech, regions, report, cleaned = audio, None, None, None
         if self.clean:
             from ..cleaning.pipeline import clean
 
-            cleaned = clean(audio, **self._clean_options).raise_if_rejected()
+            cleaned = clean(audio, **self._clean_options, on_regions=on_regions)
+            cleaned = cleaned.raise_if_rejected()
             speech, regions, report = cleaned.speech, cleaned.regions, cleaned.report
         if speech.duration < self.min_seconds:
             raise TooShortAudioError(
@@ -489,23 +576,28 @@ class Embedder(VoiceKeeping):
             return InputFate(name, "rejected", reason, type(exc).__name__)
 
         def prepare_one(i: int, x: Any) -> None:
+            guess = _Guess(self, queue, plan_windows)
             try:
-                audio, speech, fields = self._clean_speech(x, i, sample_rate)
+                on_regions = guess.start if queue.threads > 1 and plan_windows else None
+                audio, speech, fields = self._clean_speech(x, i, sample_rate, on_regions)
                 if plan_windows is None:  # an encoder without batches of its own: in one go
                     out[i] = self.encode_speech(audio, speech, **fields)
                     return
-                plan = plan_windows(
-                    [speech.samples],
-                    self.advanced.window,
-                    self.advanced.hop,
-                    sources=[audio.source],
-                )
+                plan = guess.plan_for(speech.samples)
+                if plan is None:
+                    plan = plan_windows(
+                        [speech.samples],
+                        self.advanced.window,
+                        self.advanced.hop,
+                        sources=[audio.source],
+                    )
+                    for batch in plan.batches:  # behind the references still to be cleaned
+                        queue.add(batch)
             except VoxrefError as exc:
+                guess.drop()
                 out[i] = rejected(exc, x, i)
                 return
             planned[i] = (audio, speech, fields, plan)
-            for batch in plan.batches:  # behind the references still waiting to be cleaned
-                queue.add(batch)
 
         for i, x in enumerate(items):
             queue.add(prepare_one, i, x)
