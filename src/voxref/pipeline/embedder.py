@@ -467,6 +467,7 @@ class Embedder(VoiceKeeping):
                 # voices keeps the one closest to it, re-embedded where it speaks alone
                 from ..separation.dominant import guided_voice, worth_splitting
 
+                self._split_side_by_side(usable, activities, guide)
                 for i, (p, act) in enumerate(zip(usable, activities)):
                     target = guide if guide is not None else act.target
                     if target is None or not np.size(target):
@@ -544,6 +545,29 @@ class Embedder(VoiceKeeping):
             voices=voices,
             advanced=self.advanced.changed(),
         )
+
+    def _split_side_by_side(
+        self, usable: list[PreparedReference], activities: list[Any], guide: Any
+    ) -> None:
+        """The voice splits :meth:`combine` is about to ask for, computed first as tasks of one
+        queue (:mod:`voxref.embedder.workers`); each is kept on its reference, so the loop
+        that follows finds it done. Left to that loop (one after the other) when the encoder
+        remembers fewer signals than there are references: the order in which the splits
+        finish would then decide which signals it forgets, and so could change the output.
+        """
+        from ..embedder.workers import call_threads, run_all
+        from ..separation.dominant import worth_splitting
+
+        cap = getattr(self.encoder, "prefix_cache_signals", None)
+        if call_threads() < 2 or (cap is not None and len(usable) > cap):
+            return
+        needs = []
+        for p, act in zip(usable, activities):
+            target = guide if guide is not None else act.target
+            if target is not None and np.size(target) and worth_splitting(act):
+                needs.append(p)
+        if len(needs) > 1:
+            run_all([lambda p=p: self.voice_split(p) for p in needs])
 
     def prepare_all(
         self, inputs: AudioInput | Sequence[AudioInput], *, sample_rate: int | None = None
