@@ -19,6 +19,7 @@ import logging
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -29,7 +30,8 @@ from ..audio.timeline import span_samples
 from ..errors import AudioError, NoSpeechError, SilentAudioError, TooShortAudioError
 from .denoise import AUTO_SNR_THRESHOLD_DB, DEFAULT_POLICY, AutoDenoiser, Denoiser, get_denoiser
 from .quality import REJECT_MIN_SPEECH_S, QualityReport, assess
-from .snr import SNREstimate, measure_snr
+from .reverb import decay_time
+from .snr import SNREstimate, measure_snr, remove_dc
 from .vad import SpeechRegions, VoiceActivityDetector, detect_speech
 
 __all__ = ["CleanResult", "clean", "check", "concatenate_regions", "DEFAULT_FADE_S"]
@@ -177,6 +179,7 @@ def _analyse(
     target_sample_rate: int,
     source: str | None,
     on_regions: Callable[[Audio, SpeechRegions], None] | None = None,
+    beside: Callable[[Callable[[], Any]], Callable[[], Any]] | None = None,
 ) -> tuple[Audio, SpeechRegions, SNREstimate, QualityReport]:
     audio, fatal = _load(x, sample_rate, target_sample_rate, source)
     if fatal:
@@ -190,10 +193,21 @@ def _analyse(
             original_sample_rate=audio.original_sample_rate,
         )
         return audio, regions, snr, report
+    pending = None
+    if beside is not None:  # the parts of the SNR and the report that do not need the regions
+
+        def unaided() -> tuple[np.ndarray, float]:
+            return (
+                remove_dc(audio.samples, audio.sample_rate),
+                decay_time(np.asarray(audio.samples, np.float32), int(audio.sample_rate)),
+            )
+
+        pending = beside(unaided)
     regions = detect_speech(audio.samples, audio.sample_rate, vad=vad)
     if on_regions is not None:
         on_regions(audio, regions)
-    snr = measure_snr(audio.samples, audio.sample_rate, regions=regions)
+    highpassed, decay = pending() if pending is not None else (None, None)
+    snr = measure_snr(audio.samples, audio.sample_rate, regions=regions, highpassed=highpassed)
     scores = None
     if report_dnsmos:
         from .dnsmos import dnsmos_scores
@@ -209,6 +223,7 @@ def _analyse(
         dnsmos=scores,
         min_speech_s=min_speech,
         as_read=audio.as_read,
+        decay_s=decay,
     )
     return audio, regions, snr, report
 
@@ -251,6 +266,7 @@ def clean(
     fade: float = DEFAULT_FADE_S,
     source: str | None = None,
     on_regions: Callable[[Audio, SpeechRegions], None] | None = None,
+    beside: Callable[[Callable[[], Any]], Callable[[], Any]] | None = None,
 ) -> CleanResult:
     """Clean one reference recording: find its speech, measure it, denoise it, keep the speech.
 
@@ -286,6 +302,12 @@ def clean(
         before the SNR, the quality report and denoising: a caller can start work on the
         undenoised speech (:func:`concatenate_regions` of it) meanwhile, and keep it when the
         returned :attr:`CleanResult.speech` turns out to be that speech.
+    beside
+        Runs work side by side with this call: ``beside(fn)`` starts ``fn()`` (on another
+        thread, or now) and returns a function that gives its result. Given one, the parts of
+        the SNR estimate and the quality report that do not need the speech regions (the DC
+        high-pass, the decay time) run beside the voice activity detector; the result is the
+        same. ``None``: everything in this thread, in order.
 
     Returns
     -------
@@ -315,6 +337,7 @@ def clean(
         target_sample_rate=target_sample_rate,
         source=source,
         on_regions=on_regions,
+        beside=beside,
     )
     denoiser = get_denoiser(denoise, threshold_db=snr_threshold_db)
     sr = base.sample_rate

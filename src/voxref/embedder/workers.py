@@ -101,6 +101,24 @@ def _pool(threads: int) -> ThreadPoolExecutor:
         return pool
 
 
+class _Job:
+    """One function's run, result and exception (:meth:`TaskQueue.spawn`)."""
+
+    def __init__(self, fn: Callable[[], Any]) -> None:
+        self.fn = fn
+        self.done = threading.Event()
+        self.value: Any = None
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            self.value = self.fn()
+        except BaseException as exc:  # noqa: BLE001 - raised by the one asking for the result
+            self.error = exc
+        finally:
+            self.done.set()
+
+
 class TaskQueue:
     """Tasks run by the calling thread and, with a budget above one, by pool threads.
 
@@ -132,6 +150,35 @@ class TaskQueue:
         self._queue: deque[Callable[[], Any]] = deque()
         self._running = 0
         self._error: BaseException | None = None
+
+    def spawn(self, fn: Callable[[], Any]) -> Callable[[], Any]:
+        """Queue ``fn``; the function returned gives its result (or raises its exception).
+
+        Asked for before any thread has taken ``fn``, it runs ``fn`` in the asking thread;
+        otherwise it waits for the thread running it. With a budget of one, ``fn`` runs now.
+        """
+        job = _Job(fn)
+        if self.threads <= 1:
+            job.run()
+        else:
+            self.add(job.run)
+
+        def result() -> Any:
+            if not job.done.is_set():
+                with self._cond:
+                    try:
+                        self._queue.remove(job.run)
+                        mine = True
+                    except ValueError:  # taken by another thread
+                        mine = False
+                if mine:
+                    job.run()
+                job.done.wait()
+            if job.error is not None:
+                raise job.error
+            return job.value
+
+        return result
 
     def add(self, fn: Callable[..., Any], *args: Any) -> None:
         """Queue ``fn(*args)``."""

@@ -362,15 +362,16 @@ class Embedder(VoiceKeeping):
         index: int | None,
         sample_rate: int | None,
         on_regions: Any = None,
+        beside: Any = None,
     ) -> tuple[Audio, Audio, dict[str, Any]]:
         """:meth:`prepare` up to the encoder: the audio, its levelled speech, the other fields
-        (``on_regions``: see :func:`voxref.cleaning.clean`)."""
+        (``on_regions``, ``beside``: see :func:`voxref.cleaning.clean`)."""
         audio = self.load(x, index=index, sample_rate=sample_rate)
         speech, regions, report, cleaned = audio, None, None, None
         if self.clean:
             from ..cleaning.pipeline import clean
 
-            cleaned = clean(audio, **self._clean_options, on_regions=on_regions)
+            cleaned = clean(audio, **self._clean_options, on_regions=on_regions, beside=beside)
             cleaned = cleaned.raise_if_rejected()
             speech, regions, report = cleaned.speech, cleaned.regions, cleaned.report
         if speech.duration < self.min_seconds:
@@ -602,8 +603,10 @@ class Embedder(VoiceKeeping):
         def prepare_one(i: int, x: Any) -> None:
             guess = _Guess(self, queue, plan_windows)
             try:
-                on_regions = guess.start if queue.threads > 1 and plan_windows else None
-                audio, speech, fields = self._clean_speech(x, i, sample_rate, on_regions)
+                side = queue.threads > 1
+                on_regions = guess.start if side and plan_windows else None
+                beside = queue.spawn if side else None
+                audio, speech, fields = self._clean_speech(x, i, sample_rate, on_regions, beside)
                 if plan_windows is None:  # an encoder without batches of its own: in one go
                     out[i] = self.encode_speech(audio, speech, **fields)
                     return
