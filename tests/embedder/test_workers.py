@@ -124,19 +124,28 @@ def test_nested_work_stays_in_the_task_thread(torch_threads):
     assert workers.call_threads() == 1
 
 
-def test_batch_with_voice_splits_does_not_depend_on_threads(pyannote_sample, torch_threads):
-    """embed_many of enrollments cut across the sample's two speakers: the voice splits of a
-    call's references run side by side with 2 threads; the same vectors as with 1."""
+@pytest.mark.parametrize("n_speakers", [3, 4])
+def test_batch_with_voice_splits_does_not_depend_on_threads(
+    pyannote_sample, torch_threads, monkeypatch, n_speakers
+):
+    """embed_many of enrollments cut across the sample's two speakers, same vectors with 1 and
+    2 threads: 3 speakers one after the other, each call's voice splits side by side; 4
+    speakers (two per thread) side by side, each in one thread."""
     x, sr = sf.read(pyannote_sample[0], dtype="float32")
     cuts = [(x[a * sr : (a + 5) * sr], sr) for a in (2, 7, 11, 15, 19, 24)]
-    speakers = {f"s{k}": [cuts[(2 * k + j) % len(cuts)] for j in range(3)] for k in range(3)}
+    speakers = {
+        f"s{k}": [cuts[(2 * k + j) % len(cuts)] for j in range(3)] for k in range(n_speakers)
+    }
     out = {}
     for n in (1, 2):
         torch_threads(n)
-        out[n] = Embedder().embed_many(speakers, return_details=True)
+        emb = Embedder()
+        names = _threads_used(emb, monkeypatch)
+        out[n] = emb.embed_many(speakers, return_details=True)
+    assert len(set(names)) == 2
     splits = []
     for k in speakers:
         assert np.array_equal(out[1][k].embedding, out[2][k].embedding)
         refs = [r.prepared for r in out[2][k].references if r.prepared is not None]
         splits.append(sum("voice_split" in p.extras for p in refs))
-    assert max(splits) >= 2, splits  # two splits in one call: the side-by-side path ran
+    assert max(splits) >= 2, splits  # a call with two voice splits

@@ -206,8 +206,9 @@ class GE2EEncoder(Encoder):
     batch_size = 32
     """Windows per network pass, about: at one intra-op thread a pass of 32 windows costs less per
     window than one of 8 (fixed cost per pass) or of 128 (the activations fall out of cache)."""
-    prefix_cache_signals = 4
-    """Signals whose half-window embeddings are kept (see :meth:`embed_windows`)."""
+    prefix_cache_signals = 8
+    """Signals whose half-window embeddings are kept (see :meth:`embed_windows`): enough for
+    two enrollments prepared side by side (:meth:`voxref.pipeline.Embedder.embed_many`)."""
 
     def __init__(self, weights: str | os.PathLike | None = None, device: str = "cpu") -> None:
         super().__init__()

@@ -698,6 +698,8 @@ class Embedder(VoiceKeeping):
     ) -> dict[str, Any]:
         """Embed several speakers: ``{speaker: references} -> {speaker: embedding}``.
 
+        With more than one torch thread and at least two speakers per thread, speakers are
+        embedded side by side (:mod:`voxref.embedder.workers`; the same vectors).
         Every speaker is attempted. If some have no usable reference, a :class:`PartialBatchError`
         carrying the successful results is raised after all are done — or, with ``skip_failed``,
         they are logged and left out of the returned dict (their errors stay available with
@@ -705,16 +707,36 @@ class Embedder(VoiceKeeping):
         """
         from tqdm.auto import tqdm
 
+        from ..embedder.workers import call_threads, run_all
+
         results: dict[str, Any] = {}
         failures: dict[str, VoxrefError] = {}
         check_speakers_mapping(speakers)
-        for spk, refs in tqdm(speakers.items(), desc="speakers", disable=not progress, unit="spk"):
+        items = list(speakers.items())
+        bar = tqdm(total=len(items), desc="speakers", disable=not progress, unit="spk")
+
+        def one(spk: Any, refs: Any) -> EmbeddingResult | VoxrefError:
             try:
-                res = self.embed_details(refs, sample_rate=sample_rate, speaker=str(spk))
-                results[spk] = res if return_details else res.embedding
+                return self.embed_details(refs, sample_rate=sample_rate, speaker=str(spk))
             except VoxrefError as exc:
-                failures[spk] = exc
-                log.warning("speaker %s failed: %s", spk, str(exc).splitlines()[0])
+                return exc
+            finally:
+                bar.update(1)
+
+        # enough speakers to keep every thread busy: speakers side by side, each in one thread
+        # (the same computation as one after the other); else each speaker's call uses them all
+        threads = call_threads()
+        if threads > 1 and len(items) >= 2 * threads:
+            outcomes = run_all([lambda s=s, r=r: one(s, r) for s, r in items], threads)
+        else:
+            outcomes = [one(s, r) for s, r in items]
+        bar.close()
+        for (spk, _), res in zip(items, outcomes):
+            if isinstance(res, VoxrefError):
+                failures[spk] = res
+                log.warning("speaker %s failed: %s", spk, str(res).splitlines()[0])
+            else:
+                results[spk] = res if return_details else res.embedding
         if failures and not skip_failed:
             raise PartialBatchError(results, failures)
         if return_details:
