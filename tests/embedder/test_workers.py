@@ -149,3 +149,26 @@ def test_batch_with_voice_splits_does_not_depend_on_threads(
         refs = [r.prepared for r in out[2][k].references if r.prepared is not None]
         splits.append(sum("voice_split" in p.extras for p in refs))
     assert max(splits) >= 2, splits  # a call with two voice splits
+
+
+def test_clean_with_work_beside_the_vad_equals_clean(noisy_and_long):
+    """clean(beside=...): the DC high-pass and the decay time on another thread while the VAD
+    runs; the same speech and report as in one thread. A wrong high-passed signal is refused."""
+    from voxref.cleaning import clean
+    from voxref.cleaning.snr import measure_snr
+    from voxref.errors import ConfigError
+
+    noisy, long = noisy_and_long
+    for x, sr in (noisy[0], long[0]):
+        q = workers.TaskQueue(threads=2)
+        got: list = []
+        q.add(lambda x=x, sr=sr: got.append(clean((x, sr), beside=q.spawn)))
+        q.run()
+        plain = clean((x, sr))
+        assert np.array_equal(got[0].speech.samples, plain.speech.samples)
+        assert got[0].report.to_dict() == plain.report.to_dict()
+        for field in ("snr_db", "decay_s", "bandwidth_hz", "level_dbfs"):
+            assert getattr(got[0].report, field) == getattr(plain.report, field), field
+        assert got[0].denoiser == plain.denoiser
+    with pytest.raises(ConfigError, match="highpassed"):
+        measure_snr(x, sr, highpassed=np.zeros(10))
