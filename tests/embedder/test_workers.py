@@ -162,7 +162,7 @@ def test_clean_with_work_beside_the_vad_equals_clean(noisy_and_long):
     for x, sr in (noisy[0], long[0]):
         q = workers.TaskQueue(threads=2)
         got: list = []
-        q.add(lambda x=x, sr=sr: got.append(clean((x, sr), beside=q.spawn)))
+        q.add(lambda x=x, sr=sr, q=q, got=got: got.append(clean((x, sr), beside=q.spawn)))
         q.run()
         plain = clean((x, sr))
         assert np.array_equal(got[0].speech.samples, plain.speech.samples)
