@@ -29,6 +29,7 @@ from ..loading.safe import safe_torch_load
 __all__ = [
     "GE2EEncoder",
     "CheckpointGE2EEncoder",
+    "WindowPlan",
     "DEFAULT_CONFIG",
     "build_ge2e_network",
     "bundled_weights_path",
@@ -354,7 +355,7 @@ class GE2EEncoder(Encoder):
         *,
         min_coverage: float = 0.75,
         sources: list[str | None] | None = None,
-    ) -> _WindowPlan:
+    ) -> WindowPlan:
         """The work of :meth:`embed_windows_many`, split into batches that may run side by side.
 
         Run every callable of ``plan.batches`` (in any order, on any threads), then
@@ -381,7 +382,7 @@ class GE2EEncoder(Encoder):
             if need_frames > n_frames:  # zero-pad the waveform so the last window is complete
                 x = np.pad(x, (0, (need_frames - n_frames) * HOP + HOP))
             plans.append((x, starts, key, len(samples)))
-        plan = _WindowPlan(self, win_f, [(starts, key, n) for _, starts, key, n in plans])
+        plan = WindowPlan(self, win_f, [(starts, key, n) for _, starts, key, n in plans])
         mels = []
         with self._lock:
             for j, (x, starts, key, _) in enumerate(plans):
@@ -421,7 +422,7 @@ class GE2EEncoder(Encoder):
         return self.embed_windows(samples, hop=hop, source=source).mean()
 
 
-class _WindowPlan:
+class WindowPlan:
     """The pending work of :meth:`GE2EEncoder.plan_windows` (see there)."""
 
     def __init__(self, encoder: GE2EEncoder, win_f: int, signals: list[tuple[Any, bytes, int]]):

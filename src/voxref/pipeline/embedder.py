@@ -40,94 +40,13 @@ from ..option_checks import (
     check_speakers_mapping,
 )
 from ..tuning import EmbedderTuning, check_removed_options
-from .inputs import as_list, name_of
+from .inputs import as_list
 from .results import EmbeddingResult, PartialBatchError, PreparedReference, ReferenceResult
 from .voice_keeping import VoiceKeeping, separator_spec
 
 __all__ = ["Embedder"]
 
 log = logging.getLogger(__name__)
-
-
-class _Guess:
-    """The encoder's batches of a reference's undenoised speech, started while it is cleaned.
-
-    :func:`~voxref.cleaning.clean` reports the speech regions before it measures the SNR and
-    writes the quality report (and decides on denoising); with a thread free, the speech as it
-    is then levelled and its window batches queued. When the cleaned speech turns out to be
-    those very samples (no denoising), the batches are kept - the same computation the
-    reference would queue afterwards, started earlier; otherwise they are skipped (a batch not
-    yet run never runs).
-    """
-
-    def __init__(self, embedder: Embedder, queue: Any, plan_windows: Any) -> None:
-        self.embedder = embedder
-        self.queue = queue
-        self.plan_windows = plan_windows
-        self.cond = threading.Condition()
-        self.state = "idle"  # idle -> queued -> running -> done, or dropped
-        self.samples: np.ndarray | None = None
-        self.plan: Any = None
-
-    def start(self, audio: Audio, regions: Any) -> None:
-        """``on_regions`` of :func:`~voxref.cleaning.clean`: queue the guess."""
-        if regions.is_empty or regions.speech_duration < self.embedder.min_seconds:
-            return
-        with self.cond:
-            self.state = "queued"
-        self.queue.add(self._run, audio, regions)
-
-    def _run(self, audio: Audio, regions: Any) -> None:
-        from ..cleaning.pipeline import concatenate_regions
-
-        with self.cond:
-            if self.state != "queued":
-                return
-            self.state = "running"
-        plan = None
-        try:
-            emb = self.embedder
-            speech = audio.replace(
-                concatenate_regions(audio.samples, audio.sample_rate, regions), None
-            )
-            samples = level_audio(speech, emb.level_dbfs).samples
-            plan = self.plan_windows(
-                [samples], emb.advanced.window, emb.advanced.hop, sources=[audio.source]
-            )
-        except VoxrefError:  # the reference's own path reports it
-            samples = None
-        with self.cond:
-            if self.state == "running":  # not dropped meanwhile
-                self.samples, self.plan, self.state = samples, plan, "done"
-            self.cond.notify_all()
-            if self.state != "done" or plan is None:
-                return
-        for batch in plan.batches:
-            self.queue.add(self._batch, batch)
-
-    def _batch(self, batch: Any) -> None:
-        if self.state != "dropped":
-            batch()
-
-    def plan_for(self, samples: np.ndarray) -> Any:
-        """The guessed plan when it encodes ``samples`` exactly, else ``None`` (guess dropped)."""
-        with self.cond:
-            if self.state == "idle":
-                return None
-            if self.state == "queued":
-                self.state = "dropped"
-                return None
-            while self.state == "running":
-                self.cond.wait()
-            if self.plan is not None and np.array_equal(self.samples, samples):
-                return self.plan
-            self.state = "dropped"
-            return None
-
-    def drop(self) -> None:
-        """Skip whatever of the guess has not run yet."""
-        with self.cond:
-            self.state = "dropped"
 
 
 class Embedder(VoiceKeeping):
@@ -467,8 +386,9 @@ class Embedder(VoiceKeeping):
                 # several references (or a guide) say who the target is: a reference holding two
                 # voices keeps the one closest to it, re-embedded where it speaks alone
                 from ..separation.dominant import guided_voice, worth_splitting
+                from .preparing import split_voices_side_by_side
 
-                self._split_side_by_side(usable, activities, guide)
+                split_voices_side_by_side(self, usable, activities, guide)
                 for i, (p, act) in enumerate(zip(usable, activities)):
                     target = guide if guide is not None else act.target
                     if target is None or not np.size(target):
@@ -547,29 +467,6 @@ class Embedder(VoiceKeeping):
             advanced=self.advanced.changed(),
         )
 
-    def _split_side_by_side(
-        self, usable: list[PreparedReference], activities: list[Any], guide: Any
-    ) -> None:
-        """The voice splits :meth:`combine` is about to ask for, computed first as tasks of one
-        queue (:mod:`voxref.embedder.workers`); each is kept on its reference, so the loop
-        that follows finds it done. Left to that loop (one after the other) when the encoder
-        remembers fewer signals than there are references: the order in which the splits
-        finish would then decide which signals it forgets, and so could change the output.
-        """
-        from ..embedder.workers import call_threads, run_all
-        from ..separation.dominant import worth_splitting
-
-        cap = getattr(self.encoder, "prefix_cache_signals", None)
-        if call_threads() < 2 or (cap is not None and len(usable) > cap):
-            return
-        needs = []
-        for p, act in zip(usable, activities):
-            target = guide if guide is not None else act.target
-            if target is not None and np.size(target) and worth_splitting(act):
-                needs.append(p)
-        if len(needs) > 1:
-            run_all([lambda p=p: self.voice_split(p) for p in needs])
-
     def prepare_all(
         self, inputs: AudioInput | Sequence[AudioInput], *, sample_rate: int | None = None
     ) -> list[PreparedReference | InputFate]:
@@ -581,61 +478,15 @@ class Embedder(VoiceKeeping):
         (:meth:`GE2EEncoder.plan_windows <voxref.embedder.ge2e.GE2EEncoder.plan_windows>`), so a
         free thread encodes one reference while another is still being cleaned. The tasks and
         what each computes do not depend on the thread count, so neither do the results;
-        the input order is kept.
+        the input order is kept (:mod:`voxref.pipeline.preparing`).
         """
-        from ..embedder.workers import TaskQueue
+        from .preparing import prepare_references
 
         items = as_list(inputs)
         if not items:
             raise ConfigError("no reference given; pass at least one file, array or tensor.")
         self.load_models()  # a model or configuration error fails here, not per reference
-        plan_windows = getattr(self.encoder, "plan_windows", None)
-        out: list[PreparedReference | InputFate | None] = [None] * len(items)
-        planned: dict[int, tuple[Audio, Audio, dict[str, Any], Any]] = {}
-        queue = TaskQueue()
-
-        def rejected(exc: VoxrefError, x: Any, i: int) -> InputFate:
-            name = getattr(exc, "source", None) or name_of(x, i)
-            reason = getattr(exc, "reason", str(exc))
-            log.warning("reference %s rejected: %s", name, reason)
-            return InputFate(name, "rejected", reason, type(exc).__name__)
-
-        def prepare_one(i: int, x: Any) -> None:
-            guess = _Guess(self, queue, plan_windows)
-            try:
-                side = queue.threads > 1
-                on_regions = guess.start if side and plan_windows else None
-                beside = queue.spawn if side else None
-                audio, speech, fields = self._clean_speech(x, i, sample_rate, on_regions, beside)
-                if plan_windows is None:  # an encoder without batches of its own: in one go
-                    out[i] = self.encode_speech(audio, speech, **fields)
-                    return
-                plan = guess.plan_for(speech.samples)
-                if plan is None:
-                    plan = plan_windows(
-                        [speech.samples],
-                        self.advanced.window,
-                        self.advanced.hop,
-                        sources=[audio.source],
-                    )
-                    for batch in plan.batches:  # behind the references still to be cleaned
-                        queue.add(batch)
-            except VoxrefError as exc:
-                guess.drop()
-                out[i] = rejected(exc, x, i)
-                return
-            planned[i] = (audio, speech, fields, plan)
-
-        for i, x in enumerate(items):
-            queue.add(prepare_one, i, x)
-        queue.run()
-        for i in sorted(planned):
-            audio, speech, fields, plan = planned[i]
-            try:
-                out[i] = self._prepared(audio, speech, plan.result()[0], fields)
-            except VoxrefError as exc:
-                out[i] = rejected(exc, items[i], i)
-        return out  # type: ignore[return-value]
+        return prepare_references(self, items, sample_rate)
 
     # ----------------------------------------------------------------- public
     def embed_details(
