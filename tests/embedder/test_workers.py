@@ -120,6 +120,14 @@ def test_nested_work_stays_in_the_task_thread(torch_threads):
     assert workers.call_threads() == 2
     inside = workers.run_all([workers.call_threads, workers.call_threads], threads=2)
     assert inside == [1, 1]
+    # tasks ran with one intra-op thread; this thread and threads started later keep two
+    ops = workers.run_all([torch.get_num_threads] * 4, threads=2)
+    assert ops == [1] * 4 and torch.get_num_threads() == 2
+    later: list[int] = []
+    t = threading.Thread(target=lambda: later.append(torch.get_num_threads()))
+    t.start()
+    t.join()
+    assert later == [2]
     torch_threads(1)
     assert workers.call_threads() == 1
 

@@ -74,30 +74,12 @@ def one_intra_op_thread() -> Iterator[None]:
         torch.set_num_threads(before)
 
 
-def _init_worker() -> None:
-    """A pool thread: one torch intra-op thread for its whole life.
-
-    ``torch.set_num_threads`` also sets the count that threads started later begin with; a
-    short-lived thread puts that back, so only the pool threads keep one.
-    """
-    import torch
-
-    default = int(torch.get_num_threads())  # what a new thread starts with
-    torch.set_num_threads(1)
-    if default != 1:
-        restore = threading.Thread(target=torch.set_num_threads, args=(default,), daemon=True)
-        restore.start()
-        restore.join()
-
-
 def _pool(threads: int) -> ThreadPoolExecutor:
     """A long-lived pool of ``threads`` threads (they keep their native set-up between calls)."""
     with _POOL_LOCK:
         pool = _POOLS.get(threads)
         if pool is None:
-            pool = _POOLS[threads] = ThreadPoolExecutor(
-                threads, thread_name_prefix="voxref-task", initializer=_init_worker
-            )
+            pool = _POOLS[threads] = ThreadPoolExecutor(threads, thread_name_prefix="voxref-task")
         return pool
 
 
@@ -109,6 +91,11 @@ class _Job:
         self.done = threading.Event()
         self.value: Any = None
         self.error: BaseException | None = None
+
+    def _help(self) -> None:
+        """:meth:`_drain` in a pool thread, with one torch intra-op thread."""
+        with one_intra_op_thread():
+            self._drain()
 
     def run(self) -> None:
         try:
@@ -211,13 +198,21 @@ class TaskQueue:
                     self._running -= 1
                     self._cond.notify_all()
 
+    def _help(self) -> None:
+        """:meth:`_drain` in a pool thread, with one torch intra-op thread."""
+        with one_intra_op_thread():
+            self._drain()
+
     def run(self) -> None:
         """Run every task (and those they add); returns when all are done."""
         if self.threads <= 1:
             self._drain()
         else:
-            helpers = [_pool(self.threads - 1).submit(self._drain) for _ in range(self.threads - 1)]
+            # this thread's torch setting is read (and set to one) before a pool thread sets
+            # its own: torch starts a thread's setting from the last one set anywhere
             with one_intra_op_thread():
+                pool = _pool(self.threads - 1)
+                helpers = [pool.submit(self._help) for _ in range(self.threads - 1)]
                 self._drain()
             for h in helpers:  # one not started yet (the pool busy with another call) never will
                 if not h.cancel():
