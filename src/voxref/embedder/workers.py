@@ -27,7 +27,14 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any
 
-__all__ = ["MAX_THREADS", "call_threads", "one_intra_op_thread", "TaskQueue", "run_all"]
+__all__ = [
+    "MAX_THREADS",
+    "call_threads",
+    "intra_op_threads",
+    "one_intra_op_thread",
+    "TaskQueue",
+    "run_all",
+]
 
 log = logging.getLogger(__name__)
 
@@ -59,19 +66,24 @@ def call_threads() -> int:
 
 
 @contextmanager
-def one_intra_op_thread() -> Iterator[None]:
-    """Run the block with one torch intra-op thread in this thread (restored afterwards)."""
+def intra_op_threads(n: int) -> Iterator[None]:
+    """Run the block with ``n`` torch intra-op threads in this thread (restored afterwards)."""
     import torch
 
     before = int(torch.get_num_threads())
-    if before == 1:
+    if before == n:
         yield
         return
-    torch.set_num_threads(1)
+    torch.set_num_threads(n)
     try:
         yield
     finally:
         torch.set_num_threads(before)
+
+
+def one_intra_op_thread() -> Any:
+    """:func:`intra_op_threads` ``(1)``."""
+    return intra_op_threads(1)
 
 
 def _pool(threads: int) -> ThreadPoolExecutor:

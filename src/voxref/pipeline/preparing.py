@@ -3,7 +3,8 @@
 The thread budget and the task queue are :mod:`voxref.embedder.workers`'. A call's tasks:
 
 * each reference's cleaning (:func:`voxref.cleaning.clean`, with the parts of its analysis
-  that do not need the speech regions beside the VAD);
+  that do not need the speech regions beside the VAD; a lone reference's with the call's
+  torch threads, so its denoiser's two decoders run side by side);
 * once a reference is cleaned, its encoder batches
   (:meth:`GE2EEncoder.plan_windows <voxref.embedder.ge2e.GE2EEncoder.plan_windows>`), queued
   behind the references still to be cleaned - or earlier, from the speech regions, when no
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from contextlib import nullcontext
 from typing import Any
 
 import numpy as np
@@ -120,7 +122,7 @@ def prepare_references(
 ) -> list[PreparedReference | InputFate]:
     """The body of :meth:`Embedder.prepare_all <voxref.pipeline.Embedder.prepare_all>` (its
     models loaded, ``items`` not empty)."""
-    from ..embedder.workers import TaskQueue
+    from ..embedder.workers import TaskQueue, intra_op_threads
 
     plan_windows = getattr(embedder.encoder, "plan_windows", None)
     out: list[PreparedReference | InputFate | None] = [None] * len(items)
@@ -133,13 +135,21 @@ def prepare_references(
         log.warning("reference %s rejected: %s", name, reason)
         return InputFate(name, "rejected", reason, type(exc).__name__)
 
+    side = queue.threads > 1
+    # a lone reference's cleaning keeps the call's torch threads: its denoiser then runs its
+    # two decoders side by side (voxref.cleaning.dfn3_sequence; the same output either way)
+    vad = embedder._clean_options.get("vad")
+    solo = side and len(items) == 1 and isinstance(vad, str) and "jit" not in vad
+
     def prepare_one(i: int, x: Any) -> None:
         guess = EarlyWindows(embedder, queue, plan_windows)
         try:
-            side = queue.threads > 1
             on_regions = guess.start if side and plan_windows else None
             beside = queue.spawn if side else None
-            audio, speech, fields = embedder._clean_speech(x, i, sample_rate, on_regions, beside)
+            with intra_op_threads(queue.threads) if solo else nullcontext():
+                audio, speech, fields = embedder._clean_speech(
+                    x, i, sample_rate, on_regions, beside
+                )
             if plan_windows is None:  # an encoder without batches of its own: in one go
                 out[i] = embedder.encode_speech(audio, speech, **fields)
                 return
