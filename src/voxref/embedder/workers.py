@@ -225,7 +225,13 @@ class TaskQueue:
             with one_intra_op_thread():
                 pool = _pool(self.threads - 1)
                 helpers = [pool.submit(self._help) for _ in range(self.threads - 1)]
-                self._drain()
+                try:
+                    self._drain()
+                except BaseException as exc:  # e.g. KeyboardInterrupt while waiting: stop all
+                    with self._cond:
+                        if self._error is None:
+                            self._error = exc
+                        self._cond.notify_all()
             for h in helpers:  # one not started yet (the pool busy with another call) never will
                 if not h.cancel():
                     h.result()
