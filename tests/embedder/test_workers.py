@@ -42,11 +42,22 @@ def noisy_and_long(pyannote_sample):
 
 
 def _threads_used(emb, monkeypatch):
+    """The names of the threads that clean references; with more than one torch thread, the
+    first cleaning waits (at most 5 s) until a second thread cleans one too, so a loaded
+    machine does not let one thread take every reference before the other wakes up."""
     names: list[str] = []
+    second = threading.Event()
     clean_speech = emb._clean_speech  # the per-reference cleaning task of prepare_all
 
     def spy(x, index, sample_rate, *rest):
-        names.append(threading.current_thread().name)
+        me = threading.current_thread().name
+        names.append(me)
+        if torch.get_num_threads() == 1 and workers.call_threads() == 1 and rest and rest[1]:
+            # in a task of a call with several threads (``beside`` given)
+            if len(set(names)) == 1:
+                second.wait(5)
+            else:
+                second.set()
         return clean_speech(x, index, sample_rate, *rest)
 
     monkeypatch.setattr(emb, "_clean_speech", spy)
