@@ -71,7 +71,7 @@ class EarlyWindows:
             if self.state != "queued":
                 return
             self.state = "running"
-        plan = None
+        plan, samples = None, None
         try:
             emb = self.embedder
             speech = audio.replace(
@@ -82,11 +82,13 @@ class EarlyWindows:
                 [samples], emb.advanced.window, emb.advanced.hop, sources=[audio.source]
             )
         except VoxrefError:  # the reference's own path reports it
-            samples = None
+            plan = None
+        finally:  # whatever happened, plan_for() stops waiting
+            with self.cond:
+                if self.state == "running":  # not dropped meanwhile
+                    self.samples, self.plan, self.state = samples, plan, "done"
+                self.cond.notify_all()
         with self.cond:
-            if self.state == "running":  # not dropped meanwhile
-                self.samples, self.plan, self.state = samples, plan, "done"
-            self.cond.notify_all()
             if self.state != "done" or plan is None:
                 return
         for batch in plan.batches:
