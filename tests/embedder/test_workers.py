@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -191,3 +192,38 @@ def test_clean_with_work_beside_the_vad_equals_clean(noisy_and_long):
         assert got[0].denoiser == plain.denoiser
     with pytest.raises(ConfigError, match="highpassed"):
         measure_snr(x, sr, highpassed=np.zeros(10))
+
+
+def test_a_failing_task_raises_instead_of_hanging(noisy_and_long, torch_threads, monkeypatch):
+    """A bug in the early encoding of a reference (here: leveling raises) surfaces as that
+    exception from embed() with 2 threads; nothing waits for it forever."""
+    from voxref.pipeline import preparing
+
+    def broken(*a, **k):
+        raise RuntimeError("leveling failed")
+
+    from voxref.cleaning import pipeline as cleaning
+
+    measure_snr = cleaning.measure_snr
+
+    def slow_snr(*a, **k):  # the early encoding surely starts meanwhile
+        time.sleep(0.5)
+        return measure_snr(*a, **k)
+
+    monkeypatch.setattr(preparing, "level_audio", broken)
+    monkeypatch.setattr(cleaning, "measure_snr", slow_snr)
+    torch_threads(2)
+    _, long = noisy_and_long
+    box: list = []
+
+    def call() -> None:
+        try:
+            Embedder().embed(long)
+        except BaseException as exc:  # noqa: BLE001 - looked at below
+            box.append(exc)
+
+    t = threading.Thread(target=call, daemon=True)
+    t.start()
+    t.join(120)
+    assert not t.is_alive(), "embed() hung"
+    assert len(box) == 1 and isinstance(box[0], RuntimeError), box
