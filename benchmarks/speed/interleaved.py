@@ -32,7 +32,7 @@ shared, overloaded machine OpenMP threads that spin at barriers while their peer
 made both systems 10-50x slower with 2 threads than with 1, which measured the machine, not
 the code. The 2-thread process also times a trivially parallel workload on one thread and on
 two (:func:`machine_two_over_one`) before and after the inputs: near 0.5 when it had two cores,
-near 1 when the machine (or the scheduler's share for its session) gave it one, in which case
+near 1 when the machine (or the scheduler's share for its process group) gave it one, in which case
 no 2/1 ratio of that run says anything about the program.
 """
 
@@ -175,7 +175,7 @@ def machine_two_over_one(rounds: int = 5) -> float:
     The same matrix products (torch, one intra-op thread each) run one after the other, then
     half on each of two Python threads; the median over ``rounds`` interleaved rounds. About
     0.5 when two cores are free for this process; near 1 when the machine (or the scheduler's
-    share for this process's session) gives it one core's worth: then no program can show a
+    share for this process group) gives it one core's worth: then no program can show a
     2-thread speed-up, and the voxref ratios measure the machine.
     """
     import threading

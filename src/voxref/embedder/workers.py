@@ -104,7 +104,7 @@ class _Job:
         self.value: Any = None
         self.error: BaseException | None = None
 
-    def _help(self) -> None:
+    def _drain_in_pool(self) -> None:
         """:meth:`_drain` in a pool thread, with one torch intra-op thread."""
         with one_intra_op_thread():
             self._drain()
@@ -210,7 +210,7 @@ class TaskQueue:
                     self._running -= 1
                     self._cond.notify_all()
 
-    def _help(self) -> None:
+    def _drain_in_pool(self) -> None:
         """:meth:`_drain` in a pool thread, with one torch intra-op thread."""
         with one_intra_op_thread():
             self._drain()
@@ -224,7 +224,7 @@ class TaskQueue:
             # its own: torch starts a thread's setting from the last one set anywhere
             with one_intra_op_thread():
                 pool = _pool(self.threads - 1)
-                helpers = [pool.submit(self._help) for _ in range(self.threads - 1)]
+                pool_runs = [pool.submit(self._drain_in_pool) for _ in range(self.threads - 1)]
                 try:
                     self._drain()
                 except BaseException as exc:  # e.g. KeyboardInterrupt while waiting: stop all
@@ -232,7 +232,7 @@ class TaskQueue:
                         if self._error is None:
                             self._error = exc
                         self._cond.notify_all()
-            for h in helpers:  # one not started yet (the pool busy with another call) never will
+            for h in pool_runs:  # one not started yet (the pool busy with another call) never will
                 if not h.cancel():
                     h.result()
         if self._error is not None:
