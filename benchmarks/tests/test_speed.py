@@ -143,7 +143,7 @@ def test_ratios_and_speed_report(tmp_path: Path) -> None:
 
 
 def test_interleaved_section_shows_ratios_goals_and_thread_scaling() -> None:
-    from benchmarks.speed.interleaved import GOALS, STAGE_FUNCTIONS, markdown
+    from benchmarks.speed.interleaved import BATCH, GOALS, STAGE_FUNCTIONS, markdown
 
     def run(threads: int, scale: float) -> dict:
         profile = [
@@ -174,7 +174,22 @@ def test_interleaved_section_shows_ratios_goals_and_thread_scaling() -> None:
     md = markdown(result)
     assert "| 3x5s | 1 | 0.150 | 0.100 | 1.50 | <= 2 (met) |" in md
     assert "| 3x5s-white5 | 1 | 0.900 | 0.100 | 9.00 | <= 5 (not met) |" in md
-    assert "- long: 0.50 (0.150 s vs 0.300 s; Resemblyzer's own, same processes: 1.00)" in md
+    assert (
+        "- long: **0.50** (met; one embed call, 0.150 s vs 0.300 s; Resemblyzer's own, "
+        "same processes: 1.00)" in md
+    )
+    # the batch row: per reference as well, beside the single calls
+    for r, scale in zip(result["runs"], (1.0, 0.55)):
+        r["inputs"][BATCH] = dict(r["inputs"]["3x5s"], voxref_seconds=2.4 * scale, references=24)
+        r["inputs"][BATCH].pop("profile")
+    result["runs"][1]["machine_two_over_one_before"] = 0.51
+    result["runs"][1]["machine_two_over_one_after"] = 0.93
+    md = markdown(result)
+    assert (
+        f"- {BATCH}: **0.55** (met; one embed_many call, 24 references; per reference 55.0 ms "
+        "vs 100.0 ms;" in md
+    )
+    assert "took 0.51 and 0.93 of its 1-thread time" in md and "measure the machine" in md
     assert md.count("| encode (GE2E windows) | 0.100 (10%)") == 1
     assert "- 3x5s-white5, 1 thread(s): 0.300 s = 3.00x Resemblyzer's whole call" in md
 

@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -28,7 +30,8 @@ from ..audio.timeline import span_samples
 from ..errors import AudioError, NoSpeechError, SilentAudioError, TooShortAudioError
 from .denoise import AUTO_SNR_THRESHOLD_DB, DEFAULT_POLICY, AutoDenoiser, Denoiser, get_denoiser
 from .quality import REJECT_MIN_SPEECH_S, QualityReport, assess
-from .snr import SNREstimate, measure_snr
+from .reverb import decay_time
+from .snr import SNREstimate, measure_snr, remove_dc
 from .vad import SpeechRegions, VoiceActivityDetector, detect_speech
 
 __all__ = ["CleanResult", "clean", "check", "concatenate_regions", "DEFAULT_FADE_S"]
@@ -175,6 +178,8 @@ def _analyse(
     report_dnsmos: bool,
     target_sample_rate: int,
     source: str | None,
+    on_regions: Callable[[Audio, SpeechRegions], None] | None = None,
+    beside: Callable[[Callable[[], Any]], Callable[[], Any]] | None = None,
 ) -> tuple[Audio, SpeechRegions, SNREstimate, QualityReport]:
     audio, fatal = _load(x, sample_rate, target_sample_rate, source)
     if fatal:
@@ -188,8 +193,21 @@ def _analyse(
             original_sample_rate=audio.original_sample_rate,
         )
         return audio, regions, snr, report
+    pending = None
+    if beside is not None:  # the parts of the SNR and the report that do not need the regions
+
+        def unaided() -> tuple[np.ndarray, float]:
+            return (
+                remove_dc(audio.samples, audio.sample_rate),
+                decay_time(np.asarray(audio.samples, np.float32), int(audio.sample_rate)),
+            )
+
+        pending = beside(unaided)
     regions = detect_speech(audio.samples, audio.sample_rate, vad=vad)
-    snr = measure_snr(audio.samples, audio.sample_rate, regions=regions)
+    if on_regions is not None:
+        on_regions(audio, regions)
+    highpassed, decay = pending() if pending is not None else (None, None)
+    snr = measure_snr(audio.samples, audio.sample_rate, regions=regions, highpassed=highpassed)
     scores = None
     if report_dnsmos:
         from .dnsmos import dnsmos_scores
@@ -205,6 +223,7 @@ def _analyse(
         dnsmos=scores,
         min_speech_s=min_speech,
         as_read=audio.as_read,
+        decay_s=decay,
     )
     return audio, regions, snr, report
 
@@ -246,6 +265,8 @@ def clean(
     target_sample_rate: int = 16_000,
     fade: float = DEFAULT_FADE_S,
     source: str | None = None,
+    on_regions: Callable[[Audio, SpeechRegions], None] | None = None,
+    beside: Callable[[Callable[[], Any]], Callable[[], Any]] | None = None,
 ) -> CleanResult:
     """Clean one reference recording: find its speech, measure it, denoise it, keep the speech.
 
@@ -276,6 +297,17 @@ def clean(
         Fade (s) at the edges of each kept speech region.
     source
         Name of the input in reports and messages.
+    on_regions
+        Called with the loaded recording and its speech regions as soon as they are found,
+        before the SNR, the quality report and denoising: a caller can start work on the
+        undenoised speech (:func:`concatenate_regions` of it) meanwhile, and keep it when the
+        returned :attr:`CleanResult.speech` turns out to be that speech.
+    beside
+        Runs work side by side with this call: ``beside(fn)`` starts ``fn()`` (on another
+        thread, or now) and returns a function that gives its result. Given one, the parts of
+        the SNR estimate and the quality report that do not need the speech regions (the DC
+        high-pass, the decay time) run beside the voice activity detector; the result is the
+        same. ``None``: everything in this thread, in order.
 
     Returns
     -------
@@ -304,6 +336,8 @@ def clean(
         report_dnsmos=report_dnsmos,
         target_sample_rate=target_sample_rate,
         source=source,
+        on_regions=on_regions,
+        beside=beside,
     )
     denoiser = get_denoiser(denoise, threshold_db=snr_threshold_db)
     sr = base.sample_rate

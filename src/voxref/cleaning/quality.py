@@ -437,6 +437,7 @@ def assess(
     dnsmos: dict[str, float] | None = None,
     min_speech_s: float = REJECT_MIN_SPEECH_S,
     as_read: SignalProperties | None = None,
+    decay_s: float | None = None,
 ) -> QualityReport:
     """Measure one recording and judge it.
 
@@ -462,6 +463,9 @@ def assess(
         Properties of the recording as read (``Audio.as_read``): clipping, peak, DC offset, level
         and notes come from them. When ``None``, or of a recording of another length, they are
         measured on ``samples``, which then stand for the recording as read.
+    decay_s
+        ``decay_time(samples, sample_rate)`` (:func:`voxref.cleaning.reverb.decay_time`) when
+        already computed (e.g. beside the VAD); computed here when ``None``.
 
     Examples
     --------
@@ -498,7 +502,7 @@ def assess(
         dc_offset=as_read.dc_offset,
         notes=list(as_read.notes),
         min_speech_s=float(min_speech_s),
-        decay_s=decay_time(x, int(sample_rate)),
+        decay_s=decay_time(x, int(sample_rate)) if decay_s is None else float(decay_s),
     )
     return report.judge()
 

@@ -29,6 +29,7 @@ from ..loading.safe import safe_torch_load
 __all__ = [
     "GE2EEncoder",
     "CheckpointGE2EEncoder",
+    "WindowPlan",
     "DEFAULT_CONFIG",
     "build_ge2e_network",
     "bundled_weights_path",
@@ -203,9 +204,12 @@ class GE2EEncoder(Encoder):
     dimension = 256
     window_seconds = PARTIAL_FRAMES * HOP / SAMPLE_RATE  # 1.6 s: the network was trained on it
     hop_seconds = 0.4
-    batch_size = 128
-    prefix_cache_signals = 4
-    """Signals whose half-window embeddings are kept (see :meth:`embed_windows`)."""
+    batch_size = 32
+    """Windows per network pass, about: at one intra-op thread a pass of 32 windows costs less per
+    window than one of 8 (fixed cost per pass) or of 128 (the activations fall out of cache)."""
+    prefix_cache_signals = 8
+    """Signals whose half-window embeddings are kept (see :meth:`embed_windows`): enough for
+    two enrollments prepared side by side (:meth:`voxref.pipeline.Embedder.embed_many`)."""
 
     def __init__(self, weights: str | os.PathLike | None = None, device: str = "cpu") -> None:
         super().__init__()
@@ -332,16 +336,42 @@ class GE2EEncoder(Encoder):
     ) -> list[WindowEmbeddings]:
         """:meth:`embed_windows` of each signal, their windows through the network together.
 
-        One LSTM pass over the windows of all signals (in batches of :attr:`batch_size`): a
-        larger batch costs less per window than one pass per signal. Each signal's windows are
-        those :meth:`embed_windows` gives it (up to float rounding of batched matrix products).
+        The windows of all signals go through the network in batches of about
+        :attr:`batch_size` (:meth:`plan_windows`); with more than one torch thread the batches
+        run side by side (:mod:`voxref.embedder.workers`), each with one intra-op thread, so
+        the output does not depend on the thread count.
+        """
+        from .workers import run_all
+
+        plan = self.plan_windows(signals, window, hop, min_coverage=min_coverage, sources=sources)
+        run_all(plan.batches)
+        return plan.result()
+
+    def plan_windows(
+        self,
+        signals: list[np.ndarray],
+        window: float | None = None,
+        hop: float | None = None,
+        *,
+        min_coverage: float = 0.75,
+        sources: list[str | None] | None = None,
+    ) -> WindowPlan:
+        """The work of :meth:`embed_windows_many`, split into batches that may run side by side.
+
+        Run every callable of ``plan.batches`` (in any order, on any threads), then
+        ``plan.result()`` gives each signal's :class:`~voxref.encoding.WindowEmbeddings`. The
+        windows the prefix cache does not hold are cut into ``ceil(n / batch_size)`` batches of
+        equal size (within one): which window goes into which batch depends on the signals
+        only. Raises what :meth:`embed_windows` raises for a signal it cannot encode.
         """
         import torch
 
+        from .workers import one_intra_op_thread
+
+        _ = self.model  # built once, under the lock
         sources = list(sources) if sources is not None else [None] * len(signals)
         win_f = int(round((window or self.window_seconds) * self.sample_rate / HOP))
         hop_f = max(1, int(round((hop or self.hop_seconds) * self.sample_rate / HOP)))
-        half = win_f // 2
         plans = []
         for samples, source in zip(signals, sources):
             x = self._check(samples, source)
@@ -352,45 +382,32 @@ class GE2EEncoder(Encoder):
             if need_frames > n_frames:  # zero-pad the waveform so the last window is complete
                 x = np.pad(x, (0, (need_frames - n_frames) * HOP + HOP))
             plans.append((x, starts, key, len(samples)))
-        out: list[WindowEmbeddings] = []
+        plan = WindowPlan(self, win_f, [(starts, key, n) for _, starts, key, n in plans])
+        mels = []
         with self._lock:
-            mels, owners, todos, embs = [], [], [], []
             for j, (x, starts, key, _) in enumerate(plans):
                 known = self._prefixes.get(key, {})
                 todo = np.array([(win_f, int(s)) not in known for s in starts], dtype=bool)
-                emb = np.empty((len(starts), self.dimension), dtype=np.float32)
                 for i in np.flatnonzero(~todo):
-                    emb[i] = known[(win_f, int(starts[i]))]
+                    plan.embs[j][i] = known[(win_f, int(starts[i]))]
+                plan.todos.append(todo)
                 if todo.any():
-                    mel = self.mel(x)
-                    run = starts[todo]
-                    idx = torch.as_tensor(run)[:, None] + torch.arange(win_f)[None, :]
-                    mels.append(mel[idx])
-                    owners += [(j, int(s)) for s in run]
-                todos.append(todo)
-                embs.append(emb)
-            if mels:
-                windows = torch.cat(mels)
-                done, prefixes = [], [{} for _ in plans]
-                for i in range(0, len(windows), self.batch_size):
-                    e, p = self._forward_with_prefix(windows[i : i + self.batch_size], half)
-                    done.append(e)
-                    if p is not None and half > 0:
-                        for (j, s), v in zip(owners[i : i + self.batch_size], p):
-                            prefixes[j][(half, s)] = v
-                done_all = np.concatenate(done, axis=0)
-                first = 0
-                for j, todo in enumerate(todos):
-                    n = int(todo.sum())
-                    embs[j][todo] = done_all[first : first + n]
-                    first += n
-                    if prefixes[j]:
-                        self._remember(plans[j][2], prefixes[j])
-        for (_, starts, _, length), emb in zip(plans, embs):
-            st = starts.astype(np.float64) * HOP / self.sample_rate
-            en = np.minimum(st + win_f * HOP / self.sample_rate, length / self.sample_rate)
-            out.append(WindowEmbeddings(l2_normalize(emb), st, en))
-        return out
+                    mels.append((j, x, starts[todo]))
+        with one_intra_op_thread():
+            for j, x, run in mels:
+                mel = self.mel(x)
+                idx = torch.as_tensor(run)[:, None] + torch.arange(win_f)[None, :]
+                plan.windows.append(mel[idx])
+                plan.owners += [(j, int(s)) for s in run]
+        n = len(plan.owners)
+        if n:
+            bounds = np.linspace(0, n, -(-n // self.batch_size) + 1).round().astype(int)
+            plan.windows = [torch.cat(plan.windows)] if len(plan.windows) > 1 else plan.windows
+            plan.batches = [
+                (lambda a=int(a), b=int(b): plan.run_batch(a, b))
+                for a, b in zip(bounds[:-1], bounds[1:])
+            ]
+        return plan
 
     def _remember(self, key: bytes, prefixes: dict[tuple[int, int], np.ndarray]) -> None:
         """Keep ``prefixes`` for signal ``key`` (the oldest signal is dropped beyond the cap)."""
@@ -403,6 +420,54 @@ class GE2EEncoder(Encoder):
         """Resemblyzer-compatible utterance d-vector: mean of 1.6 s partials at 1.3 per second."""
         hop = round(self.sample_rate / 1.3 / HOP) * HOP / self.sample_rate
         return self.embed_windows(samples, hop=hop, source=source).mean()
+
+
+class WindowPlan:
+    """The pending work of :meth:`GE2EEncoder.plan_windows` (see there)."""
+
+    def __init__(self, encoder: GE2EEncoder, win_f: int, signals: list[tuple[Any, bytes, int]]):
+        self.encoder = encoder
+        self.win_f = win_f
+        self.signals = signals
+        self.embs = [np.empty((len(st), encoder.dimension), np.float32) for st, _, _ in signals]
+        self.todos: list[np.ndarray] = []
+        self.windows: list[Any] = []
+        self.owners: list[tuple[int, int]] = []
+        self.done: dict[int, tuple[np.ndarray, np.ndarray | None]] = {}
+        self.batches: list[Any] = []
+
+    def run_batch(self, a: int, b: int) -> None:
+        """Windows ``a:b`` through the network (thread-safe: each batch writes its own slot)."""
+        from .workers import one_intra_op_thread
+
+        with one_intra_op_thread():  # the same arithmetic whatever the caller's thread count
+            self.done[a] = self.encoder._forward_with_prefix(self.windows[0][a:b], self.win_f // 2)
+
+    def result(self) -> list[WindowEmbeddings]:
+        """Each signal's window embeddings (every batch must have run)."""
+        enc, half = self.encoder, self.win_f // 2
+        if self.owners:
+            parts = [self.done[a] for a in sorted(self.done)]
+            done_all = np.concatenate([e for e, _ in parts], axis=0)
+            prefixes: list[dict[tuple[int, int], np.ndarray]] = [{} for _ in self.signals]
+            if half > 0 and all(p is not None for _, p in parts):
+                pre = np.concatenate([p for _, p in parts], axis=0)
+                for (j, s), v in zip(self.owners, pre):
+                    prefixes[j][(half, s)] = v
+            first = 0
+            with enc._lock:
+                for j, todo in enumerate(self.todos):
+                    k = int(todo.sum())
+                    self.embs[j][todo] = done_all[first : first + k]
+                    first += k
+                    if prefixes[j]:
+                        enc._remember(self.signals[j][1], prefixes[j])
+        out = []
+        for (starts, _, length), emb in zip(self.signals, self.embs):
+            st = starts.astype(np.float64) * HOP / enc.sample_rate
+            en = np.minimum(st + self.win_f * HOP / enc.sample_rate, length / enc.sample_rate)
+            out.append(WindowEmbeddings(l2_normalize(emb), st, en))
+        return out
 
 
 class CheckpointGE2EEncoder(GE2EEncoder):

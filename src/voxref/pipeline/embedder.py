@@ -40,7 +40,7 @@ from ..option_checks import (
     check_speakers_mapping,
 )
 from ..tuning import EmbedderTuning, check_removed_options
-from .inputs import as_list, name_of
+from .inputs import as_list
 from .results import EmbeddingResult, PartialBatchError, PreparedReference, ReferenceResult
 from .voice_keeping import VoiceKeeping, separator_spec
 
@@ -276,15 +276,22 @@ class Embedder(VoiceKeeping):
         return self.encode_speech(audio, speech, **fields)
 
     def _clean_speech(
-        self, x: AudioInput, index: int | None, sample_rate: int | None
+        self,
+        x: AudioInput,
+        index: int | None,
+        sample_rate: int | None,
+        on_regions: Any = None,
+        beside: Any = None,
     ) -> tuple[Audio, Audio, dict[str, Any]]:
-        """:meth:`prepare` up to the encoder: the audio, its levelled speech, the other fields."""
+        """:meth:`prepare` up to the encoder: the audio, its levelled speech, the other fields
+        (``on_regions``, ``beside``: see :func:`voxref.cleaning.clean`)."""
         audio = self.load(x, index=index, sample_rate=sample_rate)
         speech, regions, report, cleaned = audio, None, None, None
         if self.clean:
             from ..cleaning.pipeline import clean
 
-            cleaned = clean(audio, **self._clean_options).raise_if_rejected()
+            cleaned = clean(audio, **self._clean_options, on_regions=on_regions, beside=beside)
+            cleaned = cleaned.raise_if_rejected()
             speech, regions, report = cleaned.speech, cleaned.regions, cleaned.report
         if speech.duration < self.min_seconds:
             raise TooShortAudioError(
@@ -379,7 +386,9 @@ class Embedder(VoiceKeeping):
                 # several references (or a guide) say who the target is: a reference holding two
                 # voices keeps the one closest to it, re-embedded where it speaks alone
                 from ..separation.dominant import guided_voice, worth_splitting
+                from .preparing import split_voices_side_by_side
 
+                split_voices_side_by_side(self, usable, activities, guide)
                 for i, (p, act) in enumerate(zip(usable, activities)):
                     target = guide if guide is not None else act.target
                     if target is None or not np.size(target):
@@ -463,66 +472,21 @@ class Embedder(VoiceKeeping):
     ) -> list[PreparedReference | InputFate]:
         """:meth:`prepare` each input; a failed one becomes an :class:`InputFate` saying why.
 
-        With more than one torch thread, long enough references are cleaned side by side
-        (:mod:`voxref.embedder.workers`; same results, input order kept); their windows then go
-        through the encoder together (one pass, larger batches; the same embeddings).
+        With more than one torch thread the work is spread over them
+        (:mod:`voxref.embedder.workers`): each reference's cleaning is a task, and once it is
+        done, its windows' batches through the encoder are tasks too
+        (:meth:`GE2EEncoder.plan_windows <voxref.embedder.ge2e.GE2EEncoder.plan_windows>`), so a
+        free thread encodes one reference while another is still being cleaned. The tasks and
+        what each computes do not depend on the thread count, so neither do the results;
+        the input order is kept (:mod:`voxref.pipeline.preparing`).
         """
-        from ..embedder.workers import map_in_order, reference_threads
+        from .preparing import prepare_references
 
         items = as_list(inputs)
         if not items:
             raise ConfigError("no reference given; pass at least one file, array or tensor.")
         self.load_models()  # a model or configuration error fails here, not per reference
-
-        def rejected(exc: VoxrefError, x: Any, i: int) -> InputFate:
-            name = getattr(exc, "source", None) or name_of(x, i)
-            reason = getattr(exc, "reason", str(exc))
-            log.warning("reference %s rejected: %s", name, reason)
-            return InputFate(name, "rejected", reason, type(exc).__name__)
-
-        def cleaned(ix: tuple[int, Any]) -> tuple[Audio, Audio, dict[str, Any]] | InputFate:
-            i, x = ix
-            try:
-                return self._clean_speech(x, i, sample_rate)
-            except VoxrefError as exc:
-                return rejected(exc, x, i)
-
-        threads = reference_threads(items, sample_rate)
-        stages = map_in_order(cleaned, list(enumerate(items)), threads)
-        ok = [i for i, r in enumerate(stages) if not isinstance(r, InputFate)]
-        windows = self._windows_together([stages[i] for i in ok])  # type: ignore[misc]
-        out: list[PreparedReference | InputFate] = list(stages)  # type: ignore[arg-type]
-        for i, w in zip(ok, windows):
-            audio, speech, fields = stages[i]  # type: ignore[misc]
-            try:
-                if w is None:
-                    out[i] = self.encode_speech(audio, speech, **fields)
-                else:
-                    out[i] = self._prepared(audio, speech, w, fields)
-            except VoxrefError as exc:
-                out[i] = rejected(exc, items[i], i)
-        return out
-
-    def _windows_together(
-        self, stages: list[tuple[Audio, Audio, dict[str, Any]]]
-    ) -> list[WindowEmbeddings | None]:
-        """Window embeddings of several references' speech in one pass of the encoder, when it
-        can (``embed_windows_many``, e.g. :class:`~voxref.embedder.ge2e.GE2EEncoder`): the same
-        windows, fewer, larger batches. ``None`` for each: encode them one by one."""
-        many = getattr(self.encoder, "embed_windows_many", None)
-        if many is None or len(stages) < 2:
-            return [None] * len(stages)
-        try:
-            return list(
-                many(
-                    [speech.samples for _, speech, _ in stages],
-                    self.advanced.window,
-                    self.advanced.hop,
-                    sources=[audio.source for audio, _, _ in stages],
-                )
-            )
-        except VoxrefError:  # one of them cannot be encoded: each says so on its own
-            return [None] * len(stages)
+        return prepare_references(self, items, sample_rate)
 
     # ----------------------------------------------------------------- public
     def embed_details(
@@ -585,6 +549,8 @@ class Embedder(VoiceKeeping):
     ) -> dict[str, Any]:
         """Embed several speakers: ``{speaker: references} -> {speaker: embedding}``.
 
+        With more than one torch thread and at least two speakers per thread, speakers are
+        embedded side by side (:mod:`voxref.embedder.workers`; the same vectors).
         Every speaker is attempted. If some have no usable reference, a :class:`PartialBatchError`
         carrying the successful results is raised after all are done — or, with ``skip_failed``,
         they are logged and left out of the returned dict (their errors stay available with
@@ -592,16 +558,36 @@ class Embedder(VoiceKeeping):
         """
         from tqdm.auto import tqdm
 
+        from ..embedder.workers import call_threads, run_all
+
         results: dict[str, Any] = {}
         failures: dict[str, VoxrefError] = {}
         check_speakers_mapping(speakers)
-        for spk, refs in tqdm(speakers.items(), desc="speakers", disable=not progress, unit="spk"):
+        items = list(speakers.items())
+        bar = tqdm(total=len(items), desc="speakers", disable=not progress, unit="spk")
+
+        def one(spk: Any, refs: Any) -> EmbeddingResult | VoxrefError:
             try:
-                res = self.embed_details(refs, sample_rate=sample_rate, speaker=str(spk))
-                results[spk] = res if return_details else res.embedding
+                return self.embed_details(refs, sample_rate=sample_rate, speaker=str(spk))
             except VoxrefError as exc:
-                failures[spk] = exc
-                log.warning("speaker %s failed: %s", spk, str(exc).splitlines()[0])
+                return exc
+            finally:
+                bar.update(1)
+
+        # enough speakers to keep every thread busy: speakers side by side, each in one thread
+        # (the same computation as one after the other); else each speaker's call uses them all
+        threads = call_threads()
+        if threads > 1 and len(items) >= 2 * threads:
+            outcomes = run_all([lambda s=s, r=r: one(s, r) for s, r in items], threads)
+        else:
+            outcomes = [one(s, r) for s, r in items]
+        bar.close()
+        for (spk, _), res in zip(items, outcomes):
+            if isinstance(res, VoxrefError):
+                failures[spk] = res
+                log.warning("speaker %s failed: %s", spk, str(res).splitlines()[0])
+            else:
+                results[spk] = res if return_details else res.embedding
         if failures and not skip_failed:
             raise PartialBatchError(results, failures)
         if return_details:
