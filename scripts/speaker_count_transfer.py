@@ -15,7 +15,8 @@ measures with :class:`voxref.separation.overlap_detector.SpeakerCountNet`:
   frame come from the dry tracks (:func:`voxref.separation.overlap_detector.source_activity`,
   as in training); frames are pooled over the mixtures;
 * on pyannote's sample (real, report only): false overlap in frames where the reference names
-  one speaker, and recall / precision of its ~1.9 s of overlap.
+  one speaker, and recall / precision of its ~1.9 s of overlap; and its DER with the default
+  :class:`voxref.separation.Diarizer` using the checkpoint (2 speakers given / found).
 
 Thresholds 0.5 (the audit's and prompting's) and 0.9 (the diarizer's). Rendered audio is cached
 in ``benchmarks/work/speaker_count_transfer``. Several checkpoints can be measured in one run
@@ -205,6 +206,37 @@ def evaluate_sample(net) -> dict:
     return {str(th): _rates(_counts(p2, labels, th)) for th in THRESHOLDS}
 
 
+def sample_der(checkpoint: Path) -> dict:
+    """DER of pyannote's sample (2 speakers given and found automatically, collar 0 and
+    0.25 s) with the default :class:`voxref.separation.Diarizer` using ``checkpoint``."""
+    import warnings
+
+    import soundfile as sf
+    from pyannote.core import Annotation, Segment
+    from pyannote.metrics.diarization import DiarizationErrorRate
+
+    from voxref.sample_data import pyannote_sample, read_rttm
+    from voxref.separation.diarization import Diarizer
+
+    wav, rttm = pyannote_sample()
+    x, sr = sf.read(wav, dtype="float32")
+    ref = Annotation()
+    for i, t in enumerate(read_rttm(rttm)):
+        ref[Segment(t.start, t.end), i] = t.speaker
+    d = Diarizer(overlap_detector=str(checkpoint))
+    rec = d.analyse(x, sr)
+    out = {}
+    for mode, k in (("given", 2), ("auto", None)):
+        res = d.run(rec, num_speakers=k)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            for collar in (0.0, 0.25):
+                der = DiarizationErrorRate(collar=collar, skip_overlap=False)(ref, res.annotation)
+                out[f"{mode}_der_collar{collar:g}"] = round(float(der), 4)
+        out[f"{mode}_speakers"] = res.num_speakers
+    return out
+
+
 def measure(net, n_utts: int, seed: int, groups: tuple[str, ...]) -> dict:
     out: dict = {}
     for g in groups:
@@ -232,7 +264,10 @@ def summary(result: dict) -> dict:
             **{f"precision_{s}": r["mixtures"][s]["0.5"]["precision"] for s in r["mixtures"]},
         }
     if "pyannote-sample" in result:
-        out["pyannote-sample"] = result["pyannote-sample"]["0.5"]
+        out["pyannote-sample"] = {
+            **result["pyannote-sample"]["0.5"],
+            **result["pyannote-sample"].get("diarization", {}),
+        }
     return out
 
 
@@ -266,6 +301,8 @@ def main(argv: list[str] | None = None) -> int:
         ckpt = Path(path) if path else default_checkpoint()
         net = SpeakerCountNet.load(ckpt)
         res = measure(net, args.utts, args.seed, groups)
+        if "B" in groups:
+            res["pyannote-sample"]["diarization"] = sample_der(ckpt)
         where = ckpt.resolve()
         results[name] = {
             "checkpoint": str(where.relative_to(REPO))
