@@ -133,9 +133,11 @@ def _counts(p2: np.ndarray, labels: np.ndarray, threshold: float) -> dict:
 
 
 def _rates(c: dict) -> dict:
+    recall, precision = c["tp"] / max(1, c["overlap"]), c["tp"] / max(1, c["called"])
     return {
-        "recall": round(c["tp"] / max(1, c["overlap"]), 4),
-        "precision": round(c["tp"] / max(1, c["called"]), 4),
+        "recall": round(recall, 4),
+        "precision": round(precision, 4),
+        "f1": round(2 * recall * precision / max(1e-9, recall + precision), 4),
         "false_overlap_single": round(c["single_called"] / max(1, c["single"]), 4),
         "overlap_frames": c["overlap"],
     }
@@ -206,9 +208,9 @@ def evaluate_sample(net) -> dict:
     return {str(th): _rates(_counts(p2, labels, th)) for th in THRESHOLDS}
 
 
-def sample_der(checkpoint: Path) -> dict:
+def sample_der(net) -> dict:
     """DER of pyannote's sample (2 speakers given and found automatically, collar 0 and
-    0.25 s) with the default :class:`voxref.separation.Diarizer` using ``checkpoint``."""
+    0.25 s) with the default :class:`voxref.separation.Diarizer` using the counter ``net``."""
     import warnings
 
     import soundfile as sf
@@ -223,7 +225,7 @@ def sample_der(checkpoint: Path) -> dict:
     ref = Annotation()
     for i, t in enumerate(read_rttm(rttm)):
         ref[Segment(t.start, t.end), i] = t.speaker
-    d = Diarizer(overlap_detector=str(checkpoint))
+    d = Diarizer(overlap_detector=net)
     rec = d.analyse(x, sr)
     out = {}
     for mode, k in (("given", 2), ("auto", None)):
@@ -262,6 +264,7 @@ def summary(result: dict) -> dict:
             "false_overlap_worst": fo["worst"],
             **{f"recall_{s}": r["mixtures"][s]["0.5"]["recall"] for s in r["mixtures"]},
             **{f"precision_{s}": r["mixtures"][s]["0.5"]["precision"] for s in r["mixtures"]},
+            "mean_f1": round(float(np.mean([m["0.5"]["f1"] for m in r["mixtures"].values()])), 4),
         }
     if "pyannote-sample" in result:
         out["pyannote-sample"] = {
@@ -278,6 +281,12 @@ def main(argv: list[str] | None = None) -> int:
         help="NAME=PATH of a checkpoint, or 'shipped' (repeatable; default: shipped)",
     )  # fmt: skip
     p.add_argument("--groups", default="A,B", help="comma-separated voice groups (A, B)")
+    p.add_argument(
+        "--overlap-bias",
+        type=float,
+        default=0.0,
+        help="add this to the overlap logit of every checkpoint (a calibration to choose on A)",
+    )
     p.add_argument("--utts", type=int, default=2, help="sentences per voice (at least 2)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=1)
@@ -300,15 +309,20 @@ def main(argv: list[str] | None = None) -> int:
         name, _, path = spec.partition("=")
         ckpt = Path(path) if path else default_checkpoint()
         net = SpeakerCountNet.load(ckpt)
+        if args.overlap_bias:
+            with torch.no_grad():
+                net.out.bias[2] += args.overlap_bias
+            name = f"{name}{args.overlap_bias:+g}"
         res = measure(net, args.utts, args.seed, groups)
         if "B" in groups:
-            res["pyannote-sample"]["diarization"] = sample_der(ckpt)
+            res["pyannote-sample"]["diarization"] = sample_der(net)
         where = ckpt.resolve()
         results[name] = {
             "checkpoint": str(where.relative_to(REPO))
             if where.is_relative_to(REPO)
             else where.name,
             "training": {k: net.metadata.get(k) for k in ("steps_done", "minutes", "validation")},
+            "overlap_bias": args.overlap_bias,
             "summary": summary(res),
             **res,
         }

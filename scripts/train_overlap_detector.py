@@ -351,6 +351,23 @@ def _plain(value):
     return value
 
 
+def finalize(source: Path, out: Path, overlap_bias: float, notes: dict) -> Path:
+    """Copy checkpoint ``source`` to ``out`` with ``overlap_bias`` added to the overlap logit (a
+    calibration chosen on tuning voices: ``scripts/speaker_count_transfer.py --overlap-bias``)
+    and ``notes`` (how it was chosen) added to its metadata."""
+    import torch
+
+    from voxref.separation.overlap_detector import SpeakerCountNet
+
+    net = SpeakerCountNet.load(source)
+    with torch.no_grad():
+        net.out.bias[2] += overlap_bias
+    meta = dict(net.metadata)
+    meta["overlap_bias"] = meta.get("overlap_bias", 0.0) + overlap_bias
+    meta.update(notes)
+    return net.save(out, meta)
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--work", type=Path, default=REPO / "benchmarks" / "work" / "separator")
@@ -382,8 +399,27 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--resume", type=Path, help="start from this checkpoint's weights")
     p.add_argument("--out", type=Path, help="checkpoint path (default WORK/speaker_count.pt)")
     p.add_argument("--ship", action="store_true", help=f"copy the result to {SHIP_PATH}")
+    p.add_argument(
+        "--finalize",
+        type=Path,
+        help="train nothing: copy this checkpoint to --out (and --ship) with --overlap-bias "
+        "added to its overlap logit and --note added to its metadata",
+    )
+    p.add_argument("--overlap-bias", type=float, default=0.0, help="with --finalize")
+    p.add_argument(
+        "--note", action="append", default=[], help="KEY=VALUE for the metadata (--finalize)"
+    )
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    if args.finalize:
+        if not args.out:
+            p.error("--finalize needs --out")
+        notes = dict(n.partition("=")[::2] for n in args.note)
+        out = finalize(args.finalize, args.out, args.overlap_bias, notes)
+        if args.ship:
+            shutil.copyfile(out, SHIP_PATH)
+            log.info("shipped to %s", SHIP_PATH)
+        return 0
 
     import torch
 
