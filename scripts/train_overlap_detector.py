@@ -175,7 +175,7 @@ class VoiceTransform:
     the piece's RMS.
     """
 
-    def __init__(self, rng: np.random.Generator, strength: float) -> None:
+    def __init__(self, rng: np.random.Generator, strength: float, wobble: float = 0.0) -> None:
         def maybe(low: float, high: float) -> float | None:
             return (
                 float(np.exp(rng.uniform(np.log(low), np.log(high))))
@@ -187,12 +187,35 @@ class VoiceTransform:
         self.warp = maybe(0.84, 1.19)
         self.eq_db = random_eq(rng) if rng.random() < strength else None
         self.breath = float(rng.uniform(0.05, 0.35)) if rng.random() < strength * 0.5 else None
+        self.wobble = None
+        if wobble > 0 and rng.random() < wobble:
+            depth, rate = float(rng.uniform(0.01, 0.05)), float(rng.uniform(2.0, 7.0))
+            self.wobble = (
+                depth,
+                rate,
+                float(rng.uniform(0, 2 * np.pi)),
+                float(rng.uniform(0, 0.02)),
+            )
         self.rng = rng
+
+    def _wobble(self, x: np.ndarray) -> np.ndarray:
+        """Play ``x`` at a rate that drifts (vibrato plus a random walk): F0 and formants move
+        by a few per cent, as a speaker's pitch is never as steady as a formant synthesiser's."""
+        depth, rate, phase, walk = self.wobble
+        t = np.arange(x.size) / SAMPLE_RATE
+        drift = np.cumsum(self.rng.standard_normal(x.size // 160 + 2)) * walk / np.sqrt(100)
+        drift = np.interp(t, np.arange(drift.size) * 0.01, drift)
+        speed = np.clip(1.0 + depth * np.sin(2 * np.pi * rate * t + phase) + drift, 0.8, 1.25)
+        pos = np.cumsum(speed) - speed[0]
+        pos = pos[pos <= x.size - 1]
+        return np.interp(pos, np.arange(x.size), x).astype(np.float32)
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
         if x.size < STFT_SIZE:
             return x
         rms = float(np.sqrt(np.mean(x**2))) or 1.0
+        if self.wobble is not None:
+            x = self._wobble(x)
         if self.speed is not None:
             from fractions import Fraction
 
@@ -232,12 +255,13 @@ def make_conversation(
     phone: float = 0.4,
     augment: float = 0.0,
     level_db: float = 6.0,
+    wobble: float = 0.0,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(mixture (crop,), labels (crop // hop,)) of a synthetic conversation crop.
 
     ``augment`` is the probability of each part of a :class:`VoiceTransform` per voice (0: the
     voices as rendered) and of a random EQ of the whole mixture; voices are at levels within
-    +-``level_db`` dB."""
+    +-``level_db`` dB; ``wobble`` is the probability of a drifting rate per transformed voice."""
     from voxref.augment.bandlimit import telephone
     from voxref.augment.noise import colored_noise, mix_at_snr
     from voxref.augment.reverb import reverberate
@@ -246,7 +270,7 @@ def make_conversation(
     k = int(rng.choice([1, 2, 3], p=[0.25, 0.6, 0.15]))
     who = rng.choice(len(names), size=k, replace=False)
     gains = 10 ** (rng.uniform(-level_db, level_db, size=k) / 20)
-    transforms = [VoiceTransform(rng, augment) if augment > 0 else None for _ in range(k)]
+    transforms = [VoiceTransform(rng, augment, wobble) if augment > 0 else None for _ in range(k)]
     tracks = np.zeros((k, crop), np.float32)
 
     def place(i: int, piece: np.ndarray, pos: int) -> int:
@@ -390,6 +414,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument("--level-db", type=float, default=6.0, help="voice levels within +-this")
     p.add_argument(
+        "--wobble", type=float, default=0.0, help="probability of a drifting rate per voice"
+    )
+    p.add_argument(
         "--languages",
         type=int,
         default=0,
@@ -461,7 +488,7 @@ def main(argv: list[str] | None = None) -> int:
             g["lr"] = lr
         x, y = batch(
             data_rng, train, train_names, args.batch, crop, hop,
-            augment=args.augment, level_db=args.level_db,
+            augment=args.augment, level_db=args.level_db, wobble=args.wobble,
         )  # fmt: skip
         logits = net(x)[:, : y.shape[1]]
         loss = torch.nn.functional.cross_entropy(logits.reshape(-1, 3), y.reshape(-1), weight)
