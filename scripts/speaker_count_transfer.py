@@ -278,10 +278,18 @@ def _pct(x: float | None) -> str:
     return "–" if x is None else f"{100 * x:.1f} %"
 
 
-def markdown(doc: dict, command: str) -> str:
+COMMAND = (
+    "OMP_NUM_THREADS=1 PYTHONPATH=src:. python scripts/speaker_count_transfer.py "
+    "--checkpoint NAME=PATH ... --json benchmarks/results/speaker_count_transfer.json "
+    "--md benchmarks/results/speaker_count_transfer.md"
+)
+"""How the committed results were made (the section's first line)."""
+
+
+def markdown(doc: dict) -> str:
     """The BENCHMARKS.md section of a results document (every checkpoint in it, in order)."""
     lines = [
-        f"Command: `{command}`.",
+        f"Command: `{COMMAND}`.",
         "",
         "Frame-level speaker counter (`voxref.separation.overlap_detector.SpeakerCountNet`) on "
         "voices no training run of it uses. **False overlap**: share of the speech frames of "
@@ -407,8 +415,7 @@ def main(argv: list[str] | None = None) -> int:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(doc, indent=1) + "\n")
         if args.md:
-            command = "OMP_NUM_THREADS=1 PYTHONPATH=src:. python scripts/speaker_count_transfer.py"
-            args.md.write_text(markdown(doc, command + " --checkpoint NAME=PATH ... --md"))
+            args.md.write_text(markdown(doc))
     return 0
 
 

@@ -109,3 +109,31 @@ def test_augmented_conversations_keep_labels_that_match_the_tracks(train, voices
             assert np.median(level[y > 0]) > 10 * np.median(level[y == 0])
         shares.append(np.mean(y == 2))
     assert max(shares) > 0.05  # some of them overlap
+
+
+def _frame_f0(x: np.ndarray, frames_at: np.ndarray) -> np.ndarray:
+    """F0 (Hz, autocorrelation peak in 70-400 Hz) of the 40 ms frames starting at ``frames_at``."""
+    n, lo, hi = 640, SR // 400, SR // 70
+    out = []
+    for a in frames_at:
+        f = x[a : a + n] - x[a : a + n].mean()
+        ac = np.correlate(f, f, "full")[n - 1 :]
+        out.append(SR / (lo + int(np.argmax(ac[lo:hi]))))
+    return np.array(out)
+
+
+def test_wobble_makes_the_pitch_drift_around_the_same_median(train, speech):
+    t = train.VoiceTransform(np.random.default_rng(5), 0.0, wobble=1.0)
+    t.wobble = (0.05, 3.0, 0.0, 0.0)  # 5 % vibrato at 3 Hz, no random walk
+    y = t(speech)
+    assert abs(y.size / speech.size - 1) < 0.02
+    starts = np.arange(0, min(y.size, speech.size) - 640, 320)
+    energy = np.array([np.mean(speech[a : a + 640] ** 2) for a in starts])
+    starts = starts[energy > 0.1 * energy.max()]
+    ratio = _frame_f0(y, starts) / _frame_f0(speech, starts)
+    ratio = ratio[(ratio > 0.8) & (ratio < 1.25)]  # octave errors of the estimator out
+    assert abs(np.median(ratio) - 1) < 0.02
+    assert np.std(ratio) > 0.02  # the pitch moves with the vibrato
+    t.wobble = None  # the control: without it the pitch does not move
+    steady = _frame_f0(t(speech), starts) / _frame_f0(speech, starts)
+    assert np.std(steady[(steady > 0.8) & (steady < 1.25)]) < 0.005
