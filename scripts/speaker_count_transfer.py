@@ -274,8 +274,8 @@ def summary(result: dict) -> dict:
     return out
 
 
-def _pct(x: float | None) -> str:
-    return "–" if x is None else f"{100 * x:.1f} %"
+def _pct(x: float | None, digits: int = 1) -> str:
+    return "–" if x is None else f"{100 * x:.{digits}f} %"
 
 
 COMMAND = (
@@ -327,7 +327,7 @@ def markdown(doc: dict) -> str:
             der = ps.get("diarization", {}).get("given_der_collar0")
             sample_rows.append(
                 f"| {name} | {_pct(ps['0.5']['false_overlap_single'])} | "
-                f"{_pct(ps['0.5']['recall'])} | {_pct(ps['0.5']['precision'])} | {_pct(der)} |"
+                f"{_pct(ps['0.5']['recall'])} | {_pct(ps['0.5']['precision'])} | {_pct(der, 2)} |"
             )
     if sample_rows:
         lines += [

@@ -434,6 +434,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument("--overlap-bias", type=float, default=0.0, help="with --finalize")
     p.add_argument(
+        "--evaluate",
+        type=Path,
+        nargs="+",
+        help="train nothing: validate these checkpoints on the held-apart voices (the English "
+        "ones alone and all; the same voices and conversations as training with these settings)",
+    )
+    p.add_argument(
         "--note", action="append", default=[], help="KEY=VALUE for the metadata (--finalize)"
     )
     args = p.parse_args(argv)
@@ -472,6 +479,19 @@ def main(argv: list[str] | None = None) -> int:
     val = perturb_voices(val_base, args.perturb)
     train_names, val_names = sorted(train), sorted(val)
     log.info("%d training voices, %d held apart", len(train_names), len(val_names))
+    if args.evaluate:
+        english = perturb_voices({k: base[k] for k in sorted(held) if k in base}, args.perturb)
+        crop = int(args.crop * SAMPLE_RATE)
+        for path in args.evaluate:
+            net = SpeakerCountNet.load(path)
+            m = {
+                "english_held_apart": validate(
+                    net, english, sorted(english), args.val, args.seed + 7, crop
+                ),
+                "all_held_apart": validate(net, val, val_names, args.val, args.seed + 7, crop),
+            }
+            log.info("%s %s", _plain(Path(path)), json.dumps(m))
+        return 0
 
     net = SpeakerCountNet.load(args.resume) if args.resume else SpeakerCountNet(seed=args.seed)
     net.train()
