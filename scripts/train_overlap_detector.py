@@ -13,8 +13,9 @@ Re-runnable and seeded. Stages:
    negative), occasional back-channels inside a turn, each voice at its own level
    (+-``--level-db``). With ``--augment P`` every voice of a conversation is first made into
    another one (:class:`VoiceTransform`, each part with probability P: speed / vocal-tract
-   length, formant warp at constant pitch, random EQ, breath noise) and the mixture gets a
-   random EQ with probability P / 2, so the network cannot rely on how espeak-ng sounds.
+   length, formant warp at constant pitch, random EQ, breath noise; with ``--wobble Q`` also,
+   with probability Q, a drifting rate) and the mixture gets a random EQ with probability
+   P / 2, so the network cannot rely on how espeak-ng sounds.
    Labels per 10 ms frame come from the dry tracks (:func:`source_activity`: within 40 dB of the
    track's loudest frame, pauses under 0.2 s filled) and are counted (0, 1, 2+). Then, each with
    its own probability: a reverberant room (RT60 0.2-0.9 s), coloured noise (SNR 5-35 dB),
@@ -34,7 +35,12 @@ Usage (repository root)::
 
     .venv/bin/python scripts/train_overlap_detector.py --steps 2500 --max-minutes 40 --ship
 
-The shipped checkpoint's command is in its metadata (``command``).
+The shipped checkpoint's command is in its metadata (``command``). Without training:
+``--evaluate CKPT...`` validates checkpoints on the held-apart voices of the given settings, and
+``--finalize CKPT --out PATH [--overlap-bias B] [--note KEY=VALUE] [--ship]`` copies one with a
+calibration of its overlap logit chosen on tuning voices (``scripts/speaker_count_transfer.py
+--overlap-bias``). The augmented counters and why none shipped: BENCHMARKS.md (speaker counter
+on voices of other engines).
 """
 
 from __future__ import annotations
