@@ -637,6 +637,7 @@ SECTION_FRAGMENTS = (
     ("pooling_head.md", "Trained pooling head vs parameter-free attention (held-apart speakers)"),
     ("target_extractor.md", "Target-speaker extractor (trained; held-apart speakers)"),
     ("separation.md", "Overlapped references: two-talker separation and its headroom"),
+    ("speaker_count_transfer.md", "Speaker counter on voices of other engines (overlap frames)"),
     ("scale.md", "Scale-out benchmark: `voxref embed-dataset`"),
     ("prompt.md", "Reference prompts (`voxref.prompt`) on truth-known mixes"),
     ("audit.md", "TTS dataset audit: planted faults (`voxref audit`)"),
