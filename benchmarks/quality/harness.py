@@ -444,17 +444,7 @@ def run_quality(config: QualityConfig, command: list[str] | None = None) -> dict
     n_prepared = 0
     cache = None
     if config.cache_dir is not None:
-        from .cache import PreparedCache, code_fingerprint
-
-        extra = [
-            config.seed,
-            config.corpus.resolve(),
-            config.corpus_level_dbfs,
-            *sorted(split.interferers),
-        ]
-        manifest = config.corpus / "manifest.json"
-        extra.append(manifest.read_text() if manifest.is_file() else "")
-        cache = PreparedCache(config.cache_dir, code_fingerprint(map(str, extra)))
+        cache = prepared_cache(config, split)
         log.info("prepared-items cache: %s", cache.folder)
     all_groups = tuple(dict.fromkeys(groups.values()))
     condition_info: dict[str, dict[str, Any]] = {}
@@ -646,3 +636,19 @@ def run_quality(config: QualityConfig, command: list[str] | None = None) -> dict
         "diarization": diar,
         "environment": {"OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS")},
     }
+
+
+def prepared_cache(config: QualityConfig, split: Any) -> Any:
+    """The prepared-items cache of a run (``config.cache_dir``): its folder is named by the code
+    fingerprint plus the run's seed, corpus, corpus level, interferers and corpus manifest."""
+    from .cache import PreparedCache, code_fingerprint
+
+    extra = [
+        config.seed,
+        config.corpus.resolve(),
+        config.corpus_level_dbfs,
+        *sorted(split.interferers),
+    ]
+    manifest = config.corpus / "manifest.json"
+    extra.append(manifest.read_text() if manifest.is_file() else "")
+    return PreparedCache(config.cache_dir, code_fingerprint(map(str, extra)))

@@ -41,9 +41,8 @@ from typing import Any
 
 import numpy as np
 
-from .cache import PreparedCache, code_fingerprint
 from .conditions import InterfererBank, condition_rng, corpus_clip, degrade, get_condition
-from .harness import SAMPLE_RATE, QualityConfig, _mixed_plan, group_clips
+from .harness import SAMPLE_RATE, QualityConfig, _mixed_plan, group_clips, prepared_cache
 from .methods import Failed, make_method
 from .split import load_manifest, split_corpus
 from .trials import enrollment_sets
@@ -65,25 +64,13 @@ def _clip_vector(item: Any) -> np.ndarray | None:
     return _unit(np.asarray(item.windows.embeddings, dtype=np.float64).mean(axis=0))
 
 
-def _cache(config: QualityConfig, split: Any) -> PreparedCache:
-    extra = [
-        config.seed,
-        config.corpus.resolve(),
-        config.corpus_level_dbfs,
-        *sorted(split.interferers),
-    ]
-    manifest = config.corpus / "manifest.json"
-    extra.append(manifest.read_text() if manifest.is_file() else "")
-    return PreparedCache(config.cache_dir, code_fingerprint(map(str, extra)))
-
-
 def diagnose(
     config: QualityConfig, condition: str, ks: Sequence[int], method: str = "voxref"
 ) -> dict[str, Any]:
     """Per-set diagnosis of ``condition`` (see the module docstring)."""
     split = _split(config)
     m = make_method(method)
-    cache = _cache(config, split)
+    cache = prepared_cache(config, split)
     items = cache.load(m.prepare_group, condition)
     clean = cache.load(m.prepare_group, "clean")
     if not items or not clean:
@@ -191,7 +178,7 @@ def diagnose_mixed(
     """Mixed bags of a run over ``conditions``: weight and cosine to the target per role."""
     split = _split(config)
     m = make_method(method)
-    cache = _cache(config, split)
+    cache = prepared_cache(config, split)
     regular = [get_condition(c) for c in conditions if get_condition(c).family != "mixed"]
     items = {c.name: cache.load(m.prepare_group, c.name) for c in regular}
     if not all(items.values()):
