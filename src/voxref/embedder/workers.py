@@ -12,6 +12,12 @@ running tasks side by side (their native work - onnxruntime sessions, torch oper
 numpy/scipy - runs without the GIL), never by tasks that each ask for every core. The calling
 thread's own torch setting is restored when the call returns.
 
+The budget says how many threads a call may run on, not how many cores it gets: other threads
+of the process compete for them. numpy's OpenBLAS, for one, runs its own worker threads (as many
+as ``OMP_NUM_THREADS`` / ``OPENBLAS_NUM_THREADS`` say) that keep a core busy waiting for work
+after a multi-threaded BLAS call, so a call made right after other numpy work of the caller can
+run on one core's worth; ``OPENBLAS_NUM_THREADS=1`` (or ``threadpoolctl``) in the caller avoids it.
+
 The output does not depend on the budget: what a task computes is fixed by the caller (the same
 tasks, each on the same data, each with one intra-op thread); only where and when it runs
 changes. A nested call from inside a task runs its tasks in the thread that makes it.
