@@ -145,7 +145,7 @@ def test_ratios_and_speed_report(tmp_path: Path) -> None:
 def test_interleaved_section_shows_ratios_goals_and_thread_scaling() -> None:
     from benchmarks.speed.interleaved import BATCH, GOALS, STAGE_FUNCTIONS, markdown
 
-    def run(threads: int, scale: float) -> dict:
+    def run(threads: int, scale: float, alone: float) -> dict:
         profile = [
             {"stage": label, "seconds": 0.1, "share": 0.1} for label, _, _ in STAGE_FUNCTIONS
         ]
@@ -153,6 +153,7 @@ def test_interleaved_section_shows_ratios_goals_and_thread_scaling() -> None:
             name: {
                 "audio_seconds": 15.0,
                 "voxref_seconds": scale * ours,
+                "voxref_alone_seconds": alone * ours,
                 "resemblyzer_seconds": 0.1,
                 "ratio": scale * ours / 0.1,
                 "load_average_1min": 1.0,
@@ -169,18 +170,20 @@ def test_interleaved_section_shows_ratios_goals_and_thread_scaling() -> None:
         "commit": "abc",
         "date": "d",
         "repeats": 3,
-        "runs": [run(1, 1.0), run(2, 0.5)],
+        "runs": [run(1, 1.0, 1.0), run(2, 0.8, 0.5)],
     }
     md = markdown(result)
     assert "| 3x5s | 1 | 0.150 | 0.100 | 1.50 | <= 2 (met) |" in md
     assert "| 3x5s-white5 | 1 | 0.900 | 0.100 | 9.00 | <= 5 (not met) |" in md
     assert (
-        "- long: **0.50** (met; one embed call, 0.150 s vs 0.300 s; Resemblyzer's own, "
-        "same processes: 1.00)" in md
-    )
+        "- long: **0.50** (met; one embed call, 0.150 s vs 0.300 s; interleaved: 0.80; "
+        "Resemblyzer's own, same processes: 1.00)" in md
+    )  # the goal is judged on voxref timed alone, the interleaved ratio beside it
     # the batch row: per reference as well, beside the single calls
     for r, scale in zip(result["runs"], (1.0, 0.55)):
-        r["inputs"][BATCH] = dict(r["inputs"]["3x5s"], voxref_seconds=2.4 * scale, references=24)
+        r["inputs"][BATCH] = dict(
+            r["inputs"]["3x5s"], voxref_alone_seconds=2.4 * scale, references=24
+        )
         r["inputs"][BATCH].pop("profile")
     result["runs"][1]["machine_two_over_one_before"] = 0.51
     result["runs"][1]["machine_two_over_one_after"] = 0.93
