@@ -172,9 +172,13 @@ def test_batch_with_voice_splits_does_not_depend_on_threads(
 
 
 def test_clean_with_work_beside_the_vad_equals_clean(noisy_and_long):
-    """clean(beside=...): the DC high-pass and the decay time on another thread while the VAD
-    runs; the same speech and report as in one thread. A wrong high-passed signal is refused."""
+    """clean_in_schedule(beside=...): the DC high-pass and the decay time on another thread while
+    the VAD runs; the same speech and report as public clean() in one thread (which takes no
+    scheduling hooks). A wrong high-passed signal is refused."""
+    import inspect
+
     from voxref.cleaning import clean
+    from voxref.cleaning.pipeline import clean_in_schedule
     from voxref.cleaning.snr import measure_snr
     from voxref.errors import ConfigError
 
@@ -182,7 +186,9 @@ def test_clean_with_work_beside_the_vad_equals_clean(noisy_and_long):
     for x, sr in (noisy[0], long[0]):
         q = workers.TaskQueue(threads=2)
         got: list = []
-        q.add(lambda x=x, sr=sr, q=q, got=got: got.append(clean((x, sr), beside=q.spawn)))
+        q.add(
+            lambda x=x, sr=sr, q=q, got=got: got.append(clean_in_schedule((x, sr), beside=q.spawn))
+        )
         q.run()
         plain = clean((x, sr))
         assert np.array_equal(got[0].speech.samples, plain.speech.samples)
@@ -190,6 +196,7 @@ def test_clean_with_work_beside_the_vad_equals_clean(noisy_and_long):
         for field in ("snr_db", "decay_s", "bandwidth_hz", "level_dbfs"):
             assert getattr(got[0].report, field) == getattr(plain.report, field), field
         assert got[0].denoiser == plain.denoiser
+    assert not {"beside", "on_regions"} & set(inspect.signature(clean).parameters)
     with pytest.raises(ConfigError, match="highpassed"):
         measure_snr(x, sr, highpassed=np.zeros(10))
 

@@ -265,8 +265,6 @@ def clean(
     target_sample_rate: int = 16_000,
     fade: float = DEFAULT_FADE_S,
     source: str | None = None,
-    on_regions: Callable[[Audio, SpeechRegions], None] | None = None,
-    beside: Callable[[Callable[[], Any]], Callable[[], Any]] | None = None,
 ) -> CleanResult:
     """Clean one reference recording: find its speech, measure it, denoise it, keep the speech.
 
@@ -297,17 +295,6 @@ def clean(
         Fade (s) at the edges of each kept speech region.
     source
         Name of the input in reports and messages.
-    on_regions
-        Called with the loaded recording and its speech regions as soon as they are found,
-        before the SNR, the quality report and denoising: a caller can start work on the
-        undenoised speech (:func:`concatenate_regions` of it) meanwhile, and keep it when the
-        returned :attr:`CleanResult.speech` turns out to be that speech.
-    beside
-        Runs work side by side with this call: ``beside(fn)`` starts ``fn()`` (on another
-        thread, or now) and returns a function that gives its result. Given one, the parts of
-        the SNR estimate and the quality report that do not need the speech regions (the DC
-        high-pass, the decay time) run beside the voice activity detector; the result is the
-        same. ``None``: everything in this thread, in order.
 
     Returns
     -------
@@ -327,6 +314,56 @@ def clean(
     >>> r = clean((noise, 16000), denoise="off")
     >>> r.report.verdict, r.report.reasons, r.speech.num_samples
     ('reject', ['no speech detected'], 0)
+    """
+    return clean_in_schedule(
+        audio,
+        sample_rate,
+        vad=vad,
+        denoise=denoise,
+        snr_threshold_db=snr_threshold_db,
+        min_speech=min_speech,
+        report_dnsmos=report_dnsmos,
+        target_sample_rate=target_sample_rate,
+        fade=fade,
+        source=source,
+    )
+
+
+def clean_in_schedule(
+    audio: AudioInput,
+    sample_rate: int | None = None,
+    *,
+    vad: str | VoiceActivityDetector = "silero",
+    denoise: str | Denoiser = DEFAULT_POLICY,
+    snr_threshold_db: float = AUTO_SNR_THRESHOLD_DB,
+    min_speech: float = REJECT_MIN_SPEECH_S,
+    report_dnsmos: bool = False,
+    target_sample_rate: int = 16_000,
+    fade: float = DEFAULT_FADE_S,
+    source: str | None = None,
+    on_regions: Callable[[Audio, SpeechRegions], None] | None = None,
+    beside: Callable[[Callable[[], Any]], Callable[[], Any]] | None = None,
+) -> CleanResult:
+    """:func:`clean` with two hooks for voxref's own thread schedule
+    (:mod:`voxref.pipeline.preparing`); not part of the public surface. Without hooks it is
+    :func:`clean`.
+
+    Parameters
+    ----------
+    on_regions
+        Called with the loaded recording and its speech regions as soon as they are found,
+        before the SNR, the quality report and denoising: a caller can start work on the
+        undenoised speech (:func:`concatenate_regions` of it) meanwhile, and keep it when the
+        returned :attr:`CleanResult.speech` turns out to be that speech.
+    beside
+        Runs work side by side with this call: ``beside(fn)`` starts ``fn()`` (on another
+        thread, or now) and returns a function that gives its result. Given one, the parts of
+        the SNR estimate and the quality report that do not need the speech regions (the DC
+        high-pass, the decay time) run beside the voice activity detector; the result is the
+        same. ``None``: everything in this thread, in order.
+    audio, sample_rate, vad, denoise, snr_threshold_db, min_speech, report_dnsmos,
+    target_sample_rate, fade, source
+        As :func:`clean`.
     """
     base, regions, snr, report = _analyse(
         audio,

@@ -284,13 +284,15 @@ class Embedder(VoiceKeeping):
         beside: Any = None,
     ) -> tuple[Audio, Audio, dict[str, Any]]:
         """:meth:`prepare` up to the encoder: the audio, its levelled speech, the other fields
-        (``on_regions``, ``beside``: see :func:`voxref.cleaning.clean`)."""
+        (``on_regions``, ``beside``: see :func:`voxref.cleaning.pipeline.clean_in_schedule`)."""
         audio = self.load(x, index=index, sample_rate=sample_rate)
         speech, regions, report, cleaned = audio, None, None, None
         if self.clean:
-            from ..cleaning.pipeline import clean
+            from ..cleaning.pipeline import clean_in_schedule
 
-            cleaned = clean(audio, **self._clean_options, on_regions=on_regions, beside=beside)
+            cleaned = clean_in_schedule(
+                audio, **self._clean_options, on_regions=on_regions, beside=beside
+            )
             cleaned = cleaned.raise_if_rejected()
             speech, regions, report = cleaned.speech, cleaned.regions, cleaned.report
         if speech.duration < self.min_seconds:

@@ -57,7 +57,7 @@ class EarlyWindows:
         self.plan: Any = None
 
     def start(self, audio: Audio, regions: Any) -> None:
-        """``on_regions`` of :func:`~voxref.cleaning.clean`: queue the guess."""
+        """``on_regions`` of :func:`~voxref.cleaning.pipeline.clean_in_schedule`: queue the guess."""
         if regions.is_empty or regions.speech_duration < self.embedder.min_seconds:
             return
         with self.cond:
