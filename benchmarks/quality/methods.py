@@ -205,7 +205,9 @@ class VoxrefMethod(Method):
         # between processes and to cache
         return dataclasses.replace(prepared, audio=None, speech=None)
 
-    def combine(self, items: Sequence[Any]) -> np.ndarray | None:
+    def combined(self, items: Sequence[Any]) -> Any:
+        """The Embedder's ``combine`` of prepared ``items`` (failed ones passed on as rejected
+        inputs): its EmbeddingResult, or ``None`` when no reference is usable."""
         from voxref.errors import InputFate, NoUsableReferenceError
 
         prepared = [
@@ -213,9 +215,13 @@ class VoxrefMethod(Method):
             for i, it in enumerate(items)
         ]
         try:
-            return _unit(self.embedder.combine(prepared).embedding)
+            return self.embedder.combine(prepared)
         except NoUsableReferenceError:
             return None
+
+    def combine(self, items: Sequence[Any]) -> np.ndarray | None:
+        res = self.combined(items)
+        return None if res is None else _unit(res.embedding)
 
     def describe(self) -> dict[str, Any]:
         d = super().describe()

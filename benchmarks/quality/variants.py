@@ -139,15 +139,9 @@ class ConsensusVariant(VoxrefMethod):
     def combine(self, items: Sequence[Any]) -> np.ndarray | None:
         from voxref.embedder.pooling import pool_references
         from voxref.embedder.pooling.voices import keep_one_voice
-        from voxref.errors import InputFate, NoUsableReferenceError
 
-        prepared = [
-            InputFate(f"<ref {i}>", "rejected", it.reason) if isinstance(it, Failed) else it
-            for i, it in enumerate(items)
-        ]
-        try:
-            res = self.embedder.combine(prepared)
-        except NoUsableReferenceError:
+        res = self.combined(items)
+        if res is None:
             return None
         refs = [r for r in res.references if r.embedding is not None]
         if len(refs) >= 2:
@@ -221,16 +215,10 @@ class ConsensusSplitVariant(VoxrefMethod):
     def combine(self, items: Sequence[Any]) -> np.ndarray | None:
         from voxref.embedder.pooling import guided_window_pool, pool_references
         from voxref.embedder.pooling.voices import keep_one_voice
-        from voxref.errors import InputFate, NoUsableReferenceError
         from voxref.separation.dominant import guided_voice
 
-        prepared = [
-            InputFate(f"<ref {i}>", "rejected", it.reason) if isinstance(it, Failed) else it
-            for i, it in enumerate(items)
-        ]
-        try:
-            res = self.embedder.combine(prepared)
-        except NoUsableReferenceError:
+        res = self.combined(items)
+        if res is None:
             return None
         refs = [r for r in res.references if r.embedding is not None]
         if len(refs) >= 2:
