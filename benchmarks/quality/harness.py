@@ -390,12 +390,9 @@ def group_clips(clips: list[Clip], voice_group: str | None) -> list[Clip]:
     return kept
 
 
-def run_quality(config: QualityConfig, command: list[str] | None = None) -> dict[str, Any]:
-    """Run the quality benchmark; return the JSON-ready result (see the module docstring)."""
-    from benchmarks.speed.machine import run_info
-
-    t_start = time.perf_counter()
-    split = split_corpus(
+def run_split(config: QualityConfig) -> Any:
+    """The speakers and clips of a run (its voice group's clips, split by ``config``)."""
+    return split_corpus(
         group_clips(load_manifest(config.corpus), config.voice_group),
         n_enroll=config.n_enroll,
         n_test=config.n_test,
@@ -403,6 +400,14 @@ def run_quality(config: QualityConfig, command: list[str] | None = None) -> dict
         max_trial_speakers=config.max_trial_speakers,
         seed=config.seed,
     )
+
+
+def run_quality(config: QualityConfig, command: list[str] | None = None) -> dict[str, Any]:
+    """Run the quality benchmark; return the JSON-ready result (see the module docstring)."""
+    from benchmarks.speed.machine import run_info
+
+    t_start = time.perf_counter()
+    split = run_split(config)
     if len(split.interferers) < max(config.ks):
         raise ValueError(
             f"{len(split.interferers)} interferer speakers for sets of up to {max(config.ks)} "

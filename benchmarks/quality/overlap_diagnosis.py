@@ -42,9 +42,8 @@ from typing import Any
 import numpy as np
 
 from .conditions import InterfererBank, condition_rng, corpus_clip, degrade, get_condition
-from .harness import SAMPLE_RATE, QualityConfig, _mixed_plan, group_clips, prepared_cache
+from .harness import SAMPLE_RATE, QualityConfig, _mixed_plan, prepared_cache, run_split
 from .methods import Failed, make_method
-from .split import load_manifest, split_corpus
 from .trials import enrollment_sets
 
 __all__ = ["diagnose", "main"]
@@ -68,7 +67,7 @@ def diagnose(
     config: QualityConfig, condition: str, ks: Sequence[int], method: str = "voxref"
 ) -> dict[str, Any]:
     """Per-set diagnosis of ``condition`` (see the module docstring)."""
-    split = _split(config)
+    split = run_split(config)
     m = make_method(method)
     cache = prepared_cache(config, split)
     items = cache.load(m.prepare_group, condition)
@@ -161,22 +160,11 @@ def diagnose(
     return out
 
 
-def _split(config: QualityConfig) -> Any:
-    return split_corpus(
-        group_clips(load_manifest(config.corpus), config.voice_group),
-        n_enroll=config.n_enroll,
-        n_test=config.n_test,
-        n_interferers=config.n_interferers,
-        max_trial_speakers=config.max_trial_speakers,
-        seed=config.seed,
-    )
-
-
 def diagnose_mixed(
     config: QualityConfig, conditions: Sequence[str], ks: Sequence[int], method: str = "voxref"
 ) -> dict[str, Any]:
     """Mixed bags of a run over ``conditions``: weight and cosine to the target per role."""
-    split = _split(config)
+    split = run_split(config)
     m = make_method(method)
     cache = prepared_cache(config, split)
     regular = [get_condition(c) for c in conditions if get_condition(c).family != "mixed"]
