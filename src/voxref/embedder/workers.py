@@ -110,11 +110,6 @@ class _Job:
         self.value: Any = None
         self.error: BaseException | None = None
 
-    def _drain_in_pool(self) -> None:
-        """:meth:`_drain` in a pool thread, with one torch intra-op thread."""
-        with one_intra_op_thread():
-            self._drain()
-
     def run(self) -> None:
         try:
             self.value = self.fn()
