@@ -393,16 +393,17 @@ class GE2EEncoder(Encoder):
                 plan.todos.append(todo)
                 if todo.any():
                     mels.append((j, x, starts[todo]))
+        pieces = []
         with one_intra_op_thread():
             for j, x, run in mels:
                 mel = self.mel(x)
                 idx = torch.as_tensor(run)[:, None] + torch.arange(win_f)[None, :]
-                plan.windows.append(mel[idx])
+                pieces.append(mel[idx])
                 plan.owners += [(j, int(s)) for s in run]
         n = len(plan.owners)
         if n:
             bounds = np.linspace(0, n, -(-n // self.batch_size) + 1).round().astype(int)
-            plan.windows = [torch.cat(plan.windows)] if len(plan.windows) > 1 else plan.windows
+            plan.windows = torch.cat(pieces) if len(pieces) > 1 else pieces[0]
             plan.batches = [
                 (lambda a=int(a), b=int(b): plan.run_batch(a, b))
                 for a, b in zip(bounds[:-1], bounds[1:])
@@ -431,7 +432,7 @@ class WindowPlan:
         self.signals = signals
         self.embs = [np.empty((len(st), encoder.dimension), np.float32) for st, _, _ in signals]
         self.todos: list[np.ndarray] = []
-        self.windows: list[Any] = []
+        self.windows: Any = None  # every window to run, one tensor (set by plan_windows)
         self.owners: list[tuple[int, int]] = []
         self.done: dict[int, tuple[np.ndarray, np.ndarray | None]] = {}
         self.batches: list[Any] = []
@@ -441,7 +442,7 @@ class WindowPlan:
         from .workers import one_intra_op_thread
 
         with one_intra_op_thread():  # the same arithmetic whatever the caller's thread count
-            self.done[a] = self.encoder._forward_with_prefix(self.windows[0][a:b], self.win_f // 2)
+            self.done[a] = self.encoder._forward_with_prefix(self.windows[a:b], self.win_f // 2)
 
     def result(self) -> list[WindowEmbeddings]:
         """Each signal's window embeddings (every batch must have run)."""
