@@ -210,6 +210,20 @@ def machine_two_over_one(rounds: int = 5) -> float:
     return float(statistics.median(ratios))
 
 
+def _timed_rounds(fns: list[Any], repeats: int) -> list[list[float]]:
+    """One warm-up call of each of ``fns``, then ``repeats`` rounds calling them in turn: the
+    seconds of each one's calls."""
+    for fn in fns:
+        fn()
+    times: list[list[float]] = [[] for _ in fns]
+    for _ in range(repeats):
+        for fn, acc in zip(fns, times):
+            t = time.perf_counter()
+            fn()
+            acc.append(time.perf_counter() - t)
+    return times
+
+
 def measure(
     threads: int, repeats: int, audio_dir: Path, long_seconds: float, profile: bool = True
 ) -> dict[str, Any]:
@@ -242,40 +256,28 @@ def measure(
     out: dict[str, Any] = {"threads": threads, "inputs": {}}
     if threads > 1:  # what this process could get out of two threads at all
         out["machine_two_over_one_before"] = machine_two_over_one()
+
+    def ours_for(refs: Refs | dict[str, Refs]) -> Any:  # a batch: one embed_many call
+        if isinstance(refs, dict):
+            return lambda: emb.embed_many(refs)
+        return lambda: emb.embed(refs)
+
     inputs = _inputs(audio_dir, long_seconds)
-    alone: dict[str, list[float]] = {}
-    for name, refs in inputs.items():  # voxref alone, before any Resemblyzer call
-        fn = (
-            (lambda r=refs: emb.embed_many(r))
-            if isinstance(refs, dict)
-            else (lambda r=refs: emb.embed(r))
-        )
-        fn()  # warm-up
-        alone[name] = []
-        for _ in range(repeats):
-            t = time.perf_counter()
-            fn()
-            alone[name].append(time.perf_counter() - t)
+    # voxref alone, before any Resemblyzer call in this process
+    alone = {name: _timed_rounds([ours_for(refs)], repeats)[0] for name, refs in inputs.items()}
     for name, refs in inputs.items():
-        if isinstance(refs, dict):  # a batch: one embed_many call
+        ours_fn = ours_for(refs)
+        if isinstance(refs, dict):
             every = [r for rs in refs.values() for r in rs]
-            ours_fn = lambda r=refs: emb.embed_many(r)  # noqa: E731
             theirs_fn = lambda r=refs: {k: resemblyzer(v) for k, v in r.items()}  # noqa: E731
         else:
-            every = refs
-            ours_fn, theirs_fn = (lambda r=refs: emb.embed(r)), (lambda r=refs: resemblyzer(r))
+            every, theirs_fn = refs, (lambda r=refs: resemblyzer(r))
         seconds = sum(len(x) / sr for x, sr in every)
-        calls: list[tuple[Any, list[float]]] = [(ours_fn, []), (theirs_fn, [])]
+        fns = [ours_fn, theirs_fn]
         if name in DENOISER_ALONE:  # the floor: the denoiser alone, timed in the same rounds
-            calls.append((lambda r=refs: denoiser(r), []))
-        for fn, _ in calls:
-            fn()  # warm-up
-        for _ in range(repeats):
-            for fn, acc in calls:
-                t = time.perf_counter()
-                fn()
-                acc.append(time.perf_counter() - t)
-        ours, theirs = calls[0][1], calls[1][1]
+            fns.append(lambda r=refs: denoiser(r))
+        times = _timed_rounds(fns, repeats)
+        ours, theirs = times[0], times[1]
         rec: dict[str, Any] = {
             "audio_seconds": round(seconds, 3),
             "references": len(every),
@@ -289,8 +291,8 @@ def measure(
         }
         rec["ratio"] = rec["voxref_seconds"] / rec["resemblyzer_seconds"]
         rec["voxref_seconds_per_reference"] = rec["voxref_seconds"] / len(every)
-        if len(calls) > 2:
-            rec["denoiser_seconds"] = statistics.median(calls[2][1])
+        if len(times) > 2:
+            rec["denoiser_seconds"] = statistics.median(times[2])
             rec["denoiser_ratio"] = rec["denoiser_seconds"] / rec["resemblyzer_seconds"]
         if profile and name != BATCH:
             rec["profile_seconds"], rec["profile"] = _profile(ours_fn)
