@@ -194,6 +194,9 @@ def _ddp_worker(rank: int, cfg: dict[str, Any], port: int, out: str) -> None:
         if rank == 0:
             state = {k: v.detach().clone() for k, v in model.module.state_dict().items()}
             torch.save({"losses": losses, "state": state}, out)
+        # every rank waits here before tearing down: gloo aborts a rank (SIGABRT, "terminate
+        # called without an active exception") whose peer closes the connection under it
+        dist.barrier()
     finally:
         dist.destroy_process_group()
 
