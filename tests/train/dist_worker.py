@@ -17,7 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from conftest import SPEECH, make_tiny_config  # noqa: E402
 from voxref.train import SpeakerCorpus, Trainer  # noqa: E402
-from voxref.train.distributed import DistContext  # noqa: E402
+from voxref.train.distributed import DistContext, leave_process_group  # noqa: E402
 
 
 def main(cases_file: str, out_dir: str) -> None:
@@ -37,7 +37,7 @@ def main(cases_file: str, out_dir: str) -> None:
                 },
                 Path(out_dir) / f"{name}.pt",
             )
-    torch.distributed.destroy_process_group()
+    leave_process_group(completed=True)
 
 
 if __name__ == "__main__":

@@ -244,13 +244,14 @@ def run(args: argparse.Namespace) -> int:
         trainer = Trainer.resume(args.resume, **_resume_overrides(args))
     else:
         trainer = Trainer(_checked_config(args))
+    from ..train.distributed import leave_process_group
+
+    completed = False
     try:
         result = trainer.fit()
+        completed = True
     finally:
-        if trainer.dist.distributed:
-            import torch.distributed as dist
-
-            dist.destroy_process_group()
+        leave_process_group(completed)
     if not trainer.dist.is_main:
         return 0
     summary = {

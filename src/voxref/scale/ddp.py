@@ -169,6 +169,8 @@ def _ddp_worker(rank: int, cfg: dict[str, Any], port: int, out: str) -> None:
     import torch.distributed as dist
     from torch.nn.parallel import DistributedDataParallel
 
+    from ..train.distributed import leave_process_group
+
     torch.set_num_threads(1)
     world = cfg["world_size"]
     dist.init_process_group(
@@ -178,6 +180,7 @@ def _ddp_worker(rank: int, cfg: dict[str, Any], port: int, out: str) -> None:
         world_size=world,
         timeout=datetime.timedelta(seconds=cfg["timeout"]),
     )
+    completed = False
     try:
         model = DistributedDataParallel(_build(cfg["loss"], world * cfg["n"], cfg["seed"]))
         opt = torch.optim.SGD(model.parameters(), lr=cfg["lr"])
@@ -194,11 +197,9 @@ def _ddp_worker(rank: int, cfg: dict[str, Any], port: int, out: str) -> None:
         if rank == 0:
             state = {k: v.detach().clone() for k, v in model.module.state_dict().items()}
             torch.save({"losses": losses, "state": state}, out)
-        # every rank waits here before tearing down: gloo aborts a rank (SIGABRT, "terminate
-        # called without an active exception") whose peer closes the connection under it
-        dist.barrier()
+        completed = True
     finally:
-        dist.destroy_process_group()
+        leave_process_group(completed)
 
 
 def _launch(cfg: dict[str, Any], port: int, out: str, world: int, timeout: float) -> None:
@@ -343,3 +344,9 @@ if __name__ == "__main__":  # one rank, started by _launch: python -m voxref.sca
         int(os.environ["MASTER_PORT"]),
         sys.argv[2],
     )
+    # the rank's work is done and its group left; skip the interpreter's native teardown, where
+    # a leftover gloo thread aborted about 1 rank in 50 ("terminate called without an active
+    # exception", after the work had returned)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)

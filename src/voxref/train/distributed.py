@@ -62,6 +62,7 @@ __all__ = [
     "GlobalBatchNorm",
     "convert_batchnorm",
     "launch",
+    "leave_process_group",
     "DEFAULT_TIMEOUT",
 ]
 
@@ -137,6 +138,25 @@ class DistContext:
         if device.type == "cuda" and self.distributed:
             return torch.device("cuda", self.local_rank)
         return device
+
+
+def leave_process_group(completed: bool) -> None:
+    """Leave the process group of a data-parallel run (nothing without one).
+
+    Ranks whose work ``completed`` first meet at a barrier: gloo aborts a rank (SIGABRT,
+    "terminate called without an active exception") whose peer tears its connections down under
+    it. After a failure (``completed=False``) the group is destroyed at once - a barrier would wait
+    for a rank that may be gone.
+    """
+    import torch.distributed as dist
+
+    if not (dist.is_available() and dist.is_initialized()):
+        return
+    try:
+        if completed:
+            dist.barrier()
+    finally:
+        dist.destroy_process_group()
 
 
 # ----------------------------------------------------------------------------- collectives
