@@ -653,6 +653,10 @@ DECISION_FRAGMENTS = (
         "overlap_pooling.md",
         "Overlapped references and mixed bags: pooling variants (tuning voices)",
     ),
+    (
+        "harmonic_separation.md",
+        "Overlapped references: pitch-comb separation (tuning voices)",
+    ),
 )
 """Fragments that record why a default is what it is: the appendix, after every result."""
 DECISION_ELSEWHERE = (

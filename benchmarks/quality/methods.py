@@ -606,4 +606,5 @@ for _name, (_kwargs, _what) in ABLATIONS.items():
     )
 
 
-from . import variants  # noqa: E402,F401 - registers the combine-only pooling variants
+# registers the pitch-comb separation variants and the combine-only pooling variants
+from . import harmonic, variants  # noqa: E402,F401
