@@ -143,6 +143,23 @@ def _pid_of_rank(marker: str, rank: int) -> int | None:
 
 
 @pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="finds ranks through /proc")
+def test_a_two_process_cli_run_ends_cleanly_and_reports_once(tmp_path, tiny_config):
+    """``voxref train --nproc 2`` to its end: exit status 0, one summary (the main rank's), and
+    no rank aborted in teardown (the ranks leave through ``os._exit`` once their group is left)."""
+    cfg = tiny_config(steps=3, speakers_per_batch=PER_RANK, augment={"enabled": False})
+    out = tmp_path / "run"
+    recipe = cfg.replace(data=str(SPEECH), out=str(out)).save(tmp_path / "recipe.json")
+    cmd = [sys.executable, "-m", "voxref", "train", str(recipe), "--nproc", "2", "--threads", "1"]
+    proc = subprocess.run(
+        cmd, env={**os.environ, **_child_env()}, capture_output=True, text=True, timeout=300
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    summaries = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
+    assert len(summaries) == 1 and summaries[0]["steps"] == 3, proc.stdout
+    assert (out / "encoder.pt").is_file()
+    assert "terminate called" not in proc.stderr and "Traceback" not in proc.stderr
+
+
 def test_a_killed_rank_stops_the_run_with_its_name_and_the_run_resumes(
     tmp_path, corpus, tiny_config
 ):

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
+import os
 import sys
 from typing import Any
 
@@ -252,8 +254,29 @@ def run(args: argparse.Namespace) -> int:
         completed = True
     finally:
         leave_process_group(completed)
-    if not trainer.dist.is_main:
-        return 0
+    if trainer.dist.distributed:
+        _report(result, trainer.dist.is_main)
+        _exit_rank()
+    _report(result, True)
+    return 0
+
+
+def _exit_rank() -> None:
+    """End a data-parallel rank whose work is done and whose group is left, skipping the
+    interpreter's native teardown, where a leftover gloo thread can abort the process
+    ("terminate called without an active exception") after the work has returned (as the
+    scale DDP ranks do, :mod:`voxref.scale.ddp`). The rank's process is its own: started by
+    ``torchrun`` or ``--nproc``."""
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
+
+
+def _report(result: Any, is_main: bool) -> None:
+    """Print the run's JSON summary and where the encoder is (the main process only)."""
+    if not is_main:
+        return
     summary = {
         "encoder": str(result.encoder_path) if result.encoder_path else None,
         "steps": result.steps,
@@ -268,4 +291,3 @@ def run(args: argparse.Namespace) -> int:
             f"(voxref.Embedder.from_pretrained({str(result.encoder_path.parent)!r}))",
             file=sys.stderr,
         )
-    return 0
