@@ -312,13 +312,11 @@ class HarmonicVariant(VoxrefMethod):
     def prepare(self, samples: np.ndarray, sample_rate: int, source: str) -> Any:
         import dataclasses
 
-        from voxref.errors import VoxrefError
         from voxref.separation.streams import stream_windows
 
-        try:
-            prepared = self.embedder.prepare((samples, sample_rate))
-        except VoxrefError as exc:
-            return Failed(f"{type(exc).__name__}: {str(exc).splitlines()[0]}")
+        prepared = self.prepared_or_failed(samples, sample_rate)
+        if isinstance(prepared, Failed):
+            return prepared
         sp = prepared.speech
         prepared.extras["harmonic_streams"] = stream_windows(
             self.separator.split(sp.samples, sp.sample_rate),
@@ -329,8 +327,7 @@ class HarmonicVariant(VoxrefMethod):
         return dataclasses.replace(prepared, audio=None, speech=None)
 
     def combine(self, items: Sequence[Any]) -> np.ndarray | None:
-        from voxref.embedder.pooling import guided_window_pool, pool_references
-        from voxref.embedder.pooling.voices import keep_one_voice
+        from voxref.embedder.pooling import guided_window_pool
         from voxref.encoding import WindowEmbeddings
         from voxref.separation.streams import choose_stream
 
@@ -378,13 +375,7 @@ class HarmonicVariant(VoxrefMethod):
             new.append(emb)
         for r, emb in zip(refs, new):
             r.embedding = emb
-        used, _ = keep_one_voice(refs)
-        emb, _ = pool_references(
-            np.stack([r.embedding for r in used]),
-            [r.quality for r in used] if self.embedder.clean else None,
-            method=self.embedder.pooling,
-        )
-        return _unit(emb)
+        return self.pool_kept(refs)
 
 
 for _rule in ("keep", "blend"):

@@ -189,13 +189,19 @@ class VoxrefMethod(Method):
     def setup(self) -> None:
         _ = self.embedder.encoder  # load the weights now
 
-    def prepare(self, samples: np.ndarray, sample_rate: int, source: str) -> Any:
+    def prepared_or_failed(self, samples: np.ndarray, sample_rate: int) -> Any:
+        """The Embedder's ``prepare`` of one clip, or :class:`Failed` with the error's first line."""
         from voxref.errors import VoxrefError
 
         try:
-            prepared = self.embedder.prepare((samples, sample_rate))
+            return self.embedder.prepare((samples, sample_rate))
         except VoxrefError as exc:
             return Failed(f"{type(exc).__name__}: {str(exc).splitlines()[0]}")
+
+    def prepare(self, samples: np.ndarray, sample_rate: int, source: str) -> Any:
+        prepared = self.prepared_or_failed(samples, sample_rate)
+        if isinstance(prepared, Failed):
+            return prepared
         if self.kwargs.get("guiding", True):
             # what combine() computes from a reference's speech when it holds two voices
             self.embedder.voice_split(prepared)
@@ -222,6 +228,20 @@ class VoxrefMethod(Method):
     def combine(self, items: Sequence[Any]) -> np.ndarray | None:
         res = self.combined(items)
         return None if res is None else _unit(res.embedding)
+
+    def pool_kept(self, refs: Sequence[Any]) -> np.ndarray:
+        """The Embedder's last two steps on references whose embeddings a variant changed: keep
+        the references of one voice, pool them with the quality-aware attention (unit norm)."""
+        from voxref.embedder.pooling import pool_references
+        from voxref.embedder.pooling.voices import keep_one_voice
+
+        used, _ = keep_one_voice(refs)
+        emb, _ = pool_references(
+            np.stack([r.embedding for r in used]),
+            [r.quality for r in used] if self.embedder.clean else None,
+            method=self.embedder.pooling,
+        )
+        return _unit(emb)
 
     def describe(self) -> dict[str, Any]:
         d = super().describe()

@@ -28,7 +28,7 @@ import numpy as np
 from voxref.errors import ConfigError
 from voxref.separation.guided_pooling import check_matrix, unit_rows
 
-from .methods import Failed, VoxrefMethod, _unit, register_method
+from .methods import Failed, VoxrefMethod, register_method
 
 __all__ = [
     "consensus_window_pool",
@@ -137,9 +137,6 @@ class ConsensusVariant(VoxrefMethod):
         self.options = options
 
     def combine(self, items: Sequence[Any]) -> np.ndarray | None:
-        from voxref.embedder.pooling import pool_references
-        from voxref.embedder.pooling.voices import keep_one_voice
-
         res = self.combined(items)
         if res is None:
             return None
@@ -152,13 +149,7 @@ class ConsensusVariant(VoxrefMethod):
             )
             for r, e, w in zip(refs, embs, ww):
                 r.embedding, r.window_weights = e, w
-        used, _ = keep_one_voice(refs)
-        emb, _ = pool_references(
-            np.stack([r.embedding for r in used]),
-            [r.quality for r in used] if self.embedder.clean else None,
-            method=self.embedder.pooling,
-        )
-        return _unit(emb)
+        return self.pool_kept(refs)
 
 
 for _t in (0.01, 0.02, 0.05):
@@ -196,13 +187,11 @@ class ConsensusSplitVariant(VoxrefMethod):
     def prepare(self, samples: np.ndarray, sample_rate: int, source: str) -> Any:
         import dataclasses
 
-        from voxref.errors import VoxrefError
         from voxref.separation.dominant import split_voices
 
-        try:
-            prepared = self.embedder.prepare((samples, sample_rate))
-        except VoxrefError as exc:
-            return Failed(f"{type(exc).__name__}: {str(exc).splitlines()[0]}")
+        prepared = self.prepared_or_failed(samples, sample_rate)
+        if isinstance(prepared, Failed):
+            return prepared
         self.embedder.voice_split(prepared)
         prepared.extras["loose_split"] = split_voices(
             prepared.speech.samples,
@@ -213,8 +202,7 @@ class ConsensusSplitVariant(VoxrefMethod):
         return dataclasses.replace(prepared, audio=None, speech=None)
 
     def combine(self, items: Sequence[Any]) -> np.ndarray | None:
-        from voxref.embedder.pooling import guided_window_pool, pool_references
-        from voxref.embedder.pooling.voices import keep_one_voice
+        from voxref.embedder.pooling import guided_window_pool
         from voxref.separation.dominant import guided_voice
 
         res = self.combined(items)
@@ -243,13 +231,7 @@ class ConsensusSplitVariant(VoxrefMethod):
                 new.append(emb)
             for r, emb in zip(refs, new):
                 r.embedding = emb
-        used, _ = keep_one_voice(refs)
-        emb, _ = pool_references(
-            np.stack([r.embedding for r in used]),
-            [r.quality for r in used] if self.embedder.clean else None,
-            method=self.embedder.pooling,
-        )
-        return _unit(emb)
+        return self.pool_kept(refs)
 
 
 for _d in (0.8, 0.85, 0.9, 1.01):
