@@ -6,7 +6,9 @@ Re-runnable and seeded. Stages:
    (so the quality benchmark's speakers, targets and interferers alike, are never heard in
    training), each at two pitches, read random word sequences drawn from the corpus sentences'
    vocabulary (new sentences, not the corpus texts). Rendered at 16 kHz with silence trimmed and
-   cached in ``--work`` (``voices-<hash>.npz``). A seeded tenth of the voices is held apart for
+   cached in ``--work`` (``voices-<hash>.npz``). With ``--languages N``, N more espeak-ng voices
+   in each language of ``train_overlap_detector.LANGUAGES`` (``render_language_voices``; none
+   of festival's languages of voice group B). A seeded tenth of the voices is held apart for
    validation.
 2. **Training** of :class:`voxref.separation.separator.TwoSpeakerSeparator`. Each example is drawn
    on the fly (seeded): a ``--crop`` second crop of one voice's utterance and another voice's
@@ -14,7 +16,11 @@ Re-runnable and seeded. Stages:
    [-5, 10] dB over 30-100 % of the crop; sources are the target and the placed interferer. A
    ``--single`` share of examples (after ``--single-from`` steps) is one voice alone (second
    source silent), a ``--noise`` share gets a little coloured noise (SNR 15-40 dB, in neither
-   source) and a ``--reverb`` share is in a reverberant room (sources reverberant). Loss:
+   source) and a ``--reverb`` share is in a reverberant room (sources reverberant). With
+   ``--augment P`` each of the two voices is first made into another one, independently
+   (``train_overlap_detector.VoiceTransform``: speed / vocal-tract length, formant warp at
+   constant pitch, random EQ, breath noise, each with probability P; ``--wobble Q``: a drifting
+   rate with probability Q), so the network cannot rely on how espeak-ng sounds. Loss:
    :func:`voxref.separation.separator.pit_separation_loss` (utterance-level permutation-invariant
    negative SNR; for one voice, SNR of the stream holding it plus the other stream's energy),
    Adam, cosine learning-rate decay over ``--steps`` (cut short at ``--max-minutes``; the steps
@@ -26,7 +32,7 @@ Re-runnable and seeded. Stages:
    ``metadata["two_voice_threshold_db"]`` (the Embedder separates only above it).
 
 ``--eval-corpus CKPT`` evaluates a checkpoint on the benchmark corpus's voices instead (none in
-training): SI-SDR and GE2E cosine to the clean target of the mixture, the better stream and the
+training; ``--voice-group A|B``: those of one group of benchmarks/corpus/voice_split.py): SI-SDR and GE2E cosine to the clean target of the mixture, the better stream and the
 oracle ideal ratio mask, by engine pair, and how often the gate is right there. Whether
 ``voxref.embed`` gains from it is measured by the quality benchmark (``voxref[separate=CKPT]``;
 BENCHMARKS.md "Overlapped references").
