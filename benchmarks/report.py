@@ -657,6 +657,10 @@ DECISION_FRAGMENTS = (
         "harmonic_separation.md",
         "Overlapped references: pitch-comb separation (tuning voices)",
     ),
+    (
+        "separator_diversity.md",
+        "Overlapped references: a separator trained on more voice diversity (tuning voices)",
+    ),
 )
 """Fragments that record why a default is what it is: the appendix, after every result."""
 DECISION_ELSEWHERE = (

@@ -6,7 +6,9 @@ Re-runnable and seeded. Stages:
    (so the quality benchmark's speakers, targets and interferers alike, are never heard in
    training), each at two pitches, read random word sequences drawn from the corpus sentences'
    vocabulary (new sentences, not the corpus texts). Rendered at 16 kHz with silence trimmed and
-   cached in ``--work`` (``voices-<hash>.npz``). A seeded tenth of the voices is held apart for
+   cached in ``--work`` (``voices-<hash>.npz``). With ``--languages N``, N more espeak-ng voices
+   in each language of ``train_overlap_detector.LANGUAGES`` (``render_language_voices``; none
+   of festival's languages of voice group B). A seeded tenth of the voices is held apart for
    validation.
 2. **Training** of :class:`voxref.separation.separator.TwoSpeakerSeparator`. Each example is drawn
    on the fly (seeded): a ``--crop`` second crop of one voice's utterance and another voice's
@@ -14,7 +16,11 @@ Re-runnable and seeded. Stages:
    [-5, 10] dB over 30-100 % of the crop; sources are the target and the placed interferer. A
    ``--single`` share of examples (after ``--single-from`` steps) is one voice alone (second
    source silent), a ``--noise`` share gets a little coloured noise (SNR 15-40 dB, in neither
-   source) and a ``--reverb`` share is in a reverberant room (sources reverberant). Loss:
+   source) and a ``--reverb`` share is in a reverberant room (sources reverberant). With
+   ``--augment P`` each of the two voices is first made into another one, independently
+   (``train_overlap_detector.VoiceTransform``: speed / vocal-tract length, formant warp at
+   constant pitch, random EQ, breath noise, each with probability P; ``--wobble Q``: a drifting
+   rate with probability Q), so the network cannot rely on how espeak-ng sounds. Loss:
    :func:`voxref.separation.separator.pit_separation_loss` (utterance-level permutation-invariant
    negative SNR; for one voice, SNR of the stream holding it plus the other stream's energy),
    Adam, cosine learning-rate decay over ``--steps`` (cut short at ``--max-minutes``; the steps
@@ -26,7 +32,7 @@ Re-runnable and seeded. Stages:
    ``metadata["two_voice_threshold_db"]`` (the Embedder separates only above it).
 
 ``--eval-corpus CKPT`` evaluates a checkpoint on the benchmark corpus's voices instead (none in
-training): SI-SDR and GE2E cosine to the clean target of the mixture, the better stream and the
+training; ``--voice-group A|B``: those of one group of benchmarks/corpus/voice_split.py): SI-SDR and GE2E cosine to the clean target of the mixture, the better stream and the
 oracle ideal ratio mask, by engine pair, and how often the gate is right there. Whether
 ``voxref.embed`` gains from it is measured by the quality benchmark (``voxref[separate=CKPT]``;
 BENCHMARKS.md "Overlapped references").
@@ -147,6 +153,29 @@ def render_voices(work: Path, n_utts: int, seed: int) -> dict[str, list[np.ndarr
     return out
 
 
+def _overlap_detector():
+    """``scripts/train_overlap_detector.py`` as a module (its voice augmentation and its voices
+    of other languages; imported when asked for, as it imports this script)."""
+    here = str(Path(__file__).resolve().parent)
+    if here not in sys.path:
+        sys.path.insert(0, here)
+    import train_overlap_detector
+
+    return train_overlap_detector
+
+
+def language_voices(work: Path, per_language: int, n_utts: int, seed: int) -> tuple[dict, list]:
+    """(voices, held-apart names): ``per_language`` espeak-ng voices of every language of
+    ``train_overlap_detector.LANGUAGES`` (``render_language_voices``: variants of
+    :data:`TRAIN_VARIANTS`, none of the corpus's voices), a seeded tenth of them held apart."""
+    tod = _overlap_detector()
+    voices = tod.render_language_voices(work, tod.LANGUAGES, per_language, n_utts, seed)
+    order = sorted(voices)
+    held = np.random.default_rng([seed, 18]).choice(order, size=max(1, len(order) // 10),
+                                                     replace=False)  # fmt: skip
+    return voices, sorted(held.tolist())
+
+
 def perturb_voices(
     voices: dict[str, list[np.ndarray]], factors: list[float]
 ) -> dict[str, list[np.ndarray]]:
@@ -177,13 +206,20 @@ def make_example(
     single: bool = False,
     noise: float = 0.0,
     reverb: float = 0.0,
+    augment: float = 0.0,
+    wobble: float = 0.0,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(mixture (N,), sources (2, N)): a crop of one voice overlapped by another, or (``single``)
     the voice alone with a silent second source. With probability ``noise`` a little coloured
     noise (SNR 15-40 dB to the mixture; in neither source) is added, as references keep after
     denoising. With probability ``reverb`` both voices are reverberated (one room: RT60
     0.2-0.9 s, DRR 0-10 dB, a separate impulse response each) and the sources are the
-    reverberant voices, so a reverberant single voice stays one voice."""
+    reverberant voices, so a reverberant single voice stays one voice. With ``augment`` > 0 each
+    of the two voices is first made into another one, independently: a
+    ``train_overlap_detector.VoiceTransform`` (each of its parts - speed / vocal-tract length,
+    formant warp at constant pitch, random EQ, breath noise - with probability ``augment``, and
+    with probability ``wobble`` a drifting rate) applied to its utterance before cropping and
+    mixing, so the sources are the transformed voices."""
     from voxref.augment.noise import colored_noise, mix_at_snr
     from voxref.augment.overlap import add_overlap
     from voxref.augment.reverb import reverberate
@@ -191,6 +227,12 @@ def make_example(
     a, b = rng.choice(len(names), size=2, replace=False)
     ua = voices[names[a]][int(rng.integers(len(voices[names[a]])))]
     ub = voices[names[b]][int(rng.integers(len(voices[names[b]])))]
+    if augment > 0:
+        transform = _overlap_detector().VoiceTransform
+        ua = transform(rng, augment, wobble)(ua)
+        ub = transform(rng, augment, wobble)(ub)
+    elif wobble > 0:
+        raise ValueError("wobble is a part of the voice augmentation: set augment > 0 as well")
     if ua.size >= crop:
         s = int(rng.integers(0, ua.size - crop + 1))
         t = ua[s : s + crop].copy()
@@ -200,7 +242,7 @@ def make_example(
         t[s : s + ua.size] = ua
     if np.sqrt(np.mean(t**2)) < 1e-3:
         return make_example(rng, voices, names, crop, sir, single=single, noise=noise,
-                            reverb=reverb)  # fmt: skip
+                            reverb=reverb, augment=augment, wobble=wobble)  # fmt: skip
     if rng.random() < reverb:
         rt60, drr = float(rng.uniform(0.2, 0.9)), float(rng.uniform(0.0, 10.0))
         t = reverberate(t, SAMPLE_RATE, rt60, drr_db=drr, rng=rng).astype(np.float32)
@@ -274,12 +316,22 @@ def calibrate_gate(weaker: dict[str, list[float]]) -> dict:
     }
 
 
-def corpus_eval(net, corpus: Path, n: int, sir: float, seed: int) -> dict:
+def _group_of(speaker: str, family_group) -> str | None:
+    """The voice group of a corpus speaker, ``None`` for voices of no group (reserved)."""
+    try:
+        return family_group(speaker)
+    except (KeyError, ValueError):
+        return None
+
+
+def corpus_eval(net, corpus: Path, n: int, sir: float, seed: int, group: str | None = None) -> dict:
     """The separator on the benchmark corpus's voices (never heard in training): ``n`` seeded
     mixtures of two corpus speakers at ``sir`` dB over 30-100 % of the target. SI-SDR of the
     mixture, of the better stream and of the oracle ideal ratio mask (headroom), and the cosine
     of their GE2E embeddings (speech levelled to -22 dBFS) to the clean target's, by engine pair
-    (espeak-ng / flite / real)."""
+    (espeak-ng / flite / real). With ``group`` (``"A"`` or ``"B"``,
+    :mod:`benchmarks.corpus.voice_split`) both speakers of every mixture are of that voice
+    group; otherwise any two corpus speakers."""
     import json as _json
 
     import soundfile as sf
@@ -291,10 +343,16 @@ def corpus_eval(net, corpus: Path, n: int, sir: float, seed: int) -> dict:
     from voxref.separation.separator import si_sdr, weaker_stream_db
 
     sys.path.insert(0, str(REPO))
+    from benchmarks.corpus.voice_split import family_group
     from benchmarks.quality.conditions import oracle_masked
 
-    enc = get_encoder("ge2e")
     utts = _json.loads((corpus / "manifest.json").read_text())["utterances"]
+    if group is not None:
+        utts = [u for u in utts if _group_of(u["speaker"], family_group) == group]
+    if len({u["speaker"] for u in utts}) < 2:
+        raise SystemExit(f"fewer than two speakers of voice group {group} in {corpus}: "
+                         "render the corpus (python -m benchmarks.corpus) first")  # fmt: skip
+    enc = get_encoder("ge2e")
     rng = np.random.default_rng(seed)
 
     def emb(x: np.ndarray) -> np.ndarray:
@@ -337,6 +395,7 @@ def corpus_eval(net, corpus: Path, n: int, sir: float, seed: int) -> dict:
 
     return {
         "sir_db": sir,
+        "voice_group": group,
         "all": summary(np.ones(len(r), dtype=bool)),
         "by_engines": {p: summary(pairs == p) for p in sorted(set(pairs))},
     }
@@ -380,6 +439,26 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "--reverb", type=float, default=0.3, help="share of examples in a reverberant room"
     )
+    p.add_argument(
+        "--languages",
+        type=int,
+        default=0,
+        help="N more espeak-ng voices in each language of train_overlap_detector.LANGUAGES "
+        "(0: the English variants only)",
+    )
+    p.add_argument(
+        "--augment",
+        type=float,
+        default=0.0,
+        help="probability of each part of a voice transform (train_overlap_detector."
+        "VoiceTransform), drawn for each source of a mixture (0: voices as rendered)",
+    )
+    p.add_argument(
+        "--wobble",
+        type=float,
+        default=0.0,
+        help="probability of a drifting rate per transformed source (needs --augment > 0)",
+    )
     p.add_argument("--ship", action="store_true")
     p.add_argument(
         "--eval-corpus",
@@ -389,7 +468,21 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument("--corpus", type=Path, default=REPO / "benchmarks" / "work" / "corpus")
     p.add_argument("--eval-n", type=int, default=60, help="corpus mixtures for --eval-corpus")
+    p.add_argument(
+        "--voice-group",
+        choices=("A", "B"),
+        help="--eval-corpus on the speakers of this voice group only (benchmarks/corpus/"
+        "voice_split.py: A = tuning voices, B = reporting voices; default: any)",
+    )
     args = p.parse_args(argv)
+    if args.voice_group is not None and args.eval_corpus is None:
+        p.error("--voice-group applies to --eval-corpus only")
+    if args.languages < 0:
+        p.error("--languages must be 0 or more")
+    if not 0.0 <= args.augment <= 1.0 or not 0.0 <= args.wobble <= 1.0:
+        p.error("--augment and --wobble are probabilities in [0, 1]")
+    if args.wobble > 0 and args.augment == 0:
+        p.error("--wobble is part of the voice augmentation: give --augment > 0 too")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     import torch
 
@@ -403,7 +496,8 @@ def main(argv: list[str] | None = None) -> int:
             k: net.metadata.get(k) for k in ("steps", "train_minutes", "perturb", "history")
         }}  # fmt: skip
         result["corpus"] = [
-            corpus_eval(net, args.corpus, args.eval_n, s, args.seed) for s in (0.0,)
+            corpus_eval(net, args.corpus, args.eval_n, s, args.seed, args.voice_group)
+            for s in (0.0,)
         ]
         print(json.dumps(result, indent=2))
         return 0
@@ -412,6 +506,11 @@ def main(argv: list[str] | None = None) -> int:
     rng = np.random.default_rng(args.seed)
     held = sorted(rng.choice(names, size=max(2, len(names) // 10), replace=False).tolist())
     train_names = [n for n in names if n not in held]
+    if args.languages:
+        extra, extra_held = language_voices(args.work, args.languages, args.utts, args.seed)
+        voices.update(extra)
+        held += extra_held
+        train_names += [n for n in sorted(extra) if n not in extra_held]
     if args.perturb:
         voices = perturb_voices(voices, args.perturb)
         train_names += [f"{n}@{f:g}" for n in train_names for f in args.perturb]
@@ -427,6 +526,9 @@ def main(argv: list[str] | None = None) -> int:
             "train_minutes": round(minutes, 2),
             "single_voice_share": args.single, "single_voice_from_step": args.single_from,
             "noise_share": args.noise, "reverb_share": args.reverb,
+            "languages_per_language": args.languages, "augment": args.augment,
+            "wobble": args.wobble,
+            "command": "train_separator.py " + " ".join(sys.argv[1:] if argv is None else argv),
         }  # fmt: skip
 
     if args.resume is not None:
@@ -453,7 +555,8 @@ def main(argv: list[str] | None = None) -> int:
         share = args.single if step >= args.single_from else 0.0
         single = rng.random(args.batch) < share
         batch = [make_example(rng, voices, train_names, crop, single=bool(one), noise=args.noise,
-                              reverb=args.reverb) for one in single]  # fmt: skip
+                              reverb=args.reverb, augment=args.augment, wobble=args.wobble)
+                 for one in single]  # fmt: skip
         mix = torch.from_numpy(np.stack([m for m, _ in batch]))
         src = torch.from_numpy(np.stack([s for _, s in batch]))
         loss = pit_separation_loss(net.separate(mix), src, torch.from_numpy(single))
