@@ -459,6 +459,13 @@ def main(argv: list[str] | None = None) -> int:
         default=0.0,
         help="probability of a drifting rate per transformed source (needs --augment > 0)",
     )
+    p.add_argument(
+        "--separation-threshold-db",
+        type=float,
+        help="the Embedder's separation threshold to record in the checkpoint "
+        "(metadata separation_threshold_db; chosen on the quality benchmark, tuning voices); "
+        "required with --ship",
+    )
     p.add_argument("--ship", action="store_true")
     p.add_argument(
         "--eval-corpus",
@@ -475,6 +482,12 @@ def main(argv: list[str] | None = None) -> int:
         "voice_split.py: A = tuning voices, B = reporting voices; default: any)",
     )
     args = p.parse_args(argv)
+    if args.ship and args.separation_threshold_db is None:
+        p.error(
+            "--ship needs --separation-threshold-db: the shipped checkpoint records where the "
+            "Embedder separates (chosen on the quality benchmark's tuning voices, e.g. "
+            "benchmarks/results/separation_threshold.json), not only the gate's equal-error point"
+        )
     if args.voice_group is not None and args.eval_corpus is None:
         p.error("--voice-group applies to --eval-corpus only")
     if args.languages < 0:
@@ -588,6 +601,11 @@ def main(argv: list[str] | None = None) -> int:
         "final_loss": float(np.mean(losses[-100:])) if losses else None,
         "validation": val,
         "two_voice_threshold_db": val["gate"]["threshold_db"] if args.single > 0 else None,
+        **(
+            {"separation_threshold_db": float(args.separation_threshold_db)}
+            if args.separation_threshold_db is not None
+            else {}
+        ),
         "loss": loss_description(),
         "script": "scripts/train_separator.py",
     }

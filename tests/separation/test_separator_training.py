@@ -72,7 +72,7 @@ def test_wobble_without_augment_is_refused(train, two_voices):
     with pytest.raises(ValueError, match="augment"):
         train.make_example(np.random.default_rng(0), two_voices, sorted(two_voices), SR, wobble=0.5)
     for argv in (["--wobble", "0.5"], ["--augment", "1.5"], ["--languages", "-1"],
-                 ["--voice-group", "A"]):  # fmt: skip
+                 ["--voice-group", "A"], ["--ship"]):  # fmt: skip
         with pytest.raises(SystemExit) as exit_:
             train.main(argv)
         assert exit_.value.code == 2
