@@ -68,7 +68,9 @@ def test_augmented_sources_are_other_voices_and_add_up(train, two_voices):
     assert max(changed) < 0.9, changed
 
 
-def test_wobble_without_augment_is_refused(train, two_voices):
+def test_inconsistent_options_are_refused(train, two_voices):
+    """wobble without augment, values out of range, --voice-group without --eval-corpus, --ship
+    without the separation threshold it must record."""
     with pytest.raises(ValueError, match="augment"):
         train.make_example(np.random.default_rng(0), two_voices, sorted(two_voices), SR, wobble=0.5)
     for argv in (["--wobble", "0.5"], ["--augment", "1.5"], ["--languages", "-1"],
