@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import importlib
+import sys
+from pathlib import Path
+from types import ModuleType
+
 import numpy as np
 
 from voxref.sample_data import Turn
@@ -33,3 +38,13 @@ def utterances(voice, indices, gap: float = 0.25) -> np.ndarray:
 
     sil = np.zeros(int(gap * 16000), dtype=np.float32)
     return np.concatenate([np.concatenate([synthesize(voice, SENTENCES[i]), sil]) for i in indices])
+
+
+def script_module(name: str) -> ModuleType:
+    """A training script of ``scripts/`` (e.g. ``"train_separator"``) imported as a module."""
+    scripts = str(Path(__file__).resolve().parents[2] / "scripts")
+    sys.path.insert(0, scripts)
+    try:
+        return importlib.import_module(name)
+    finally:
+        sys.path.remove(scripts)

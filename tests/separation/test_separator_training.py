@@ -4,24 +4,17 @@ and the options that need each other say so."""
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
 
 SR = 16_000
-_SCRIPTS = Path(__file__).resolve().parents[2] / "scripts"
 
 
 @pytest.fixture(scope="module")
 def train():
-    sys.path.insert(0, str(_SCRIPTS))
-    try:
-        import train_separator
-    finally:
-        sys.path.remove(str(_SCRIPTS))
-    return train_separator
+    from ._helpers import script_module
+
+    return script_module("train_separator")
 
 
 @pytest.fixture(scope="module")
