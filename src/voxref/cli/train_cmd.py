@@ -254,10 +254,9 @@ def run(args: argparse.Namespace) -> int:
         completed = True
     finally:
         leave_process_group(completed)
+    _report(result, trainer.dist.is_main)  # one process: it is the main one
     if trainer.dist.distributed:
-        _report(result, trainer.dist.is_main)
         _exit_rank()
-    _report(result, True)
     return 0
 
 
